@@ -1,0 +1,3 @@
+"""Countersign: a policy-enforced gate between AI agents and the systems they change."""
+
+__version__ = "0.1.0"

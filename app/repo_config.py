@@ -1,0 +1,116 @@
+"""Per-repository configuration, `.github/countersign.yml`, always read from the base branch.
+
+Parsed with the shared safe YAML loader and validated by pydantic so that an invalid file becomes a
+failing check that names the line and the fix, never a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any, Literal
+
+import pathspec
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.errors import ConfigError, UnparseableError
+from app.models import KINDS, Kind
+from app.yamlsafe import line_of, load_yaml_documents
+
+CONFIG_PATH = ".github/countersign.yml"
+
+
+class PathRule(BaseModel):
+    """What a set of paths is: its kind, pricing key/price fields, and environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Kind | None = None
+    key: str | None = None
+    price_fields: tuple[str, ...] | None = None
+    currency_field: str | None = None
+    environment: str | None = None
+
+    def merged(self, other: PathRule) -> PathRule:
+        """`other` (a later, more specific entry) wins field by field."""
+        data = self.model_dump()
+        data.update({k: v for k, v in other.model_dump().items() if v is not None})
+        return PathRule(**data)
+
+
+class RepoConfig(BaseModel):
+    """The whole file. Every key is optional; an absent file means these defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    paths: dict[str, PathRule] = Field(default_factory=dict)
+    approvers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    invalidate_on_push: Literal["content", "strict"] = "content"
+    enforce_for: Literal["agents", "all"] = "agents"
+    labels: bool = True
+
+    @field_validator("approvers")
+    @classmethod
+    def _approver_keys(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        allowed = {*KINDS, "change_board"}
+        for key, owners in v.items():
+            if key not in allowed:
+                raise ValueError(f"unknown approver group {key!r}; use one of {sorted(allowed)}")
+            for owner in owners:
+                if not owner.startswith("@"):
+                    raise ValueError(f"approver {owner!r} must be '@user' or '@org/team'")
+        return v
+
+    @cached_property
+    def _specs(self) -> list[tuple[pathspec.PathSpec, PathRule]]:
+        return [
+            (pathspec.PathSpec.from_lines("gitwildmatch", [_crossing(glob)]), rule)
+            for glob, rule in self.paths.items()
+        ]
+
+    def rule_for(self, path: str) -> PathRule:
+        """Merge every matching `paths` entry in file order (later entries win per field)."""
+        rule = PathRule()
+        for spec, entry in self._specs:
+            if spec.match_file(path):
+                rule = rule.merged(entry)
+        return rule
+
+
+def _crossing(glob: str) -> str:
+    """`catalog/**.json` means any depth, as users write it: rewrite to `catalog/**/*.json`."""
+    return re.sub(r"\*\*(?!/)", "**/*", glob)
+
+
+def parse_repo_config(data: bytes | str | None, source: str = CONFIG_PATH) -> RepoConfig:
+    """Parse and validate the config; None (absent file) gives the defaults."""
+    if data is None:
+        return RepoConfig()
+    try:
+        docs = load_yaml_documents(data, source)
+    except UnparseableError as exc:
+        raise ConfigError(exc.message, file=source, line=exc.line) from exc
+    if not docs or docs[0].value is None:
+        return RepoConfig()
+    if len(docs) > 1:
+        raise ConfigError("expected one YAML document", file=source, line=docs[1].line)
+    doc = docs[0]
+    if not isinstance(doc.value, dict):
+        raise ConfigError("the top level must be a mapping", file=source, line=doc.line)
+    try:
+        return RepoConfig.model_validate(doc.value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc: tuple[Any, ...] = tuple(err["loc"])
+        line = None
+        for cut in range(len(loc), 0, -1):
+            line = line_of(doc.node, loc[:cut])
+            if line:
+                break
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        raise ConfigError(
+            f"{where}: {err['msg']}",
+            file=source,
+            line=line or doc.line,
+            hint="see the schema in README.md, section 'Repository configuration'",
+        ) from exc

@@ -1,0 +1,85 @@
+"""The report (DESIGN.md, `schema_version: 1`): what `analyze`, `POST /api/analyze` and the check run show."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import Change, Severity
+
+Tier = int | Literal["blocked"]
+
+
+class ReportModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Finding(ReportModel):
+    """A risk rule that matched a change: why a reviewer should look, and at which line."""
+
+    rule: str
+    severity: Severity
+    tier: Tier
+    file: str | None = None
+    line: int | None = None
+    address: str | None = None
+    message: str
+
+
+class Risk(ReportModel):
+    level: Severity = "info"
+    score: int = Field(default=0, ge=0, le=100)
+
+
+class PolicyResult(ReportModel):
+    """Cedar's answer for `propose`; anything but allow is deny (fail closed)."""
+
+    decision: Literal["allow", "deny"] = "allow"
+    reasons: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+class ApprovalRecord(ReportModel):
+    """An approval that counts: who, through which team, when, at which commit."""
+
+    login: str
+    teams: tuple[str, ...] = ()
+    at: str | None = None
+    commit: str | None = None
+    carried: bool = False
+
+
+class ApprovalStatus(ReportModel):
+    required: tuple[str, ...] = ()
+    satisfied: bool = False
+    missing: tuple[str, ...] = ()
+    approvals: tuple[ApprovalRecord, ...] = ()
+    blocking: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+
+class AgentInfo(ReportModel):
+    """Who proposed the change and which agent run produced it."""
+
+    id: str | None = None
+    run_id: str | None = None
+    author: str | None = None
+    is_agent: bool = False
+    run_url: str | None = None
+    run_cost_usd: str | None = None
+    operator: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+class Report(ReportModel):
+    schema_version: Literal[1] = 1
+    changes: tuple[Change, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    risk: Risk = Risk()
+    tier: Tier | None = None
+    policy: PolicyResult = PolicyResult()
+    approvals: ApprovalStatus = ApprovalStatus()
+    agent: AgentInfo = AgentInfo()
+    policy_version: str | None = None
+    problems: tuple[str, ...] = ()

@@ -1,0 +1,96 @@
+"""Reading one side of a structured file into documents, cached by content.
+
+Detection (is this YAML a Kubernetes manifest? a price book?) and analysis both need the parsed
+documents; the cache means each blob is parsed once per process, however many steps look at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import lru_cache
+from typing import Literal
+
+from app.errors import UnparseableError
+from app.yamlsafe import YamlDocument, load_yaml_documents
+
+Format = Literal["json", "yaml", "csv"]
+
+MAX_JSON_DEPTH = 200
+MAX_STRUCTURED_BYTES = 10 * 1024 * 1024
+
+
+def structured_format(path: str) -> Format | None:
+    """The format a path's extension promises, if it is a structured one."""
+    lower = path.lower()
+    if lower.endswith(".json") and not lower.endswith(".tf.json"):
+        return "json"
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    if lower.endswith((".csv", ".tsv")):
+        return "csv"
+    return None
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 text of a blob, or UnparseableError for binary / invalid UTF-8 content."""
+    if b"\x00" in data:
+        raise UnparseableError("binary content (NUL byte)", file=source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnparseableError(
+            f"not valid UTF-8 at byte {exc.start}", file=source, hint="save the file as UTF-8"
+        ) from exc
+
+
+def _check_depth(text: str, source: str) -> None:
+    depth = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise UnparseableError(f"JSON nested deeper than {MAX_JSON_DEPTH}", file=source)
+        elif ch in "]}":
+            depth -= 1
+
+
+@lru_cache(maxsize=512)
+def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument, ...]:
+    """Parse one side; CSV gives one document whose value is the list of row dicts."""
+    if len(data) > MAX_STRUCTURED_BYTES:
+        raise UnparseableError(f"file larger than {MAX_STRUCTURED_BYTES:,} bytes", file=source)
+    if fmt == "yaml":
+        return tuple(load_yaml_documents(data, source))
+    text = decode_text(data, source)
+    if fmt == "json":
+        _check_depth(text, source)
+        try:
+            value = json.loads(text) if text.strip() else None
+        except json.JSONDecodeError as exc:
+            raise UnparseableError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from exc
+        return (YamlDocument(value=value, line=1, node=None),)
+    dialect: type[csv.Dialect] = csv.excel_tab if source.lower().endswith(".tsv") else csv.excel
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), dialect=dialect, strict=True)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise UnparseableError(f"invalid CSV: {exc}", file=source) from exc
+    if not rows:
+        return (YamlDocument(value=[], line=1, node=None),)
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) != len(header) or any(not h for h in header):
+        raise UnparseableError("CSV header has empty or duplicate column names", file=source, line=1)
+    records: list[dict[str, str]] = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            raise UnparseableError(
+                f"CSV row has {len(row)} fields, header has {len(header)}",
+                file=source,
+                line=number,
+            )
+        records.append(dict(zip(header, row, strict=True)))
+    return (YamlDocument(value=records, line=1, node=None),)

@@ -1,0 +1,55 @@
+"""PullRequestSnapshot: every PR fact the pure pipeline needs, captured once.
+
+Built by `app/github` from the API, by `analyze` from git, and by tests directly; the policy engine
+never sees a client (the policy-bot pattern).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from app.models import FileDiff
+
+ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]
+
+
+class SnapshotModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Review(SnapshotModel):
+    login: str
+    state: ReviewState
+    commit_id: str | None = None
+    submitted_at: datetime | None = None
+    is_bot: bool = False
+    id: int | None = None
+
+
+class Commit(SnapshotModel):
+    sha: str
+    message: str = ""
+    author_login: str | None = None
+    committer_login: str | None = None
+
+
+class PullRequestSnapshot(SnapshotModel):
+    repo: str
+    number: int = 0
+    title: str = ""
+    body: str = ""
+    author: str | None = None
+    author_is_bot: bool = False
+    head_sha: str = ""
+    base_sha: str = ""
+    base_ref: str = "main"
+    commits: tuple[Commit, ...] = ()
+    files: tuple[FileDiff, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    codeowners: str | None = None
+    config_text: bytes | None = None
+    team_members: dict[str, tuple[str, ...]] = {}
+    """`org/team` (lower case, no @) → member logins, for teams named in owners/approvers."""
