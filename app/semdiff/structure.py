@@ -15,8 +15,8 @@ from app.models import REDACTED, FieldChange
 
 # Keys whose values are secrets. `key` alone is too common (pricing keys, map keys) to redact.
 _SECRET_NAME = re.compile(
-    r"(passw(or)?d|passphrase|secret|token|credential|private[_-]?key|api[_-]?key|access[_-]?key"
-    r"|secret[_-]?key|signing[_-]?key|ssh[_-]?key|client[_-]?secret|auth[_-]?key|^key$)",
+    r"(passw(or)?d|passphrase|secret|token|credential|"
+    r"(private|api|access|secret|signing|ssh|auth|encryption|master|client|license|webhook)[_-]?key)",
     re.IGNORECASE,
 )
 _NOT_SECRET = re.compile(
@@ -66,14 +66,15 @@ def same(a: Any, b: Any) -> bool:
 
 
 def default_list_key(_path: str, items: Sequence[Any]) -> str | None:
-    """The first field of LIST_KEYS that every item has with a unique scalar value."""
+    """The first field of LIST_KEYS that every item (of both sides) has as a scalar.
+
+    Uniqueness is checked per side by `diff_values`: the same key on both sides is the normal case.
+    """
     if not items or not all(isinstance(i, dict) for i in items):
         return None
     for field in LIST_KEYS:
         values = [i.get(field) for i in items]
-        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values) and len(
-            set(values)
-        ) == len(values):
+        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
             return field
     return None
 
