@@ -81,3 +81,11 @@ class FileDiff(Frozen):
     head: bytes | None = None
     patch: str | None = None
     complete: bool = True
+    binary: bool = False
+
+    @property
+    def is_binary(self) -> bool:
+        """Binary content cannot be reviewed semantically: it is always `unparseable`."""
+        return self.binary or b"\x00" in (self.base or b"")[:8192] or b"\x00" in (
+            self.head or b""
+        )[:8192]

@@ -51,5 +51,8 @@ class PullRequestSnapshot(SnapshotModel):
     reviews: tuple[Review, ...] = ()
     codeowners: str | None = None
     config_text: bytes | None = None
+    labels: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+    """Reasons the snapshot is incomplete in a way that must fail the check (e.g. > 3,000 files)."""
     team_members: dict[str, tuple[str, ...]] = {}
     """`org/team` (lower case, no @) → member logins, for teams named in owners/approvers."""

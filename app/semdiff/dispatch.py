@@ -136,7 +136,9 @@ def analyze_file(file: FileDiff, config: RepoConfig) -> list[Change]:
                 line=1,
             )
         )
-    if kind != "text" and not file.complete:
+    if file.is_binary:
+        changes.extend(_unparseable(file, kind, "binary content cannot be reviewed semantically"))
+    elif kind != "text" and not file.complete:
         changes.extend(text.analyze(file, kind=kind))
     else:
         try:

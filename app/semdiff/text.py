@@ -75,8 +75,9 @@ def analyze(file: FileDiff, kind: Kind = "text", **extra_facts: Any) -> list[Cha
     facts: dict[str, Any] = {"lines_added": added, "lines_removed": removed}
     if is_docs(file.path):
         facts["docs"] = True
-    if b"\x00" in (file.base or b"") or b"\x00" in (file.head or b""):
+    if file.is_binary:
         facts["binary"] = True
+        facts.setdefault("unparseable", "binary content cannot be reviewed semantically")
     if not file.complete:
         facts["partial"] = True
     facts.update(extra_facts)

@@ -1,0 +1,132 @@
+"""`countersign` command line. Heavy imports happen inside commands so `analyze` starts fast.
+
+Exit codes: 0 success, 1 unexpected failure (message, no traceback unless --debug), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+
+from app.errors import CountersignError, UsageError
+
+err = Console(stderr=True)
+app = typer.Typer(
+    name="countersign",
+    help="A policy-enforced gate between AI agents and the systems they change.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Risk rules: test the shipped examples.", no_args_is_help=True)
+policy_app = typer.Typer(help="Cedar policies: validate, and ask who may do what.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(policy_app, name="policy")
+
+_state: dict[str, bool] = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _settings() -> Any:
+    from app.settings import Settings
+
+    return Settings()
+
+
+@app.command()
+def analyze(
+    repo: Annotated[Path | None, typer.Option(help="A git repository to read both sides from.")] = None,
+    base: Annotated[str | None, typer.Option(help="Base revision (e.g. origin/main).")] = None,
+    head: Annotated[str | None, typer.Option(help="Head revision (e.g. HEAD).")] = None,
+    diff: Annotated[str | None, typer.Option(help="A unified diff file, or - for stdin.")] = None,
+    author: Annotated[str | None, typer.Option(help="PR author login (e.g. infra-bot[bot]).")] = None,
+    repo_name: Annotated[str | None, typer.Option(help="owner/name for policy decisions.")] = None,
+    fmt: Annotated[
+        Literal["json", "markdown"], typer.Option("--format", help="Output format.")
+    ] = "json",
+    rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
+    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+) -> None:
+    """Pre-flight a change: semantic diff, risk, tier, policy and required approvals."""
+    from app.evaluate import Gatekeeper, evaluate
+    from app.render import render_markdown
+    from app.snapshot import PullRequestSnapshot
+
+    if diff is not None and (repo or base or head):
+        raise UsageError("use either --diff or --repo/--base/--head, not both")
+    if diff is None and not (base and head):
+        raise UsageError("give --base and --head (with --repo, default .), or --diff FILE|-")
+    settings = _settings()
+    gate = Gatekeeper.load(rules_dir or settings.rules_dir, policies_dir or settings.policies_dir)
+    if diff is not None:
+        from app.sources.diff import files_from_diff
+
+        if diff == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(diff).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise UsageError(f"cannot read {diff}: {exc.strerror}") from exc
+        snapshot = PullRequestSnapshot(
+            repo=repo_name or "local/diff",
+            author=author,
+            author_is_bot=bool(author and author.endswith("[bot]")),
+            files=tuple(files_from_diff(text)),
+        )
+    else:
+        from app.sources.git import snapshot_from_git
+
+        assert base is not None and head is not None
+        snapshot = snapshot_from_git(
+            repo or Path("."), base, head, author=author, repo_name=repo_name
+        )
+    report = evaluate(snapshot, gate)
+    if fmt == "json":
+        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+    else:
+        typer.echo(render_markdown(report, limit=10_000_000))
+
+
+def main() -> None:
+    """Entry point: map typed errors to exit codes and clear messages."""
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+    except CountersignError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(1) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err.print("aborted")
+        raise SystemExit(1) from None
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.UsageError):
+            exc.show()
+            raise SystemExit(2) from None
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if debug:
+            raise
+        err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)")
+        raise SystemExit(1) from None

@@ -1,0 +1,1 @@
+"""The running App: HTTP routes, the inbox worker and the event handlers."""

@@ -1,0 +1,90 @@
+"""Deployment settings from `COUNTERSIGN_*` environment variables (pydantic-settings).
+
+Nothing is read at import time: `Settings()` is built by the CLI or `create_app(settings)`, so tests
+and several processes can each use their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import CountersignError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def shipped_dir(name: str) -> Path:
+    """A folder that travels with the package: the repo checkout (editable) or the wheel copy."""
+    wheel_copy = PACKAGE_DIR / "_shipped" / name
+    if wheel_copy.exists():
+        return wheel_copy
+    return PACKAGE_DIR.parent / name
+
+
+PLACEHOLDERS = {"changeme", "secret", "xxx", "todo", ""}
+
+
+class SettingsError(CountersignError):
+    """A required setting is missing or unusable; names the variable to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COUNTERSIGN_", extra="ignore")
+
+    app_id: int | None = None
+    private_key: SecretStr | None = None
+    private_key_path: Path | None = None
+    webhook_secret: SecretStr | None = None
+    database_url: str = "sqlite:///./countersign.db"
+    github_api_url: str = "https://api.github.com"
+    rules_dir: Path = Field(default_factory=lambda: shipped_dir("risk_rules"))
+    policies_dir: Path = Field(default_factory=lambda: shipped_dir("policies"))
+    audit_token: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @model_validator(mode="after")
+    def _no_placeholders(self) -> Settings:
+        for name in ("webhook_secret", "audit_token"):
+            value = getattr(self, name)
+            if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
+                raise ValueError(
+                    f"COUNTERSIGN_{name.upper()} is a placeholder; set a real random value"
+                )
+        return self
+
+    def private_key_pem(self) -> str:
+        """The App's private key, from the variable or the file it points to."""
+        if self.private_key is not None:
+            return self.private_key.get_secret_value().replace("\\n", "\n")
+        if self.private_key_path is not None:
+            try:
+                return self.private_key_path.read_text()
+            except OSError as exc:
+                raise SettingsError(
+                    f"cannot read COUNTERSIGN_PRIVATE_KEY_PATH={self.private_key_path}: "
+                    f"{exc.strerror}"
+                ) from exc
+        raise SettingsError(
+            "no GitHub App private key",
+            hint="set COUNTERSIGN_PRIVATE_KEY or COUNTERSIGN_PRIVATE_KEY_PATH",
+        )
+
+    def require_github(self) -> None:
+        """Fail at start-up, with the variable names, when the App cannot talk to GitHub."""
+        missing = [
+            name
+            for name, value in (
+                ("COUNTERSIGN_APP_ID", self.app_id),
+                ("COUNTERSIGN_WEBHOOK_SECRET", self.webhook_secret),
+            )
+            if value is None
+        ]
+        if self.private_key is None and self.private_key_path is None:
+            missing.append("COUNTERSIGN_PRIVATE_KEY or COUNTERSIGN_PRIVATE_KEY_PATH")
+        if missing:
+            raise SettingsError("missing settings: " + ", ".join(missing))

@@ -1,0 +1,1 @@
+"""Where snapshots come from outside GitHub: a git checkout or a unified diff."""

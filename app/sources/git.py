@@ -1,0 +1,158 @@
+"""Build a PullRequestSnapshot from a local git repository (`countersign analyze --repo`).
+
+Both sides come from git objects (never the working tree), renames are detected by git, and the
+repo config and CODEOWNERS are read at the base revision, exactly as the App reads the base branch.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from app.errors import UsageError
+from app.models import FileDiff, FileStatus
+from app.repo_config import CONFIG_PATH
+from app.snapshot import Commit, PullRequestSnapshot
+
+CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+_NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
+MAX_BLOB_BYTES = 64 * 1024 * 1024
+
+
+class GitRepo:
+    """Thin, read-only access to one repository through the git CLI."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not (path / ".git").exists() and not (path / "HEAD").exists():
+            raise UsageError(f"{path} is not a git repository", hint="pass --repo DIR of a clone")
+
+    def run(self, *args: str, input_bytes: bytes | None = None) -> bytes:
+        proc = subprocess.run(
+            ["git", "-C", str(self.path), *args],
+            input=input_bytes,
+            capture_output=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise UsageError(f"git {' '.join(args[:2])} failed: {msg[-1] if msg else 'error'}")
+        return proc.stdout
+
+    def resolve(self, rev: str) -> str:
+        if rev.startswith("-"):
+            raise UsageError(f"revision {rev!r} may not start with '-'")
+        try:
+            return (
+                self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+            )
+        except UsageError:
+            raise UsageError(
+                f"unknown revision {rev!r}", hint="check `git log` in the repository"
+            ) from None
+
+    def blobs(self, specs: list[str]) -> dict[str, bytes | None]:
+        """Read many `rev:path` objects with one `git cat-file --batch` (None when missing)."""
+        if not specs:
+            return {}
+        out = self.run("cat-file", "--batch", input_bytes="".join(f"{s}\n" for s in specs).encode())
+        result: dict[str, bytes | None] = {}
+        pos = 0
+        for spec in specs:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].decode("utf-8", "replace")
+            pos = end + 1
+            if header.endswith(" missing") or header.endswith(" ambiguous"):
+                result[spec] = None
+                continue
+            size = int(header.rsplit(" ", 1)[1])
+            result[spec] = out[pos : pos + size] if size <= MAX_BLOB_BYTES else None
+            pos += size + 1
+        return result
+
+    def changed_files(self, base: str, head: str) -> list[tuple[FileStatus, str, str | None]]:
+        raw = self.run("diff", "--name-status", "-z", "-M", "--no-ext-diff", base, head)
+        parts = raw.decode("utf-8", "surrogateescape").split("\0")
+        out: list[tuple[FileStatus, str, str | None]] = []
+        i = 0
+        while i < len(parts) and parts[i]:
+            code = parts[i][0]
+            if code == "R":
+                out.append(("renamed", parts[i + 2], parts[i + 1]))
+                i += 3
+            elif code == "C":
+                out.append(("added", parts[i + 2], None))
+                i += 3
+            else:
+                status: FileStatus = {"A": "added", "D": "removed"}.get(code, "modified")  # type: ignore[assignment]
+                out.append((status, parts[i + 1], None))
+                i += 2
+        return out
+
+    def commits(self, base: str, head: str) -> list[Commit]:
+        fmt = "%H%x00%ae%x00%ce%x00%B%x1e"
+        raw = self.run("log", f"--format={fmt}", f"{base}..{head}").decode("utf-8", "replace")
+        out = []
+        for record in raw.split("\x1e"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, author_email, committer_email, message = record.split("\0", 3)
+            out.append(
+                Commit(
+                    sha=sha,
+                    message=message,
+                    author_login=login_from_email(author_email),
+                    committer_login=login_from_email(committer_email),
+                )
+            )
+        return out
+
+
+def login_from_email(email: str) -> str | None:
+    """GitHub logins are recoverable from noreply addresses (`123+infra-bot[bot]@users…`)."""
+    match = _NOREPLY.match(email.strip())
+    return match.group(1) if match else None
+
+
+def snapshot_from_git(
+    repo_dir: Path, base: str, head: str, *, author: str | None = None, repo_name: str | None = None
+) -> PullRequestSnapshot:
+    """Everything `analyze` needs, from git alone."""
+    git = GitRepo(repo_dir)
+    base_sha, head_sha = git.resolve(base), git.resolve(head)
+    changed = git.changed_files(base_sha, head_sha)
+    specs: list[str] = []
+    for _status, path, old in changed:
+        specs += [f"{base_sha}:{old or path}", f"{head_sha}:{path}"]
+    specs += [f"{base_sha}:{CONFIG_PATH}"] + [f"{base_sha}:{p}" for p in CODEOWNERS_PATHS]
+    blobs = git.blobs(specs)
+    files = []
+    for status, path, old in changed:
+        files.append(
+            FileDiff(
+                path=path,
+                old_path=old,
+                status=status,
+                base=None if status == "added" else blobs[f"{base_sha}:{old or path}"],
+                head=None if status == "removed" else blobs[f"{head_sha}:{path}"],
+            )
+        )
+    codeowners = next(
+        (blobs[f"{base_sha}:{p}"] for p in CODEOWNERS_PATHS if blobs[f"{base_sha}:{p}"]), None
+    )
+    commits = git.commits(base_sha, head_sha)
+    if author is None and commits:
+        author = commits[-1].author_login
+    return PullRequestSnapshot(
+        repo=repo_name or repo_dir.resolve().name,
+        author=author,
+        author_is_bot=bool(author and author.endswith("[bot]")),
+        head_sha=head_sha,
+        base_sha=base_sha,
+        commits=tuple(commits),
+        files=tuple(files),
+        codeowners=codeowners.decode("utf-8", "replace") if codeowners else None,
+        config_text=blobs[f"{base_sha}:{CONFIG_PATH}"],
+    )

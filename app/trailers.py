@@ -1,0 +1,108 @@
+"""Agent run trailers (`Agent-Run-Id:` …) from commit messages and PR bodies.
+
+Git's trailer rules, simplified to what matters for trust: trailers live in the last paragraph of a
+message, one `Key: value` per line (continuation lines start with whitespace); keys are
+case-insensitive. The same parser serves commit messages (`analyze`) and PR bodies (the App), so an
+agent gets one behaviour everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+RUN_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
+_TRAILER = re.compile(r"^([A-Za-z0-9][A-Za-z0-9-]*)\s*:\s?(.*)$")
+_COST = re.compile(r"^\d{1,9}(\.\d{1,6})?$")
+
+KEY_RUN_ID = "agent-run-id"
+KEY_RUN_URL = "agent-run-url"
+KEY_RUN_COST = "agent-run-cost-usd"
+KEY_OPERATOR = "agent-run-operator"
+
+
+def parse_trailers(message: str) -> dict[str, list[str]]:
+    """Trailers of the last paragraph, keys lower-cased, values in order of appearance.
+
+    A paragraph counts as a trailer block only when every non-continuation line is `Key: value`
+    (git also accepts mixed blocks for its own trailers; agents write clean blocks). A fenced code
+    block or quoted text never yields trailers.
+    """
+    text = message.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if not text:
+        return {}
+    paragraphs = re.split(r"\n[ \t]*\n", text)
+    last = paragraphs[-1]
+    if "```" in last:
+        return {}
+    out: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in last.split("\n"):
+        if current is not None and line[:1] in (" ", "\t") and line.strip():
+            out[current][-1] = (out[current][-1] + " " + line.strip()).strip()
+            continue
+        match = _TRAILER.match(line.strip()) if line.strip() else None
+        if match is None or line[:1] in (" ", "\t", ">"):
+            return {}
+        current = match.group(1).lower()
+        out.setdefault(current, []).append(match.group(2).strip())
+    return out
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the trailers of all sources say about the agent run, and what is wrong with them."""
+
+    run_id: str | None = None
+    run_url: str | None = None
+    run_cost_usd: str | None = None
+    operator: str | None = None
+    sources: tuple[str, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+
+def collect_run_info(sources: Iterable[tuple[str, str]]) -> RunInfo:
+    """Merge trailers from (label, text) sources, e.g. ("PR body", body), ("commit abc1234", msg).
+
+    Distinct run IDs across sources are a conflict (a problem, never a silent pick); an ID that
+    does not match the allowed shape is refused so it cannot smuggle markup into check runs.
+    """
+    ids: dict[str, list[str]] = {}
+    urls: list[str] = []
+    costs: list[str] = []
+    operators: list[str] = []
+    problems: list[str] = []
+    for label, text in sources:
+        trailers = parse_trailers(text)
+        for value in trailers.get(KEY_RUN_ID, []):
+            if RUN_ID.match(value):
+                ids.setdefault(value, []).append(label)
+            else:
+                problems.append(
+                    f"{label}: Agent-Run-Id {value[:40]!r} is not 1-128 characters of "
+                    "[A-Za-z0-9._:/-]"
+                )
+        urls.extend(v for v in trailers.get(KEY_RUN_URL, []) if v.startswith("https://"))
+        for value in trailers.get(KEY_RUN_COST, []):
+            if _COST.match(value):
+                costs.append(value)
+            else:
+                problems.append(f"{label}: Agent-Run-Cost-USD {value[:20]!r} is not a number")
+        operators.extend(v.lstrip("@") for v in trailers.get(KEY_OPERATOR, []) if v)
+    run_id = None
+    if len(ids) > 1:
+        listed = "; ".join(f"{rid} ({', '.join(where)})" for rid, where in ids.items())
+        problems.append(f"conflicting Agent-Run-Id trailers: {listed}")
+    elif ids:
+        run_id = next(iter(ids))
+    if len(set(operators)) > 1:
+        problems.append("conflicting Agent-Run-Operator trailers: " + ", ".join(sorted(operators)))
+    return RunInfo(
+        run_id=run_id,
+        run_url=urls[-1] if urls else None,
+        run_cost_usd=costs[-1] if costs else None,
+        operator=operators[-1] if len(set(operators)) == 1 else None,
+        sources=tuple(label for rid in ids.values() for label in rid),
+        problems=tuple(problems),
+    )
