@@ -62,7 +62,7 @@ class RepoConfig(BaseModel):
         return v
 
     @cached_property
-    def _specs(self) -> list[tuple[pathspec.PathSpec, PathRule]]:
+    def _specs(self) -> list[tuple[pathspec.PathSpec[Any], PathRule]]:
         return [
             (pathspec.PathSpec.from_lines("gitwildmatch", [_crossing(glob)]), rule)
             for glob, rule in self.paths.items()
