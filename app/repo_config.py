@@ -64,7 +64,7 @@ class RepoConfig(BaseModel):
     @cached_property
     def _specs(self) -> list[tuple[pathspec.PathSpec[Any], PathRule]]:
         return [
-            (pathspec.PathSpec.from_lines("gitwildmatch", [_crossing(glob)]), rule)
+            (pathspec.PathSpec.from_lines("gitignore", [_crossing(glob)]), rule)
             for glob, rule in self.paths.items()
         ]
 

@@ -43,10 +43,10 @@ ANALYZERS: dict[Kind, Analyzer] = {
 }
 
 WORKFLOW_PATHS = pathspec.PathSpec.from_lines(
-    "gitwildmatch", [".github/workflows/*.yml", ".github/workflows/*.yaml"]
+    "gitignore", [".github/workflows/*.yml", ".github/workflows/*.yaml"]
 )
 GOVERNANCE_PATHS = pathspec.PathSpec.from_lines(
-    "gitwildmatch",
+    "gitignore",
     [
         "/CODEOWNERS",
         "/.github/CODEOWNERS",
