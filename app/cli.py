@@ -28,6 +28,16 @@ policy_app = typer.Typer(help="Cedar policies: validate, and ask who may do what
 app.add_typer(rules_app, name="rules")
 app.add_typer(policy_app, name="policy")
 
+
+def _mount_audit() -> None:
+    from app.audit.cli import audit_app, db_app
+
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")
+
+
+_mount_audit()
+
 _state: dict[str, bool] = {"debug": False}
 
 
@@ -97,6 +107,96 @@ def analyze(
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
     else:
         typer.echo(render_markdown(report, limit=10_000_000))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    role: Annotated[
+        Literal["web", "worker", "all"],
+        typer.Option(help="web: HTTP only; worker: inbox workers only; all: both."),
+    ] = "all",
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Inbox worker threads.")] = 1,
+) -> None:
+    """Run the GitHub App (webhooks, API, inbox workers)."""
+    import uvicorn
+
+    from app.service.app import build_runtime, create_app
+
+    settings = _settings()
+    settings.require_github()
+    runtime = build_runtime(settings)  # fail here, with a clear message, not inside uvicorn
+    if role == "worker":
+        from app.service.worker import WorkerPool
+
+        pool = WorkerPool(runtime, workers=workers)
+        pool.start()
+        err.print(f"countersign worker: {len(pool.workers)} worker(s); Ctrl-C to stop")
+        try:
+            import threading
+
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pool.stop()
+        return
+    application = create_app(settings, role=role, workers=workers, runtime=runtime)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@rules_app.command("test")
+def rules_test(
+    rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
+) -> None:
+    """Run every rule's `examples` (must match / must not match)."""
+    from app.risk import load_rule_pack, run_examples
+
+    pack = load_rule_pack(rules_dir or _settings().rules_dir)
+    results = run_examples(pack)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        err.print(f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}")
+    typer.echo(f"{len(pack.rules)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("check")
+def policy_check(
+    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+) -> None:
+    """Validate policies against the schema and the agent registry."""
+    from app.policy import PolicyEngine
+
+    engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
+    problems = engine.check()
+    for problem in problems:
+        err.print(f"[red]problem:[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"policies OK (version {engine.version[:12]})")
+
+
+@policy_app.command("who-can")
+def policy_who_can(
+    action: Annotated[str, typer.Argument(help="propose or approve")],
+    kind: Annotated[str | None, typer.Option(help="Change kind, e.g. terraform.")] = None,
+    op: Annotated[str | None, typer.Option(help="create, update, delete or rename.")] = None,
+    env: Annotated[str | None, typer.Option(help="Environment, e.g. production.")] = None,
+    repo: Annotated[str | None, typer.Option(help="owner/name.")] = None,
+    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+) -> None:
+    """Which agents may do this, and which policies grant it."""
+    from app.policy import PolicyEngine
+
+    if action not in ("propose", "approve"):
+        raise UsageError("ACTION must be 'propose' or 'approve'")
+    engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
+    rows = engine.who_can(action=action, kind=kind, op=op, env=env, repo=repo)
+    if not rows:
+        typer.echo("nobody")
+    for row in rows:
+        typer.echo(str(row))
 
 
 def main() -> None:

@@ -1,0 +1,80 @@
+"""Check-run payloads (pure builders) and sending them with annotations in batches of 50."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.github.client import InstallationClient
+from app.render import Conclusion, annotations_for, check_title, render_markdown
+from app.report import Report
+
+CHECK_NAME = "countersign"
+ANNOTATIONS_PER_REQUEST = 50
+REEVALUATE_ACTION = {
+    "label": "Re-evaluate",
+    "description": "Evaluate the current head again",
+    "identifier": "reevaluate",
+}
+
+
+def in_progress_body(head_sha: str, details_url: str, external_id: str) -> dict[str, Any]:
+    return {
+        "name": CHECK_NAME,
+        "head_sha": head_sha,
+        "status": "in_progress",
+        "details_url": details_url,
+        "external_id": external_id,
+        "output": {"title": "Evaluating…", "summary": "Countersign is evaluating this change."},
+    }
+
+
+def completed_bodies(
+    report: Report, conclusion: Conclusion, *, enforced: bool, details_url: str
+) -> list[dict[str, Any]]:
+    """The completing PATCH, then one PATCH per further 50 annotations (GitHub's limit)."""
+    title = check_title(report, conclusion, enforced=enforced)
+    summary = render_markdown(report, enforced=enforced)
+    annotations = annotations_for(report)
+    batches = [
+        annotations[i : i + ANNOTATIONS_PER_REQUEST]
+        for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)
+    ] or [[]]
+    bodies: list[dict[str, Any]] = []
+    for index, batch in enumerate(batches):
+        output: dict[str, Any] = {"title": title, "summary": summary}
+        if batch:
+            output["annotations"] = batch
+        body: dict[str, Any] = {"output": output}
+        if index == 0:
+            body.update(
+                status="completed",
+                conclusion=conclusion,
+                details_url=details_url,
+                actions=[REEVALUATE_ACTION],
+            )
+        bodies.append(body)
+    return bodies
+
+
+def failure_body(reason: str, details_url: str) -> dict[str, Any]:
+    """Fail closed: what we post when we could not evaluate at all."""
+    return {
+        "status": "completed",
+        "conclusion": "failure",
+        "details_url": details_url,
+        "actions": [REEVALUATE_ACTION],
+        "output": {
+            "title": "Countersign could not evaluate this change",
+            "summary": (
+                "The evaluation failed, so this check fails closed.\n\n"
+                f"Reason: {reason[:2000]}\n\nUse **Re-evaluate** once the cause is fixed."
+            ),
+        },
+    }
+
+
+def post_completed(
+    client: InstallationClient, repo: str, check_run_id: int, bodies: list[dict[str, Any]]
+) -> None:
+    for body in bodies:
+        client.update_check_run(repo, check_run_id, body)

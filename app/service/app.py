@@ -1,0 +1,123 @@
+"""The FastAPI app factory. `create_app(settings)` builds everything in its lifespan; nothing
+happens at import time, so tests and several processes each get their own app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app import __version__
+from app.errors import CountersignError, DatabaseNotReady
+from app.service.logging import configure_logging, log
+from app.service.runtime import Runtime
+from app.settings import Settings
+
+Role = Literal["web", "worker", "all"]
+
+
+def build_runtime(settings: Settings, *, github: object | None = None) -> Runtime:
+    """Engine, rules/policies and the GitHub App client; raise a typed error when unusable."""
+    from app.db import ensure_migrated, make_engine
+    from app.evaluate import Gatekeeper
+    from app.github.client import GitHubApp
+
+    engine = make_engine(settings.database_url)
+    ensure_migrated(engine)
+    gate = Gatekeeper.load(settings.rules_dir, settings.policies_dir)
+    client = github
+    if client is None and settings.app_id is not None:
+        client = GitHubApp(
+            settings.app_id, settings.private_key_pem(), base_url=settings.github_api_url
+        )
+    return Runtime(settings=settings, engine=engine, gate=gate, github=client)  # type: ignore[arg-type]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    role: Role = "all",
+    workers: int = 1,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """The service. `role` decides whether this process also runs inbox workers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_json)
+        rt = runtime or await run_in_threadpool(build_runtime, settings)
+        app.state.runtime = rt
+        pool = None
+        if role in ("worker", "all"):
+            from app.service.worker import WorkerPool
+
+            pool = WorkerPool(rt, workers=workers)
+            pool.start()
+        log.info("service.started", role=role, workers=workers if pool else 0, version=__version__)
+        try:
+            yield
+        finally:
+            if pool is not None:
+                await run_in_threadpool(pool.stop)
+            if runtime is None:
+                rt.engine.dispose()
+            log.info("service.stopped")
+
+    app = FastAPI(
+        title="Countersign",
+        version=__version__,
+        description="Policy-enforced gate between AI agents and the systems they change.",
+        lifespan=lifespan,
+    )
+    from app.service.routes_api import router as api_router
+    from app.service.webhook import router as webhook_router
+
+    app.include_router(webhook_router)
+    app.include_router(api_router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers and its schema is at the current migration."""
+        from app.db import ensure_migrated
+
+        rt: Runtime = request.app.state.runtime
+        try:
+            status = ensure_migrated(rt.engine)
+        except DatabaseNotReady as error:
+            return JSONResponse({"status": "unavailable", "reason": str(error)}, status_code=503)
+        return JSONResponse({"status": "ready", "migration": status.current})
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    def metrics(request: Request) -> PlainTextResponse:
+        """Prometheus metrics (deliveries, evaluation latency, API calls, queue depth)."""
+        from app import inbox
+
+        rt: Runtime = request.app.state.runtime
+        try:
+            rt.metrics.queue_depth.set(inbox.queue_depth(rt.engine))
+        except Exception as error:
+            log.warning("metrics.queue_depth_failed", error=str(error)[:200])
+        return PlainTextResponse(
+            generate_latest(rt.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
+        )
+
+    @app.exception_handler(DatabaseNotReady)
+    async def _db_down(_request: Request, error: DatabaseNotReady) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=503)
+
+    @app.exception_handler(CountersignError)
+    async def _typed(_request: Request, error: CountersignError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    return app

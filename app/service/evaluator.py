@@ -1,0 +1,216 @@
+"""Evaluate one PR head end to end: fetch, evaluate (pure), publish, record.
+
+Idempotent by design so at-least-once delivery gives exactly-once effects: the check run for a
+head SHA is found (our audit record, or GitHub on a retry) before one is created; reviewers are
+requested once per SHA; every evaluation is one audit event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from app.approvals import PriorEvaluation
+from app.audit import store
+from app.audit.records import EvaluationRecord
+from app.evaluate import Evaluation, evaluate_snapshot
+from app.github import checks
+from app.github.client import CallLog, InstallationClient
+from app.github.snapshot import fetch_snapshot
+from app.models import Change
+from app.owners import CodeOwnersMap
+from app.errors import ConfigError
+from app.repo_config import parse_repo_config
+from app.service.logging import log
+from app.service.runtime import Runtime
+from app.snapshot import PullRequestSnapshot
+
+TIER_LABEL_PREFIX = "countersign:tier-"
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    head_sha: str
+    conclusion: str
+    check_run_id: int
+    api_calls: tuple[str, ...]
+    seconds: float
+
+
+class PullRequestEvaluator:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def client(self, installation_id: int, log_: CallLog) -> InstallationClient:
+        if self.rt.github is None:
+            from app.settings import SettingsError
+
+            raise SettingsError("GitHub App is not configured (COUNTERSIGN_APP_ID …)")
+        return self.rt.github.installation(installation_id, log_)
+
+    def details_url(self, repo: str, number: int) -> str:
+        return f"{self.rt.settings.public_url.rstrip('/')}/api/reports/{repo}/{number}"
+
+    def history(self, repo: str, number: int) -> dict[str, PriorEvaluation]:
+        out: dict[str, PriorEvaluation] = {}
+        for event in store.evaluations_for_pr(self.rt.engine, repo, number):
+            data = event.data()
+            report = data.get("report") or {}
+            try:
+                changes = tuple(Change.model_validate(c) for c in report.get("changes", []))
+            except ValueError:
+                continue
+            out[data["head_sha"]] = PriorEvaluation(
+                changes=changes, tier=report.get("tier"), policy_version=data.get("policy_version", "")
+            )
+        return out
+
+    def relevant_teams(self, snapshot: PullRequestSnapshot) -> list[str]:
+        """Teams whose membership decides approvals: owners of changed paths and config approvers."""
+        teams: set[str] = set()
+        try:
+            config = parse_repo_config(snapshot.config_text)
+            for handles in config.approvers.values():
+                teams.update(h[1:].lower() for h in handles if "/" in h)
+        except ConfigError:
+            pass
+        owners = CodeOwnersMap.parse(snapshot.codeowners, source="CODEOWNERS")
+        for f in snapshot.files:
+            for path in {f.path, f.old_path or f.path}:
+                teams.update(o[1:].lower() for o in owners.owners_for(path) if o.startswith("@") and "/" in o)
+        return sorted(teams)
+
+    def evaluate_pr(
+        self, installation_id: int, repo: str, number: int, *, attempt: int = 1
+    ) -> EvaluationOutcome | None:
+        started = time.perf_counter()
+        calls = CallLog()
+        client = self.client(installation_id, calls)
+        snapshot = fetch_snapshot(client, repo, number)
+        structlog.contextvars.bind_contextvars(repo=repo, pr=number, head_sha=snapshot.head_sha[:12])
+        previous = store.latest_evaluation(self.rt.engine, repo, number, snapshot.head_sha)
+        check_run_id = self._check_run_id(client, repo, snapshot.head_sha, previous, attempt)
+        if check_run_id is None:
+            created = client.create_check_run(
+                repo,
+                checks.in_progress_body(
+                    snapshot.head_sha, self.details_url(repo, number), f"{repo}#{number}@{snapshot.head_sha}"
+                ),
+            )
+            check_run_id = int(created["id"])
+        if snapshot.reviews:
+            teams = self.relevant_teams(snapshot)
+            if teams:
+                snapshot = snapshot.model_copy(
+                    update={"team_members": {t: client.team_members(t) for t in teams}}
+                )
+        try:
+            evaluation = evaluate_snapshot(snapshot, self.rt.gate, history=self.history(repo, number))
+        except Exception as error:  # fail closed with the reason on the check
+            log.exception("evaluation.failed")
+            client.update_check_run(
+                repo, check_run_id, checks.failure_body(repr(error)[:500], self.details_url(repo, number))
+            )
+            raise
+        conclusion = evaluation.conclusion
+        bodies = checks.completed_bodies(
+            evaluation.report,
+            conclusion,  # type: ignore[arg-type]
+            enforced=evaluation.enforced,
+            details_url=self.details_url(repo, number),
+        )
+        checks.post_completed(client, repo, check_run_id, bodies)
+        requested = self._request_reviewers(client, repo, number, evaluation, previous)
+        self._labels(client, repo, number, snapshot, evaluation)
+        report = evaluation.report
+        payload = EvaluationRecord(
+            report=report.model_dump(mode="json"),
+            head_sha=snapshot.head_sha,
+            policy_version=report.policy_version or "",
+            conclusion=conclusion,
+            check_run_id=check_run_id,
+            api_calls=len(calls),
+        ).model_dump(mode="json")
+        payload["requested_reviewers"] = requested
+        store.append(
+            self.rt.engine,
+            "evaluation",
+            payload,
+            repo=repo,
+            pr_number=number,
+            head_sha=snapshot.head_sha,
+            agent_id=report.agent.id,
+            run_id=report.agent.run_id,
+        )
+        seconds = time.perf_counter() - started
+        self.rt.metrics.evaluation_seconds.observe(seconds)
+        self.rt.metrics.conclusions.labels(conclusion=conclusion).inc()
+        self.rt.metrics.api_calls.labels(outcome="made").inc(len(calls))
+        log.info(
+            "evaluation.done",
+            conclusion=conclusion,
+            tier=str(report.tier),
+            agent=report.agent.id,
+            run_id=report.agent.run_id,
+            api_calls=len(calls),
+            seconds=round(seconds, 3),
+        )
+        return EvaluationOutcome(snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds)
+
+    def _check_run_id(
+        self, client: InstallationClient, repo: str, sha: str, previous: Any, attempt: int
+    ) -> int | None:
+        if previous is not None:
+            check_id = previous.data().get("check_run_id")
+            if check_id:
+                return int(check_id)
+        if attempt > 1:  # a crash may have created one without recording it
+            runs = client.check_runs_for(repo, sha, checks.CHECK_NAME)
+            if runs:
+                return int(runs[0]["id"])
+        return None
+
+    def _request_reviewers(
+        self,
+        client: InstallationClient,
+        repo: str,
+        number: int,
+        evaluation: Evaluation,
+        previous: Any,
+    ) -> list[str]:
+        """Ask missing owners/teams once per SHA (never agents, never the author)."""
+        already: set[str] = set()
+        if previous is not None:
+            already = set(previous.data().get("requested_reviewers") or [])
+        author = evaluation.report.agent.author or ""
+        users = [u for u in evaluation.to_request_users if u not in already and u != author and not u.endswith("[bot]")]
+        teams = [t for t in evaluation.to_request_teams if f"team:{t}" not in already]
+        if users or teams:
+            client.request_reviewers(repo, number, users, [t.split("/", 1)[-1] for t in teams])
+        return sorted(already | set(users) | {f"team:{t}" for t in teams})
+
+    def _labels(
+        self,
+        client: InstallationClient,
+        repo: str,
+        number: int,
+        snapshot: PullRequestSnapshot,
+        evaluation: Evaluation,
+    ) -> None:
+        if not evaluation.config.labels or evaluation.report.tier is None:
+            return
+        wanted = f"{TIER_LABEL_PREFIX}{evaluation.report.tier}"
+        for label in snapshot.labels:
+            if label.startswith(TIER_LABEL_PREFIX) and label != wanted:
+                client.remove_label(repo, number, label)
+        if wanted not in snapshot.labels:
+            client.add_labels(repo, number, [wanted])
+
+
+def decode_payload(raw: bytes) -> dict[str, Any]:
+    data = json.loads(raw)
+    return data if isinstance(data, dict) else {}

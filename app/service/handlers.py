@@ -1,0 +1,208 @@
+"""One handler per event kind; each returns what it did ("done" or "ignored").
+
+Every relevant event re-evaluates the PR's *current* head (fetched fresh), so stale work for an
+old head is never published. Merges are recorded once per merge commit, linked to the agent run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from app import inbox
+from app.audit import store
+from app.audit.records import MergeApproval, MergeFinding, MergeRecord
+from app.github import checks
+from app.github.client import CallLog
+from app.github.webhooks import WebhookPayload, parse_payload
+from app.service.evaluator import PullRequestEvaluator
+from app.service.logging import log
+from app.service.runtime import Runtime
+
+Outcome = Literal["done", "ignored"]
+PR_ACTIONS = {"opened", "synchronize", "reopened", "edited", "ready_for_review"}
+REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
+
+
+class EventHandlers:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.evaluator = PullRequestEvaluator(rt)
+
+    def handle(self, delivery: inbox.Delivery) -> Outcome:
+        try:
+            data: Any = json.loads(delivery.payload)
+        except ValueError:
+            return "ignored"
+        payload = parse_payload(data)
+        event, action = delivery.event, payload.action or ""
+        if event in ("installation", "installation_repositories"):
+            return self._installation(payload, data)
+        if payload.installation is None or payload.repository is None:
+            return "ignored"
+        repo = payload.repository.full_name
+        attempt = delivery.attempts
+        if event == "pull_request":
+            pr = payload.pull_request
+            if pr is None:
+                return "ignored"
+            if action == "closed":
+                return self._closed(payload, data) if pr.merged else "ignored"
+            if action in PR_ACTIONS and pr.state == "open":
+                self.evaluator.evaluate_pr(payload.installation.id, repo, pr.number, attempt=attempt)
+                return "done"
+            return "ignored"
+        if event == "pull_request_review" and action in REVIEW_ACTIONS:
+            pr = payload.pull_request
+            if pr is None:
+                return "ignored"
+            self._record_review(payload, repo, action)
+            if pr.state == "open":
+                self.evaluator.evaluate_pr(payload.installation.id, repo, pr.number, attempt=attempt)
+            return "done"
+        if event == "check_run" and action in ("rerequested", "requested_action"):
+            run = payload.check_run
+            if run is None or run.name != checks.CHECK_NAME:
+                return "ignored"
+            if action == "requested_action" and (
+                payload.requested_action is None
+                or payload.requested_action.identifier != checks.REEVALUATE_ACTION["identifier"]
+            ):
+                return "ignored"
+            return self._evaluate_all(payload, repo, attempt)
+        if event == "check_suite" and action == "rerequested":
+            return self._evaluate_all(payload, repo, attempt)
+        return "ignored"
+
+    def _evaluate_all(self, payload: WebhookPayload, repo: str, attempt: int) -> Outcome:
+        numbers = payload.pr_numbers()
+        assert payload.installation is not None
+        for number in numbers:
+            self.evaluator.evaluate_pr(payload.installation.id, repo, number, attempt=attempt)
+        return "done" if numbers else "ignored"
+
+    def _installation(self, payload: WebhookPayload, data: dict[str, Any]) -> Outcome:
+        repos = [
+            r.get("full_name")
+            for key in ("repositories", "repositories_added")
+            for r in data.get(key) or []
+            if isinstance(r, dict)
+        ]
+        store.append(
+            self.rt.engine,
+            "installation",
+            {
+                "action": payload.action,
+                "installation_id": payload.installation.id if payload.installation else None,
+                "account": (data.get("installation") or {}).get("account", {}).get("login"),
+                "repositories": repos,
+                "sender": payload.sender.login if payload.sender else None,
+            },
+        )
+        return "done"
+
+    def _record_review(self, payload: WebhookPayload, repo: str, action: str) -> None:
+        review = payload.review
+        pr = payload.pull_request
+        if review is None or pr is None or review.user is None:
+            return
+        kind = "dismissal" if action == "dismissed" else "approval"
+        key = {"review_id": review.id, "action": action, "state": review.state}
+        # Idempotent: a redelivered review event does not append a second record.
+        for event in store.events_for_pr(self.rt.engine, repo, pr.number, kinds=(kind,)):
+            data = event.data()
+            if all(data.get(k) == v for k, v in key.items()):
+                return
+        store.append(
+            self.rt.engine,
+            kind,
+            {
+                **key,
+                "login": review.user.login,
+                "user_type": review.user.type,
+                "commit": review.commit_id,
+                "at": review.submitted_at,
+            },
+            repo=repo,
+            pr_number=pr.number,
+            head_sha=pr.head.sha if pr.head else None,
+        )
+
+    def _closed(self, payload: WebhookPayload, data: dict[str, Any]) -> Outcome:
+        """Record the merge once, linked to the run ID; `bypass_merge` unless the check was green."""
+        pr = payload.pull_request
+        assert pr is not None and payload.repository is not None
+        repo = payload.repository.full_name
+        merge_sha = pr.merge_commit_sha
+        for event in store.events_for_pr(self.rt.engine, repo, pr.number, kinds=("merge", "bypass_merge")):
+            if event.data().get("merge_commit_sha") == merge_sha:
+                return "done"
+        head_sha = pr.head.sha if pr.head else ""
+        latest = store.latest_evaluation(self.rt.engine, repo, pr.number, head_sha)
+        report: dict[str, Any] = {}
+        conclusion = None
+        policy_version = ""
+        if latest is not None:
+            ev = latest.data()
+            report = ev.get("report") or {}
+            conclusion = ev.get("conclusion")
+            policy_version = ev.get("policy_version") or ""
+        bypass = conclusion != "success"
+        agent = report.get("agent") or {}
+        risk = report.get("risk") or {}
+        record = MergeRecord(
+            repo=repo,
+            pr=pr.number,
+            title=pr.title,
+            url=pr.html_url,
+            agent_id=agent.get("id"),
+            run_id=agent.get("run_id"),
+            author=pr.user.login if pr.user else agent.get("author"),
+            head_sha=head_sha,
+            merge_commit_sha=merge_sha,
+            merged_by=pr.merged_by.login if pr.merged_by else None,
+            merged_at=_parse_time(pr.merged_at),
+            tier=report.get("tier") if report.get("tier") is not None else "blocked",
+            risk_level=risk.get("level", "critical") if report else "critical",
+            risk_score=int(risk.get("score", 100)) if report else 100,
+            findings=[MergeFinding.model_validate(f) for f in report.get("findings", [])],
+            approvals=[
+                MergeApproval(
+                    login=a["login"], teams=list(a.get("teams") or []), time=_parse_time(a.get("at")) if a.get("at") else None, commit=a.get("commit")
+                )
+                for a in (report.get("approvals") or {}).get("approvals", [])
+            ],
+            check_conclusion=conclusion or "none",
+            bypass=bypass,
+            policy_version=policy_version or "unknown",
+        )
+        store.append(self.rt.engine, "bypass_merge" if bypass else "merge", record)
+        log.info("merge.recorded", bypass=bypass, run_id=record.run_id, agent=record.agent_id)
+        return "done"
+
+    def give_up(self, delivery: inbox.Delivery, reason: str) -> None:
+        """After the last retry: make the check fail with the reason (best effort)."""
+        try:
+            payload = parse_payload(json.loads(delivery.payload))
+            if payload.installation is None or payload.repository is None:
+                return
+            repo = payload.repository.full_name
+            sha = payload.head_sha()
+            if not sha:
+                return
+            client = self.evaluator.client(payload.installation.id, CallLog())
+            body = checks.failure_body(reason, self.evaluator.details_url(repo, payload.pr_numbers()[0] if payload.pr_numbers() else 0))
+            runs = client.check_runs_for(repo, sha, checks.CHECK_NAME)
+            if runs:
+                client.update_check_run(repo, int(runs[0]["id"]), body)
+            else:
+                client.create_check_run(repo, {"name": checks.CHECK_NAME, "head_sha": sha, **body})
+        except Exception as error:
+            log.warning("give_up.check_not_updated", error=str(error)[:300])
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -1,0 +1,158 @@
+"""`POST /api/analyze` (agent pre-flight) and the audit API (bearer token, constant-time check)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from app.errors import UsageError
+from app.service.runtime import Runtime
+
+router = APIRouter(prefix="/api")
+
+MAX_ANALYZE_BYTES = 25 * 1024 * 1024
+
+
+class FileContents(BaseModel):
+    base: str | None = Field(default=None, description="File content on the base side (UTF-8).")
+    head: str | None = Field(default=None, description="File content on the head side (UTF-8).")
+
+
+class AnalyzeRequest(BaseModel):
+    """A unified diff (as `git diff` prints it), optionally with whole file contents."""
+
+    diff: str = Field(max_length=MAX_ANALYZE_BYTES)
+    files: dict[str, FileContents] = Field(default_factory=dict)
+    author: str | None = Field(default=None, max_length=100)
+    repo: str = Field(default="local/preflight", max_length=200)
+    body: str = Field(default="", max_length=65_536, description="PR body (for Agent-Run-Id).")
+    config: str | None = Field(default=None, max_length=1_000_000, description="Repo config YAML.")
+    codeowners: str | None = Field(default=None, max_length=1_000_000)
+
+
+def _runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def require_audit_token(request: Request) -> None:
+    """Bearer token from COUNTERSIGN_AUDIT_TOKEN; compared in constant time; 401 otherwise."""
+    rt = _runtime(request)
+    expected = rt.settings.audit_token
+    header = request.headers.get("authorization", "")
+    given = header[7:] if header[:7].lower() == "bearer " else ""
+    secret = expected.get_secret_value() if expected is not None else ""
+    # Compare even when unset so timing does not tell "no token configured" from "wrong token".
+    ok = hmac.compare_digest(given.encode(), (secret or "\0unset").encode())
+    if not secret or not ok:
+        raise HTTPException(
+            status_code=401,
+            detail="missing or invalid bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+AuditAuth = Annotated[None, Depends(require_audit_token)]
+
+
+@router.post("/analyze", tags=["analyze"])
+def analyze(body: AnalyzeRequest, request: Request) -> dict[str, Any]:
+    """Pre-flight a change: the same report `countersign analyze` prints (schema_version 1)."""
+    from app.evaluate import evaluate
+    from app.snapshot import PullRequestSnapshot
+    from app.sources.diff import files_from_diff
+
+    rt = _runtime(request)
+    contents = {
+        path: (
+            c.base.encode("utf-8") if c.base is not None else None,
+            c.head.encode("utf-8") if c.head is not None else None,
+        )
+        for path, c in body.files.items()
+    }
+    try:
+        files = files_from_diff(body.diff, contents)
+    except UsageError as error:
+        raise HTTPException(status_code=422, detail=str(error)) from error
+    snapshot = PullRequestSnapshot(
+        repo=body.repo,
+        author=body.author,
+        author_is_bot=bool(body.author and body.author.endswith("[bot]")),
+        body=body.body,
+        files=tuple(files),
+        config_text=body.config.encode("utf-8") if body.config is not None else None,
+        codeowners=body.codeowners,
+    )
+    report = evaluate(snapshot, rt.gate)
+    return report.model_dump(mode="json")
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise HTTPException(422, f"{name} must be an ISO-8601 date or time") from error
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+@router.get("/audit/merges", tags=["audit"])
+def audit_merges(
+    request: Request,
+    _auth: AuditAuth,
+    since: str | None = None,
+    until: str | None = None,
+    repo: str | None = None,
+    agent: str | None = None,
+    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+) -> StreamingResponse:
+    """Stream one record per merge (JSONL or CSV) with seq/hash/prev_hash for offline verify."""
+    from app.audit.export import export_merges
+
+    rt = _runtime(request)
+    lines = export_merges(
+        rt.engine, _when(since, "since"), _when(until, "until"), repo, agent, format
+    )
+    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    return StreamingResponse(lines, media_type=media)
+
+
+@router.get("/audit/verify", tags=["audit"])
+async def audit_verify(request: Request, _auth: AuditAuth) -> dict[str, Any]:
+    """Recompute the whole hash chain: ok, count and the first bad seq."""
+    from app.audit.verify import verify_chain
+
+    rt = _runtime(request)
+    result = await run_in_threadpool(verify_chain, rt.engine)
+    return {
+        "ok": result.ok,
+        "count": result.count,
+        "first_bad_seq": result.first_bad_seq,
+        "reason": result.reason,
+    }
+
+
+@router.get("/reports/{owner}/{name}/{number}", tags=["audit"])
+def latest_report(
+    owner: str, name: str, number: int, request: Request, _auth: AuditAuth
+) -> dict[str, Any]:
+    """The latest evaluation of a PR (the check run's `details_url`)."""
+    from app.audit.store import evaluations_for_pr
+
+    rt = _runtime(request)
+    events = evaluations_for_pr(rt.engine, f"{owner}/{name}", number)
+    if not events:
+        raise HTTPException(404, "no evaluation recorded for this pull request")
+    last = events[-1]
+    return {"seq": last.seq, "hash": last.hash, **last.data()}

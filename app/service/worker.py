@@ -1,0 +1,130 @@
+"""InboxWorker: claim deliveries with a lease, handle them, and never mark done what failed.
+
+At-least-once delivery from the inbox plus idempotent handlers (one check run per SHA, one merge
+record per merge) gives exactly-once effects. GitHub trouble (5xx, rate limits, timeouts) becomes
+a retry with exponential backoff and jitter, honouring Retry-After; a crash leaves the lease to
+expire and `reclaim_expired` hands the delivery to another worker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+
+from app import inbox
+from app.errors import GitHubUnavailable
+from app.service.logging import log
+from app.service.runtime import Runtime
+
+LEASE_SECONDS = 120.0
+IDLE_POLL_SECONDS = 0.5
+RECLAIM_EVERY_SECONDS = 15.0
+
+
+class InboxWorker:
+    """One worker loop; several may run in one process (threads) or on many machines."""
+
+    def __init__(self, rt: Runtime, *, worker_id: str | None = None) -> None:
+        self.rt = rt
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        from app.service.handlers import EventHandlers
+
+        self.handlers = EventHandlers(rt)
+
+    def run_once(self) -> bool:
+        """Claim and process one delivery; False when nothing was due."""
+        claimed = inbox.claim(self.rt.engine, self.worker_id, LEASE_SECONDS, limit=1)
+        if not claimed:
+            return False
+        for delivery in claimed:
+            self.process(delivery)
+        return True
+
+    def process(self, delivery: inbox.Delivery) -> None:
+        import structlog
+
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            delivery=delivery.id,
+            event=delivery.event,
+            action=delivery.action,
+            repo=delivery.repo,
+            pr=delivery.pr_number,
+            attempt=delivery.attempts,
+        )
+        metrics = self.rt.metrics
+        try:
+            outcome = self.handlers.handle(delivery)
+        except GitHubUnavailable as error:
+            status = inbox.fail(
+                self.rt.engine, delivery.id, self.worker_id, str(error), error.retry_after
+            )
+            metrics.processed.labels(event=delivery.event, outcome="retry").inc()
+            log.warning("delivery.retry", error=str(error)[:300], next_status=status)
+            if status == "failed":
+                self.handlers.give_up(delivery, str(error))
+            return
+        except Exception as error:  # fail closed: retry, then a failing check with the reason
+            status = inbox.fail(self.rt.engine, delivery.id, self.worker_id, repr(error)[:2000])
+            metrics.processed.labels(event=delivery.event, outcome="error").inc()
+            log.exception("delivery.error", next_status=status)
+            if status == "failed":
+                self.handlers.give_up(delivery, repr(error))
+            return
+        finally:
+            structlog.contextvars.clear_contextvars()
+        done = inbox.complete(
+            self.rt.engine,
+            delivery.id,
+            self.worker_id,
+            status="ignored" if outcome == "ignored" else "done",
+        )
+        metrics.processed.labels(event=delivery.event, outcome=outcome if done else "lease_lost").inc()
+
+    def run_forever(self, stop: threading.Event) -> None:
+        last_reclaim = 0.0
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_reclaim > RECLAIM_EVERY_SECONDS:
+                    reclaimed = inbox.reclaim_expired(self.rt.engine)
+                    if reclaimed:
+                        log.info("inbox.reclaimed", count=reclaimed)
+                    last_reclaim = time.monotonic()
+                if self.run_once():
+                    continue
+            except Exception:  # the database may be restarting: back off, keep the loop alive
+                log.exception("worker.loop_error")
+                stop.wait(2.0)
+                continue
+            self.rt.wake.wait(IDLE_POLL_SECONDS)
+            self.rt.wake.clear()
+
+
+class WorkerPool:
+    """N worker threads in this process. On SQLite only one: it has a single writer anyway."""
+
+    def __init__(self, rt: Runtime, *, workers: int = 1) -> None:
+        if rt.engine.dialect.name == "sqlite" and workers > 1:
+            log.warning("worker.sqlite_single", requested=workers)
+            workers = 1
+        self.rt = rt
+        self.workers = [InboxWorker(rt) for _ in range(max(1, workers))]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for worker in self.workers:
+            thread = threading.Thread(
+                target=worker.run_forever, args=(self._stop,), name=f"inbox-{worker.worker_id}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.rt.wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
