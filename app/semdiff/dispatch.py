@@ -9,13 +9,14 @@ parse becomes a `text` change carrying `facts.unparseable`, which the risk step 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import pathspec
 
 from app.errors import UnparseableError
-from app.models import Change, FileDiff, Kind
+from app.models import REDACTED, Change, FileDiff, Kind
 from app.repo_config import PathRule, RepoConfig
 from app.semdiff import (
     data,
@@ -152,8 +153,23 @@ def analyze_file(file: FileDiff, config: RepoConfig) -> list[Change]:
     return [_with_context(c, rule, file) for c in changes]
 
 
+def git_blob_id(data: bytes) -> str:
+    """Git's blob id of `data` (what GitHub already shows for the file; reveals nothing more)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _has_redacted(change: Change) -> bool:
+    return any(REDACTED in (f.before, f.after) for f in change.fields)
+
+
 def _with_context(change: Change, rule: PathRule, file: FileDiff) -> Change:
     extra: dict[str, Any] = {}
+    if _has_redacted(change):
+        # Redacted values all look alike: bind the change to the file's blob id so that a secret
+        # rotated again after an approval is still a different change (approvals do not carry).
+        side = file.head if file.head is not None else file.base
+        if side is not None:
+            extra["secret_blob"] = git_blob_id(side)
     if rule.environment and "environment" not in change.facts:
         extra["environment"] = rule.environment
     if is_governance_path(file.path) or (
