@@ -203,7 +203,10 @@ def main() -> None:
     """Entry point: map typed errors to exit codes and clear messages."""
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False returns (not raises) the code of a `typer.Exit(n)`.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            raise SystemExit(rc)
     except UsageError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(2) from None

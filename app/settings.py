@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     policies_dir: Path = Field(default_factory=lambda: shipped_dir("policies"))
     audit_token: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
+    reconcile_interval_seconds: float = 300.0
+    """How often workers redeliver failed webhooks and sweep open PRs (0 disables)."""
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -115,7 +115,20 @@ class WorkerPool:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _reconcile_loop(self) -> None:
+        from app.service.reconcile import reconcile
+
+        interval = self.rt.settings.reconcile_interval_seconds
+        while not self._stop.is_set():
+            reconcile(self.rt)
+            if self._stop.wait(interval):
+                return
+
     def start(self) -> None:
+        if self.rt.settings.reconcile_interval_seconds > 0 and self.rt.github is not None:
+            thread = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         for worker in self.workers:
             thread = threading.Thread(
                 target=worker.run_forever, args=(self._stop,), name=f"inbox-{worker.worker_id}", daemon=True

@@ -1,0 +1,192 @@
+"""`countersign audit export|verify` and `countersign db upgrade` (mounted by app/cli.py).
+
+Exit codes: 0 ok, 1 tampering found (AuditIntegrityError names the first bad seq) or the database
+is not ready (DatabaseNotReady); app.cli.main prints those errors.
+Progress goes to stderr so stdout can be piped.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.errors import AuditIntegrityError, DatabaseNotReady, UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy import Engine
+
+    from app.audit.verify import VerifyResult
+
+err = Console(stderr=True)
+
+
+class _Report(Protocol):
+    def __call__(self, done: int, total: int | None = None) -> None: ...
+
+
+audit_app = typer.Typer(
+    help="Audit trail: export merge records, verify the hash chain.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database: apply migrations.", no_args_is_help=True)
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    from app.db import ensure_migrated, make_engine
+    from app.settings import Settings
+
+    engine = make_engine(Settings().database_url)
+    try:
+        ensure_migrated(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option} {value!r} is not a date",
+            hint="use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00Z",
+        ) from None
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[_Report]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+
+        def report(done: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.update(task, completed=done)
+
+        yield report
+
+
+@audit_app.command("export")
+def export_command(
+    since: Annotated[
+        str | None, typer.Option(help="Merges recorded at or after (ISO 8601).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Merges recorded before (ISO 8601).")] = None,
+    repo: Annotated[str | None, typer.Option(help="Only this repository (owner/name).")] = None,
+    agent: Annotated[str | None, typer.Option(help="Only this agent id.")] = None,
+    fmt: Annotated[
+        Literal["jsonl", "csv"], typer.Option("--format", help="Output format.")
+    ] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """Stream one record per merge, verifiable offline with `countersign audit verify --file`."""
+    from app.audit.export import count_merges, export_merges
+
+    start, end = _when(since, "--since"), _when(until, "--until")
+    with _engine() as engine, _progress("exporting", None) as report:
+        report(0, count_merges(engine, since=start, until=end, repo=repo, agent=agent))
+        written: list[int] = []
+
+        def progress(done: int) -> None:
+            written[:] = [done]
+            report(done)
+
+        with closing(
+            export_merges(engine, start, end, repo, agent, fmt, progress=progress)
+        ) as lines:
+            if output is None:
+                for line in lines:
+                    sys.stdout.write(line)
+            else:
+                try:
+                    with output.open("w", encoding="utf-8", newline="") as handle:
+                        handle.writelines(lines)
+                except OSError as error:
+                    raise UsageError(f"cannot write {output}: {error.strerror}") from error
+    err.print(f"exported {written[0] if written else 0} merge record(s)", highlight=False)
+
+
+@audit_app.command("verify")
+def verify_command(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Verify an exported file instead of the database.")
+    ] = None,
+) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad seq on tampering."""
+    from app.audit.verify import verify_chain, verify_export
+
+    result: VerifyResult
+    if file is not None:
+        if not file.is_file():
+            raise UsageError(f"no such file: {file}")
+        with _progress("verifying", None) as report:
+            result = verify_export(file, progress=report)
+        where = str(file)
+    else:
+        from app.audit.stream import count_events
+
+        with _engine() as engine, _progress("verifying", None) as report:
+            report(0, count_events(engine))
+            result = verify_chain(engine, progress=report)
+        where = "database"
+    if result.ok:
+        typer.echo(f"ok: {result.count} record(s) verified ({where})")
+        return
+    seq = result.first_bad_seq if result.first_bad_seq is not None else "unknown"
+    # An exception, not typer.Exit: app.cli runs click with standalone_mode=False, where an Exit's
+    # code is returned rather than used; CountersignError always maps to exit 1.
+    raise AuditIntegrityError(
+        f"TAMPERED: first bad seq {seq}: {result.reason} ({where})", seq=result.first_bad_seq
+    )
+
+
+@db_app.command("upgrade")
+def upgrade_command(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations to COUNTERSIGN_DATABASE_URL (idempotent)."""
+    from app.db import safe_url, upgrade
+    from app.settings import Settings
+
+    url = Settings().database_url
+    status = upgrade(url, revision)
+    typer.echo(f"{safe_url(url)} is at migration {status.current} (head {status.head})")
+
+
+@db_app.command("status")
+def status_command() -> None:
+    """Show the applied and expected migration; exit 1 when an upgrade is needed."""
+    from app.db import UPGRADE_COMMAND, make_engine, migration_status, safe_url
+    from app.settings import Settings
+
+    url = Settings().database_url
+    engine = make_engine(url)
+    try:
+        status = migration_status(engine)
+    finally:
+        engine.dispose()
+    typer.echo(f"{safe_url(url)}: at {status.current or '<none>'}, head {status.head}")
+    if not status.up_to_date:
+        raise DatabaseNotReady("the database needs migrating", hint=f"run `{UPGRADE_COMMAND}`")

@@ -1,0 +1,97 @@
+"""Payloads of the domain audit events, as pydantic models (validated before they are hashed).
+
+What goes into the chain is `model_dump(mode="json")` of these, redacted (app.audit.chain), so
+their field names are part of the export format: rename nothing without a format_version bump.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models import Severity
+from app.report import Tier
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvaluationRecord(_Record):
+    """One evaluation of a PR head: the report as rendered, and how it was published."""
+
+    report: dict[str, Any]
+    head_sha: str
+    policy_version: str
+    conclusion: str
+    check_run_id: int | None = None
+    api_calls: int = 0
+
+
+class ApprovalEventRecord(_Record):
+    """A review (approval, change request or dismissal) and whether it counted, and why."""
+
+    login: str
+    teams: list[str] = Field(default_factory=list)
+    state: str
+    commit: str | None = None
+    at: datetime
+    counted: bool
+    reason: str = ""
+
+
+class MergeFinding(_Record):
+    """A finding as recorded at merge time."""
+
+    rule: str
+    severity: Severity
+    tier: Tier
+    file: str | None = None
+    line: int | None = None
+    address: str | None = None
+    message: str = ""
+
+
+class MergeApproval(_Record):
+    """An approval that counted at merge time."""
+
+    login: str
+    teams: list[str] = Field(default_factory=list)
+    time: datetime | None = None
+    commit: str | None = None
+
+
+class MergeRecord(_Record):
+    """A merged PR, linked to the agent run that produced it (DESIGN.md "Audit store").
+
+    `merge_index` and `prev_merge_hash` are assigned by the store under the append lock (leave
+    them unset): they make an unfiltered merge export a chain of its own, so a deleted line shows.
+    """
+
+    repo: str
+    pr: int
+    title: str
+    url: str
+    agent_id: str | None = None
+    run_id: str | None = None
+    author: str | None = None
+    head_sha: str
+    merge_commit_sha: str | None = None
+    merged_by: str | None = None
+    merged_at: datetime
+    tier: Tier
+    risk_level: Severity
+    risk_score: int
+    findings: list[MergeFinding] = Field(default_factory=list)
+    approvals: list[MergeApproval] = Field(default_factory=list)
+    check_conclusion: str | None = None
+    bypass: bool = False
+    policy_version: str
+    merge_index: int | None = None
+    prev_merge_hash: str | None = None
+
+
+# The merge record fields, in export (CSV column) order.
+MERGE_FIELDS: tuple[str, ...] = tuple(MergeRecord.model_fields)

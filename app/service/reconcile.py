@@ -1,0 +1,115 @@
+"""Reconciliation: recover webhooks GitHub failed to deliver, and PRs whose check is missing.
+
+Two independent nets, run on start and periodically by the worker role:
+1. Redelivery: list the App's hook deliveries (`GET /app/hook/deliveries`); for each failed one
+   whose GUID is not in our inbox, ask GitHub to send it again (`POST …/attempts`).
+2. Sweep: list open PRs of every installed repository; for each whose head has no evaluation in
+   our audit store, enqueue a synthetic `pull_request.synchronize` delivery into the inbox, so the
+   normal worker path evaluates it (same code, same idempotence).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from app import inbox
+from app.audit import store
+from app.github.client import CallLog
+from app.service.logging import log
+from app.service.runtime import Runtime
+
+MAX_REDELIVERIES_PER_RUN = 50
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    redelivered: tuple[str, ...] = ()
+    swept: tuple[str, ...] = ()
+
+
+def redeliver_failed(rt: Runtime) -> list[str]:
+    """Ask GitHub to redeliver failed deliveries we never stored; returns their GUIDs."""
+    if rt.github is None:
+        return []
+    client = rt.github.app_client(CallLog())
+    asked: list[str] = []
+    items = client.hook_deliveries()
+    # A GUID counts as delivered if any attempt (original or redelivery) succeeded.
+    delivered = {
+        str(i.get("guid")) for i in items if 200 <= int(i.get("status_code") or 0) < 300
+    }
+    seen: set[str] = set()
+    for item in items:
+        guid = str(item.get("guid") or "")
+        if not guid or guid in seen or guid in delivered:
+            continue
+        seen.add(guid)
+        if inbox.get_delivery(rt.engine, guid) is not None:
+            continue
+        client.redeliver(int(item["id"]))
+        asked.append(guid)
+        if len(asked) >= MAX_REDELIVERIES_PER_RUN:
+            break
+    if asked:
+        log.info("reconcile.redelivered", count=len(asked))
+    return asked
+
+
+def sweep_open_prs(rt: Runtime) -> list[str]:
+    """Enqueue an evaluation for open PRs whose current head has none; returns `repo#n`."""
+    if rt.github is None:
+        return []
+    app_client = rt.github.app_client(CallLog())
+    queued: list[str] = []
+    for installation in app_client.installations():
+        inst_id = int(installation["id"])
+        client = rt.github.installation(inst_id, CallLog())
+        data = client.json("GET", "/installation/repositories", params={"per_page": 100}) or {}
+        for repo in data.get("repositories", []):
+            full_name = repo["full_name"]
+            for pr in client.open_pulls(full_name):
+                sha = pr["head"]["sha"]
+                number = int(pr["number"])
+                if store.latest_evaluation(rt.engine, full_name, number, sha) is not None:
+                    continue
+                body = {
+                    "action": "synchronize",
+                    "number": number,
+                    "pull_request": pr,
+                    "repository": repo,
+                    "installation": {"id": inst_id},
+                    "sender": {"login": "countersign-sweep", "type": "Bot"},
+                }
+                stored = inbox.store_delivery(
+                    rt.engine,
+                    delivery_id=f"sweep-{sha[:40]}-{number}"[:64],
+                    event="pull_request",
+                    action="synchronize",
+                    installation_id=inst_id,
+                    repo=full_name,
+                    pr_number=number,
+                    head_sha=sha,
+                    payload=json.dumps(body).encode(),
+                )
+                if stored:
+                    queued.append(f"{full_name}#{number}")
+    if queued:
+        rt.wake.set()
+        log.info("reconcile.swept", count=len(queued), prs=queued[:20])
+    return queued
+
+
+def reconcile(rt: Runtime) -> ReconcileResult:
+    """Both nets; GitHub trouble is logged and left for the next run."""
+    redelivered: list[str] = []
+    swept: list[str] = []
+    try:
+        redelivered = redeliver_failed(rt)
+    except Exception as error:
+        log.warning("reconcile.redeliver_failed", error=str(error)[:300])
+    try:
+        swept = sweep_open_prs(rt)
+    except Exception as error:
+        log.warning("reconcile.sweep_failed", error=str(error)[:300])
+    return ReconcileResult(tuple(redelivered), tuple(swept))

@@ -1,0 +1,69 @@
+"""Shared database fixtures: every DB test runs on SQLite, and on PostgreSQL when
+COUNTERSIGN_TEST_DATABASE_URL is set (`bash scripts/start-postgres.sh` prints it).
+
+- `sqlite_url`: a fresh SQLite file per test.
+- `pg_url`: a fresh schema per test in the test database (search_path points at it), dropped
+  afterwards; skips cleanly without the variable.
+- `db_url`: both of the above (the PostgreSQL param carries the `postgres` marker).
+- `db_engine`: an engine on `db_url` migrated to head.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from app.db import make_engine, upgrade
+
+PG_ENV = "COUNTERSIGN_TEST_DATABASE_URL"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'countersign.db'}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set (run scripts/start-postgres.sh)")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(base, poolclass=sa.NullPool)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {error.orig}")
+    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[sa.Engine]:
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
