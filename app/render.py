@@ -178,24 +178,27 @@ def render_markdown(
     ]
     fixed = "\n".join(head + approvals)
     body_findings = findings
-    text = _assemble(fixed, body_findings, changes_head, rows, footer)
-    while len(text) > limit and (rows or len(body_findings) > 3):
-        if rows:
-            rows = rows[: max(0, len(rows) // 2 - 1)]
-            dropped = len(report.changes) - len(rows)
-            changes_tail = [f"| … | | {dropped} more changes not shown | | |"]
-            text = _assemble(fixed, body_findings, changes_head, rows + changes_tail, footer)
+    shown = len(rows)
+
+    def assemble() -> str:
+        dropped = len(report.changes) - shown
+        tail = [f"| … | | {dropped} more changes not shown | | |"] if dropped else []
+        return "\n".join([fixed, *body_findings, *changes_head, *rows[:shown], *tail, *footer])
+
+    text = assemble()
+    # Drop table rows first, then findings, never the header or the approval checklist.
+    while len(text) > limit and (shown or len(body_findings) > 3):
+        if shown:
+            shown = max(0, shown // 2 - 1)
         else:
             keep = max(2, (len(body_findings) - 2) // 2)
-            body_findings = [*body_findings[:keep], f"- … {len(report.findings) - keep + 2} more findings not shown", ""]
-            text = _assemble(fixed, body_findings, changes_head, [], footer)
+            body_findings = [
+                *body_findings[:keep],
+                f"- … {len(report.findings) - keep + 2} more findings not shown",
+                "",
+            ]
+        text = assemble()
     return text[:limit]
-
-
-def _assemble(
-    fixed: str, findings: list[str], changes_head: list[str], rows: list[str], footer: list[str]
-) -> str:
-    return "\n".join([fixed, *findings, *changes_head, *rows, *footer])
 
 
 def annotations_for(report: Report) -> list[dict[str, Any]]:

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.errors import SignatureInvalid
+from app.github.webhooks import parse_payload, sign, verify_signature
+
+SECRET = "s3cr3t-for-tests"
+
+
+def test_valid_signature_passes() -> None:
+    body = b'{"action":"opened"}'
+    verify_signature(SECRET, body, sign(SECRET, body))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "sha1=abcdef", "sha256=", "sha256=" + "0" * 64, "SHA256=deadbeef", "sha256=zz"],
+)
+def test_bad_signatures_are_rejected(header: str | None) -> None:
+    with pytest.raises(SignatureInvalid):
+        verify_signature(SECRET, b"{}", header)
+
+
+def test_signature_over_other_body_is_rejected() -> None:
+    with pytest.raises(SignatureInvalid):
+        verify_signature(SECRET, b'{"a":2}', sign(SECRET, b'{"a":1}'))
+
+
+def test_lenient_payload_reads_what_we_need() -> None:
+    data = {
+        "action": "synchronize",
+        "installation": {"id": 7, "node_id": "x"},
+        "repository": {"full_name": "acme/infra", "id": 1, "unexpected": [1, 2]},
+        "pull_request": {
+            "number": 5,
+            "head": {"sha": "a" * 40, "ref": "b"},
+            "labels": [{"name": "x"}],
+        },
+    }
+    p = parse_payload(data)
+    assert (p.action, p.installation.id, p.repository.full_name) == ("synchronize", 7, "acme/infra")  # type: ignore[union-attr]
+    assert p.pr_numbers() == [5]
+    assert p.head_sha() == "a" * 40
+
+
+def test_one_bad_field_does_not_lose_the_rest() -> None:
+    p = parse_payload(
+        {
+            "action": "opened",
+            "installation": {"id": "not-a-number"},
+            "repository": {"full_name": "a/b"},
+        }
+    )
+    assert p.action == "opened"
+    assert p.installation is None
+    assert p.repository is not None
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=30,
+    )
+)
+def test_parse_never_raises(data: object) -> None:
+    parse_payload(data)
+    parse_payload(json.loads(json.dumps({"pull_request": data, "check_run": data})))
