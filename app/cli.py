@@ -24,7 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 rules_app = typer.Typer(help="Risk rules: test the shipped examples.", no_args_is_help=True)
-policy_app = typer.Typer(help="Cedar policies: validate, and ask who may do what.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Cedar policies: validate, and ask who may do what.", no_args_is_help=True
+)
 app.add_typer(rules_app, name="rules")
 app.add_typer(policy_app, name="policy")
 
@@ -56,11 +58,15 @@ def _settings() -> Any:
 
 @app.command()
 def analyze(
-    repo: Annotated[Path | None, typer.Option(help="A git repository to read both sides from.")] = None,
+    repo: Annotated[
+        Path | None, typer.Option(help="A git repository to read both sides from.")
+    ] = None,
     base: Annotated[str | None, typer.Option(help="Base revision (e.g. origin/main).")] = None,
     head: Annotated[str | None, typer.Option(help="Head revision (e.g. HEAD).")] = None,
     diff: Annotated[str | None, typer.Option(help="A unified diff file, or - for stdin.")] = None,
-    author: Annotated[str | None, typer.Option(help="PR author login (e.g. infra-bot[bot]).")] = None,
+    author: Annotated[
+        str | None, typer.Option(help="PR author login (e.g. infra-bot[bot]).")
+    ] = None,
     repo_name: Annotated[str | None, typer.Option(help="owner/name for policy decisions.")] = None,
     fmt: Annotated[
         Literal["json", "markdown"], typer.Option("--format", help="Output format.")
@@ -155,8 +161,12 @@ def rules_test(
     results = run_examples(pack)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        err.print(f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}")
-    typer.echo(f"{len(pack.rules)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed")
+        err.print(
+            f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}"
+        )
+    typer.echo(
+        f"{len(pack.rules)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed"
+    )
     if failed:
         raise typer.Exit(1)
 

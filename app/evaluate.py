@@ -19,7 +19,7 @@ from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
 from app.render import conclusion_for
 from app.repo_config import RepoConfig, parse_repo_config
-from app.report import AgentInfo, PolicyResult, Report
+from app.report import AgentInfo, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.semdiff.dispatch import analyze_files
 from app.snapshot import PullRequestSnapshot
@@ -35,7 +35,9 @@ class Gatekeeper:
 
     @classmethod
     def load(cls, rules_dir: Path, policies_dir: Path) -> Gatekeeper:
-        return cls(rules=load_rule_pack(Path(rules_dir)), policy=PolicyEngine.load(Path(policies_dir)))
+        return cls(
+            rules=load_rule_pack(Path(rules_dir)), policy=PolicyEngine.load(Path(policies_dir))
+        )
 
     def policy_version(self, config_text: bytes | None) -> str:
         """Hash of rules + policies + repo config: approvals and audit records bind to it."""
@@ -115,7 +117,7 @@ def evaluate_snapshot(
 
     findings = evaluate_rules(gate.rules, changes, is_agent=is_agent, author=snapshot.author)
     risk = risk_summary(findings)
-    tier: int | str = tier_for(findings)
+    tier: Tier = tier_for(findings)
     enforced = is_agent or config.enforce_for == "all"
     if is_agent:
         proposer = agent.id if agent is not None else (bots[0] if bots else snapshot.author or "")
@@ -146,11 +148,18 @@ def evaluate_snapshot(
         )
 
     risky_kinds = tuple(
-        sorted({c.kind for c in changes for f in findings if f.file == c.file and _tier_at_least(f.tier, 2)})
+        sorted(
+            {
+                c.kind
+                for c in changes
+                for f in findings
+                if f.file == c.file and _tier_at_least(f.tier, 2)
+            }
+        )
     )
     outcome = ApprovalGate().evaluate(
         GateInput(
-            tier=tier,  # type: ignore[arg-type]
+            tier=tier,
             changes=tuple(changes),
             risky_kinds=risky_kinds,
             owners=owners,
@@ -169,7 +178,7 @@ def evaluate_snapshot(
         changes=tuple(changes),
         findings=tuple(findings),
         risk=risk,
-        tier=tier,  # type: ignore[arg-type]
+        tier=tier,
         policy=policy,
         approvals=outcome.status,
         agent=agent_info,
@@ -185,7 +194,7 @@ def evaluate_snapshot(
     )
 
 
-def _tier_at_least(tier: int | str, floor: int) -> bool:
+def _tier_at_least(tier: Tier, floor: int) -> bool:
     return tier == "blocked" or (isinstance(tier, int) and tier >= floor)
 
 

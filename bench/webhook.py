@@ -34,7 +34,13 @@ SECRET = "bench-secret-" + uuid.uuid4().hex
 def payload(i: int) -> bytes:
     """A pull_request.synchronize payload of realistic size (~12 KB)."""
     user = {"login": "infra-bot[bot]", "id": 1, "type": "Bot", "site_admin": False}
-    repo = {"id": 42, "full_name": "acme/infra", "name": "infra", "owner": {"login": "acme"}, "private": True}
+    repo = {
+        "id": 42,
+        "full_name": "acme/infra",
+        "name": "infra",
+        "owner": {"login": "acme"},
+        "private": True,
+    }
     pr = {
         "number": 1000 + i,
         "state": "open",
@@ -46,8 +52,14 @@ def payload(i: int) -> bytes:
         "labels": [{"name": "agent"}],
         "merged": False,
     }
-    body = {"action": "synchronize", "number": pr["number"], "pull_request": pr,
-            "repository": repo, "sender": user, "installation": {"id": 7}}
+    body = {
+        "action": "synchronize",
+        "number": pr["number"],
+        "pull_request": pr,
+        "repository": repo,
+        "sender": user,
+        "installation": {"id": 7},
+    }
     return json.dumps(body).encode()
 
 
@@ -60,7 +72,11 @@ def free_port() -> int:
 class Server:
     def __init__(self, app: Any) -> None:
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="error", access_log=False
+            )
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> str:
@@ -125,8 +141,13 @@ async def load(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[fl
 
 def summarize(name: str, lat: list[float], elapsed: float, errors: int) -> dict[str, float]:
     q = statistics.quantiles(lat, n=100)
-    return {"name": name, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,  # type: ignore[dict-item]
-            "rps": len(lat) / elapsed, "errors": errors}
+    return {
+        "name": name,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,  # type: ignore[dict-item]
+        "rps": len(lat) / elapsed,
+        "errors": errors,
+    }
 
 
 def run(requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
@@ -147,7 +168,11 @@ def run(requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
             lat, elapsed, errors = asyncio.run(load(base, bodies, concurrency))
         results[name] = summarize(name, lat, elapsed, errors)
     b, o = results["bare FastAPI"], results["countersign"]
-    results["ratio"] = {"p50": o["p50_ms"] / b["p50_ms"], "p99": o["p99_ms"] / b["p99_ms"], "rps": o["rps"] / b["rps"]}
+    results["ratio"] = {
+        "p50": o["p50_ms"] / b["p50_ms"],
+        "p99": o["p99_ms"] / b["p99_ms"],
+        "rps": o["rps"] / b["rps"],
+    }
     return results
 
 
@@ -163,7 +188,9 @@ def main() -> None:
         r = res[key]
         print(f"{key:<14} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['rps']:8.0f} {r['errors']:7d}")
     ratio = res["ratio"]
-    print(f"ratio ours/bare: p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x, throughput {ratio['rps']:.2f}x")
+    print(
+        f"ratio ours/bare: p50 {ratio['p50']:.2f}x, p99 {ratio['p99']:.2f}x, throughput {ratio['rps']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

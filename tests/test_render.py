@@ -31,24 +31,24 @@ def finding(i: int = 0, severity: str = "high", tier: int = 2) -> Finding:
 
 
 def report(**kw: object) -> Report:
-    base = dict(
-        changes=(
+    base = {
+        "changes": (
             Change(
                 file="infra/db.tf", kind="terraform", address="aws_db_instance.main", op="delete"
             ),
         ),
-        findings=(finding(),),
-        risk=Risk(level="high", score=70),
-        tier=2,
-        approvals=ApprovalStatus(
+        "findings": (finding(),),
+        "risk": Risk(level="high", score=70),
+        "tier": 2,
+        "approvals": ApprovalStatus(
             required=("2 distinct approvals", "@acme/finance (pricing)"),
             satisfied=False,
             missing=("@acme/finance",),
             approvals=(ApprovalRecord(login="alice", commit="abc1234"),),
         ),
-        agent=AgentInfo(id="infra-bot", run_id="run_1", author="infra-bot[bot]", is_agent=True),
-        policy_version="f" * 64,
-    )
+        "agent": AgentInfo(id="infra-bot", run_id="run_1", author="infra-bot[bot]", is_agent=True),
+        "policy_version": "f" * 64,
+    }
     base.update(kw)
     return Report(**base)  # type: ignore[arg-type]
 

@@ -5,7 +5,9 @@ from app.trailers import collect_run_info, parse_trailers
 
 
 def test_trailers_in_last_paragraph() -> None:
-    msg = "Scale web tier\n\nBody text here.\n\nAgent-Run-Id: run_abc\nAgent-Run-Url: https://x/r/1\n"
+    msg = (
+        "Scale web tier\n\nBody text here.\n\nAgent-Run-Id: run_abc\nAgent-Run-Url: https://x/r/1\n"
+    )
     assert parse_trailers(msg) == {"agent-run-id": ["run_abc"], "agent-run-url": ["https://x/r/1"]}
 
 
@@ -36,7 +38,9 @@ def test_same_id_in_body_and_commits_is_fine() -> None:
 
 
 def test_conflicting_ids_are_a_problem_not_a_pick() -> None:
-    info = collect_run_info([("PR body", "x\n\nAgent-Run-Id: r1"), ("commit a", "y\n\nAgent-Run-Id: r2")])
+    info = collect_run_info(
+        [("PR body", "x\n\nAgent-Run-Id: r1"), ("commit a", "y\n\nAgent-Run-Id: r2")]
+    )
     assert info.run_id is None
     assert "conflicting Agent-Run-Id" in info.problems[0]
     assert "r1 (PR body)" in info.problems[0] and "r2 (commit a)" in info.problems[0]

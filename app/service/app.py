@@ -51,7 +51,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level, settings.log_json)
-        rt = runtime or await run_in_threadpool(build_runtime, settings)
+        rt: Runtime = (
+            runtime if runtime is not None else await run_in_threadpool(build_runtime, settings)
+        )
         app.state.runtime = rt
         pool = None
         if role in ("worker", "all"):

@@ -17,13 +17,13 @@ import structlog
 from app.approvals import PriorEvaluation
 from app.audit import store
 from app.audit.records import EvaluationRecord
+from app.errors import ConfigError
 from app.evaluate import Evaluation, evaluate_snapshot
 from app.github import checks
 from app.github.client import CallLog, InstallationClient
 from app.github.snapshot import fetch_snapshot
 from app.models import Change
 from app.owners import CodeOwnersMap
-from app.errors import ConfigError
 from app.repo_config import parse_repo_config
 from app.service.logging import log
 from app.service.runtime import Runtime
@@ -65,7 +65,9 @@ class PullRequestEvaluator:
             except ValueError:
                 continue
             out[data["head_sha"]] = PriorEvaluation(
-                changes=changes, tier=report.get("tier"), policy_version=data.get("policy_version", "")
+                changes=changes,
+                tier=report.get("tier"),
+                policy_version=data.get("policy_version", ""),
             )
         return out
 
@@ -81,7 +83,9 @@ class PullRequestEvaluator:
         owners = CodeOwnersMap.parse(snapshot.codeowners, source="CODEOWNERS")
         for f in snapshot.files:
             for path in {f.path, f.old_path or f.path}:
-                teams.update(o[1:].lower() for o in owners.owners_for(path) if o.startswith("@") and "/" in o)
+                teams.update(
+                    o[1:].lower() for o in owners.owners_for(path) if o.startswith("@") and "/" in o
+                )
         return sorted(teams)
 
     def evaluate_pr(
@@ -91,14 +95,18 @@ class PullRequestEvaluator:
         calls = CallLog()
         client = self.client(installation_id, calls)
         snapshot = fetch_snapshot(client, repo, number)
-        structlog.contextvars.bind_contextvars(repo=repo, pr=number, head_sha=snapshot.head_sha[:12])
+        structlog.contextvars.bind_contextvars(
+            repo=repo, pr=number, head_sha=snapshot.head_sha[:12]
+        )
         previous = store.latest_evaluation(self.rt.engine, repo, number, snapshot.head_sha)
         check_run_id = self._check_run_id(client, repo, snapshot.head_sha, previous, attempt)
         if check_run_id is None:
             created = client.create_check_run(
                 repo,
                 checks.in_progress_body(
-                    snapshot.head_sha, self.details_url(repo, number), f"{repo}#{number}@{snapshot.head_sha}"
+                    snapshot.head_sha,
+                    self.details_url(repo, number),
+                    f"{repo}#{number}@{snapshot.head_sha}",
                 ),
             )
             check_run_id = int(created["id"])
@@ -109,11 +117,15 @@ class PullRequestEvaluator:
                     update={"team_members": {t: client.team_members(t) for t in teams}}
                 )
         try:
-            evaluation = evaluate_snapshot(snapshot, self.rt.gate, history=self.history(repo, number))
+            evaluation = evaluate_snapshot(
+                snapshot, self.rt.gate, history=self.history(repo, number)
+            )
         except Exception as error:  # fail closed with the reason on the check
             log.exception("evaluation.failed")
             client.update_check_run(
-                repo, check_run_id, checks.failure_body(repr(error)[:500], self.details_url(repo, number))
+                repo,
+                check_run_id,
+                checks.failure_body(repr(error)[:500], self.details_url(repo, number)),
             )
             raise
         conclusion = evaluation.conclusion
@@ -159,7 +171,9 @@ class PullRequestEvaluator:
             api_calls=len(calls),
             seconds=round(seconds, 3),
         )
-        return EvaluationOutcome(snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds)
+        return EvaluationOutcome(
+            snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds
+        )
 
     def _check_run_id(
         self, client: InstallationClient, repo: str, sha: str, previous: Any, attempt: int
@@ -187,7 +201,11 @@ class PullRequestEvaluator:
         if previous is not None:
             already = set(previous.data().get("requested_reviewers") or [])
         author = evaluation.report.agent.author or ""
-        users = [u for u in evaluation.to_request_users if u not in already and u != author and not u.endswith("[bot]")]
+        users = [
+            u
+            for u in evaluation.to_request_users
+            if u not in already and u != author and not u.endswith("[bot]")
+        ]
         teams = [t for t in evaluation.to_request_teams if f"team:{t}" not in already]
         if users or teams:
             client.request_reviewers(repo, number, users, [t.split("/", 1)[-1] for t in teams])

@@ -10,8 +10,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from app import inbox
 from app.audit import store
+from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
 from app.github import checks
 from app.github.client import CallLog
@@ -30,7 +30,7 @@ class EventHandlers:
         self.rt = rt
         self.evaluator = PullRequestEvaluator(rt)
 
-    def handle(self, delivery: inbox.Delivery) -> Outcome:
+    def handle(self, delivery: Delivery) -> Outcome:
         try:
             data: Any = json.loads(delivery.payload)
         except ValueError:
@@ -50,7 +50,9 @@ class EventHandlers:
             if action == "closed":
                 return self._closed(payload, data) if pr.merged else "ignored"
             if action in PR_ACTIONS and pr.state == "open":
-                self.evaluator.evaluate_pr(payload.installation.id, repo, pr.number, attempt=attempt)
+                self.evaluator.evaluate_pr(
+                    payload.installation.id, repo, pr.number, attempt=attempt
+                )
                 return "done"
             return "ignored"
         if event == "pull_request_review" and action in REVIEW_ACTIONS:
@@ -59,7 +61,9 @@ class EventHandlers:
                 return "ignored"
             self._record_review(payload, repo, action)
             if pr.state == "open":
-                self.evaluator.evaluate_pr(payload.installation.id, repo, pr.number, attempt=attempt)
+                self.evaluator.evaluate_pr(
+                    payload.installation.id, repo, pr.number, attempt=attempt
+                )
             return "done"
         if event == "check_run" and action in ("rerequested", "requested_action"):
             run = payload.check_run
@@ -135,7 +139,9 @@ class EventHandlers:
         assert pr is not None and payload.repository is not None
         repo = payload.repository.full_name
         merge_sha = pr.merge_commit_sha
-        for event in store.events_for_pr(self.rt.engine, repo, pr.number, kinds=("merge", "bypass_merge")):
+        for event in store.events_for_pr(
+            self.rt.engine, repo, pr.number, kinds=("merge", "bypass_merge")
+        ):
             if event.data().get("merge_commit_sha") == merge_sha:
                 return "done"
         head_sha = pr.head.sha if pr.head else ""
@@ -169,7 +175,10 @@ class EventHandlers:
             findings=[MergeFinding.model_validate(f) for f in report.get("findings", [])],
             approvals=[
                 MergeApproval(
-                    login=a["login"], teams=list(a.get("teams") or []), time=_parse_time(a.get("at")) if a.get("at") else None, commit=a.get("commit")
+                    login=a["login"],
+                    teams=list(a.get("teams") or []),
+                    time=_parse_time(a.get("at")) if a.get("at") else None,
+                    commit=a.get("commit"),
                 )
                 for a in (report.get("approvals") or {}).get("approvals", [])
             ],
@@ -181,7 +190,7 @@ class EventHandlers:
         log.info("merge.recorded", bypass=bypass, run_id=record.run_id, agent=record.agent_id)
         return "done"
 
-    def give_up(self, delivery: inbox.Delivery, reason: str) -> None:
+    def give_up(self, delivery: Delivery, reason: str) -> None:
         """After the last retry: make the check fail with the reason (best effort)."""
         try:
             payload = parse_payload(json.loads(delivery.payload))
@@ -192,7 +201,12 @@ class EventHandlers:
             if not sha:
                 return
             client = self.evaluator.client(payload.installation.id, CallLog())
-            body = checks.failure_body(reason, self.evaluator.details_url(repo, payload.pr_numbers()[0] if payload.pr_numbers() else 0))
+            body = checks.failure_body(
+                reason,
+                self.evaluator.details_url(
+                    repo, payload.pr_numbers()[0] if payload.pr_numbers() else 0
+                ),
+            )
             runs = client.check_runs_for(repo, sha, checks.CHECK_NAME)
             if runs:
                 client.update_check_run(repo, int(runs[0]["id"]), body)

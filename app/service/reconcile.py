@@ -36,9 +36,7 @@ def redeliver_failed(rt: Runtime) -> list[str]:
     asked: list[str] = []
     items = client.hook_deliveries()
     # A GUID counts as delivered if any attempt (original or redelivery) succeeded.
-    delivered = {
-        str(i.get("guid")) for i in items if 200 <= int(i.get("status_code") or 0) < 300
-    }
+    delivered = {str(i.get("guid")) for i in items if 200 <= int(i.get("status_code") or 0) < 300}
     seen: set[str] = set()
     for item in items:
         guid = str(item.get("guid") or "")

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from app import inbox
+from app.audit.models import Delivery
 from app.errors import GitHubUnavailable
 from app.service.logging import log
 from app.service.runtime import Runtime
@@ -43,7 +44,7 @@ class InboxWorker:
             self.process(delivery)
         return True
 
-    def process(self, delivery: inbox.Delivery) -> None:
+    def process(self, delivery: Delivery) -> None:
         import structlog
 
         structlog.contextvars.clear_contextvars()
@@ -82,7 +83,9 @@ class InboxWorker:
             self.worker_id,
             status="ignored" if outcome == "ignored" else "done",
         )
-        metrics.processed.labels(event=delivery.event, outcome=outcome if done else "lease_lost").inc()
+        metrics.processed.labels(
+            event=delivery.event, outcome=outcome if done else "lease_lost"
+        ).inc()
 
     def run_forever(self, stop: threading.Event) -> None:
         last_reclaim = 0.0
@@ -131,7 +134,10 @@ class WorkerPool:
             self._threads.append(thread)
         for worker in self.workers:
             thread = threading.Thread(
-                target=worker.run_forever, args=(self._stop,), name=f"inbox-{worker.worker_id}", daemon=True
+                target=worker.run_forever,
+                args=(self._stop,),
+                name=f"inbox-{worker.worker_id}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)

@@ -6,8 +6,8 @@ only through their hunks, so they are marked incomplete and analysed at the leve
 
 from __future__ import annotations
 
-from unidiff.patch import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from app.errors import UsageError
 from app.models import FileDiff

@@ -1,0 +1,295 @@
+"""The simulator's plumbing and set-up: records, lock, webhook queue, waiting, repos and users.
+
+Operations run under one re-entrant lock; the webhooks they cause are built under it and sent
+after it is released, so an app answering a webhook synchronously can call the API back without
+dead-locking. `simulator.Simulator` adds the pull-request and check-run operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+from app.sim import webhooks
+from app.sim.auth import TokenStore
+from app.sim.faults import Faults
+from app.sim.state import (
+    AppIdentity,
+    Changes,
+    GitCommit,
+    Installation,
+    PullRequest,
+    Repo,
+    SimError,
+    Team,
+    User,
+    UserType,
+    World,
+    tree_after,
+)
+from app.sim.webhooks import Delivery, Outgoing, WebhookSender
+
+PrRef = PullRequest | str
+PASSING = {"success", "neutral", "skipped"}
+"""Conclusions GitHub accepts for a required check."""
+
+
+class SimulatorBase:
+    """Records, plumbing (lock, webhook queue, waiting) and set-up operations."""
+
+    def __init__(
+        self,
+        *,
+        sync_webhooks: bool = False,
+        token_ttl: timedelta = timedelta(hours=1),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.world = World()
+        self.lock = threading.RLock()
+        self.tokens = TokenStore(token_ttl)
+        self.faults = Faults()
+        self.requests: list[str] = []
+        """Every API request as `METHOD /path > status` (no base prefix, no query)."""
+        self.log: list[str] = []
+        """Operations performed (for test diagnostics), e.g. `merge acme/shop#1 by bob`."""
+        self._clock = clock
+        self.sender = WebhookSender(self.world, self.now, sync=sync_webhooks)
+        self.emit_check_run_events = True
+        self._pending: list[Outgoing] = []
+        self._depth = 0
+        self._numbers: dict[str, itertools.count[int]] = {}
+        self._commit_seq = itertools.count(1)
+
+    # --- plumbing --------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
+
+    @contextmanager
+    def _op(self, *, via_api: bool = False) -> Iterator[None]:
+        """Hold the lock; send the webhooks queued meanwhile once the outermost op finishes."""
+        items: list[Outgoing] = []
+        with self.lock:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    items, self._pending = self._pending, []
+        if items:
+            self.sender.submit(items, force_async=via_api)
+
+    def _emit(self, item: Outgoing) -> None:
+        self._pending.append(item)
+
+    def close(self) -> None:
+        """Stop the webhook sender thread (call once per simulator)."""
+        self.sender.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pr(self, ref: PrRef) -> PullRequest:
+        if isinstance(ref, PullRequest):
+            return ref
+        repo, _, number = ref.partition("#")
+        found = self.world.pull(repo, int(number)) if number.isdigit() else None
+        if found is None:
+            raise SimError(404, f"no pull request {ref!r} (use 'owner/repo#number')")
+        return found
+
+    def _repo(self, full_name: str) -> Repo:
+        repo = self.world.repo(full_name)
+        if repo is None:
+            raise SimError(404, f"no repository {full_name!r}; create it with create_repo")
+        return repo
+
+    def _ensure_user(self, login: str) -> User:
+        return self.world.user(login) or self.add_user(login)
+
+    # --- setup -------------------------------------------------------------------------------
+    def set_app(
+        self,
+        app_id: int,
+        public_key_pem: str,
+        *,
+        webhook_url: str | None,
+        webhook_secret: str,
+        slug: str = "countersign",
+        owner: str = "acme",
+    ) -> AppIdentity:
+        with self._op():
+            self._ensure_user(owner)
+            self.world.app = AppIdentity(
+                id=app_id,
+                slug=slug,
+                name=slug.capitalize(),
+                owner=owner,
+                public_key_pem=public_key_pem,
+                webhook_url=webhook_url,
+                webhook_secret=webhook_secret,
+                created_at=self.now(),
+            )
+            self.add_user(f"{slug}[bot]", type="Bot")
+            return self.world.app
+
+    def add_user(
+        self,
+        login: str,
+        *,
+        type: UserType | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        site_admin: bool = False,
+    ) -> User:
+        with self._op():
+            kind: UserType = type or ("Bot" if login.endswith("[bot]") else "User")
+            existing = self.world.user(login)
+            if existing is not None:
+                existing.type = kind if type else existing.type
+                return existing
+            user = User(login, self.world.new_id(), kind, name, email, site_admin, self.now())
+            self.world.users[login.lower()] = user
+            return user
+
+    def add_org(self, login: str) -> User:
+        return self.add_user(login, type="Organization")
+
+    def add_team(
+        self, org: str, slug: str, members: list[str] | dict[str, str], name: str | None = None
+    ) -> Team:
+        with self._op():
+            self.add_org(org) if self.world.user(org) is None else None
+            roles = members if isinstance(members, dict) else dict.fromkeys(members, "member")
+            team = Team(org, slug, self.world.new_id(), name or slug)
+            for login, role in roles.items():
+                self._ensure_user(login)
+                team.members[login] = "maintainer" if role == "maintainer" else "member"
+            self.world.teams[(org.lower(), slug.lower())] = team
+            return team
+
+    def install(
+        self, account: str, repositories: list[str] | None = None, *, by: str | None = None
+    ) -> Installation:
+        """Install the App on an account (→ installation.created)."""
+        with self._op():
+            self._ensure_user(account)
+            inst = Installation(self.world.new_id(), account, self.now(), repositories)
+            self.world.installations[inst.id] = inst
+            self._emit(webhooks.installation_event(self.world, inst, "created", by or account))
+            return inst
+
+    def uninstall(self, installation_id: int, *, by: str | None = None) -> None:
+        """Remove an installation (→ installation.deleted); its tokens stop working."""
+        with self._op():
+            inst = self.world.installations.get(installation_id)
+            if inst is None:
+                raise SimError(404, f"no installation {installation_id}")
+            self._emit(webhooks.installation_event(self.world, inst, "deleted", by or inst.account))
+            del self.world.installations[installation_id]
+            self.tokens.revoke_installation(installation_id)
+
+    def create_repo(
+        self,
+        full_name: str,
+        files: dict[str, bytes | str],
+        *,
+        default_branch: str = "main",
+        author: str | None = None,
+        required_checks: tuple[str, ...] = ("countersign",),
+        admins: tuple[str, ...] = (),
+        private: bool = True,
+    ) -> Repo:
+        """A repository whose default branch holds `files` in one initial commit."""
+        with self._op():
+            owner, _, name = full_name.partition("/")
+            if not owner or not name or "/" in name:
+                raise SimError(422, f"repository name {full_name!r} must be 'owner/name'")
+            if self.world.repo(full_name) is not None:
+                raise SimError(422, f"repository {full_name} already exists")
+            self._ensure_user(owner)
+            repo = Repo(
+                self.world.new_id(),
+                owner,
+                name,
+                self.now(),
+                default_branch=default_branch,
+                private=private,
+                required_checks=tuple(required_checks),
+                admins=set(admins),
+            )
+            self.world.repos[full_name.lower()] = repo
+            sha = self._commit(repo, [], as_changes(files), "Initial commit", author or owner)
+            repo.branches[default_branch] = sha
+            return repo
+
+    def _commit(
+        self,
+        repo: Repo,
+        parents: list[str],
+        changes: Changes,
+        message: str,
+        author: str,
+        committer: str | None = None,
+        tree: dict[str, str] | None = None,
+    ) -> str:
+        self._ensure_user(author)
+        base_tree = repo.commits[parents[0]].tree if parents else {}
+        new_tree = tree if tree is not None else tree_after(base_tree, repo.blobs, changes)
+        seq = next(self._commit_seq)
+        seed = f"{repo.full_name}|{parents}|{sorted(new_tree.items())}|{author}|{message}|{seq}"
+        sha = hashlib.sha1(seed.encode(), usedforsecurity=False).hexdigest()
+        repo.commits[sha] = GitCommit(
+            sha, new_tree, list(parents), message, author, committer or author, self.now()
+        )
+        return sha
+
+    # --- waiting & deliveries --------------------------------------------------------------
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
+    ) -> None:
+        """Poll `predicate` until true; TimeoutError naming `what` and the recent deliveries."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                recent = [f"{d.event}.{d.action}:{d.status}" for d in self.deliveries[-5:]]
+                raise TimeoutError(
+                    f"timed out after {timeout}s waiting for {what}; last deliveries: {recent}"
+                )
+            time.sleep(0.02)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every queued webhook was delivered (or failed)."""
+        self.wait_for(self.sender.idle, timeout, "the webhook queue to drain")
+
+    def drop_next_deliveries(self, count: int) -> None:
+        """The next `count` webhooks are recorded as failed and not sent."""
+        self.sender.drop_next(count)
+
+    def redeliver(self, delivery_id: int, *, via_api: bool = False) -> None:
+        if not self.sender.redeliver(delivery_id, force_async=via_api):
+            raise SimError(404, f"no hook delivery {delivery_id}")
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        return list(self.sender.deliveries)
+
+    def check_runs_for(self, repo: str, sha: str) -> list[Any]:
+        name = self._repo(repo).full_name
+        return [c for c in self.world.check_runs.values() if c.repo == name and c.head_sha == sha]
+
+
+def as_changes(files: dict[str, bytes | str | None] | dict[str, bytes | str]) -> Changes:
+    return {
+        path: content.encode("utf-8") if isinstance(content, str) else content
+        for path, content in files.items()
+    }

@@ -1,0 +1,329 @@
+"""A focused GraphQL endpoint: the blob-batch query shape Countersign sends, and nothing more.
+
+graphql-core is not installed, so this is a small hand-written tokenizer and recursive-descent
+parser for the executable subset we need: an optional `query Name`, nested selection sets, field
+aliases, arguments with string/int/boolean/null literals, inline fragments (`... on Blob`) and
+`#` comments. No variables, fragments definitions or directives: those answer a GraphQL error
+naming the unsupported construct, so a product relying on them fails loudly.
+
+Schema served: `Query.repository(owner, name)` → `Repository { name nameWithOwner id
+object(expression: "<rev>:<path>") }`; `object` is a `Blob { text isBinary byteSize oid
+abbreviatedOid isTruncated }`, a `Tree` for a directory, or null. `text` is null for binary
+blobs and for blobs over TEXT_LIMIT bytes (isTruncated then true) — a simulator choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.sim.state import Repo, World
+
+TEXT_LIMIT = 1024 * 1024
+_PUNCT = "{}():,"
+
+
+class GraphQLError(Exception):
+    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def as_json(self) -> dict[str, Any]:
+        return {"message": self.message, "locations": [{"line": self.line, "column": self.column}]}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "name" | "string" | "int" | "punct" | "spread" | "end"
+    value: str
+    line: int
+    column: int
+
+
+def tokenize(source: str) -> list[Token]:
+    tokens: list[Token] = []
+    i, line, col0 = 0, 1, 0
+    while i < len(source):
+        ch = source[i]
+        column = i - col0 + 1
+        if ch == "\n":
+            line, col0 = line + 1, i + 1
+            i += 1
+        elif ch in " \t\r\ufeff":
+            i += 1
+        elif ch == "#":
+            while i < len(source) and source[i] != "\n":
+                i += 1
+        elif ch in _PUNCT:
+            if ch != ",":  # commas are insignificant in GraphQL
+                tokens.append(Token("punct", ch, line, column))
+            i += 1
+        elif source.startswith("...", i):
+            tokens.append(Token("spread", "...", line, column))
+            i += 3
+        elif ch == '"':
+            value, i = _string(source, i, line, column)
+            tokens.append(Token("string", value, line, column))
+        elif ch == "-" or ch.isdigit():
+            j = i + 1
+            while j < len(source) and source[j].isdigit():
+                j += 1
+            tokens.append(Token("int", source[i:j], line, column))
+            i = j
+        elif ch == "_" or ch.isalpha():
+            j = i + 1
+            while j < len(source) and (source[j] == "_" or source[j].isalnum()):
+                j += 1
+            tokens.append(Token("name", source[i:j], line, column))
+            i = j
+        else:
+            raise GraphQLError(f"Parse error on {ch!r}: unsupported syntax", line, column)
+    tokens.append(Token("end", "", line, len(source) - col0 + 1))
+    return tokens
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _string(source: str, start: int, line: int, column: int) -> tuple[str, int]:
+    if source.startswith('"""', start):
+        raise GraphQLError("block strings are not supported by the simulator", line, column)
+    out: list[str] = []
+    i = start + 1
+    while i < len(source):
+        ch = source[i]
+        if ch == '"':
+            return "".join(out), i + 1
+        if ch == "\n":
+            break
+        if ch == "\\":
+            nxt = source[i + 1 : i + 2]
+            if nxt == "u":
+                digits = source[i + 2 : i + 6]
+                try:
+                    out.append(chr(int(digits, 16)))
+                except ValueError as exc:
+                    raise GraphQLError(f"bad unicode escape \\u{digits}", line, column) from exc
+                i += 6
+                continue
+            if nxt not in _ESCAPES:
+                raise GraphQLError(f"bad escape \\{nxt}", line, column)
+            out.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    raise GraphQLError("unterminated string", line, column)
+
+
+@dataclass
+class Field:
+    name: str
+    alias: str
+    args: dict[str, Any]
+    selections: list[Field | Fragment] | None
+    line: int
+    column: int
+
+
+@dataclass
+class Fragment:
+    type_name: str
+    selections: list[Field | Fragment] = field(default_factory=list)
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def take(self, kind: str, value: str | None = None) -> Token:
+        tok = self.peek()
+        if tok.kind != kind or (value is not None and tok.value != value):
+            want = value or kind
+            shown = tok.value or "end of query"
+            raise GraphQLError(f"Parse error: expected {want!r}, got {shown!r}", tok.line, tok.column)
+        self.pos += 1
+        return tok
+
+    def document(self) -> list[Field | Fragment]:
+        tok = self.peek()
+        if tok.kind == "name":
+            if tok.value != "query":
+                raise GraphQLError(f"only queries are supported, not {tok.value!r}", tok.line)
+            self.pos += 1
+            if self.peek().kind == "name":
+                self.pos += 1
+            if self.peek().value == "(":
+                bad = self.peek()
+                raise GraphQLError("variables are not supported by the simulator", bad.line)
+        selections = self.selection_set()
+        self.take("end")
+        return selections
+
+    def selection_set(self) -> list[Field | Fragment]:
+        self.take("punct", "{")
+        out: list[Field | Fragment] = []
+        while self.peek().value != "}":
+            if self.peek().kind == "end":
+                tok = self.peek()
+                raise GraphQLError("Parse error: unclosed '{'", tok.line, tok.column)
+            out.append(self.selection())
+        self.take("punct", "}")
+        return out
+
+    def selection(self) -> Field | Fragment:
+        if self.peek().kind == "spread":
+            tok = self.take("spread")
+            if self.peek().value != "on":
+                raise GraphQLError("named fragments are not supported", tok.line, tok.column)
+            self.take("name", "on")
+            type_name = self.take("name").value
+            return Fragment(type_name, self.selection_set())
+        first = self.take("name")
+        alias, name = first.value, first.value
+        if self.peek().value == ":":
+            self.take("punct", ":")
+            name = self.take("name").value
+        args: dict[str, Any] = {}
+        if self.peek().value == "(":
+            self.take("punct", "(")
+            while self.peek().value != ")":
+                key = self.take("name").value
+                self.take("punct", ":")
+                args[key] = self.value()
+            self.take("punct", ")")
+        selections = self.selection_set() if self.peek().value == "{" else None
+        return Field(name, alias, args, selections, first.line, first.column)
+
+    def value(self) -> Any:
+        tok = self.peek()
+        self.pos += 1
+        if tok.kind == "string":
+            return tok.value
+        if tok.kind == "int":
+            return int(tok.value)
+        if tok.kind == "name" and tok.value in {"true", "false", "null"}:
+            return {"true": True, "false": False, "null": None}[tok.value]
+        raise GraphQLError(f"unsupported argument value {tok.value!r}", tok.line, tok.column)
+
+
+def parse(query: str) -> list[Field | Fragment]:
+    return _Parser(tokenize(query)).document()
+
+
+def _fields(selections: list[Field | Fragment], type_name: str) -> list[Field]:
+    out: list[Field] = []
+    for sel in selections:
+        if isinstance(sel, Fragment):
+            if sel.type_name == type_name:
+                out.extend(_fields(sel.selections, type_name))
+        else:
+            out.append(sel)
+    return out
+
+
+def _object(repo: Repo, expression: str) -> tuple[str, Any] | None:
+    rev, sep, path = expression.partition(":")
+    sha = repo.resolve(rev) if sep else None
+    if sha is None:
+        return None
+    tree = repo.commits[sha].tree
+    if path in tree:
+        return "Blob", repo.blobs[tree[path]]
+    if path == "" or any(p.startswith(path.rstrip("/") + "/") for p in tree):
+        return "Tree", path
+    return None
+
+
+def _blob_field(f: Field, data: bytes, oid: str) -> Any:
+    binary = b"\x00" in data[:8000]
+    if not binary:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            binary = True
+    too_big = len(data) > TEXT_LIMIT
+    values = {
+        "__typename": "Blob",
+        "isBinary": binary,
+        "byteSize": len(data),
+        "oid": oid,
+        "abbreviatedOid": oid[:7],
+        "isTruncated": too_big and not binary,
+    }
+    if f.name == "text":
+        return None if binary or too_big else data.decode("utf-8")
+    if f.name not in values:
+        raise GraphQLError(f"Field '{f.name}' doesn't exist on type 'Blob'", f.line, f.column)
+    return values[f.name]
+
+
+def _resolve_repository(repo: Repo, f: Field) -> dict[str, Any]:
+    from app.sim.state import blob_sha
+
+    out: dict[str, Any] = {}
+    for sub in _fields(f.selections or [], "Repository"):
+        if sub.name == "object":
+            found = _object(repo, str(sub.args.get("expression", "")))
+            if found is None:
+                out[sub.alias] = None
+                continue
+            type_name, value = found
+            if type_name == "Blob":
+                oid = blob_sha(value)
+                fields = _fields(sub.selections or [], "Blob")
+                out[sub.alias] = {g.alias: _blob_field(g, value, oid) for g in fields}
+            else:
+                fields = _fields(sub.selections or [], "Tree")
+                out[sub.alias] = {g.alias: "Tree" for g in fields if g.name == "__typename"}
+        elif sub.name in {"name", "nameWithOwner", "id", "__typename"}:
+            out[sub.alias] = {
+                "name": repo.name,
+                "nameWithOwner": repo.full_name,
+                "id": f"R_{repo.id}",
+                "__typename": "Repository",
+            }[sub.name]
+        else:
+            raise GraphQLError(
+                f"Field '{sub.name}' doesn't exist on type 'Repository'", sub.line, sub.column
+            )
+    return out
+
+
+def execute(world: World, query: str, visible: set[str]) -> dict[str, Any]:
+    """Run `query`; `visible` holds the repository full names the caller may read."""
+    try:
+        root = parse(query)
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        for f in _fields(root, "Query"):
+            if f.name == "__typename":
+                data[f.alias] = "Query"
+                continue
+            if f.name != "repository":
+                raise GraphQLError(
+                    f"Field '{f.name}' doesn't exist on type 'Query'", f.line, f.column
+                )
+            full = f"{f.args.get('owner', '')}/{f.args.get('name', '')}"
+            repo = world.repo(full)
+            if repo is None or repo.full_name not in visible:
+                data[f.alias] = None
+                errors.append(
+                    {
+                        "type": "NOT_FOUND",
+                        "path": [f.alias],
+                        "locations": [{"line": f.line, "column": f.column}],
+                        "message": f"Could not resolve to a Repository with the name '{full}'.",
+                    }
+                )
+                continue
+            data[f.alias] = _resolve_repository(repo, f)
+    except GraphQLError as exc:
+        return {"errors": [exc.as_json()]}
+    return {"data": data, "errors": errors} if errors else {"data": data}
