@@ -150,6 +150,22 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
 
 
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file for the demo's audit store.")] = Path(
+        "countersign-demo.db"
+    ),
+) -> None:
+    """Run the App and a local GitHub on loopback and play agent PR scenarios end to end."""
+    import logging
+
+    from app.demo.run import run_demo
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    if not run_demo(db):
+        raise typer.Exit(1)
+
+
 @rules_app.command("test")
 def rules_test(
     rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,

@@ -85,13 +85,15 @@ class GitHubApp:
 
     def app_client(self, log: CallLog | None = None) -> InstallationClient:
         """A client authenticated as the App itself (JWT): hook deliveries, installations."""
-        return InstallationClient(self, self._client(self._auth), log or CallLog(), 0)
+        return InstallationClient(
+            self, self._client(self._auth), log if log is not None else CallLog(), 0
+        )
 
     def installation(self, installation_id: int, log: CallLog | None = None) -> InstallationClient:
         return InstallationClient(
             self,
             self._client(self._auth.as_installation(installation_id)),
-            log or CallLog(),
+            log if log is not None else CallLog(),
             installation_id,
         )
 

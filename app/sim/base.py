@@ -11,10 +11,10 @@ import hashlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Self
 
 from app.sim import webhooks
 from app.sim.auth import TokenStore
@@ -22,6 +22,7 @@ from app.sim.faults import Faults
 from app.sim.state import (
     AppIdentity,
     Changes,
+    CheckRun,
     GitCommit,
     Installation,
     PullRequest,
@@ -201,7 +202,7 @@ class SimulatorBase:
     def create_repo(
         self,
         full_name: str,
-        files: dict[str, bytes | str],
+        files: Mapping[str, bytes | str],
         *,
         default_branch: str = "main",
         author: str | None = None,
@@ -283,12 +284,12 @@ class SimulatorBase:
     def deliveries(self) -> list[Delivery]:
         return list(self.sender.deliveries)
 
-    def check_runs_for(self, repo: str, sha: str) -> list[Any]:
+    def check_runs_for(self, repo: str, sha: str) -> list[CheckRun]:
         name = self._repo(repo).full_name
         return [c for c in self.world.check_runs.values() if c.repo == name and c.head_sha == sha]
 
 
-def as_changes(files: dict[str, bytes | str | None] | dict[str, bytes | str]) -> Changes:
+def as_changes(files: Mapping[str, bytes | str | None]) -> Changes:
     return {
         path: content.encode("utf-8") if isinstance(content, str) else content
         for path, content in files.items()

@@ -20,7 +20,7 @@ from typing import Any
 from app.sim.state import Repo, World
 
 TEXT_LIMIT = 1024 * 1024
-_PUNCT = "{}():,"
+_PUNCT = "{}():,$!=@[]"
 
 
 class GraphQLError(Exception):
@@ -101,21 +101,31 @@ def _string(source: str, start: int, line: int, column: int) -> tuple[str, int]:
         if ch == "\\":
             nxt = source[i + 1 : i + 2]
             if nxt == "u":
-                digits = source[i + 2 : i + 6]
-                try:
-                    out.append(chr(int(digits, 16)))
-                except ValueError as exc:
-                    raise GraphQLError(f"bad unicode escape \\u{digits}", line, column) from exc
+                code = _hex4(source, i + 2, line, column)
                 i += 6
+                # JSON-style encoders write astral characters as a surrogate pair.
+                if 0xD800 <= code < 0xDC00 and source.startswith("\\u", i):
+                    low = _hex4(source, i + 2, line, column)
+                    if 0xDC00 <= low < 0xE000:
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        i += 6
+                out.append(chr(code))
                 continue
             if nxt not in _ESCAPES:
-                raise GraphQLError(f"bad escape \\{nxt}", line, column)
+                raise GraphQLError(f"Parse error: bad escape \\{nxt}", line, column)
             out.append(_ESCAPES[nxt])
             i += 2
             continue
         out.append(ch)
         i += 1
-    raise GraphQLError("unterminated string", line, column)
+    raise GraphQLError("Parse error: unterminated string", line, column)
+
+
+def _hex4(source: str, start: int, line: int, column: int) -> int:
+    digits = source[start : start + 4]
+    if len(digits) != 4 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+        raise GraphQLError(f"Parse error: bad unicode escape \\u{digits}", line, column)
+    return int(digits, 16)
 
 
 @dataclass
@@ -147,7 +157,9 @@ class _Parser:
         if tok.kind != kind or (value is not None and tok.value != value):
             want = value or kind
             shown = tok.value or "end of query"
-            raise GraphQLError(f"Parse error: expected {want!r}, got {shown!r}", tok.line, tok.column)
+            raise GraphQLError(
+                f"Parse error: expected {want!r}, got {shown!r}", tok.line, tok.column
+            )
         self.pos += 1
         return tok
 

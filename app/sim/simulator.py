@@ -7,6 +7,7 @@ through the API) too. PRs are referred to as `"owner/repo#7"` or by their `PullR
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from app.sim import checks, shapes, webhooks
@@ -23,7 +24,7 @@ class Simulator(SimulatorBase):
         repo: str,
         author: str,
         branch: str,
-        files: dict[str, bytes | str | None],
+        files: Mapping[str, bytes | str | None],
         *,
         title: str,
         body: str = "",
@@ -69,7 +70,7 @@ class Simulator(SimulatorBase):
     def push(
         self,
         pr: PrRef,
-        files: dict[str, bytes | str | None],
+        files: Mapping[str, bytes | str | None],
         *,
         message: str,
         author: str | None = None,

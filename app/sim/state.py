@@ -298,6 +298,8 @@ class World:
     reviews: dict[int, Review] = field(default_factory=dict)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     installations: dict[int, Installation] = field(default_factory=dict)
+    diff_cache: dict[tuple[int, str, str], list[FileChange]] = field(default_factory=dict)
+    """PR file lists by (repo id, base, head): commits are immutable, so entries never go stale."""
     last_id: int = 1000
 
     @property

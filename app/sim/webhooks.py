@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from app.sim import shapes
+from app.sim import shapes, shapes_pull
 from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
 
 HOOK_ID = 424242
@@ -85,9 +85,7 @@ def _envelope(
     }
     owner = world.user(repo.owner)
     if owner is not None and owner.type == "Organization":
-        org = shapes.user(world, repo.owner)
-        data["organization"] = {k: org[k] for k in ("login", "id", "node_id", "url", "avatar_url")}
-        data["organization"]["description"] = None
+        data["organization"] = shapes.organization(world, repo.owner)
     if installation is not None:
         data["installation"] = {
             "id": installation.id,
@@ -105,7 +103,7 @@ def pull_request_event(
     payload = {
         "action": action,
         "number": pr.number,
-        "pull_request": shapes.pull_request(world, pr),
+        "pull_request": shapes_pull.pull_request(world, pr),
         **extra,
         **_envelope(world, repo, sender, inst),
     }
@@ -119,8 +117,9 @@ def review_event(world: World, review: Review, action: str, sender: str) -> Outg
     inst = world.installation_for(pr.repo)
     payload = {
         "action": action,
-        "review": shapes.review(world, review),
-        "pull_request": shapes.pull_request(world, pr),
+        # Webhooks spell review states in lower case (the REST API in upper case).
+        "review": {**shapes_pull.review(world, review), "state": review.state.lower()},
+        "pull_request": shapes_pull.pull_request(world, pr),
         **_envelope(world, repo, sender, inst),
     }
     return Outgoing("pull_request_review", action, payload, inst.id if inst else None, repo.id)
@@ -132,7 +131,7 @@ def check_run_event(
     """`check_run` (created / completed / rerequested / requested_action)."""
     repo = world.repos[cr.repo.lower()]
     inst = world.installation_for(cr.repo)
-    run = shapes.check_run(world, cr)
+    run = shapes_pull.check_run(world, cr)
     run["check_suite"] = {
         "id": cr.check_suite_id,
         "head_sha": cr.head_sha,

@@ -1,0 +1,1 @@
+"""`countersign demo`: the App and a local GitHub on loopback, playing agent PR scenarios."""

@@ -1,0 +1,153 @@
+"""LocalStack: the real Countersign service and the GitHub simulator, wired over loopback HTTP.
+
+Used by `countersign demo`, the end-to-end tests and the end-to-end benchmark, so all three
+exercise exactly what production runs: signed webhooks into `POST /webhooks/github`, the durable
+inbox, workers, and githubkit calls back to a GitHub API (here the simulator's).
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
+
+from app.db import upgrade
+from app.service.app import build_runtime, create_app
+from app.service.runtime import Runtime
+from app.settings import Settings
+from app.sim.server import SimServer
+from app.sim.simulator import Simulator
+
+APP_ID = 4242
+
+
+def generate_key() -> tuple[str, str]:
+    """A throwaway RSA key pair for the local App (never committed, never reused)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+class _Server:
+    """uvicorn on 127.0.0.1 with a socket we bound (so the port is known), in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(256)
+        self.port = int(self.sock.getsockname()[1])
+        config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name="countersign", daemon=True
+        )
+
+    def start(self, timeout: float = 30.0) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the Countersign service did not start")
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()
+
+
+class LocalStack:
+    """`with LocalStack(url) as stack:` → `stack.sim` (drive GitHub), `stack.url` (our service)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        role: Literal["web", "worker", "all"] = "all",
+        workers: int = 1,
+        rules_dir: Path | None = None,
+        policies_dir: Path | None = None,
+        migrate: bool = True,
+        log_level: str = "WARNING",
+        audit_token: str | None = None,
+    ) -> None:
+        self.database_url = database_url
+        self.role = role
+        self.workers = workers
+        self.migrate = migrate
+        self.webhook_secret = secrets.token_hex(20)
+        self.audit_token = audit_token or secrets.token_hex(16)
+        self.private_key, self.public_key = generate_key()
+        self.sim = Simulator()
+        self.sim_server = SimServer(self.sim)
+        self._extra: dict[str, Any] = {"log_level": log_level}
+        if rules_dir is not None:
+            self._extra["rules_dir"] = rules_dir
+        if policies_dir is not None:
+            self._extra["policies_dir"] = policies_dir
+        self.url = ""
+        self.runtime: Runtime | None = None
+        self._server: _Server | None = None
+
+    def settings(self) -> Settings:
+        return Settings(
+            app_id=APP_ID,
+            private_key=SecretStr(self.private_key),
+            webhook_secret=SecretStr(self.webhook_secret),
+            audit_token=SecretStr(self.audit_token),
+            database_url=self.database_url,
+            github_api_url=self.sim_server.api_url,
+            reconcile_interval_seconds=0,
+            log_json=True,
+            **self._extra,
+        )
+
+    def __enter__(self) -> Self:
+        self.sim_server.start()
+        if self.migrate:
+            upgrade(self.database_url)
+        settings = self.settings()
+        self.runtime = build_runtime(settings)
+        app = create_app(settings, role=self.role, workers=self.workers, runtime=self.runtime)
+        self._server = _Server(app)
+        self.sim.set_app(
+            APP_ID,
+            self.public_key,
+            webhook_url="http://placeholder.invalid/webhooks/github",
+            webhook_secret=self.webhook_secret,
+        )
+        self.url = self._server.start()
+        assert self.sim.world.app is not None
+        self.sim.world.app.webhook_url = f"{self.url}/webhooks/github"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.sim.wait_idle(timeout=10)
+        except TimeoutError:
+            pass
+        if self._server is not None:
+            self._server.stop()
+        self.sim_server.stop()
+        self.sim.close()
+        if self.runtime is not None:
+            self.runtime.engine.dispose()

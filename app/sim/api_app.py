@@ -1,0 +1,143 @@
+"""Routes authenticated as the App (JWT): the App, installations, tokens and hook deliveries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.sim import shapes
+from app.sim.apiutil import app_auth, page_params
+from app.sim.state import SimError, iso
+from app.sim.webhooks import Delivery
+
+if TYPE_CHECKING:
+    from app.sim.simulator import Simulator
+
+router = APIRouter()
+
+
+def _sim(request: Request) -> Simulator:
+    sim: Simulator = request.app.state.sim
+    return sim
+
+
+@router.get("/app")
+def get_app(request: Request) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    with sim.lock:
+        return JSONResponse(shapes.integration(sim.world))
+
+
+@router.get("/app/installations")
+def list_installations(request: Request) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    page, per_page = page_params(request)
+    with sim.lock:
+        items = [shapes.installation(sim.world, i) for i in sim.world.installations.values()]
+    return JSONResponse(items[(page - 1) * per_page : page * per_page])
+
+
+@router.get("/app/installations/{installation_id}")
+def get_installation(request: Request, installation_id: int) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    with sim.lock:
+        inst = sim.world.installations.get(installation_id)
+        if inst is None:
+            raise SimError(404, "Not Found")
+        return JSONResponse(shapes.installation(sim.world, inst))
+
+
+@router.post("/app/installations/{installation_id}/access_tokens")
+def create_token(request: Request, installation_id: int) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    with sim.lock:
+        inst = sim.world.installations.get(installation_id)
+        if inst is None:
+            raise SimError(404, "Not Found")
+        if inst.suspended:
+            raise SimError(403, "This installation has been suspended")
+        issued = sim.tokens.issue(installation_id, sim.now())
+        body = {
+            "token": issued.token,
+            "expires_at": iso(issued.expires_at),
+            "permissions": shapes.PERMISSIONS,
+            "repository_selection": "all" if inst.repositories is None else "selected",
+        }
+    return JSONResponse(body, status_code=201)
+
+
+@router.get("/repos/{owner}/{repo}/installation")
+def get_repo_installation(request: Request, owner: str, repo: str) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    with sim.lock:
+        inst = sim.world.installation_for(f"{owner}/{repo}")
+        if inst is None:
+            raise SimError(404, "Not Found")
+        return JSONResponse(shapes.installation(sim.world, inst))
+
+
+def _item(d: Delivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "guid": d.guid,
+        "delivered_at": iso(d.delivered_at),
+        "redelivery": d.redelivery,
+        "duration": d.duration,
+        "status": d.status,
+        "status_code": d.status_code,
+        "event": d.event,
+        "action": d.action,
+        "installation_id": d.installation_id,
+        "repository_id": d.repository_id,
+        "throttled_at": None,
+    }
+
+
+@router.get("/app/hook/deliveries")
+def list_deliveries(request: Request) -> JSONResponse:
+    """Newest first; `cursor` is the id to continue below (GitHub pages by cursor)."""
+    sim = _sim(request)
+    app_auth(sim, request)
+    _, per_page = page_params(request)
+    cursor = request.query_params.get("cursor", "")
+    items = sorted(sim.deliveries, key=lambda d: d.id, reverse=True)
+    if cursor.isdigit():
+        items = [d for d in items if d.id < int(cursor)]
+    chunk = items[:per_page]
+    headers = {}
+    if len(items) > per_page:
+        base = str(request.url).split("?", 1)[0]
+        headers["Link"] = f'<{base}?per_page={per_page}&cursor={chunk[-1].id}>; rel="next"'
+    return JSONResponse([_item(d) for d in chunk], headers=headers)
+
+
+@router.get("/app/hook/deliveries/{delivery_id}")
+def get_delivery(request: Request, delivery_id: int) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    found = next((d for d in sim.deliveries if d.id == delivery_id), None)
+    if found is None:
+        raise SimError(404, "Not Found")
+    return JSONResponse(
+        {
+            **_item(found),
+            "url": found.request_headers.get("X-GitHub-Hook-ID", ""),
+            "request": {"headers": found.request_headers, "payload": found.payload},
+            "response": {"headers": found.response_headers, "payload": found.response_body},
+        }
+    )
+
+
+@router.post("/app/hook/deliveries/{delivery_id}/attempts")
+def redeliver(request: Request, delivery_id: int) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    sim.redeliver(delivery_id, via_api=True)
+    return JSONResponse({}, status_code=202)
