@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.sim import shapes
-from app.sim.apiutil import app_auth, page_params
+from app.sim.apiutil import app_auth, installation_auth, page_params
 from app.sim.state import SimError, iso
 from app.sim.webhooks import Delivery
 
@@ -141,3 +141,24 @@ def redeliver(request: Request, delivery_id: int) -> JSONResponse:
     app_auth(sim, request)
     sim.redeliver(delivery_id, via_api=True)
     return JSONResponse({}, status_code=202)
+
+
+@router.get("/installation/repositories")
+def installation_repositories(request: Request) -> JSONResponse:
+    """Repositories the calling installation token can access (GitHub's response envelope)."""
+    sim = _sim(request)
+    inst = installation_auth(sim, request)
+    page, per_page = page_params(request)
+    with sim.lock:
+        repos = [
+            shapes.repository(sim.world, repo)
+            for repo in sim.world.repos.values()
+            if sim.world.installation_for(repo.full_name) is inst
+        ]
+    return JSONResponse(
+        {
+            "total_count": len(repos),
+            "repository_selection": "all",
+            "repositories": repos[(page - 1) * per_page : page * per_page],
+        }
+    )
