@@ -77,10 +77,10 @@ def check_title(report: Report, conclusion: Conclusion, *, enforced: bool = True
         return f"Not an agent change · informational · {report.risk.level}"
     tier = report.tier if report.tier is not None else "?"
     parts = [f"Tier {tier}", report.risk.level]
-    needed = len(report.approvals.required)
+    needed = {1: 1, 2: 2, 3: 2}.get(report.tier, 0) if isinstance(report.tier, int) else 0
     if needed:
         have = len(report.approvals.approvals)
-        parts.append(f"{have} approval{'s' if have != 1 else ''}")
+        parts.append(f"{have} of {needed} approval{'s' if needed != 1 else ''}")
     title = " · ".join(parts)
     if conclusion == "action_required" and report.approvals.missing:
         title += f" (needs {', '.join(report.approvals.missing[:3])})"

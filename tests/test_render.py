@@ -79,7 +79,7 @@ def test_conclusions_fail_closed() -> None:
 def test_title_names_missing_approvers() -> None:
     r = report()
     title = check_title(r, conclusion_for(r))
-    assert title.startswith("Tier 2 · high · 1 approval")
+    assert title.startswith("Tier 2 · high · 1 of 2 approvals")
     assert "(needs @acme/finance)" in title
     assert check_title(
         report(problems=("agent change without an Agent-Run-Id",)), "failure"

@@ -109,9 +109,8 @@ class InstallationClient:
         parts = urlsplit(app.base_url)
         # GitHub Enterprise (and the simulator) serve GraphQL at /api/graphql beside /api/v3.
         if parts.path.rstrip("/").endswith("/api/v3"):
-            self.graphql_url = (
-                f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')[:-3]}graphql"
-            )
+            api_root = parts.path.rstrip("/").removesuffix("/v3")
+            self.graphql_url = f"{parts.scheme}://{parts.netloc}{api_root}/graphql"
         else:
             self.graphql_url = "/graphql"
 

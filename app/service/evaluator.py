@@ -33,6 +33,15 @@ TIER_LABEL_PREFIX = "countersign:tier-"
 
 
 @dataclass(frozen=True)
+class ReviewRequest:
+    already: frozenset[str]
+    users: frozenset[str]
+    teams: frozenset[str]
+    new_users: frozenset[str]
+    new_teams: frozenset[str]
+
+
+@dataclass(frozen=True)
 class EvaluationOutcome:
     head_sha: str
     conclusion: str
@@ -129,16 +138,9 @@ class PullRequestEvaluator:
             )
             raise
         conclusion = evaluation.conclusion
-        bodies = checks.completed_bodies(
-            evaluation.report,
-            conclusion,  # type: ignore[arg-type]
-            enforced=evaluation.enforced,
-            details_url=self.details_url(repo, number),
-        )
-        checks.post_completed(client, repo, check_run_id, bodies)
-        requested = self._request_reviewers(client, repo, number, evaluation, previous)
-        self._labels(client, repo, number, snapshot, evaluation)
         report = evaluation.report
+        requested = self._reviewers_to_request(evaluation, previous)
+        # Record before publishing: a green check must never exist without its audit record.
         payload = EvaluationRecord(
             report=report.model_dump(mode="json"),
             head_sha=snapshot.head_sha,
@@ -147,7 +149,9 @@ class PullRequestEvaluator:
             check_run_id=check_run_id,
             api_calls=len(calls),
         ).model_dump(mode="json")
-        payload["requested_reviewers"] = requested
+        payload["requested_reviewers"] = sorted(
+            requested.already | requested.users | requested.teams
+        )
         store.append(
             self.rt.engine,
             "evaluation",
@@ -158,6 +162,21 @@ class PullRequestEvaluator:
             agent_id=report.agent.id,
             run_id=report.agent.run_id,
         )
+        bodies = checks.completed_bodies(
+            report,
+            conclusion,  # type: ignore[arg-type]
+            enforced=evaluation.enforced,
+            details_url=self.details_url(repo, number),
+        )
+        checks.post_completed(client, repo, check_run_id, bodies)
+        if requested.new_users or requested.new_teams:
+            client.request_reviewers(
+                repo,
+                number,
+                sorted(requested.new_users),
+                sorted(t.split("/", 1)[-1] for t in requested.new_teams),
+            )
+        self._labels(client, repo, number, snapshot, evaluation)
         seconds = time.perf_counter() - started
         self.rt.metrics.evaluation_seconds.observe(seconds)
         self.rt.metrics.conclusions.labels(conclusion=conclusion).inc()
@@ -188,28 +207,25 @@ class PullRequestEvaluator:
                 return int(runs[0]["id"])
         return None
 
-    def _request_reviewers(
-        self,
-        client: InstallationClient,
-        repo: str,
-        number: int,
-        evaluation: Evaluation,
-        previous: Any,
-    ) -> list[str]:
-        """Ask missing owners/teams once per SHA (never agents, never the author)."""
+    def _reviewers_to_request(self, evaluation: Evaluation, previous: Any) -> ReviewRequest:
+        """Missing owners/teams, asked once per SHA (never agents, never the author)."""
         already: set[str] = set()
         if previous is not None:
             already = set(previous.data().get("requested_reviewers") or [])
-        author = evaluation.report.agent.author or ""
-        users = [
+        author = (evaluation.report.agent.author or "").lower()
+        users = {
             u
             for u in evaluation.to_request_users
-            if u not in already and u != author and not u.endswith("[bot]")
-        ]
-        teams = [t for t in evaluation.to_request_teams if f"team:{t}" not in already]
-        if users or teams:
-            client.request_reviewers(repo, number, users, [t.split("/", 1)[-1] for t in teams])
-        return sorted(already | set(users) | {f"team:{t}" for t in teams})
+            if u.lower() != author and not u.endswith("[bot]")
+        }
+        teams = {f"team:{t}" for t in evaluation.to_request_teams}
+        return ReviewRequest(
+            already=frozenset(already),
+            users=frozenset(users),
+            teams=frozenset(teams),
+            new_users=frozenset(users - already),
+            new_teams=frozenset(t[5:] for t in teams - already),
+        )
 
     def _labels(
         self,

@@ -90,6 +90,15 @@ class GitRepo:
                 i += 2
         return out
 
+    def github_name(self) -> str | None:
+        """`owner/name` from the `origin` remote, for policy decisions on the right repository."""
+        try:
+            url = self.run("remote", "get-url", "origin").decode().strip()
+        except UsageError:
+            return None
+        match = _REMOTE.search(url)
+        return match.group(1) if match else None
+
     def commits(self, base: str, head: str) -> list[Commit]:
         fmt = "%H%x00%ae%x00%ce%x00%B%x1e"
         raw = self.run("log", f"--format={fmt}", f"{base}..{head}").decode("utf-8", "replace")
@@ -108,6 +117,9 @@ class GitRepo:
                 )
             )
         return out
+
+
+_REMOTE = re.compile(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$")
 
 
 def login_from_email(email: str) -> str | None:
@@ -146,7 +158,7 @@ def snapshot_from_git(
     if author is None and commits:
         author = commits[-1].author_login
     return PullRequestSnapshot(
-        repo=repo_name or repo_dir.resolve().name,
+        repo=repo_name or git.github_name() or repo_dir.resolve().name,
         author=author,
         author_is_bot=bool(author and author.endswith("[bot]")),
         head_sha=head_sha,

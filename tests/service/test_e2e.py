@@ -32,6 +32,7 @@ SETUP = {
         "alice",
         "bob",
         "carol",
+        "dave",
         {"login": "infra-bot[bot]", "type": "Bot"},
         {"login": "pricing-bot[bot]", "type": "Bot"},
         {"login": "docs-bot[bot]", "type": "Bot"},
@@ -87,7 +88,7 @@ def price_cut(stack: LocalStack, new_price: str = "29.4") -> object:
         "agent/pro-cut",
         {"catalog/plans.json": CATALOG.replace("49.0", new_price)},
         title="Cut Pro",
-        body="Promotion.\n\nAgent-Run-Id: run_pricing_1",
+        body="Promotion.\n\nAgent-Run-Id: run_pricing_1\nAgent-Run-Operator: @dave",
     )
 
 
@@ -111,11 +112,13 @@ def test_price_cut_needs_finance_and_ignores_agents_and_author(stack: LocalStack
     run = wait_conclusion(stack, pr, "action_required")
     assert "Tier 2" in run.title  # type: ignore[attr-defined]
     stack.sim.review(pr, "infra-bot[bot]", "APPROVED")
-    stack.sim.review(pr, "pricing-bot[bot]", "APPROVED")
+    stack.sim.review(pr, "dave", "APPROVED")  # the run's operator: never counts
     stack.sim.review(pr, "bob", "APPROVED")
     stack.sim.wait_idle()
     run = wait_conclusion(stack, pr, "action_required")
     assert "@acme/finance" in run.title  # type: ignore[attr-defined]
+    summary = run.summary  # type: ignore[attr-defined]
+    assert "infra-bot\\[bot\\]" in summary and "dave" in summary  # listed as ignored
     stack.sim.review(pr, "alice", "APPROVED")
     wait_conclusion(stack, pr, "success")
     stack.sim.merge(pr, by="bob")

@@ -1,0 +1,15 @@
+"""Cedar policies: which agents may propose which changes, and whose approvals count. Pure."""
+
+from app.policy.engine import ApprovalSubject, PolicyEngine, WhoCanRow
+from app.policy.registry import Agent, AgentRegistry
+from app.policy.summary import ProposeSummary, summarize
+
+__all__ = [
+    "Agent",
+    "AgentRegistry",
+    "ApprovalSubject",
+    "PolicyEngine",
+    "ProposeSummary",
+    "WhoCanRow",
+    "summarize",
+]
