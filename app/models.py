@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["terraform", "kubernetes", "pricing", "workflow", "governance", "sql", "data", "text"]
+Kind = Literal[
+    "terraform", "kubernetes", "pricing", "workflow", "governance", "sql", "data", "text"
+]
 Op = Literal["create", "update", "delete", "rename"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 FileStatus = Literal["added", "modified", "removed", "renamed"]
@@ -86,6 +88,8 @@ class FileDiff(Frozen):
     @property
     def is_binary(self) -> bool:
         """Binary content cannot be reviewed semantically: it is always `unparseable`."""
-        return self.binary or b"\x00" in (self.base or b"")[:8192] or b"\x00" in (
-            self.head or b""
-        )[:8192]
+        return (
+            self.binary
+            or b"\x00" in (self.base or b"")[:8192]
+            or b"\x00" in (self.head or b"")[:8192]
+        )

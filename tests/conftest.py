@@ -73,12 +73,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly when the PostgreSQL half of the suite did not run."""
     if os.environ.get(PG_ENV):
         return
-    skipped = [
-        r for r in terminalreporter.stats.get("skipped", []) if PG_ENV in str(r.longrepr)
-    ]
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if PG_ENV in str(r.longrepr)]
     if skipped:
         terminalreporter.write_line(
             f"PostgreSQL tests skipped: {len(skipped)} (set {PG_ENV}, e.g. "
-            "`eval \"$(bash scripts/start-postgres.sh --print-env)\"`, to run them)",
+            '`eval "$(bash scripts/start-postgres.sh --print-env)"`, to run them)',
             yellow=True,
         )

@@ -33,9 +33,12 @@ def run_demo(db_path: Path = Path("countersign-demo.db"), console: Console | Non
     scenario = load_file(SCENARIO)
     started = time.perf_counter()
     out.print(f"[bold]Countersign demo[/bold]: {scenario.description.strip()}\n")
-    with LocalStack(url) as stack, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out
-    ) as progress:
+    with (
+        LocalStack(url) as stack,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out
+        ) as progress,
+    ):
         task = progress.add_task("starting", total=len(scenario.steps))
 
         def on_step(line: str) -> None:
@@ -80,7 +83,11 @@ def run_demo(db_path: Path = Path("countersign-demo.db"), console: Console | Non
             f" · check {record['check_conclusion']} · bypass={record['bypass']}"
             f" · approvals {[a['login'] for a in record['approvals']]}"
         )
-    verdict = "[green]verified[/green]" if result.ok else f"[red]BROKEN at seq {result.first_bad_seq}[/red]"
+    verdict = (
+        "[green]verified[/green]"
+        if result.ok
+        else f"[red]BROKEN at seq {result.first_bad_seq}[/red]"
+    )
     out.print(f"\nAudit chain: {result.count} events, {verdict}")
     out.print(f"Finished in {time.perf_counter() - started:.1f} s. Explore the trail:\n")
     buf = io.StringIO()

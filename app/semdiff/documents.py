@@ -69,7 +69,9 @@ def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument,
         try:
             value = json.loads(text) if text.strip() else None
         except json.JSONDecodeError as exc:
-            raise UnparseableError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno) from exc
+            raise UnparseableError(
+                f"invalid JSON: {exc.msg}", file=source, line=exc.lineno
+            ) from exc
         return (YamlDocument(value=value, line=1, node=None),)
     dialect: type[csv.Dialect] = csv.excel_tab if source.lower().endswith(".tsv") else csv.excel
     try:
@@ -81,7 +83,9 @@ def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument,
         return (YamlDocument(value=[], line=1, node=None),)
     header = [h.strip() for h in rows[0]]
     if len(set(header)) != len(header) or any(not h for h in header):
-        raise UnparseableError("CSV header has empty or duplicate column names", file=source, line=1)
+        raise UnparseableError(
+            "CSV header has empty or duplicate column names", file=source, line=1
+        )
     records: list[dict[str, str]] = []
     for number, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):

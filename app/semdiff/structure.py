@@ -122,9 +122,7 @@ def diff_values(
             a = {i[field]: i for i in after}
             out = []
             for k in list(b) + [k for k in a if k not in b]:
-                out.extend(
-                    diff_values(b.get(k), a.get(k), f"{path}[{k}]", list_key=list_key)
-                )
+                out.extend(diff_values(b.get(k), a.get(k), f"{path}[{k}]", list_key=list_key))
             return out
     return [FieldChange(path=path, before=redact_tree(before), after=redact_tree(after))]
 

@@ -77,7 +77,9 @@ def wait_conclusion(stack: LocalStack, pr: object, *wanted: str, timeout: float 
         stack.sim.wait_for(done, timeout, f"check in {wanted}")
     except TimeoutError:
         run = stack.sim.latest_check(pr)  # type: ignore[arg-type]
-        pytest.fail(f"expected {wanted}, last check: {run and (run.status, run.conclusion, run.title)}")
+        pytest.fail(
+            f"expected {wanted}, last check: {run and (run.status, run.conclusion, run.title)}"
+        )
     return stack.sim.latest_check(pr)  # type: ignore[arg-type]
 
 
@@ -95,8 +97,12 @@ def price_cut(stack: LocalStack, new_price: str = "29.4") -> object:
 def test_docs_only_agent_pr_is_green_with_few_api_calls(stack: LocalStack) -> None:
     stack.sim.requests.clear()
     pr = stack.sim.open_pr(
-        REPO, "docs-bot[bot]", "agent/readme", {"README.md": "# platform\nMore words.\n"},
-        title="Docs", body="Reword.\n\nAgent-Run-Id: run_docs_1",
+        REPO,
+        "docs-bot[bot]",
+        "agent/readme",
+        {"README.md": "# platform\nMore words.\n"},
+        title="Docs",
+        body="Reword.\n\nAgent-Run-Id: run_docs_1",
     )
     run = wait_conclusion(stack, pr, "success")
     assert run.title.startswith("Tier 0")  # type: ignore[attr-defined]
@@ -139,7 +145,12 @@ def test_price_cut_needs_finance_and_ignores_agents_and_author(stack: LocalStack
 
 def test_missing_run_id_fails_closed(stack: LocalStack) -> None:
     pr = stack.sim.open_pr(
-        REPO, "docs-bot[bot]", "agent/x", {"README.md": "# platform\nx\n"}, title="x", body="No trailer."
+        REPO,
+        "docs-bot[bot]",
+        "agent/x",
+        {"README.md": "# platform\nx\n"},
+        title="x",
+        body="No trailer.",
     )
     run = wait_conclusion(stack, pr, "failure")
     assert "Agent-Run-Id" in run.title  # type: ignore[attr-defined]
@@ -166,7 +177,10 @@ def test_head_cannot_loosen_its_own_gate(stack: LocalStack) -> None:
         REPO,
         "pricing-bot[bot]",
         "agent/sneaky",
-        {"catalog/plans.json": CATALOG.replace("49.0", "29.4"), ".github/countersign.yml": loosened},
+        {
+            "catalog/plans.json": CATALOG.replace("49.0", "29.4"),
+            ".github/countersign.yml": loosened,
+        },
         title="Cut and relax",
         body="x\n\nAgent-Run-Id: run_sneaky",
     )
