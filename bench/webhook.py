@@ -14,8 +14,9 @@ import json
 import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +29,7 @@ from fastapi.responses import JSONResponse
 
 from app.github.webhooks import sign
 
-SECRET = "bench-secret-" + uuid.uuid4().hex
+SECRET = os.environ.get("COUNTERSIGN_WEBHOOK_SECRET") or "bench-secret-" + uuid.uuid4().hex
 
 
 def payload(i: int) -> bytes:
@@ -70,27 +71,45 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, app: Any) -> None:
+    """One server in its own process, so the load generator does not share its GIL."""
+
+    def __init__(self, kind: str, env: dict[str, str]) -> None:
         self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="error", access_log=False
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.kind = kind
+        self.env = {**os.environ, **env}
 
     def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", self.kind, "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code in (200, 404):
+                    return url
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.proc.kill()
+        raise RuntimeError(f"{self.kind} server did not start")
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def serve(kind: str, port: int) -> None:
+    if kind == "bare":
+        app: Any = bare_app()
+    else:
+        from app.service.app import build_runtime, create_app
+        from app.settings import Settings
+
+        settings = Settings()
+        app = create_app(settings, role="web", runtime=build_runtime(settings))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
 def bare_app() -> FastAPI:
@@ -150,20 +169,21 @@ def summarize(name: str, lat: list[float], elapsed: float, errors: int) -> dict[
     }
 
 
-def run(requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
+def run(requests: int = 2000, concurrency: int = 8) -> dict[str, Any]:
     from app.db import upgrade
-    from app.service.app import build_runtime, create_app
-    from app.settings import Settings
 
     tmp = Path(tempfile.mkdtemp(prefix="cs-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade(url)
-    settings = Settings(database_url=url, webhook_secret=SECRET, log_level="WARNING")
-    ours = create_app(settings, role="web", runtime=build_runtime(settings))
+    env = {
+        "COUNTERSIGN_DATABASE_URL": url,
+        "COUNTERSIGN_WEBHOOK_SECRET": SECRET,
+        "COUNTERSIGN_LOG_LEVEL": "WARNING",
+    }
     bodies = [payload(i) for i in range(requests)]
     results = {}
-    for name, app in (("bare FastAPI", bare_app()), ("countersign", ours)):
-        with Server(app) as base:
+    for name, kind in (("bare FastAPI", "bare"), ("countersign", "countersign")):
+        with Server(kind, env) as base:
             asyncio.run(load(base, bodies[:100], concurrency))  # warm-up
             lat, elapsed, errors = asyncio.run(load(base, bodies, concurrency))
         results[name] = summarize(name, lat, elapsed, errors)
@@ -179,8 +199,13 @@ def run(requests: int = 2000, concurrency: int = 16) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--serve", choices=["bare", "countersign"])
+    parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port)
+        return
     os.environ.setdefault("COUNTERSIGN_LOG_JSON", "true")
     res = run(args.requests, args.concurrency)
     print(f"{'server':<14} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'errors':>7}")
