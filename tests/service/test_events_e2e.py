@@ -1,0 +1,193 @@
+"""Every event the App handles, end to end: the real service against the GitHub simulator.
+
+Where the simulator has no user-level operation for an event (reopen, ready for review, check
+suite re-run), the test sends the webhook GitHub would send, built and signed by the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.audit.store import events_for_pr
+from app.demo.stack import LocalStack
+from app.sim import webhooks
+from app.sim.scenario import apply_setup
+from app.sim.state import PullRequest
+
+pytestmark = pytest.mark.e2e
+REPO = "acme/platform"
+SETUP: dict[str, Any] = {
+    "org": "acme",
+    "users": ["alice", "bob", {"login": "docs-bot[bot]", "type": "Bot"}],
+    "teams": {"platform": ["alice", "bob"]},
+    "repos": {
+        REPO: {
+            "files": {
+                "README.md": "# platform\n",
+                ".github/CODEOWNERS": "* @acme/platform\n",
+                "app.cfg": "a=1\n",
+            }
+        }
+    },
+    "install": True,
+}
+
+
+@pytest.fixture
+def stack(db_url: str) -> Iterator[LocalStack]:
+    with LocalStack(db_url) as s:
+        apply_setup(s.sim, SETUP)
+        s.sim.wait_idle()
+        yield s
+
+
+def evaluations(stack: LocalStack, pr: PullRequest) -> list[dict[str, Any]]:
+    assert stack.runtime is not None
+    return [
+        e.data()
+        for e in events_for_pr(stack.runtime.engine, REPO, pr.number, kinds=("evaluation",))
+    ]
+
+
+def wait_evaluations(stack: LocalStack, pr: PullRequest, count: int) -> list[dict[str, Any]]:
+    stack.sim.wait_for(lambda: len(evaluations(stack, pr)) >= count, 20, f"{count} evaluations")
+    return evaluations(stack, pr)
+
+
+def open_docs_pr(stack: LocalStack, body: str = "Docs.\n\nAgent-Run-Id: run_a") -> PullRequest:
+    return stack.sim.open_pr(
+        REPO,
+        "docs-bot[bot]",
+        "agent/docs",
+        {"README.md": "# platform\nmore\n"},
+        title="Docs",
+        body=body,
+    )
+
+
+def open_text_pr(stack: LocalStack) -> PullRequest:
+    """A tier-1 change (a config file nobody classified): needs one code-owner approval."""
+    return stack.sim.open_pr(
+        REPO,
+        "docs-bot[bot]",
+        "agent/cfg",
+        {"app.cfg": "a=2\n"},
+        title="Cfg",
+        body="x\n\nAgent-Run-Id: run_cfg",
+    )
+
+
+def test_opened_and_synchronize_evaluate_each_head(stack: LocalStack) -> None:
+    pr = open_docs_pr(stack)
+    first = wait_evaluations(stack, pr, 1)[-1]
+    stack.sim.push(
+        pr, {"README.md": "# platform\nmore words\n"}, message="more\n\nAgent-Run-Id: run_a"
+    )
+    second = wait_evaluations(stack, pr, 2)[-1]
+    assert first["head_sha"] != second["head_sha"]
+    # One check run per head SHA.
+    assert len(stack.sim.check_runs_for(REPO, second["head_sha"])) == 1
+    assert len(stack.sim.check_runs_for(REPO, first["head_sha"])) == 1
+
+
+def test_edited_body_changes_the_recorded_run_id(stack: LocalStack) -> None:
+    pr = open_docs_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    stack.sim.edit_pr(pr, body="Docs.\n\nAgent-Run-Id: run_b", by="docs-bot[bot]")
+    last = wait_evaluations(stack, pr, 2)[-1]
+    assert last["report"]["agent"]["run_id"] == "run_b"
+
+
+def test_reopened_and_ready_for_review_reevaluate(stack: LocalStack) -> None:
+    pr = open_docs_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    for action in ("reopened", "ready_for_review"):
+        stack.sim.sender.submit(
+            [webhooks.pull_request_event(stack.sim.world, pr, action, "docs-bot[bot]")]
+        )
+    assert len(wait_evaluations(stack, pr, 3)) == 3
+
+
+def test_review_submitted_and_dismissed(stack: LocalStack) -> None:
+    pr = open_text_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    review = stack.sim.review(pr, "alice", "APPROVED")
+    stack.sim.wait_for(
+        lambda: (stack.sim.latest_check(pr) or object()).__dict__.get("conclusion") == "success",
+        20,
+        "green",
+    )
+    stack.sim.dismiss_review(review.id, by="bob")
+    stack.sim.wait_for(
+        lambda: (
+            (stack.sim.latest_check(pr) or object()).__dict__.get("conclusion") == "action_required"
+        ),
+        20,
+        "back to waiting after the dismissal",
+    )
+    assert stack.runtime is not None
+    kinds = [e.kind for e in events_for_pr(stack.runtime.engine, REPO, pr.number)]
+    assert "approval" in kinds and "dismissal" in kinds
+
+
+def test_rerequest_and_reevaluate_button(stack: LocalStack) -> None:
+    pr = open_docs_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    run = stack.sim.latest_check(pr)
+    assert run is not None
+    stack.sim.rerequest_check(run.id, by="alice")
+    wait_evaluations(stack, pr, 2)
+    stack.sim.requested_action(run.id, "reevaluate", by="alice")
+    wait_evaluations(stack, pr, 3)
+    # Another App's check run being re-requested is not ours to evaluate.
+    other = webhooks.check_run_event(stack.sim.world, run, "rerequested", "alice")
+    other.payload["check_run"]["name"] = "someone-else"
+    stack.sim.sender.submit([other])
+    stack.sim.wait_idle()
+    assert len(evaluations(stack, pr)) == 3
+
+
+def test_check_suite_rerequested(stack: LocalStack) -> None:
+    pr = open_docs_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    run = stack.sim.latest_check(pr)
+    assert run is not None
+    outgoing = webhooks.check_run_event(stack.sim.world, run, "rerequested", "alice")
+    payload = dict(outgoing.payload)
+    suite = payload.pop("check_run")["check_suite"]
+    payload["check_suite"] = suite
+    stack.sim.sender.submit(
+        [
+            webhooks.Outgoing(
+                "check_suite",
+                "rerequested",
+                payload,
+                outgoing.installation_id,
+                outgoing.repository_id,
+            )
+        ]
+    )
+    wait_evaluations(stack, pr, 2)
+
+
+def test_installation_is_recorded_and_redelivery_is_not_processed_twice(stack: LocalStack) -> None:
+    assert stack.runtime is not None
+    from sqlmodel import Session, select
+
+    from app.audit.models import AuditEvent
+
+    with Session(stack.runtime.engine) as session:
+        installs = session.exec(select(AuditEvent).where(AuditEvent.kind == "installation")).all()
+    assert installs and json.loads(installs[0].payload)["account"] == "acme"
+    pr = open_docs_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    delivery = next(d for d in stack.sim.deliveries if d.event == "pull_request")
+    stack.sim.redeliver(delivery.id)
+    stack.sim.wait_idle()
+    redelivered = [d for d in stack.sim.deliveries if d.redelivery and d.guid == delivery.guid]
+    assert [d.status_code for d in redelivered] == [200]  # acknowledged as a duplicate
+    assert len(evaluations(stack, pr)) == 1
