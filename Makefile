@@ -31,6 +31,10 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/semdiff.py
+	$(BIN)/python bench/risk.py
+	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/webhook.py --concurrency 4
+	$(BIN)/python bench/audit.py --records 100000
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build dist *.egg-info
