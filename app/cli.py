@@ -247,15 +247,19 @@ def main() -> None:
         err.print("aborted")
         raise SystemExit(1) from None
     except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.UsageError):
-            exc.show()
+        # Typer vendors click; match its exception types by name, whichever module they live in.
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "UsageError" in names or "BadParameter" in names:
+            exc.show()  # type: ignore[attr-defined]
             raise SystemExit(2) from None
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
+        if "ClickException" in names:
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(getattr(exc, "exit_code", 1)) from None
         if debug:
             raise
         err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)")
         raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()
