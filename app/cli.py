@@ -51,9 +51,17 @@ def _main(
 
 
 def _settings() -> Any:
-    from app.settings import Settings
+    from pydantic import ValidationError
 
-    return Settings()
+    from app.settings import Settings, SettingsError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "COUNTERSIGN_" + "_".join(str(p) for p in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name if first['loc'] else 'settings'}: {message}") from None
 
 
 @app.command()
