@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ruamel.yaml.nodes import MappingNode, Node
@@ -24,73 +24,23 @@ from app.errors import UnparseableError
 from app.models import Change, FieldChange, FileDiff, Op
 from app.repo_config import PathRule
 from app.semdiff.documents import Format, decode_text, read_documents, structured_format
+from app.semdiff.pricing_fields import (
+    CONTAINER_KEYS,
+    KEY_CANDIDATES,
+    MAPPING_KEY_NAMES,
+    MAX_DEPTH,
+    NotMoney,
+    money_text,
+    parse_money,
+)
+from app.semdiff.pricing_fields import key_field as _key_field
+from app.semdiff.pricing_fields import key_text as _key_text
+from app.semdiff.pricing_fields import price_fields as _price_fields
+from app.semdiff.pricing_fields import price_like as _price_like
 from app.semdiff.structure import diff_values
 from app.yamlsafe import YamlDocument, line_of
 
 __all__ = ["analyze", "detect", "money_text", "parse_money"]
-
-CONTAINER_KEYS = ("plans", "prices", "skus", "items", "products", "tariffs", "rates", "records")
-# The singular of a container names the key of a `{key: record}` mapping (`skus` → `sku:pro`).
-MAPPING_KEY_NAMES = {"plans": "plan", "skus": "sku", "products": "product", "tariffs": "tariff"}
-KEY_CANDIDATES = (
-    "id", "sku", "plan", "plan_code", "code", "price_id", "product_id", "name", "slug",
-    "key", "zone", "tariff", "tariff_code",
-)  # fmt: skip
-PRICE_NAMES = (
-    "price", "unit_amount", "unit_price", "amount", "monthly_usd", "net_price", "rate",
-    "fee", "cost",
-)  # fmt: skip
-_PRICE_NAME = re.compile(
-    r"^(price_.+|.+_price|amount_.+|.+_amount|.+_fee|.+_rate|.+_cost|.+_(usd|eur|gbp))$", re.I
-)
-_MONEY = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<frac>\d+))?$")
-_SYMBOLS = "$€£¥"
-_MAX_DEPTH = 4
-
-
-class _NotMoney(ValueError):
-    """A price field holds something that is not an amount."""
-
-
-def parse_money(value: Any) -> Decimal | None:
-    """An exact amount from a JSON/YAML number or a CSV string ("1,234.50", "$10"); blank → None."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise _NotMoney(repr(value))
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise _NotMoney(repr(value))
-        return Decimal(repr(value))
-    if not isinstance(value, str):
-        raise _NotMoney(repr(value))
-    text = value.strip()
-    if not text:
-        return None
-    sign = ""
-    if text[0] in "+-":
-        sign, text = text[0], text[1:].lstrip()
-    text = text.strip(_SYMBOLS).strip()
-    match = _MONEY.match(sign + text)
-    if not match or not (match["int"] or match["frac"]):
-        raise _NotMoney(repr(value))
-    try:
-        return Decimal(sign + (match["int"] or "0").replace(",", "") + "." + (match["frac"] or "0"))
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only digits
-        raise _NotMoney(repr(value)) from exc
-
-
-def money_text(amount: Decimal | None) -> str | None:
-    """An amount as exact text with at least cents: 49 → "49.00", 0.28740 → "0.2874"."""
-    if amount is None:
-        return None
-    amount = amount.normalize()
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        amount = amount.quantize(Decimal("0.01"))
-    return f"{amount:f}"
 
 
 @dataclass(frozen=True)
@@ -140,7 +90,7 @@ def _locate(value: Any, rule: PathRule, path: tuple[str, ...] = ()) -> _Where | 
     """The record list (top level, a container key, the only list of dicts) or record mapping."""
     if _is_records(value) and (value or not path):
         return _Where(path, False)
-    if not isinstance(value, dict) or len(path) >= _MAX_DEPTH:
+    if not isinstance(value, dict) or len(path) >= MAX_DEPTH:
         return None
     for name in CONTAINER_KEYS:
         child = value.get(name)
@@ -156,59 +106,6 @@ def _locate(value: Any, rule: PathRule, path: tuple[str, ...] = ()) -> _Where | 
     for name, child in value.items():
         if isinstance(child, dict) and (found := _locate(child, rule, (*path, str(name)))):
             return found
-    return None
-
-
-def _price_like(name: str, rule: PathRule) -> bool:
-    if rule.price_fields is not None:
-        return name in rule.price_fields
-    if name.lower().endswith(("_id", "_code")):
-        return False
-    return name.lower() in PRICE_NAMES or bool(_PRICE_NAME.match(name))
-
-
-def _numeric(value: Any) -> bool:
-    try:
-        return parse_money(value) is not None
-    except _NotMoney:
-        return False
-
-
-def _price_fields(records: Sequence[dict[str, Any]], rule: PathRule) -> tuple[str, ...]:
-    """Configured price fields, else price-named fields holding an amount in some record."""
-    if rule.price_fields is not None:
-        return tuple(rule.price_fields)
-    names: list[str] = []
-    for rec in records:
-        for name, value in rec.items():
-            if name in names or not _price_like(str(name), rule) or not _numeric(value):
-                continue
-            if all(not isinstance(r.get(name), dict | list) for r in records):
-                names.append(str(name))
-    order = {n: i for i, n in enumerate(PRICE_NAMES)}
-    return tuple(sorted(names, key=lambda n: (order.get(n.lower(), len(order)), n)))
-
-
-def _key_text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _key_field(sides: Sequence[list[dict[str, Any]]], rule: PathRule) -> str | None:
-    """`rule.key`, else the first candidate present and unique in every record of each side."""
-    if rule.key:
-        return rule.key
-    for name in KEY_CANDIDATES:
-        ok = any(sides)
-        for records in sides:
-            keys = [_key_text(r.get(name)) for r in records]
-            if None in keys or len(set(keys)) != len(keys):
-                ok = False
-        if ok:
-            return name
     return None
 
 
@@ -383,7 +280,7 @@ def _amounts(
     for name in fields:
         try:
             out[name] = parse_money(record.value.get(name))
-        except _NotMoney as exc:
+        except NotMoney as exc:
             raise UnparseableError(
                 f"price field {name!r} of record {record.key!r} is not an amount: {exc}",
                 file=source,
