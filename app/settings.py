@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     policies_dir: Path = Field(default_factory=lambda: shipped_dir("policies"))
     audit_token: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
+    github_timeout_seconds: float = 15.0
+    """Per-request timeout for GitHub API calls (a timeout is retried later, never green)."""
+    retry_base_seconds: float = 2.0
+    """First retry delay for a failed delivery; doubles per attempt (with jitter), capped at 300 s."""
+    lease_seconds: float = 120.0
+    """How long a worker owns a claimed delivery; a crashed worker's lease expires after this."""
     reconcile_interval_seconds: float = 300.0
     """How often workers redeliver failed webhooks and sweep open PRs (0 disables)."""
     log_level: str = "INFO"

@@ -91,6 +91,7 @@ class LocalStack:
         migrate: bool = True,
         log_level: str = "WARNING",
         audit_token: str | None = None,
+        **settings: Any,
     ) -> None:
         self.database_url = database_url
         self.role = role
@@ -101,7 +102,7 @@ class LocalStack:
         self.private_key, self.public_key = generate_key()
         self.sim = Simulator()
         self.sim_server = SimServer(self.sim)
-        self._extra: dict[str, Any] = {"log_level": log_level}
+        self._extra: dict[str, Any] = {"log_level": log_level, **settings}
         if rules_dir is not None:
             self._extra["rules_dir"] = rules_dir
         if policies_dir is not None:

@@ -44,8 +44,12 @@ def _side(blob: Blob | None) -> tuple[bytes | None, bool, bool]:
     return blob.data, True, False
 
 
-def fetch_snapshot(client: InstallationClient, repo: str, number: int) -> PullRequestSnapshot:
-    pr = client.pull(repo, number)
+def fetch_snapshot(
+    client: InstallationClient, repo: str, number: int, *, pr: dict[str, Any] | None = None
+) -> PullRequestSnapshot:
+    """The snapshot of PR `number`; pass `pr` when its JSON was already fetched."""
+    if pr is None:
+        pr = client.pull(repo, number)
     head_sha = pr["head"]["sha"]
     base_sha = pr["base"]["sha"]
     raw_files = client.pull_files(repo, number)

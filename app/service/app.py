@@ -34,7 +34,10 @@ def build_runtime(settings: Settings, *, github: object | None = None) -> Runtim
     client = github
     if client is None and settings.app_id is not None:
         client = GitHubApp(
-            settings.app_id, settings.private_key_pem(), base_url=settings.github_api_url
+            settings.app_id,
+            settings.private_key_pem(),
+            base_url=settings.github_api_url,
+            timeout=settings.github_timeout_seconds,
         )
     return Runtime(settings=settings, engine=engine, gate=gate, github=client)  # type: ignore[arg-type]
 

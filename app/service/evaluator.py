@@ -103,22 +103,25 @@ class PullRequestEvaluator:
         started = time.perf_counter()
         calls = CallLog()
         client = self.client(installation_id, calls)
-        snapshot = fetch_snapshot(client, repo, number)
-        structlog.contextvars.bind_contextvars(
-            repo=repo, pr=number, head_sha=snapshot.head_sha[:12]
-        )
-        previous = store.latest_evaluation(self.rt.engine, repo, number, snapshot.head_sha)
-        check_run_id = self._check_run_id(client, repo, snapshot.head_sha, previous, attempt)
+        pr = client.pull(repo, number)
+        if pr.get("state") != "open":
+            log.info("evaluation.skipped_closed", repo=repo, pr=number)
+            return None  # closed since the event: nothing to gate
+        head_sha = str(pr["head"]["sha"])
+        structlog.contextvars.bind_contextvars(repo=repo, pr=number, head_sha=head_sha[:12])
+        previous = store.latest_evaluation(self.rt.engine, repo, number, head_sha)
+        # The in-progress check comes first, so a slow or failing GitHub shows "Evaluating…"
+        # (never green) while the rest of the snapshot is fetched and retried.
+        check_run_id = self._check_run_id(client, repo, head_sha, previous, attempt)
         if check_run_id is None:
             created = client.create_check_run(
                 repo,
                 checks.in_progress_body(
-                    snapshot.head_sha,
-                    self.details_url(repo, number),
-                    f"{repo}#{number}@{snapshot.head_sha}",
+                    head_sha, self.details_url(repo, number), f"{repo}#{number}@{head_sha}"
                 ),
             )
             check_run_id = int(created["id"])
+        snapshot = fetch_snapshot(client, repo, number, pr=pr)
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)
             if teams:

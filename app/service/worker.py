@@ -20,9 +20,7 @@ from app.errors import GitHubUnavailable
 from app.service.logging import log
 from app.service.runtime import Runtime
 
-LEASE_SECONDS = 120.0
 IDLE_POLL_SECONDS = 0.5
-RECLAIM_EVERY_SECONDS = 15.0
 
 
 class InboxWorker:
@@ -34,10 +32,14 @@ class InboxWorker:
         from app.service.handlers import EventHandlers
 
         self.handlers = EventHandlers(rt)
+        settings = rt.settings
+        self.lease_seconds = settings.lease_seconds
+        self.reclaim_every = max(1.0, min(15.0, settings.lease_seconds / 4))
+        self.retry = inbox.RetryPolicy(base_seconds=settings.retry_base_seconds)
 
     def run_once(self) -> bool:
         """Claim and process one delivery; False when nothing was due."""
-        claimed = inbox.claim(self.rt.engine, self.worker_id, LEASE_SECONDS, limit=1)
+        claimed = inbox.claim(self.rt.engine, self.worker_id, self.lease_seconds, limit=1)
         if not claimed:
             return False
         for delivery in claimed:
@@ -61,7 +63,12 @@ class InboxWorker:
             outcome = self.handlers.handle(delivery)
         except GitHubUnavailable as error:
             status = inbox.fail(
-                self.rt.engine, delivery.id, self.worker_id, str(error), error.retry_after
+                self.rt.engine,
+                delivery.id,
+                self.worker_id,
+                str(error),
+                error.retry_after,
+                policy=self.retry,
             )
             metrics.processed.labels(event=delivery.event, outcome="retry").inc()
             log.warning("delivery.retry", error=str(error)[:300], next_status=status)
@@ -69,7 +76,9 @@ class InboxWorker:
                 self.handlers.give_up(delivery, str(error))
             return
         except Exception as error:  # fail closed: retry, then a failing check with the reason
-            status = inbox.fail(self.rt.engine, delivery.id, self.worker_id, repr(error)[:2000])
+            status = inbox.fail(
+                self.rt.engine, delivery.id, self.worker_id, repr(error)[:2000], policy=self.retry
+            )
             metrics.processed.labels(event=delivery.event, outcome="error").inc()
             log.exception("delivery.error", next_status=status)
             if status == "failed":
@@ -91,7 +100,7 @@ class InboxWorker:
         last_reclaim = 0.0
         while not stop.is_set():
             try:
-                if time.monotonic() - last_reclaim > RECLAIM_EVERY_SECONDS:
+                if time.monotonic() - last_reclaim > self.reclaim_every:
                     reclaimed = inbox.reclaim_expired(self.rt.engine)
                     if reclaimed:
                         log.info("inbox.reclaimed", count=reclaimed)
