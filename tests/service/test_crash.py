@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from app import inbox
 from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
+from app.sim import webhooks
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
 
@@ -134,18 +135,31 @@ def test_kill_9_mid_evaluation_then_restart_completes_exactly_once(stack: LocalS
         closed = next(
             d for d in stack.sim.deliveries if d.event == "pull_request" and d.action == "closed"
         )
-        # Forge a second delivery id for the same merge: GitHub may send it again under a new GUID.
-        stack.sim.redeliver(closed.id)
+        # The same merge again under a new GUID (as after a crash between the audit append and the
+        # inbox update, or a second hook): the merge record must not be written twice.
+        stack.sim.sender.submit(
+            [
+                webhooks.Outgoing(
+                    "pull_request",
+                    "closed",
+                    closed.payload,
+                    closed.installation_id,
+                    closed.repository_id,
+                )
+            ]
+        )
         stack.sim.wait_idle()
         stack.sim.wait_for(
             lambda: all(d.status in ("done", "ignored") for d in deliveries(stack, "pull_request")),
             30,
             "all processed",
         )
+        closed_deliveries = [d for d in deliveries(stack, "pull_request") if d.action == "closed"]
+        assert len(closed_deliveries) == 2  # two distinct deliveries were processed…
         merges = events_for_pr(
             stack.runtime.engine, REPO, pr.number, kinds=("merge", "bypass_merge")
         )  # type: ignore[union-attr]
-        assert len(merges) == 1
+        assert len(merges) == 1  # …but there is one merge record
     finally:
         restarted.send_signal(signal.SIGTERM)
         try:
