@@ -23,7 +23,7 @@ from app.report import AgentInfo, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.semdiff.dispatch import analyze_files
 from app.snapshot import PullRequestSnapshot
-from app.trailers import collect_run_info
+from app.trailers import RunInfo, collect_run_info
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,9 @@ def evaluate_snapshot(
                 "agent change without an Agent-Run-Id trailer: add `Agent-Run-Id: <run id>` "
                 "as the last paragraph of the PR body or of a commit message"
             )
+    if not is_agent and run.run_id:
+        # A human's PR is not linked to an agent run by a trailer anyone can type.
+        run = RunInfo(problems=(f"Agent-Run-Id {run.run_id!r} ignored: not an agent change",))
     agent_info = AgentInfo(
         id=agent.id if agent is not None else (bots[0] if bots else None),
         run_id=run.run_id,

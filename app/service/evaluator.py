@@ -155,6 +155,7 @@ class PullRequestEvaluator:
         payload["requested_reviewers"] = sorted(
             requested.already | requested.users | requested.teams
         )
+        self._record_run_id_change(repo, number, snapshot.head_sha, report.agent.run_id)
         store.append(
             self.rt.engine,
             "evaluation",
@@ -195,6 +196,23 @@ class PullRequestEvaluator:
         )
         return EvaluationOutcome(
             snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds
+        )
+
+    def _record_run_id_change(
+        self, repo: str, number: int, head_sha: str, run_id: str | None
+    ) -> None:
+        """A PR whose run ID changes after evaluation is re-linked: say so in the audit trail."""
+        events = store.evaluations_for_pr(self.rt.engine, repo, number)
+        if not events or events[-1].run_id == run_id:
+            return
+        store.append(
+            self.rt.engine,
+            "run_id_changed",
+            {"before": events[-1].run_id, "after": run_id, "head_sha": head_sha},
+            repo=repo,
+            pr_number=number,
+            head_sha=head_sha,
+            run_id=run_id,
         )
 
     def _check_run_id(
