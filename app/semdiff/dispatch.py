@@ -143,7 +143,12 @@ def analyze_file(file: FileDiff, config: RepoConfig) -> list[Change]:
         changes.extend(text.analyze(file, kind=kind))
     else:
         try:
-            changes.extend(ANALYZERS[kind](file, rule))
+            found = ANALYZERS[kind](file, rule)
+            if not found and file.status in ("added", "removed") and kind != "text":
+                # An added or deleted file with no objects (empty, comments only) is still a
+                # file-level change a reviewer must see.
+                found = text.analyze(file, kind=kind)
+            changes.extend(found)
         except UnparseableError as exc:
             changes.extend(_unparseable(file, kind, exc.message if exc.line is None else str(exc)))
         except (RecursionError, MemoryError):

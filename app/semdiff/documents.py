@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from functools import lru_cache
 from typing import Literal
 
@@ -45,6 +46,22 @@ def decode_text(data: bytes, source: str) -> str:
         ) from exc
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _check_surrogates(value: object, text: str, source: str) -> None:
+    """Refuse unpaired surrogate escapes (`"\\ud800"`): they cannot be encoded in any output.
+
+    Cheap unless the text contains such an escape at all; a valid pair encodes fine.
+    """
+    if not _SURROGATE_ESCAPE.search(text):
+        return
+    try:
+        json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UnparseableError("unpaired UTF-16 surrogate escape in a string", file=source) from exc
+
+
 def _check_depth(text: str, source: str) -> None:
     depth = 0
     for ch in text:
@@ -62,7 +79,9 @@ def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument,
     if len(data) > MAX_STRUCTURED_BYTES:
         raise UnparseableError(f"file larger than {MAX_STRUCTURED_BYTES:,} bytes", file=source)
     if fmt == "yaml":
-        return tuple(load_yaml_documents(data, source))
+        docs = tuple(load_yaml_documents(data, source))
+        _check_surrogates([d.value for d in docs], data.decode("utf-8", "replace"), source)
+        return docs
     text = decode_text(data, source)
     if fmt == "json":
         _check_depth(text, source)
