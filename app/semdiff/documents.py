@@ -11,7 +11,7 @@ import io
 import json
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from app.errors import UnparseableError
 from app.yamlsafe import YamlDocument, load_yaml_documents
@@ -62,6 +62,20 @@ def _check_surrogates(value: object, text: str, source: str) -> None:
         raise UnparseableError("unpaired UTF-16 surrogate escape in a string", file=source) from exc
 
 
+def _join_pairs(value: Any) -> Any:
+    """Strings with valid surrogate pairs become the characters they encode; lone halves stay."""
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            return value
+    if isinstance(value, list):
+        return [_join_pairs(v) for v in value]
+    if isinstance(value, dict):
+        return {_join_pairs(k): _join_pairs(v) for k, v in value.items()}
+    return value
+
+
 def _check_depth(text: str, source: str) -> None:
     depth = 0
     for ch in text:
@@ -80,7 +94,12 @@ def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument,
         raise UnparseableError(f"file larger than {MAX_STRUCTURED_BYTES:,} bytes", file=source)
     if fmt == "yaml":
         docs = tuple(load_yaml_documents(data, source))
-        _check_surrogates([d.value for d in docs], data.decode("utf-8", "replace"), source)
+        if _SURROGATE_ESCAPE.search(data.decode("utf-8", "replace")):
+            # YAML loaders keep an escaped pair ("\\ud83d\\ude00") as two halves: join them.
+            docs = tuple(
+                YamlDocument(value=_join_pairs(d.value), line=d.line, node=d.node) for d in docs
+            )
+            _check_surrogates([d.value for d in docs], "\\ud800", source)
         return docs
     text = decode_text(data, source)
     if fmt == "json":
