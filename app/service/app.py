@@ -91,7 +91,7 @@ def create_app(
         """Liveness: the process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses={503: {"description": "Database not ready"}})
     def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers and its schema is at the current migration."""
         from app.db import ensure_migrated

@@ -59,9 +59,12 @@ def require_audit_token(request: Request) -> None:
 
 
 AuditAuth = Annotated[None, Depends(require_audit_token)]
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid bearer token"}
+}
 
 
-@router.post("/analyze", tags=["analyze"])
+@router.post("/analyze", tags=["analyze"], responses={422: {"description": "Not a unified diff"}})
 def analyze(body: AnalyzeRequest, request: Request) -> dict[str, Any]:
     """Pre-flight a change: the same report `countersign analyze` prints (schema_version 1)."""
     from app.evaluate import evaluate
@@ -99,7 +102,7 @@ def _when(value: str | None, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as error:
-        raise HTTPException(422, f"{name} must be an ISO-8601 date or time") from error
+        raise HTTPException(400, f"{name} must be an ISO-8601 date or time") from error
     if moment.tzinfo is None:
         from datetime import UTC
 
@@ -107,7 +110,15 @@ def _when(value: str | None, name: str) -> datetime | None:
     return moment
 
 
-@router.get("/audit/merges", tags=["audit"])
+@router.get(
+    "/audit/merges",
+    tags=["audit"],
+    responses={
+        **UNAUTHORIZED,
+        400: {"description": "A filter value is not valid (e.g. since is not ISO-8601)"},
+        200: {"content": {"application/x-ndjson": {}, "text/csv": {}}, "description": "Records"},
+    },
+)
 def audit_merges(
     request: Request,
     _auth: AuditAuth,
@@ -128,7 +139,7 @@ def audit_merges(
     return StreamingResponse(lines, media_type=media)
 
 
-@router.get("/audit/verify", tags=["audit"])
+@router.get("/audit/verify", tags=["audit"], responses=UNAUTHORIZED)
 async def audit_verify(request: Request, _auth: AuditAuth) -> dict[str, Any]:
     """Recompute the whole hash chain: ok, count and the first bad seq."""
     from app.audit.verify import verify_chain
@@ -143,7 +154,11 @@ async def audit_verify(request: Request, _auth: AuditAuth) -> dict[str, Any]:
     }
 
 
-@router.get("/reports/{owner}/{name}/{number}", tags=["audit"])
+@router.get(
+    "/reports/{owner}/{name}/{number}",
+    tags=["audit"],
+    responses={**UNAUTHORIZED, 404: {"description": "No evaluation recorded"}},
+)
 def latest_report(
     owner: str, name: str, number: int, request: Request, _auth: AuditAuth
 ) -> dict[str, Any]:

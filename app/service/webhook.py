@@ -46,7 +46,27 @@ async def _read_body(request: Request) -> bytes | None:
     return bytes(body)
 
 
-@router.post("/webhooks/github", status_code=202, tags=["webhooks"])
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Duplicate delivery: acknowledged, not processed again"},
+    400: {"description": "Missing headers, wrong content type or invalid JSON"},
+    401: {"description": "Missing or invalid X-Hub-Signature-256"},
+    413: {"description": "Body over 25 MiB"},
+    503: {"description": "Database unavailable: GitHub will redeliver"},
+}
+
+
+@router.post(
+    "/webhooks/github",
+    status_code=202,
+    tags=["webhooks"],
+    responses=_ANSWERS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 async def receive_webhook(request: Request) -> JSONResponse:
     """Receive a GitHub webhook delivery."""
     rt: Runtime = request.app.state.runtime
