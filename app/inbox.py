@@ -234,6 +234,53 @@ def fail(
     return status
 
 
+def release(
+    engine: Engine,
+    delivery_id: str,
+    worker_id: str,
+    delay_seconds: float,
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Give a leased delivery back without spending an attempt (its PR is busy elsewhere)."""
+    stmt = (
+        sa.update(DELIVERIES)
+        .where(
+            DELIVERIES.c.id == delivery_id,
+            DELIVERIES.c.status == "processing",
+            DELIVERIES.c.lease_owner == worker_id,
+        )
+        .values(
+            status="pending",
+            attempts=DELIVERIES.c.attempts - 1,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=_now(now) + timedelta(seconds=delay_seconds),
+        )
+    )
+    with _tx(engine) as conn:
+        return conn.execute(stmt).rowcount == 1
+
+
+def interrupted_for(engine: Engine, repo: str, pr_number: int, exclude_id: str) -> bool:
+    """Whether another delivery for this PR is mid-way or was cut short (crash, failed try)."""
+    stmt = (
+        sa.select(DELIVERIES.c.id)
+        .where(
+            DELIVERIES.c.repo == repo,
+            DELIVERIES.c.pr_number == pr_number,
+            DELIVERIES.c.id != exclude_id,
+            sa.or_(
+                DELIVERIES.c.status == "processing",
+                sa.and_(DELIVERIES.c.status == "pending", DELIVERIES.c.attempts > 0),
+            ),
+        )
+        .limit(1)
+    )
+    with _tx(engine, write=False) as conn:
+        return conn.execute(stmt).first() is not None
+
+
 def reclaim_expired(
     engine: Engine, *, policy: RetryPolicy = DEFAULT_RETRY, now: datetime | None = None
 ) -> int:

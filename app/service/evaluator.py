@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from app import inbox
 from app.approvals import PriorEvaluation
 from app.audit import store
 from app.audit.records import EvaluationRecord
@@ -98,7 +99,13 @@ class PullRequestEvaluator:
         return sorted(teams)
 
     def evaluate_pr(
-        self, installation_id: int, repo: str, number: int, *, attempt: int = 1
+        self,
+        installation_id: int,
+        repo: str,
+        number: int,
+        *,
+        attempt: int = 1,
+        delivery_id: str | None = None,
     ) -> EvaluationOutcome | None:
         started = time.perf_counter()
         calls = CallLog()
@@ -112,7 +119,9 @@ class PullRequestEvaluator:
         previous = store.latest_evaluation(self.rt.engine, repo, number, head_sha)
         # The in-progress check comes first, so a slow or failing GitHub shows "Evaluating…"
         # (never green) while the rest of the snapshot is fetched and retried.
-        check_run_id = self._check_run_id(client, repo, head_sha, previous, attempt)
+        check_run_id = self._check_run_id(
+            client, repo, number, head_sha, previous, attempt, delivery_id
+        )
         if check_run_id is None:
             created = client.create_check_run(
                 repo,
@@ -121,6 +130,16 @@ class PullRequestEvaluator:
                 ),
             )
             check_run_id = int(created["id"])
+            # Recorded at once (we hold the PR's lock), so the next delivery for this head
+            # reuses it: one check run per SHA.
+            store.append(
+                self.rt.engine,
+                "check_run_created",
+                {"head_sha": head_sha, "check_run_id": check_run_id},
+                repo=repo,
+                pr_number=number,
+                head_sha=head_sha,
+            )
         snapshot = fetch_snapshot(client, repo, number, pr=pr)
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)
@@ -155,17 +174,28 @@ class PullRequestEvaluator:
         payload["requested_reviewers"] = sorted(
             requested.already | requested.users | requested.teams
         )
-        self._record_run_id_change(repo, number, snapshot.head_sha, report.agent.run_id)
-        store.append(
-            self.rt.engine,
-            "evaluation",
-            payload,
-            repo=repo,
-            pr_number=number,
-            head_sha=snapshot.head_sha,
-            agent_id=report.agent.id,
-            run_id=report.agent.run_id,
+        payload["delivery_id"] = delivery_id
+        # A retried delivery (a crash after this append) publishes again but records once.
+        recorded = (
+            attempt > 1
+            and delivery_id is not None
+            and any(
+                e.data().get("delivery_id") == delivery_id
+                for e in store.evaluations_for_pr(self.rt.engine, repo, number)
+            )
         )
+        if not recorded:
+            self._record_run_id_change(repo, number, snapshot.head_sha, report.agent.run_id)
+            store.append(
+                self.rt.engine,
+                "evaluation",
+                payload,
+                repo=repo,
+                pr_number=number,
+                head_sha=snapshot.head_sha,
+                agent_id=report.agent.id,
+                run_id=report.agent.run_id,
+            )
         bodies = checks.completed_bodies(
             report,
             conclusion,  # type: ignore[arg-type]
@@ -216,13 +246,28 @@ class PullRequestEvaluator:
         )
 
     def _check_run_id(
-        self, client: InstallationClient, repo: str, sha: str, previous: Any, attempt: int
+        self,
+        client: InstallationClient,
+        repo: str,
+        number: int,
+        sha: str,
+        previous: Any,
+        attempt: int,
+        delivery_id: str | None,
     ) -> int | None:
-        if previous is not None:
-            check_id = previous.data().get("check_run_id")
-            if check_id:
-                return int(check_id)
-        if attempt > 1:  # a crash may have created one without recording it
+        """The check run already made for this head: ours on record, or GitHub's after a crash."""
+        if previous is not None and previous.data().get("check_run_id"):
+            return int(previous.data()["check_run_id"])
+        for event in reversed(
+            store.events_for_pr(self.rt.engine, repo, number, kinds=("check_run_created",))
+        ):
+            if event.head_sha == sha:
+                return int(event.data()["check_run_id"])
+        cut_short = attempt > 1 or (
+            delivery_id is not None
+            and inbox.interrupted_for(self.rt.engine, repo, number, delivery_id)
+        )
+        if cut_short:  # a crash may have created one without recording it
             runs = client.check_runs_for(repo, sha, checks.CHECK_NAME)
             if runs:
                 return int(runs[0]["id"])

@@ -51,7 +51,11 @@ class EventHandlers:
                 return self._closed(payload, data) if pr.merged else "ignored"
             if action in PR_ACTIONS and pr.state == "open":
                 self.evaluator.evaluate_pr(
-                    payload.installation.id, repo, pr.number, attempt=attempt
+                    payload.installation.id,
+                    repo,
+                    pr.number,
+                    attempt=attempt,
+                    delivery_id=delivery.id,
                 )
                 return "done"
             return "ignored"
@@ -62,7 +66,11 @@ class EventHandlers:
             self._record_review(payload, repo, action)
             if pr.state == "open":
                 self.evaluator.evaluate_pr(
-                    payload.installation.id, repo, pr.number, attempt=attempt
+                    payload.installation.id,
+                    repo,
+                    pr.number,
+                    attempt=attempt,
+                    delivery_id=delivery.id,
                 )
             return "done"
         if event == "check_run" and action in ("rerequested", "requested_action"):
@@ -74,16 +82,20 @@ class EventHandlers:
                 or payload.requested_action.identifier != checks.REEVALUATE_ACTION["identifier"]
             ):
                 return "ignored"
-            return self._evaluate_all(payload, repo, attempt)
+            return self._evaluate_all(payload, repo, attempt, delivery.id)
         if event == "check_suite" and action == "rerequested":
-            return self._evaluate_all(payload, repo, attempt)
+            return self._evaluate_all(payload, repo, attempt, delivery.id)
         return "ignored"
 
-    def _evaluate_all(self, payload: WebhookPayload, repo: str, attempt: int) -> Outcome:
+    def _evaluate_all(
+        self, payload: WebhookPayload, repo: str, attempt: int, delivery_id: str
+    ) -> Outcome:
         numbers = payload.pr_numbers()
         assert payload.installation is not None
         for number in numbers:
-            self.evaluator.evaluate_pr(payload.installation.id, repo, number, attempt=attempt)
+            self.evaluator.evaluate_pr(
+                payload.installation.id, repo, number, attempt=attempt, delivery_id=delivery_id
+            )
         return "done" if numbers else "ignored"
 
     def _installation(self, payload: WebhookPayload, data: dict[str, Any]) -> Outcome:

@@ -14,13 +14,17 @@ import threading
 import time
 import uuid
 
+import structlog
+
 from app import inbox
 from app.audit.models import Delivery
 from app.errors import GitHubUnavailable
 from app.service.logging import log
+from app.service.prlock import pr_lock
 from app.service.runtime import Runtime
 
 IDLE_POLL_SECONDS = 0.5
+BUSY_RETRY_SECONDS = 0.2
 
 
 class InboxWorker:
@@ -47,8 +51,6 @@ class InboxWorker:
         return True
 
     def process(self, delivery: Delivery) -> None:
-        import structlog
-
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             delivery=delivery.id,
@@ -58,6 +60,15 @@ class InboxWorker:
             pr=delivery.pr_number,
             attempt=delivery.attempts,
         )
+        metrics = self.rt.metrics
+        with pr_lock(self.rt.engine, delivery.repo, delivery.pr_number) as owned:
+            if not owned:
+                inbox.release(self.rt.engine, delivery.id, self.worker_id, BUSY_RETRY_SECONDS)
+                metrics.processed.labels(event=delivery.event, outcome="busy").inc()
+                return
+            self._process_owned(delivery)
+
+    def _process_owned(self, delivery: Delivery) -> None:
         metrics = self.rt.metrics
         try:
             outcome = self.handlers.handle(delivery)
