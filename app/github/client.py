@@ -158,46 +158,27 @@ class InstallationClient:
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         return dict(self.json("GET", f"/repos/{repo}/pulls/{number}"))
 
-    def pull_files(self, repo: str, number: int) -> list[dict[str, Any]]:
-        """All files of a PR (100 per page). GitHub lists at most 3,000: beyond that we fail closed."""
-        files: list[dict[str, Any]] = []
+    def paginate(self, url: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, 100 per page, up to `limit` items."""
+        items: list[dict[str, Any]] = []
         page = 1
         while True:
-            batch = self.json(
-                "GET", f"/repos/{repo}/pulls/{number}/files", params={"per_page": 100, "page": page}
-            )
-            files.extend(batch)
-            if len(batch) < 100 or len(files) >= MAX_PR_FILES:
-                return files
+            batch = self.json("GET", url, params={"per_page": 100, "page": page}) or []
+            items.extend(batch)
+            if len(batch) < 100 or (limit is not None and len(items) >= limit):
+                return items if limit is None else items[:limit]
             page += 1
+
+    def pull_files(self, repo: str, number: int) -> list[dict[str, Any]]:
+        """All files of a PR. GitHub lists at most 3,000: beyond that we fail closed."""
+        return self.paginate(f"/repos/{repo}/pulls/{number}/files", limit=MAX_PR_FILES)
 
     def pull_commits(self, repo: str, number: int) -> list[dict[str, Any]]:
-        commits: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self.json(
-                "GET",
-                f"/repos/{repo}/pulls/{number}/commits",
-                params={"per_page": 100, "page": page},
-            )
-            commits.extend(batch)
-            if len(batch) < 100 or len(commits) >= 250:
-                return commits
-            page += 1
+        """The PR's commits (GitHub lists at most 250 here)."""
+        return self.paginate(f"/repos/{repo}/pulls/{number}/commits", limit=250)
 
     def pull_reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
-        reviews: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self.json(
-                "GET",
-                f"/repos/{repo}/pulls/{number}/reviews",
-                params={"per_page": 100, "page": page},
-            )
-            reviews.extend(batch)
-            if len(batch) < 100:
-                return reviews
-            page += 1
+        return self.paginate(f"/repos/{repo}/pulls/{number}/reviews")
 
     def open_pulls(self, repo: str) -> list[dict[str, Any]]:
         return list(
@@ -269,21 +250,12 @@ class InstallationClient:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         org, slug = team.lower().split("/", 1)
-        members: list[str] = []
-        page = 1
-        while True:
-            batch = self.json(
-                "GET",
-                f"/orgs/{org}/teams/{slug}/members",
-                params={"per_page": 100, "page": page},
-                ok_404=True,
-            )
-            if not batch:
-                break
-            members.extend(m["login"] for m in batch)
-            if len(batch) < 100:
-                break
-            page += 1
+        try:
+            members = [m["login"] for m in self.paginate(f"/orgs/{org}/teams/{slug}/members")]
+        except GitHubError as error:
+            if "404" not in str(error):
+                raise
+            members = []  # an unknown team has no members: its approvals cannot count
         result = tuple(sorted(members))
         self.app._team_cache[key] = (time.monotonic() + TEAM_CACHE_SECONDS, result)
         return result
