@@ -186,3 +186,25 @@ def test_head_cannot_loosen_its_own_gate(stack: LocalStack) -> None:
     )
     run = wait_conclusion(stack, pr, "failure", "action_required")
     assert run.conclusion in ("failure", "action_required")  # type: ignore[attr-defined]
+
+
+def test_invalid_repo_config_fails_the_check_naming_the_line(stack: LocalStack) -> None:
+    stack.sim.create_repo(
+        "acme/broken",
+        {
+            "README.md": "# broken\n",
+            ".github/countersign.yml": "approvers:\n  pricing: [finance-team]\n",
+        },
+    )
+    stack.sim.wait_idle()
+    pr = stack.sim.open_pr(
+        "acme/broken",
+        "docs-bot[bot]",
+        "agent/readme",
+        {"README.md": "# broken\nfix\n"},
+        title="Docs",
+        body="x\n\nAgent-Run-Id: run_cfg",
+    )
+    run = wait_conclusion(stack, pr, "failure")
+    assert "invalid repository config" in run.title  # type: ignore[attr-defined]
+    assert ".github/countersign.yml:2" in run.summary  # type: ignore[attr-defined]
