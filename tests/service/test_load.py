@@ -27,7 +27,7 @@ from app.sim import webhooks
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1200)]
 REPO = "acme/platform"
 PRS = 20
 WORKERS = 4
