@@ -6,7 +6,7 @@ import hmac
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
@@ -160,7 +160,11 @@ async def audit_verify(request: Request, _auth: AuditAuth) -> dict[str, Any]:
     responses={**UNAUTHORIZED, 404: {"description": "No evaluation recorded"}},
 )
 def latest_report(
-    owner: str, name: str, number: int, request: Request, _auth: AuditAuth
+    owner: str,
+    name: str,
+    number: Annotated[int, Path(ge=1, le=2_147_483_647)],
+    request: Request,
+    _auth: AuditAuth,
 ) -> dict[str, Any]:
     """The latest evaluation of a PR (the check run's `details_url`)."""
     from app.audit.store import evaluations_for_pr
