@@ -62,19 +62,6 @@ def last_report(stack: LocalStack, pr: PullRequest) -> dict[str, Any]:
     return dict(events[-1].data()["report"])
 
 
-def wait_report(stack: LocalStack, pr: PullRequest, test: Any, what: str) -> dict[str, Any]:
-    """Wait until the newest recorded evaluation satisfies `test` (checks can be stale)."""
-
-    def ok() -> bool:
-        try:
-            return bool(test(last_report(stack, pr)))
-        except (IndexError, KeyError):
-            return False
-
-    stack.sim.wait_for(ok, 30, what)
-    return last_report(stack, pr)
-
-
 def approvers(report: dict[str, Any]) -> dict[str, bool]:
     return {a["login"]: a["carried"] for a in report["approvals"]["approvals"]}
 
@@ -118,32 +105,48 @@ def test_a_human_pushing_to_an_agent_pr_keeps_it_an_agent_change(stack: LocalSta
     # …and alice, who pushed, is still just a reviewer whose approval counts only if eligible.
 
 
+def report_at(stack: LocalStack, pr: PullRequest, sha: str, test: Any = None) -> dict[str, Any]:
+    """The newest evaluation recorded for head `sha` (optionally one that satisfies `test`)."""
+    assert stack.runtime is not None
+
+    def found() -> dict[str, Any] | None:
+        events = events_for_pr(stack.runtime.engine, REPO, pr.number, kinds=("evaluation",))  # type: ignore[union-attr]
+        for event in reversed(events):
+            if event.head_sha == sha:
+                report = dict(event.data()["report"])
+                return report if test is None or test(report) else None
+        return None
+
+    stack.sim.wait_for(lambda: found() is not None, 30, f"an evaluation of {sha[:7]}")
+    report = found()
+    assert report is not None
+    return report
+
+
 def test_in_scope_push_after_approval_voids_it_out_of_scope_keeps_it(stack: LocalStack) -> None:
     pr = resize(stack)
     conclusion(stack, pr, "action_required")
     stack.sim.review(pr, "alice", "APPROVED")  # alice owns infra/db.tf
-    stack.sim.review(pr, "bob", "APPROVED")
-    conclusion(stack, pr, "action_required", "success")
-    before = last_report(stack, pr)["approvals"]
-    assert {a["login"] for a in before["approvals"]} == {"alice", "bob"}
-    # The agent edits a file alice does not own: her approval is carried (content unchanged).
+    stack.sim.review(pr, "bob", "APPROVED")  # bob owns infra/cache.tf
+    report_at(stack, pr, pr.head_sha, lambda r: set(approvers(r)) == {"alice", "bob"})
+    # The agent edits a file alice does not own: her approval is carried (her content unchanged);
+    # bob's is not (his file changed).
     stack.sim.push(
         pr,
         {"infra/cache.tf": 'resource "aws_sns_topic" "alerts" {\n  name = "alerts-v2"\n}\n'},
         message="x\n\nAgent-Run-Id: run_resize",
     )
-    conclusion(stack, pr, "action_required", "success")
-    carried = {a["login"]: a["carried"] for a in last_report(stack, pr)["approvals"]["approvals"]}
-    assert carried.get("alice") is True
-    # The agent changes the database again: alice's approval no longer counts.
+    report = report_at(stack, pr, pr.head_sha)
+    assert approvers(report) == {"alice": True}
+    # The agent changes the database again: alice's approval no longer counts either.
     stack.sim.push(
         pr,
         {"infra/db.tf": DB.format(size="db.r6g.4xlarge")},
         message="y\n\nAgent-Run-Id: run_resize",
     )
-    conclusion(stack, pr, "action_required")
-    logins = {a["login"] for a in last_report(stack, pr)["approvals"]["approvals"]}
-    assert "alice" not in logins
+    report = report_at(stack, pr, pr.head_sha)
+    assert approvers(report) == {}
+    assert report["approvals"]["satisfied"] is False
 
 
 def test_editing_the_run_id_after_approval_is_audited(stack: LocalStack) -> None:
