@@ -120,11 +120,20 @@ def test_price_cut_needs_finance_and_ignores_agents_and_author(stack: LocalStack
     stack.sim.review(pr, "infra-bot[bot]", "APPROVED")
     stack.sim.review(pr, "dave", "APPROVED")  # the run's operator: never counts
     stack.sim.review(pr, "bob", "APPROVED")
-    stack.sim.wait_idle()
+    # Wait until all three reviews were evaluated: bob counts; the agent and operator are listed
+    # as ignored; finance is still missing.
+    stack.sim.wait_for(
+        lambda: (
+            "ignored: dave" in ((stack.sim.latest_check(pr) or pr).__dict__.get("summary") or "")
+        ),
+        20,
+        "the reviews to be evaluated",
+    )
     run = wait_conclusion(stack, pr, "action_required")
     assert "@acme/finance" in run.title  # type: ignore[attr-defined]
     summary = run.summary  # type: ignore[attr-defined]
-    assert "infra-bot\\[bot\\]" in summary and "dave" in summary  # listed as ignored
+    assert "ignored: infra-bot\\[bot\\]" in summary
+    assert "approved by bob" in summary
     stack.sim.review(pr, "alice", "APPROVED")
     wait_conclusion(stack, pr, "success")
     stack.sim.merge(pr, by="bob")
