@@ -36,6 +36,19 @@ class Commit(SnapshotModel):
     committer_login: str | None = None
 
 
+class ContextFile(SnapshotModel):
+    """An unchanged file the semantic diff must see to judge a whole scope.
+
+    Terraform's unit is the module (every `.tf`/`.tf.json` file of one directory): identity is
+    decided over the whole directory, so the unchanged siblings of a changed `.tf` file are read
+    too (the same bytes on both sides). Built by `app/github` from the head tree in the same
+    GraphQL batch as the changed blobs, and by `analyze --repo` from git.
+    """
+
+    path: str
+    content: bytes
+
+
 class PullRequestSnapshot(SnapshotModel):
     repo: str
     number: int = 0
@@ -48,6 +61,8 @@ class PullRequestSnapshot(SnapshotModel):
     base_ref: str = "main"
     commits: tuple[Commit, ...] = ()
     files: tuple[FileDiff, ...] = ()
+    context_files: tuple[ContextFile, ...] = ()
+    """Unchanged files of every scope a changed file belongs to (see `app.semdiff.scope`)."""
     reviews: tuple[Review, ...] = ()
     codeowners: str | None = None
     config_text: bytes | None = None
