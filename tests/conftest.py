@@ -11,6 +11,7 @@ COUNTERSIGN_TEST_DATABASE_URL is set (`bash scripts/start-postgres.sh` prints it
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +24,10 @@ from sqlalchemy.engine import make_url
 from app.db import make_engine, upgrade
 
 PG_ENV = "COUNTERSIGN_TEST_DATABASE_URL"
+
+# The rule-parse cache (app/risk/rulecache.py) goes to a folder of this run, not the user's cache,
+# so a test never reads what another run (or another checkout) left behind.
+os.environ["COUNTERSIGN_CACHE_DIR"] = tempfile.mkdtemp(prefix="countersign-test-cache-")
 
 # CI replays the same examples every run (a red CI must mean a regression, not a new random draw);
 # developers' runs keep exploring new inputs, and what they find becomes a fixed test.

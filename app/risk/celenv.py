@@ -26,9 +26,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import cel
-
 from app.models import Change
+from app.risk.celext import load_cel_extension
+
+cel = load_cel_extension()
 
 ROOTS = frozenset({"change", "pr"})
 

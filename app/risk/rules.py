@@ -27,6 +27,7 @@ from app.errors import RuleLoadError, UnparseableError
 from app.models import KINDS, Change, Kind, Op, Severity
 from app.risk.celenv import WhenError, compile_when
 from app.risk.matcher import Matcher
+from app.risk.rulecache import load_items, store_items
 from app.risk.template import Template, TemplateError, parse_template
 from app.yamlsafe import YamlDocument, line_of, load_yaml_documents
 
@@ -190,7 +191,26 @@ def check_pack(rules: Sequence[Rule]) -> None:
 
 
 def load_rule_file(data: bytes | str, source: str) -> list[Rule]:
-    """Parse and compile one rule file."""
+    """Parse and compile one rule file (the parse is cached by content, see `rulecache`)."""
+    raw = data.encode() if isinstance(data, str) else data
+    cached = load_items(raw)
+    if cached is not None:
+        return [
+            _compile(item, index, _always(line), source)
+            for index, (item, line) in enumerate(cached)
+        ]
+    doc = _parse_rule_file(data, source)
+    items = doc.value["rules"]
+    rules = [
+        _compile(item, index, lambda path: _line(doc, path), source)
+        for index, item in enumerate(items)
+    ]
+    store_items(raw, [(item, rule.line) for item, rule in zip(items, rules, strict=True)])
+    return rules
+
+
+def _parse_rule_file(data: bytes | str, source: str) -> YamlDocument:
+    """The file's one YAML document, checked to hold a `rules:` list and nothing else."""
     try:
         docs = load_yaml_documents(data, source)
     except UnparseableError as exc:
@@ -214,15 +234,14 @@ def load_rule_file(data: bytes | str, source: str) -> list[Rule]:
             line=line_of(doc.node, (extra[0],)) or doc.line,
             hint="a rule file holds only `rules:`",
         )
-    items = doc.value["rules"]
-    if not isinstance(items, list):
+    if not isinstance(doc.value["rules"], list):
         raise RuleLoadError(
             "`rules` must be a list of rules",
             file=source,
             line=line_of(doc.node, ("rules",)) or doc.line,
             hint=SCHEMA_HINT,
         )
-    return [_compile(item, index, doc, source) for index, item in enumerate(items)]
+    return doc
 
 
 def _line(doc: YamlDocument, path: tuple[str | int, ...]) -> int:
@@ -233,9 +252,17 @@ def _line(doc: YamlDocument, path: tuple[str | int, ...]) -> int:
     return doc.line
 
 
-def _compile(item: Any, index: int, doc: YamlDocument, source: str) -> Rule:
+LineOf = Callable[[tuple[str | int, ...]], int]
+
+
+def _always(line: int) -> LineOf:
+    """Lines for a cached file: every path is the rule's line (a cached file has no errors)."""
+    return lambda _path: line
+
+
+def _compile(item: Any, index: int, line_of_path: LineOf, source: str) -> Rule:
     at: tuple[str | int, ...] = ("rules", index)
-    rule_line = _line(doc, at)
+    rule_line = line_of_path(at)
     rule_id = item.get("id") if isinstance(item, dict) else None
     label = f"rule {rule_id!r}" if isinstance(rule_id, str) else f"rule #{index + 1}"
 
@@ -243,7 +270,7 @@ def _compile(item: Any, index: int, doc: YamlDocument, source: str) -> Rule:
         message: str, path: tuple[str | int, ...] = (), hint: str = SCHEMA_HINT
     ) -> RuleLoadError:
         return RuleLoadError(
-            f"{label}: {message}", file=source, line=_line(doc, at + path), hint=hint
+            f"{label}: {message}", file=source, line=line_of_path(at + path), hint=hint
         )
 
     if not isinstance(item, dict):
