@@ -53,7 +53,7 @@ def test_a_tampered_entry_is_still_validated(own_cache: Path, tmp_path: Path) ->
         stored["rules"][0]["item"]["severity"] = "catastrophic"
         stored["rules"][1]["item"]["when"] = "change.facts.(("
         entry.write_text(json.dumps(stored))
-    with pytest.raises(RuleLoadError, match="severity|when"):
+    with pytest.raises(RuleLoadError, match=r"severity|when"):
         load_rule_pack(rules)
 
 
