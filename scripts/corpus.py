@@ -33,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.errors import UsageError  # noqa: E402
 from app.evaluate import Gatekeeper, evaluate_snapshot  # noqa: E402
 from app.report import Report  # noqa: E402
 from app.semdiff.scope import is_terraform_module_file  # noqa: E402
@@ -73,7 +74,10 @@ def commits_to_replay(git: GitRepo, paths: list[str], count: int) -> list[str]:
 
 def head_module_addresses(git: GitRepo, head: str, directory: str) -> set[str]:
     """Every object address declared in the module directory at head (all its .tf files)."""
-    listing = git.run("ls-tree", "--name-only", f"{head}:{directory}" if directory else head)
+    try:
+        listing = git.run("ls-tree", "--name-only", f"{head}:{directory}" if directory else head)
+    except UsageError:
+        return set()  # the whole directory is gone at head
     names = [n for n in listing.decode("utf-8", "replace").splitlines() if n]
     paths = [posixpath.join(directory, n) if directory else n for n in names]
     paths = [p for p in paths if is_terraform_module_file(p)]
