@@ -20,6 +20,7 @@ reported and skipped (exit 2 when none was found at all).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import posixpath
 import sys
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=15, help="examples listed per problem kind")
     args = parser.parse_args(argv)
 
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse fallbacks are not ours
     manifest = load_yaml(args.manifest.read_bytes(), str(args.manifest))
     gate = Gatekeeper.load(shipped_dir("risk_rules"), shipped_dir("policies"))
     results: list[RepoResult] = []
