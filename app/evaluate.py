@@ -97,9 +97,7 @@ def evaluate_snapshot(
 
     # Unknown authors are judged like an agent (fail closed) unless the repo says otherwise.
     judged_as_agent = is_agent or proposer.enforce_unknown
-    findings = evaluate_rules(
-        gate.rules, changes, is_agent=judged_as_agent, author=snapshot.author
-    )
+    findings = evaluate_rules(gate.rules, changes, is_agent=judged_as_agent, author=snapshot.author)
     risk = risk_summary(findings)
     tier: Tier = tier_for(findings)
     enforced = judged_as_agent or config.enforce_for == "all"

@@ -102,7 +102,7 @@ def identify_proposer(
             known = by_login(login, f"{label} {role}") if login else False
             if ident is not None:
                 known = by_identity(ident, f"{label} {role}") or known
-            if login is None and not known:
+            if login is None and not known and snapshot.linked_accounts:
                 who = str(ident) if ident is not None else "(no identity)"
                 unknown.append(
                     f"{label}: {role} {who} is not linked to a GitHub account and is not in "

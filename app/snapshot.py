@@ -82,6 +82,9 @@ class PullRequestSnapshot(SnapshotModel):
     head_ref: str = ""
     """The PR's head branch name (agents are also recognised by branch prefix, e.g. `copilot/`)."""
     commits: tuple[Commit, ...] = ()
+    linked_accounts: bool = True
+    """Whether commit logins come from GitHub's account linking (the API). From plain git they do
+    not, so a commit without a login is not evidence of an unknown author there."""
     files: tuple[FileDiff, ...] = ()
     context_files: tuple[ContextFile, ...] = ()
     """Unchanged files of every scope a changed file belongs to (see `app.semdiff.scope`)."""

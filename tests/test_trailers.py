@@ -70,3 +70,17 @@ def test_parser_never_crashes(text: str) -> None:
     result = parse_trailers(text)
     assert all(k == k.lower() for k in result)
     collect_run_info([("fuzz", text)])
+
+
+def test_co_authors_from_the_trailer_block() -> None:
+    from app.trailers import co_authors
+
+    message = (
+        "Fix\n\nCo-authored-by: copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>\n"
+        "co-authored-by: Bob B <bob@acme.example>\nCo-authored-by: not an identity"
+    )
+    assert co_authors(message) == (
+        ("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"),
+        ("Bob B", "bob@acme.example"),
+    )
+    assert co_authors("Fix\n\nsee Co-authored-by: x <x@y.z> in prose") == ()

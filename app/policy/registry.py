@@ -21,7 +21,9 @@ from app.models import KINDS, Kind
 from app.yamlsafe import line_of, load_yaml_documents
 
 REGISTRY_FILE = "agents.yaml"
-NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9][A-Za-z0-9-]*(?:\[bot\])?)@users\.noreply\.[a-z0-9.-]+$", re.I)
+NOREPLY = re.compile(
+    r"^(?:\d+\+)?([A-Za-z0-9][A-Za-z0-9-]*(?:\[bot\])?)@users\.noreply\.[a-z0-9.-]+$", re.I
+)
 """GitHub's no-reply commit e-mail, `12345+login@users.noreply.github.com` (or a GHES host)."""
 
 
@@ -74,7 +76,9 @@ class Agent(BaseModel):
     def _prefixes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for prefix in v:
             if not prefix.strip() or prefix.startswith("refs/"):
-                raise ValueError(f"branch prefix {prefix!r} must be a branch name prefix like 'copilot/'")
+                raise ValueError(
+                    f"branch prefix {prefix!r} must be a branch name prefix like 'copilot/'"
+                )
         return v
 
     @model_validator(mode="after")

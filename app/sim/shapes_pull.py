@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from app.sim.shapes import integration, known_user, label, node_id, repository, team, user
+from app.sim import identities
+from app.sim.shapes import integration, label, node_id, repository, team, user
 from app.sim.state import (
     CheckRun,
     FileChange,
@@ -148,14 +149,9 @@ def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dic
 
 
 def commit(world: World, repo: Repo, sha: str) -> dict[str, Any]:
-    """Commit (GET /pulls/{n}/commits), with author/committer accounts and git identities."""
+    """Commit (GET /pulls/{n}/commits): git identities, and the linked accounts or null."""
     c = repo.commits[sha]
     api = f"{world.api_url}/repos/{repo.full_name}"
-
-    def git_user(login: str) -> dict[str, Any]:
-        u = known_user(world, login)
-        email = u.email or f"{u.id}+{u.login}@users.noreply.github.localhost"
-        return {"name": u.name or u.login, "email": email, "date": iso(c.date)}
 
     return {
         "url": f"{api}/commits/{sha}",
@@ -165,8 +161,8 @@ def commit(world: World, repo: Repo, sha: str) -> dict[str, Any]:
         "comments_url": f"{api}/commits/{sha}/comments",
         "commit": {
             "url": f"{api}/git/commits/{sha}",
-            "author": git_user(c.author),
-            "committer": git_user(c.committer),
+            "author": identities.git_identity(world, c.author, iso(c.date)),
+            "committer": identities.git_identity(world, c.committer, iso(c.date)),
             "message": c.message,
             "comment_count": 0,
             "tree": {"sha": c.tree_sha, "url": f"{api}/git/trees/{c.tree_sha}"},
@@ -178,8 +174,8 @@ def commit(world: World, repo: Repo, sha: str) -> dict[str, Any]:
                 "verified_at": None,
             },
         },
-        "author": user(world, c.author),
-        "committer": user(world, c.committer),
+        "author": identities.account(world, c.author),
+        "committer": identities.account(world, c.committer),
         "parents": [
             {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{world.web_url}/commit/{p}"}
             for p in c.parents

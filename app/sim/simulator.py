@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from app.sim import checks, shapes, webhooks
+from app.sim import checks, identities, shapes, webhooks
 from app.sim.base import PASSING, PrRef, SimulatorBase, as_changes
 from app.sim.state import CheckRun, Label, PullRequest, Repo, Review, ReviewState, SimError
 
@@ -32,8 +32,12 @@ class Simulator(SimulatorBase):
         base: str | None = None,
         draft: bool = False,
         committer: str | None = None,
+        commit_author: str | None = None,
     ) -> PullRequest:
-        """Push `branch` (one commit of `files` on the base tip) and open a PR (→ opened)."""
+        """Push `branch` (one commit of `files` on the base tip) and open a PR (→ opened).
+
+        The commit is `author`'s unless `commit_author` (a login or raw `Name <e-mail>`) says who.
+        """
         with self._op():
             r = self._repo(repo)
             base_ref = base or r.default_branch
@@ -42,7 +46,9 @@ class Simulator(SimulatorBase):
             if branch in r.branches:
                 raise SimError(422, f"branch {branch!r} already exists in {repo}")
             fork = r.branches[base_ref]
-            head = self._commit(r, [fork], as_changes(files), message or title, author, committer)
+            head = self._commit(
+                r, [fork], as_changes(files), message or title, commit_author or author, committer
+            )
             r.branches[branch] = head
             numbers = self._numbers.setdefault(r.full_name, itertools.count(1))
             now = self.now()
@@ -76,7 +82,10 @@ class Simulator(SimulatorBase):
         author: str | None = None,
         committer: str | None = None,
     ) -> str:
-        """A new commit on the PR's head branch (→ synchronize); returns its SHA."""
+        """A new commit on the PR's head branch (→ synchronize); returns its SHA.
+
+        `author`/`committer` are logins or raw `Name <e-mail>` git identities (see identities.py).
+        """
         with self._op():
             p = self.pr(pr)
             if p.state != "open":
@@ -85,6 +94,8 @@ class Simulator(SimulatorBase):
             before = p.head_sha
             who = author or p.author
             sha = self._commit(r, [before], as_changes(files), message, who, committer)
+            if identities.raw_identity(who) is not None:
+                who = p.author  # the pusher: a raw git identity is no account to send as
             r.branches[p.head_ref] = sha
             p.head_sha = sha
             p.commit_shas.append(sha)
