@@ -95,6 +95,7 @@ class CheckRunRef(Lenient):
     name: str = ""
     head_sha: str = ""
     app: CheckRunApp | None = None
+    external_id: str | None = None
     pull_requests: list[PullRequestRef] = []
 
 

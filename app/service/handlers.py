@@ -90,13 +90,35 @@ class EventHandlers:
     def _evaluate_all(
         self, payload: WebhookPayload, repo: str, attempt: int, delivery_id: str
     ) -> Outcome:
-        numbers = payload.pr_numbers()
         assert payload.installation is not None
+        numbers = payload.pr_numbers() or self._fork_pr_numbers(payload, repo)
         for number in numbers:
             self.evaluator.evaluate_pr(
                 payload.installation.id, repo, number, attempt=attempt, delivery_id=delivery_id
             )
         return "done" if numbers else "ignored"
+
+    def _fork_pr_numbers(self, payload: WebhookPayload, repo: str) -> list[int]:
+        """PRs of a check event that names none: GitHub sends `pull_requests: []` for fork PRs.
+
+        Our check run's `external_id` names its PR (`owner/repo#N@sha`, written at creation); a
+        check suite has none, so the open PRs whose head is the suite's SHA are looked up (the
+        commit→pulls endpoint does not list fork PRs reliably, the open-PR list does).
+        """
+        run = payload.check_run
+        if run is not None and run.external_id:
+            ref = checks.parse_external_id(run.external_id)
+            if ref is not None and ref[0].lower() == repo.lower():
+                return [ref[1]]
+        sha = payload.head_sha()
+        if not sha or payload.installation is None:
+            return []
+        client = self.evaluator.client(payload.installation.id, CallLog())
+        return [
+            int(pr["number"])
+            for pr in client.open_pulls(repo)
+            if (pr.get("head") or {}).get("sha") == sha
+        ]
 
     def _installation(self, payload: WebhookPayload, data: dict[str, Any]) -> Outcome:
         repos = [

@@ -39,9 +39,9 @@ def linked_login(world: World, email: str) -> str | None:
             return u.login
     match = _NOREPLY.match(lower)
     if match:
-        u = world.user(match.group(2))
-        if u is not None and str(u.id) == match.group(1):
-            return u.login
+        account_ = world.user(match.group(2))
+        if account_ is not None and str(account_.id) == match.group(1):
+            return account_.login
     return None
 
 

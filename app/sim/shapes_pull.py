@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from app.sim import identities
+from app.sim import forks, identities
 from app.sim.shapes import integration, label, node_id, repository, team, user
 from app.sim.state import (
     CheckRun,
@@ -81,7 +81,7 @@ def pull_request(world: World, pr: PullRequest) -> dict[str, Any]:
         "assignees": [],
         "requested_reviewers": [user(world, login) for login in pr.requested_reviewers],
         "requested_teams": [team(world, t) for t in teams],
-        "head": _ref(world, repo, pr.head_ref, pr.head_sha),
+        "head": _ref(world, forks.head_repo(world, pr), pr.head_ref, pr.head_sha),
         "base": _ref(world, repo, pr.base_ref, pr.base_sha),
         "_links": {name: {"href": href} for name, href in link.items()},
         "author_association": "NONE" if pr.author.endswith("[bot]") else "MEMBER",
@@ -106,11 +106,17 @@ def pull_request_minimal(world: World, pr: PullRequest) -> dict[str, Any]:
     """PullRequestMinimal (inside check runs)."""
     repo = world.repos[pr.repo.lower()]
     mini = {"id": repo.id, "url": f"{world.api_url}/repos/{pr.repo}", "name": repo.name}
+    hrepo = forks.head_repo(world, pr)
+    head_mini = {
+        "id": hrepo.id,
+        "url": f"{world.api_url}/repos/{hrepo.full_name}",
+        "name": hrepo.name,
+    }
     return {
         "id": pr.id,
         "number": pr.number,
         "url": f"{world.api_url}/repos/{pr.repo}/pulls/{pr.number}",
-        "head": {"ref": pr.head_ref, "sha": pr.head_sha, "repo": mini},
+        "head": {"ref": pr.head_ref, "sha": pr.head_sha, "repo": head_mini},
         "base": {"ref": pr.base_ref, "sha": pr.base_sha, "repo": mini},
     }
 
@@ -208,7 +214,10 @@ def check_run(world: World, cr: CheckRun) -> dict[str, Any]:
     prs = [
         pull_request_minimal(world, pr)
         for (name, _), pr in sorted(world.pulls.items())
-        if name == cr.repo and pr.head_sha == cr.head_sha and pr.state == "open"
+        if name == cr.repo
+        and pr.head_sha == cr.head_sha
+        and pr.state == "open"
+        and forks.is_linked_to_checks(pr)
     ]
     return {
         "id": cr.id,

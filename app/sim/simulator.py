@@ -10,7 +10,7 @@ import itertools
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from app.sim import checks, identities, shapes, webhooks
+from app.sim import checks, forks, identities, shapes, webhooks
 from app.sim.base import PASSING, PrRef, SimulatorBase, as_changes
 from app.sim.state import CheckRun, Label, PullRequest, Repo, Review, ReviewState, SimError
 
@@ -33,23 +33,28 @@ class Simulator(SimulatorBase):
         draft: bool = False,
         committer: str | None = None,
         commit_author: str | None = None,
+        fork_owner: str | None = None,
     ) -> PullRequest:
         """Push `branch` (one commit of `files` on the base tip) and open a PR (→ opened).
 
         The commit is `author`'s unless `commit_author` (a login or raw `Name <e-mail>`) says who.
+        With `fork_owner`, the branch is pushed to that owner's fork (a fork PR, see forks.py).
         """
         with self._op():
             r = self._repo(repo)
             base_ref = base or r.default_branch
             if base_ref not in r.branches:
                 raise SimError(422, f"base branch {base_ref!r} does not exist in {repo}")
-            if branch in r.branches:
-                raise SimError(422, f"branch {branch!r} already exists in {repo}")
+            holder = (
+                forks.fork_of(self.world, r, fork_owner, self.world.new_id()) if fork_owner else r
+            )
+            if branch in holder.branches:
+                raise SimError(422, f"branch {branch!r} already exists in {holder.full_name}")
             fork = r.branches[base_ref]
             head = self._commit(
                 r, [fork], as_changes(files), message or title, commit_author or author, committer
             )
-            r.branches[branch] = head
+            holder.branches[branch] = head
             numbers = self._numbers.setdefault(r.full_name, itertools.count(1))
             now = self.now()
             pr = PullRequest(
@@ -67,6 +72,7 @@ class Simulator(SimulatorBase):
                 now,
                 draft=draft,
                 commit_shas=[head],
+                head_repo=holder.full_name if fork_owner else None,
             )
             self.world.pulls[(r.full_name, pr.number)] = pr
             self.log.append(f"open_pr {r.full_name}#{pr.number} by {author}")
@@ -96,7 +102,7 @@ class Simulator(SimulatorBase):
             sha = self._commit(r, [before], as_changes(files), message, who, committer)
             if identities.raw_identity(who) is not None:
                 who = p.author  # the pusher: a raw git identity is no account to send as
-            r.branches[p.head_ref] = sha
+            forks.head_repo(self.world, p).branches[p.head_ref] = sha
             p.head_sha = sha
             p.commit_shas.append(sha)
             p.updated_at = self.now()
@@ -302,6 +308,14 @@ class Simulator(SimulatorBase):
             if run is None:
                 raise SimError(404, f"no check run {check_run_id}")
             self._emit(webhooks.check_run_event(self.world, run, "rerequested", by))
+
+    def rerequest_check_suite(self, check_run_id: int, *, by: str) -> None:
+        """A user clicked "Re-run all checks" on the suite of a run (→ check_suite.rerequested)."""
+        with self._op():
+            run = self.world.check_runs.get(check_run_id)
+            if run is None:
+                raise SimError(404, f"no check run {check_run_id}")
+            self._emit(webhooks.check_suite_event(self.world, run, "rerequested", by))
 
     def requested_action(self, check_run_id: int, identifier: str, *, by: str) -> None:
         """A user clicked one of the run's action buttons (→ check_run.requested_action)."""

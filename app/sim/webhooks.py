@@ -148,6 +148,19 @@ def check_run_event(
     return Outgoing("check_run", action, payload, inst.id if inst else None, repo.id)
 
 
+def check_suite_event(world: World, cr: CheckRun, action: str, sender: str) -> Outgoing:
+    """`check_suite` (e.g. rerequested: "Re-run all checks") of the suite holding `cr`."""
+    run = check_run_event(world, cr, action, sender).payload
+    payload: dict[str, Any] = {"action": action, "check_suite": run["check_run"]["check_suite"]}
+    payload["check_suite"].update(
+        {"before": None, "after": cr.head_sha, "created_at": None, "updated_at": None}
+    )
+    payload.update({k: v for k, v in run.items() if k not in ("action", "check_run")})
+    repo = world.repos[cr.repo.lower()]
+    inst = world.installation_for(cr.repo)
+    return Outgoing("check_suite", action, payload, inst.id if inst else None, repo.id)
+
+
 def installation_event(world: World, inst: Installation, action: str, sender: str) -> Outgoing:
     """`installation` (created / deleted / suspend / unsuspend)."""
     repos = [
