@@ -22,6 +22,7 @@ HANDLED_EVENTS = frozenset(
         "check_suite",
         "installation",
         "installation_repositories",
+        "merge_group",
         "ping",
     }
 )
@@ -105,6 +106,15 @@ class CheckSuiteRef(Lenient):
     pull_requests: list[PullRequestRef] = []
 
 
+class MergeGroupRef(Lenient):
+    """A merge queue's group: the commit GitHub waits on (`head_sha`) and where it comes from."""
+
+    head_sha: str
+    head_ref: str = ""
+    base_sha: str = ""
+    base_ref: str = ""
+
+
 class RequestedAction(Lenient):
     identifier: str = ""
 
@@ -121,6 +131,7 @@ class WebhookPayload(Lenient):
     check_run: CheckRunRef | None = None
     check_suite: CheckSuiteRef | None = None
     requested_action: RequestedAction | None = None
+    merge_group: MergeGroupRef | None = None
     number: int | None = None
 
     def pr_numbers(self) -> list[int]:
@@ -140,6 +151,8 @@ class WebhookPayload(Lenient):
             return self.check_run.head_sha or None
         if self.check_suite is not None:
             return self.check_suite.head_sha or None
+        if self.merge_group is not None:
+            return self.merge_group.head_sha or None
         return None
 
 

@@ -18,6 +18,7 @@ from app.github.client import CallLog
 from app.github.webhooks import WebhookPayload, parse_payload
 from app.service.evaluator import PullRequestEvaluator
 from app.service.logging import log
+from app.service.merge_group import decide_merge_group
 from app.service.runtime import Runtime
 
 Outcome = Literal["done", "ignored"]
@@ -83,6 +84,11 @@ class EventHandlers:
             ):
                 return "ignored"
             return self._evaluate_all(payload, repo, attempt, delivery.id)
+        if event == "merge_group":
+            if action != "checks_requested" or payload.merge_group is None:
+                return "ignored"  # `destroyed`: the group is gone, nothing to gate
+            decide_merge_group(self.evaluator, payload.installation.id, repo, payload.merge_group)
+            return "done"
         if event == "check_suite" and action == "rerequested":
             return self._evaluate_all(payload, repo, attempt, delivery.id)
         return "ignored"

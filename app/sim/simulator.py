@@ -12,11 +12,20 @@ from typing import Any, Literal
 
 from app.sim import checks, forks, identities, shapes, webhooks
 from app.sim.base import PASSING, PrRef, SimulatorBase, as_changes
+from app.sim.merge_queue import MergeQueue
 from app.sim.state import CheckRun, Label, PullRequest, Repo, Review, ReviewState, SimError
 
 
 class Simulator(SimulatorBase):
     """In-process API of the simulator (the control API under `/_sim/` calls the same methods)."""
+
+    @property
+    def merge_queue(self) -> MergeQueue:
+        """The merge queue (see merge_queue.py), made on first use."""
+        queue: MergeQueue | None = getattr(self, "_merge_queue", None)
+        if queue is None:
+            queue = self._merge_queue = MergeQueue(self)
+        return queue
 
     # --- pull requests -------------------------------------------------------------------
     def open_pr(
