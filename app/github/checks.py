@@ -18,17 +18,9 @@ REEVALUATE_ACTION = {
 
 
 def external_id(repo: str, number: int, head_sha: str) -> str:
-    """What our check run's `external_id` holds: the PR it gates, `owner/repo#N@sha`."""
+    """What our check run's `external_id` holds: the PR it gates, `owner/repo#N@sha` (read back
+    by `webhooks.parse_external_id` when GitHub names no PR, as for fork PRs)."""
     return f"{repo}#{number}@{head_sha}"
-
-
-def parse_external_id(value: str) -> tuple[str, int, str] | None:
-    """(repo, PR number, head SHA) from our `external_id`, or None for anything else."""
-    repo, sep, rest = value.partition("#")
-    number, sep2, sha = rest.partition("@")
-    if not sep or not sep2 or not number.isdigit() or repo.count("/") != 1:
-        return None
-    return repo, int(number), sha
 
 
 def in_progress_body(head_sha: str, details_url: str, external_id: str) -> dict[str, Any]:

@@ -107,15 +107,10 @@ class EventHandlers:
     def _fork_pr_numbers(self, payload: WebhookPayload, repo: str) -> list[int]:
         """PRs of a check event that names none: GitHub sends `pull_requests: []` for fork PRs.
 
-        Our check run's `external_id` names its PR (`owner/repo#N@sha`, written at creation); a
-        check suite has none, so the open PRs whose head is the suite's SHA are looked up (the
+        Our check run's `external_id` names its PR (see `WebhookPayload.pr_numbers`); a check
+        suite has none, so the open PRs whose head is the suite's SHA are looked up (the
         commit→pulls endpoint does not list fork PRs reliably, the open-PR list does).
         """
-        run = payload.check_run
-        if run is not None and run.external_id:
-            ref = checks.parse_external_id(run.external_id)
-            if ref is not None and ref[0].lower() == repo.lower():
-                return [ref[1]]
         sha = payload.head_sha()
         if not sha or payload.installation is None:
             return []

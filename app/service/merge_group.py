@@ -11,25 +11,13 @@ fails the group check.
 
 from __future__ import annotations
 
-import re
-
 from app.audit import store
 from app.audit.records import MergeGroupPull, MergeGroupRecord
 from app.github import checks
 from app.github.client import CallLog
-from app.github.webhooks import MergeGroupRef
+from app.github.webhooks import MergeGroupRef, queued_pull
 from app.service.evaluator import PullRequestEvaluator
 from app.service.logging import log
-
-_GROUP_REF = re.compile(
-    r"^(?:refs/heads/)?gh-readonly-queue/(?P<base>.+)/pr-(?P<n>\d+)-(?P<sha>[0-9a-f]{7,64})$"
-)
-
-
-def queued_pull(head_ref: str) -> tuple[int, str] | None:
-    """(PR number, queued head SHA) named by a merge group's read-only ref, or None."""
-    match = _GROUP_REF.match(head_ref)
-    return (int(match.group("n")), match.group("sha")) if match else None
 
 
 def decide_merge_group(
