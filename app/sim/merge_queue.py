@@ -1,9 +1,9 @@
 """A merge queue, as GitHub runs one for a protected branch.
 
-`enqueue` builds the group: a commit of the base tip plus the PR's changes on a read-only branch
+`enqueue` builds the group (→ `pull_request` `enqueued`): a commit of the base tip plus the PR's changes on a read-only branch
 `gh-readonly-queue/<base>/pr-<N>-<head sha>`, then sends `merge_group` (`checks_requested`) and
 waits for the branch's required checks *on the group head*. `advance` merges the PR when they
-pass (→ `pull_request` closed, merged) or removes it when they fail; either way the group is
+pass (→ `pull_request` closed, merged) or removes it when they fail (→ `dequeued`); either way the group is
 destroyed (→ `merge_group` `destroyed`, reason `merged` or `invalidated`).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from app.sim import shapes
+from app.sim import shapes, webhooks
 from app.sim.base import PASSING, PrRef
 from app.sim.state import PullRequest, SimError, World, iso
 from app.sim.webhooks import Outgoing, _envelope
@@ -64,6 +64,7 @@ class MergeQueue:
             group = MergeGroup(r.full_name, p.number, ref, sha, p.base_ref, tip, by)
             self.groups.append(group)
             sim.log.append(f"enqueue {p.repo}#{p.number} as {ref}")
+            sim._emit(webhooks.pull_request_event(sim.world, p, "enqueued", by))
             sim._emit(merge_group_event(sim.world, group, "checks_requested", by))
             return group
 
@@ -101,6 +102,11 @@ class MergeQueue:
             pr = sim.pr(f"{group.repo}#{group.number}")
             if failing:
                 sim.log.append(f"dequeue {group.repo}#{group.number}: {failing[0]}")
+                sim._emit(
+                    webhooks.pull_request_event(
+                        sim.world, pr, "dequeued", group.enqueued_by, reason="CI_FAILURE"
+                    )
+                )
                 sim._emit(merge_group_event(sim.world, group, "destroyed", group.enqueued_by))
                 return "removed"
             sim.merge(pr, by=group.enqueued_by)

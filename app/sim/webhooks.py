@@ -22,13 +22,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from app.sim import shapes, shapes_pull
-from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
+from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World, iso
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -152,8 +152,9 @@ def check_suite_event(world: World, cr: CheckRun, action: str, sender: str) -> O
     """`check_suite` (e.g. rerequested: "Re-run all checks") of the suite holding `cr`."""
     run = check_run_event(world, cr, action, sender).payload
     payload: dict[str, Any] = {"action": action, "check_suite": run["check_run"]["check_suite"]}
+    when = iso(cr.started_at or cr.completed_at or datetime.now(UTC))
     payload["check_suite"].update(
-        {"before": None, "after": cr.head_sha, "created_at": None, "updated_at": None}
+        {"before": None, "after": cr.head_sha, "created_at": when, "updated_at": when}
     )
     payload.update({k: v for k, v in run.items() if k not in ("action", "check_run")})
     repo = world.repos[cr.repo.lower()]
