@@ -15,10 +15,10 @@ from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
 from app.github import checks
 from app.github.client import CallLog
-from app.github.webhooks import WebhookPayload, parse_payload
+from app.github.webhooks import MergeGroupRef, WebhookPayload, parse_payload
 from app.service.evaluator import PullRequestEvaluator
 from app.service.logging import log
-from app.service.merge_group import decide_merge_group
+from app.service.merge_group import MERGE_GROUP_EXTERNAL_PREFIX, decide_merge_group
 from app.service.runtime import Runtime
 
 Outcome = Literal["done", "ignored"]
@@ -83,6 +83,11 @@ class EventHandlers:
                 or payload.requested_action.identifier != checks.REEVALUATE_ACTION["identifier"]
             ):
                 return "ignored"
+            group_ref = (run.external_id or "").removeprefix(MERGE_GROUP_EXTERNAL_PREFIX)
+            if run.external_id and group_ref != run.external_id:  # Re-run of a group check
+                group = MergeGroupRef(head_sha=run.head_sha, head_ref=group_ref)
+                decide_merge_group(self.evaluator, payload.installation.id, repo, group)
+                return "done"
             return self._evaluate_all(payload, repo, attempt, delivery.id)
         if event == "merge_group":
             if action != "checks_requested" or payload.merge_group is None:

@@ -19,6 +19,9 @@ from app.github.webhooks import MergeGroupRef, queued_pull
 from app.service.evaluator import PullRequestEvaluator
 from app.service.logging import log
 
+MERGE_GROUP_EXTERNAL_PREFIX = "merge-group:"
+"""`external_id` of a group check: the prefix, then the group's read-only ref (for Re-run)."""
+
 
 def decide_merge_group(
     evaluator: PullRequestEvaluator, installation_id: int, repo: str, group: MergeGroupRef
@@ -77,7 +80,7 @@ def decide_merge_group(
                 "name": checks.CHECK_NAME,
                 "head_sha": group.head_sha,
                 "status": "in_progress",
-                "external_id": f"merge-group:{group.head_ref}",
+                "external_id": MERGE_GROUP_EXTERNAL_PREFIX + group.head_ref,
                 "output": {"title": "Evaluating the merge group…", "summary": reason},
             },
         )

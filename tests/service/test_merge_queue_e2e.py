@@ -79,6 +79,10 @@ def test_queued_pr_group_check_completes_and_merges(stack: LocalStack) -> None:
     record = group_records(stack, pr)[-1]
     assert record["conclusion"] == "success" and record["head_sha"] == group.head_sha
     assert record["pulls"][0]["number"] == pr.number
+    # "Re-run" on the group check decides the group again.
+    stack.sim.rerequest_check(run.id, by="alice")
+    stack.sim.wait_for(lambda: len(group_records(stack, pr)) == 2, 20, "a second group decision")
+    assert group_records(stack, pr)[-1]["check_run_id"] == run.id
     assert stack.sim.merge_queue.advance(group) == "merged"
     assert stack.runtime is not None
     stack.sim.wait_for(
