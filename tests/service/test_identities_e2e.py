@@ -23,7 +23,7 @@ DB_TF = """resource "aws_db_instance" "orders" {
 """
 SETUP: dict[str, Any] = {
     "org": "acme",
-    "users": ["alice", "bob", "carol", {"login": "Copilot", "type": "Bot"}],
+    "users": ["alice", "bob", "carol", "acme-codex", {"login": "Copilot", "type": "Bot"}],
     "teams": {"platform": ["alice", "bob"]},
     "repos": {
         REPO: {
@@ -175,3 +175,21 @@ def test_copilot_pr_operator_approval_does_not_count(stack: LocalStack) -> None:
     assert "bob" in str(after_bob["report"]["approvals"]["ignored"])
     stack.sim.review(pr, "alice", "APPROVED")
     assert evaluation(stack, pr, 3)["conclusion"] == "success"
+
+
+def test_machine_user_agent_with_a_session_link(stack: LocalStack) -> None:
+    """An agent pushing as a normal `User` account: its login, branch and task link say so."""
+    user = stack.sim.world.user("acme-codex")
+    assert user is not None and user.type == "User"
+    pr = stack.sim.open_pr(
+        REPO,
+        "acme-codex",
+        "codex/bump-a",
+        {"app.cfg": "a=3\n"},
+        title="Bump a",
+        body="Bump a to 3.\n\nTask: https://chatgpt.com/codex/tasks/task_e_0a1b2c3d4e",
+    )
+    agent = evaluation(stack, pr)["report"]["agent"]
+    assert agent["is_agent"] and agent["id"] == "codex-ci"
+    assert agent["run_id"] == "task_e_0a1b2c3d4e"
+    assert agent["run_url"] == "https://chatgpt.com/codex/tasks/task_e_0a1b2c3d4e"
