@@ -1,7 +1,8 @@
 """The pure pipeline: snapshot → report. No GitHub, database or HTTP here.
 
-Stages, each fail-closed: repo config (base branch) → semantic diff → who proposed it (agent
-registry, run-ID trailers) → risk rules → tier → Cedar `propose` → approvals against the tier.
+Stages, each fail-closed: repo config (base branch) → semantic diff → who proposed it
+(`app.proposer`: agent registry, commit identities, run-ID trailers) → risk rules → tier →
+Cedar `propose` → approvals against the tier.
 A stage that cannot do its job adds a `problem`, which makes the check fail with that sentence.
 """
 
@@ -17,13 +18,13 @@ from app.errors import ConfigError
 from app.owners import CodeOwnersMap
 from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
+from app.proposer import identify_proposer
 from app.render import conclusion_for
 from app.repo_config import RepoConfig, parse_repo_config
 from app.report import AgentInfo, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.semdiff.dispatch import analyze_files
 from app.snapshot import PullRequestSnapshot
-from app.trailers import RunInfo, collect_run_info
 
 
 @dataclass(frozen=True)
@@ -63,16 +64,6 @@ class Evaluation:
         return conclusion_for(self.report, enforced=self.enforced)
 
 
-def _logins(snapshot: PullRequestSnapshot) -> list[str]:
-    logins: list[str] = []
-    for login in [snapshot.author] + [
-        x for c in snapshot.commits for x in (c.author_login, c.committer_login)
-    ]:
-        if login and login not in logins and login != "web-flow":
-            logins.append(login)
-    return logins
-
-
 def evaluate_snapshot(
     snapshot: PullRequestSnapshot,
     gate: Gatekeeper,
@@ -87,28 +78,12 @@ def evaluate_snapshot(
         config = RepoConfig()
     changes = analyze_files(snapshot.files, config)
 
-    # Who proposed it: a registered agent login anywhere (author or commits) makes it an agent
-    # change, so a human pushing to an agent's branch does not launder it; unregistered bots are
-    # agents with no grants.
-    logins = _logins(snapshot)
-    agent = gate.policy.registry.agent_for_logins(logins)
-    bots = [login for login in logins if login.endswith("[bot]")]
-    is_agent = agent is not None or bool(bots) or snapshot.author_is_bot
-    sources = [("PR body", snapshot.body)] if snapshot.body else []
-    sources += [(f"commit {c.sha[:7]}", c.message) for c in snapshot.commits]
-    run = collect_run_info(sources)
-    if is_agent:
-        problems.extend(run.problems)
-        if run.run_id is None and not any("Agent-Run-Id" in p for p in run.problems):
-            problems.append(
-                "agent change without an Agent-Run-Id trailer: add `Agent-Run-Id: <run id>` "
-                "as the last paragraph of the PR body or of a commit message"
-            )
-    if not is_agent and run.run_id:
-        # A human's PR is not linked to an agent run by a trailer anyone can type.
-        run = RunInfo(problems=(f"Agent-Run-Id {run.run_id!r} ignored: not an agent change",))
+    proposer = identify_proposer(snapshot, gate.policy.registry, config)
+    problems.extend(proposer.problems)
+    run = proposer.run
+    is_agent = proposer.is_agent
     agent_info = AgentInfo(
-        id=agent.id if agent is not None else (bots[0] if bots else None),
+        id=proposer.agent_id,
         run_id=run.run_id,
         author=snapshot.author,
         is_agent=is_agent,
@@ -116,15 +91,20 @@ def evaluate_snapshot(
         run_cost_usd=run.run_cost_usd,
         operator=run.operator,
         problems=run.problems,
+        evidence=proposer.evidence,
+        unknown_authors=proposer.unknown,
     )
 
-    findings = evaluate_rules(gate.rules, changes, is_agent=is_agent, author=snapshot.author)
+    # Unknown authors are judged like an agent (fail closed) unless the repo says otherwise.
+    judged_as_agent = is_agent or proposer.enforce_unknown
+    findings = evaluate_rules(gate.rules, changes, is_agent=judged_as_agent, author=snapshot.author)
     risk = risk_summary(findings)
     tier: Tier = tier_for(findings)
-    enforced = is_agent or config.enforce_for == "all"
+    enforced = judged_as_agent or config.enforce_for == "all"
     if is_agent:
-        proposer = agent.id if agent is not None else (bots[0] if bots else snapshot.author or "")
-        policy = gate.policy.decide_propose(proposer, snapshot.repo, summarize(changes, findings))
+        policy = gate.policy.decide_propose(
+            proposer.agent_id or snapshot.author or "", snapshot.repo, summarize(changes, findings)
+        )
     else:
         policy = PolicyResult(decision="allow", reasons=("not an agent change",))
     if policy.decision != "allow":
@@ -132,7 +112,7 @@ def evaluate_snapshot(
     policy_version = gate.policy_version(snapshot.config_text)
 
     owners = CodeOwnersMap.parse(snapshot.codeowners, source="CODEOWNERS")
-    agent_logins = set(gate.policy.registry.all_logins()) | set(bots)
+    agent_logins = set(gate.policy.registry.all_logins()) | set(proposer.bots)
     team_members = snapshot.team_members
 
     def may_approve(login: str, is_bot: bool = False) -> tuple[bool, tuple[str, ...]]:
@@ -144,7 +124,8 @@ def evaluate_snapshot(
                 repo=snapshot.repo,
                 author=snapshot.author or "",
                 agent_id=agent_info.id or "",
-                operator=run.operator or "",
+                # Each of the run's operators is, for their own approval, *the* operator.
+                operator=login if login.lower() in proposer.operators else run.operator or "",
                 tier=tier if isinstance(tier, int) else 99,
                 teams=teams,
             ),

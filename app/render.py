@@ -137,6 +137,12 @@ def render_markdown(
         f"| Policy version | `{(report.policy_version or '?')[:16]}` |",
         "",
     ]
+    if agent.unknown_authors:
+        head += (
+            ["**Unknown commit authors: enforced as if an agent proposed this change**", ""]
+            + [f"- {esc(u, 300)}" for u in agent.unknown_authors[:20]]
+            + [""]
+        )
     if report.policy.errors:
         head += (
             ["**Policy errors**", ""] + [f"- {esc(e, 300)}" for e in report.policy.errors] + [""]

@@ -47,6 +47,9 @@ class RepoConfig(BaseModel):
     approvers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     invalidate_on_push: Literal["content", "strict"] = "content"
     enforce_for: Literal["agents", "all"] = "agents"
+    unknown_authors: Literal["enforce", "ignore"] = "enforce"
+    """A commit whose author/committer is linked to no account and unknown to the registry
+    enforces the gate (default) or, with `ignore`, counts as a human's."""
     labels: bool = True
 
     @field_validator("approvers")

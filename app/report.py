@@ -70,6 +70,10 @@ class AgentInfo(ReportModel):
     run_cost_usd: str | None = None
     operator: str | None = None
     problems: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    """Why this is an agent change (which login, e-mail, trailer or branch matched)."""
+    unknown_authors: tuple[str, ...] = ()
+    """Commits whose author/committer no one can identify: the change is enforced."""
 
 
 class Report(ReportModel):

@@ -29,11 +29,31 @@ class Review(SnapshotModel):
     id: int | None = None
 
 
+class GitIdentity(SnapshotModel):
+    """A raw git identity (`Name <e-mail>`), as written in the commit, linked to an account or not."""
+
+    name: str = ""
+    email: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
 class Commit(SnapshotModel):
+    """One commit of the PR.
+
+    `author_login`/`committer_login` are GitHub's linked accounts: `None` when the e-mail is not
+    linked to any account (GitHub then answers `author: null`). The raw identities and the
+    `Co-authored-by:` trailers stay here so an agent is recognised without a linked account.
+    """
+
     sha: str
     message: str = ""
     author_login: str | None = None
     committer_login: str | None = None
+    author: GitIdentity | None = None
+    committer: GitIdentity | None = None
+    co_authors: tuple[GitIdentity, ...] = ()
 
 
 class ContextFile(SnapshotModel):
@@ -59,7 +79,12 @@ class PullRequestSnapshot(SnapshotModel):
     head_sha: str = ""
     base_sha: str = ""
     base_ref: str = "main"
+    head_ref: str = ""
+    """The PR's head branch name (agents are also recognised by branch prefix, e.g. `copilot/`)."""
     commits: tuple[Commit, ...] = ()
+    linked_accounts: bool = True
+    """Whether commit logins come from GitHub's account linking (the API). From plain git they do
+    not, so a commit without a login is not evidence of an unknown author there."""
     files: tuple[FileDiff, ...] = ()
     context_files: tuple[ContextFile, ...] = ()
     """Unchanged files of every scope a changed file belongs to (see `app.semdiff.scope`)."""

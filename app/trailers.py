@@ -106,3 +106,24 @@ def collect_run_info(sources: Iterable[tuple[str, str]]) -> RunInfo:
         sources=tuple(label for rid in ids.values() for label in rid),
         problems=tuple(problems),
     )
+
+
+KEY_CO_AUTHOR = "co-authored-by"
+_IDENTITY = re.compile(r"^(.*?)\s*<([^<>\s]+@[^<>\s]+)>$")
+
+
+def co_authors(message: str) -> tuple[tuple[str, str], ...]:
+    """`(name, e-mail)` of each `Co-authored-by: Name <e-mail>` trailer, in order, deduplicated.
+
+    GitHub credits co-authors from the same trailer block; a malformed value is skipped (it names
+    nobody GitHub would credit either).
+    """
+    out: list[tuple[str, str]] = []
+    for value in parse_trailers(message).get(KEY_CO_AUTHOR, []):
+        match = _IDENTITY.match(value.strip())
+        if match is None:
+            continue
+        ident = (match.group(1).strip(), match.group(2).strip())
+        if ident not in out:
+            out.append(ident)
+    return tuple(out)

@@ -70,3 +70,29 @@ def test_parser_never_crashes(text: str) -> None:
     result = parse_trailers(text)
     assert all(k == k.lower() for k in result)
     collect_run_info([("fuzz", text)])
+
+
+def test_co_authors_from_the_trailer_block() -> None:
+    from app.trailers import co_authors
+
+    message = (
+        "Fix\n\nCo-authored-by: copilot-swe-agent[bot] <198982749+Copilot@users.noreply.github.com>\n"
+        "co-authored-by: Bob B <bob@acme.example>\nCo-authored-by: not an identity"
+    )
+    assert co_authors(message) == (
+        ("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com"),
+        ("Bob B", "bob@acme.example"),
+    )
+    assert co_authors("Fix\n\nsee Co-authored-by: x <x@y.z> in prose") == ()
+
+
+_NAME = st.from_regex(r"[A-Za-z][A-Za-z0-9 ._\[\]-]{0,30}[A-Za-z0-9\]]", fullmatch=True)
+_EMAIL = st.from_regex(r"[a-z0-9][a-z0-9.+_-]{0,20}@[a-z0-9-]{1,15}\.[a-z]{2,6}", fullmatch=True)
+
+
+@given(people=st.lists(st.tuples(_NAME, _EMAIL), min_size=1, max_size=4, unique=True))
+def test_co_authors_round_trip(people: list[tuple[str, str]]) -> None:
+    from app.trailers import co_authors
+
+    block = "\n".join(f"Co-authored-by: {name} <{email}>" for name, email in people)
+    assert co_authors(f"Subject\n\nBody text.\n\n{block}") == tuple(people)

@@ -30,6 +30,28 @@ class EvaluationRecord(_Record):
     api_calls: int = 0
 
 
+class MergeGroupPull(_Record):
+    """One PR of a merge group and its fresh evaluation."""
+
+    number: int
+    queued_head_sha: str
+    head_sha: str | None = None
+    conclusion: str
+
+
+class MergeGroupRecord(_Record):
+    """The decision on a merge queue's group head (`merge_group` event)."""
+
+    head_sha: str
+    head_ref: str
+    base_sha: str
+    base_ref: str
+    pulls: list[MergeGroupPull]
+    conclusion: str
+    reason: str
+    check_run_id: int | None = None
+
+
 class ApprovalEventRecord(_Record):
     """A review (approval, change request or dismissal) and whether it counted, and why."""
 

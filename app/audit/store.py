@@ -41,6 +41,7 @@ KINDS: tuple[str, ...] = (
     "delivery_rejected",
     "run_id_changed",
     "config_invalid",
+    "merge_group",
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 

@@ -17,6 +17,12 @@ REEVALUATE_ACTION = {
 }
 
 
+def external_id(repo: str, number: int, head_sha: str) -> str:
+    """What our check run's `external_id` holds: the PR it gates, `owner/repo#N@sha` (read back
+    by `webhooks.parse_external_id` when GitHub names no PR, as for fork PRs)."""
+    return f"{repo}#{number}@{head_sha}"
+
+
 def in_progress_body(head_sha: str, details_url: str, external_id: str) -> dict[str, Any]:
     return {
         "name": CHECK_NAME,

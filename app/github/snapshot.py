@@ -14,8 +14,9 @@ from typing import Any
 from app.github.client import MAX_PR_FILES, Blob, InstallationClient
 from app.models import FileDiff, FileStatus
 from app.repo_config import CONFIG_PATH
-from app.snapshot import Commit, PullRequestSnapshot, Review
+from app.snapshot import Commit, GitIdentity, PullRequestSnapshot, Review
 from app.sources.git import CODEOWNERS_PATHS
+from app.trailers import co_authors
 
 _STATUS: dict[str, FileStatus] = {
     "added": "added",
@@ -31,6 +32,28 @@ REVIEW_STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PEN
 
 def _login(obj: Any) -> str | None:
     return obj.get("login") if isinstance(obj, dict) else None
+
+
+def _identity(obj: Any) -> GitIdentity | None:
+    if not isinstance(obj, dict):
+        return None
+    return GitIdentity(name=str(obj.get("name") or ""), email=str(obj.get("email") or ""))
+
+
+def commit_from_api(item: dict[str, Any]) -> Commit:
+    """One entry of `GET /pulls/{n}/commits`: linked accounts (null when the e-mail is linked to
+    none), the raw git identities and the message's `Co-authored-by:` trailers."""
+    git = item.get("commit") or {}
+    message = str(git.get("message") or "")
+    return Commit(
+        sha=item["sha"],
+        message=message,
+        author_login=_login(item.get("author")),
+        committer_login=_login(item.get("committer")),
+        author=_identity(git.get("author")),
+        committer=_identity(git.get("committer")),
+        co_authors=tuple(GitIdentity(name=n, email=e) for n, e in co_authors(message)),
+    )
 
 
 def _side(blob: Blob | None) -> tuple[bytes | None, bool, bool]:
@@ -117,15 +140,8 @@ def fetch_snapshot(
         head_sha=head_sha,
         base_sha=base_sha,
         base_ref=pr["base"].get("ref", "main"),
-        commits=tuple(
-            Commit(
-                sha=c["sha"],
-                message=(c.get("commit") or {}).get("message", ""),
-                author_login=_login(c.get("author")),
-                committer_login=_login(c.get("committer")),
-            )
-            for c in commits
-        ),
+        head_ref=pr["head"].get("ref") or "",
+        commits=tuple(commit_from_api(c) for c in commits),
         files=tuple(files),
         reviews=tuple(
             Review(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,7 @@ HANDLED_EVENTS = frozenset(
         "check_suite",
         "installation",
         "installation_repositories",
+        "merge_group",
         "ping",
     }
 )
@@ -34,6 +36,26 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> None:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), header.strip().encode()):
         raise SignatureInvalid("X-Hub-Signature-256 does not match the body")
+
+
+def parse_external_id(value: str) -> tuple[str, int, str] | None:
+    """(repo, PR number, head SHA) from our check run's `external_id` `owner/repo#N@sha`."""
+    repo, sep, rest = value.partition("#")
+    number, sep2, sha = rest.partition("@")
+    if not sep or not sep2 or not number.isdigit() or repo.count("/") != 1:
+        return None
+    return repo, int(number), sha
+
+
+_GROUP_REF = re.compile(
+    r"^(?:refs/heads/)?gh-readonly-queue/(?P<base>.+)/pr-(?P<n>\d+)-(?P<sha>[0-9a-f]{7,64})$"
+)
+
+
+def queued_pull(head_ref: str) -> tuple[int, str] | None:
+    """(PR number, queued head SHA) named by a merge group's read-only ref, or None."""
+    match = _GROUP_REF.match(head_ref)
+    return (int(match.group("n")), match.group("sha")) if match else None
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -95,6 +117,7 @@ class CheckRunRef(Lenient):
     name: str = ""
     head_sha: str = ""
     app: CheckRunApp | None = None
+    external_id: str | None = None
     pull_requests: list[PullRequestRef] = []
 
 
@@ -102,6 +125,15 @@ class CheckSuiteRef(Lenient):
     id: int
     head_sha: str = ""
     pull_requests: list[PullRequestRef] = []
+
+
+class MergeGroupRef(Lenient):
+    """A merge queue's group: the commit GitHub waits on (`head_sha`) and where it comes from."""
+
+    head_sha: str
+    head_ref: str = ""
+    base_sha: str = ""
+    base_ref: str = ""
 
 
 class RequestedAction(Lenient):
@@ -120,16 +152,28 @@ class WebhookPayload(Lenient):
     check_run: CheckRunRef | None = None
     check_suite: CheckSuiteRef | None = None
     requested_action: RequestedAction | None = None
+    merge_group: MergeGroupRef | None = None
     number: int | None = None
 
     def pr_numbers(self) -> list[int]:
-        """PRs this event is about (check suites can name several)."""
+        """PRs this event is about (check suites can name several).
+
+        GitHub sends check events of fork PRs with `pull_requests: []`: our own check run then
+        names its PR in `external_id`; a merge group names its PR in its read-only ref.
+        """
         if self.pull_request is not None:
             return [self.pull_request.number]
         if self.check_run is not None:
-            return [p.number for p in self.check_run.pull_requests]
+            if self.check_run.pull_requests:
+                return [p.number for p in self.check_run.pull_requests]
+            ref = parse_external_id(self.check_run.external_id or "")
+            repo = self.repository.full_name.lower() if self.repository else None
+            return [ref[1]] if ref is not None and ref[0].lower() == repo else []
         if self.check_suite is not None:
             return [p.number for p in self.check_suite.pull_requests]
+        if self.merge_group is not None:
+            queued = queued_pull(self.merge_group.head_ref)
+            return [queued[0]] if queued else []
         return [self.number] if self.number else []
 
     def head_sha(self) -> str | None:
@@ -139,6 +183,8 @@ class WebhookPayload(Lenient):
             return self.check_run.head_sha or None
         if self.check_suite is not None:
             return self.check_suite.head_sha or None
+        if self.merge_group is not None:
+            return self.merge_group.head_sha or None
         return None
 
 

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from app.errors import PolicyLoadError, UnparseableError
 from app.models import KINDS, Kind
 from app.yamlsafe import line_of, load_yaml_documents
 
 REGISTRY_FILE = "agents.yaml"
+NOREPLY = re.compile(
+    r"^(?:\d+\+)?([A-Za-z0-9][A-Za-z0-9-]*(?:\[bot\])?)@users\.noreply\.[a-z0-9.-]+$", re.I
+)
+"""GitHub's no-reply commit e-mail, `12345+login@users.noreply.github.com` (or a GHES host)."""
+
+
+def login_from_noreply(email: str) -> str | None:
+    """The login a GitHub no-reply e-mail names (`41898282+infra-bot[bot]@…` → `infra-bot[bot]`)."""
+    match = NOREPLY.match(email.strip())
+    return match.group(1) if match else None
 
 
 class Agent(BaseModel):
@@ -21,7 +39,13 @@ class Agent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
-    logins: tuple[str, ...] = Field(min_length=1)
+    logins: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    """Commit e-mails the agent writes (recognised even when GitHub links no account to them)."""
+    names: tuple[str, ...] = ()
+    """Commit author names the agent writes (exact, case-insensitive)."""
+    branch_prefixes: tuple[str, ...] = ()
+    """Head-branch prefixes only this agent uses, e.g. `copilot/`."""
     groups: tuple[str, ...] = ()
     team: str | None = None
     repos: tuple[str, ...] = ("*/*",)
@@ -29,11 +53,41 @@ class Agent(BaseModel):
     max_price_delta_pct: float | None = Field(default=None, ge=0, le=10_000)
     environments: tuple[str, ...] | None = None
     run_signing_key: str | None = None
+    run_links: tuple[str, ...] = ()
+    """URL prefixes of the agent's session links (e.g. `https://chatgpt.com/codex/tasks/`): when no
+    `Agent-Run-Id:` trailer is present, the first such link in the PR body or a commit message is
+    the run URL and the rest of its path the run ID."""
 
-    @field_validator("logins")
+    @field_validator("logins", "emails", "names")
     @classmethod
     def _lower(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(login.lower() for login in v)
+        return tuple(item.strip().lower() for item in v)
+
+    @field_validator("run_links")
+    @classmethod
+    def _links(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for link in v:
+            if not link.startswith("https://") or link.count("/") < 3:
+                raise ValueError(f"run link {link!r} must be an https:// URL prefix with a path")
+        return v
+
+    @field_validator("branch_prefixes")
+    @classmethod
+    def _prefixes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for prefix in v:
+            if not prefix.strip() or prefix.startswith("refs/"):
+                raise ValueError(
+                    f"branch prefix {prefix!r} must be a branch name prefix like 'copilot/'"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _identified(self) -> Agent:
+        if not (self.logins or self.emails or self.names or self.branch_prefixes):
+            raise ValueError(
+                f"agent {self.id!r} needs at least one of logins, emails, names, branch_prefixes"
+            )
+        return self
 
     def may_touch_repo(self, repo: str) -> bool:
         return any(fnmatchcase(repo.lower(), glob.lower()) for glob in self.repos)
@@ -50,6 +104,8 @@ class AgentRegistry:
     def __init__(self, agents: Iterable[Agent]) -> None:
         self.agents = tuple(agents)
         self._by_login = {login: a for a in self.agents for login in a.logins}
+        self._by_email = {email: a for a in self.agents for email in a.emails}
+        self._by_name = {name: a for a in self.agents for name in a.names}
         self._by_id = {a.id: a for a in self.agents}
 
     @classmethod
@@ -79,15 +135,17 @@ class AgentRegistry:
                 line=line,
                 hint=f"kinds are {', '.join(KINDS)}",
             ) from error
-        seen: dict[str, str] = {}
-        for agent in parsed.agents:
-            for login in agent.logins:
-                if login in seen:
-                    raise PolicyLoadError(
-                        f"login {login!r} is registered to both {seen[login]!r} and {agent.id!r}",
-                        file=source,
-                    )
-                seen[login] = agent.id
+        for field in ("logins", "emails", "names", "branch_prefixes"):
+            seen: dict[str, str] = {}
+            for agent in parsed.agents:
+                for value in getattr(agent, field):
+                    if value in seen:
+                        raise PolicyLoadError(
+                            f"{field[:-1].replace('_', ' ')} {value!r} is registered to both "
+                            f"{seen[value]!r} and {agent.id!r}",
+                            file=source,
+                        )
+                    seen[value] = agent.id
         ids = [a.id for a in parsed.agents]
         if len(set(ids)) != len(ids):
             raise PolicyLoadError("duplicate agent id", file=source)
@@ -100,6 +158,27 @@ class AgentRegistry:
             if agent is not None:
                 return agent
         return None
+
+    def agent_for_email(self, email: str) -> Agent | None:
+        """A registered commit e-mail, or a no-reply e-mail naming a registered login."""
+        email = email.strip().lower()
+        if email in self._by_email:
+            return self._by_email[email]
+        login = login_from_noreply(email)
+        return self._by_login.get(login.lower()) if login else None
+
+    def agent_for_name(self, name: str) -> Agent | None:
+        return self._by_name.get(name.strip().lower())
+
+    def agent_for_branch(self, branch: str) -> Agent | None:
+        """The agent whose branch prefix the head branch starts with (longest prefix wins)."""
+        matches = [
+            (len(prefix), a)
+            for a in self.agents
+            for prefix in a.branch_prefixes
+            if branch.startswith(prefix)
+        ]
+        return max(matches, key=lambda m: m[0])[1] if matches else None
 
     def get(self, agent_id: str) -> Agent | None:
         return self._by_id.get(agent_id)

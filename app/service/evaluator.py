@@ -126,7 +126,9 @@ class PullRequestEvaluator:
             created = client.create_check_run(
                 repo,
                 checks.in_progress_body(
-                    head_sha, self.details_url(repo, number), f"{repo}#{number}@{head_sha}"
+                    head_sha,
+                    self.details_url(repo, number),
+                    checks.external_id(repo, number, head_sha),
                 ),
             )
             check_run_id = int(created["id"])

@@ -15,9 +15,10 @@ from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
 from app.github import checks
 from app.github.client import CallLog
-from app.github.webhooks import WebhookPayload, parse_payload
+from app.github.webhooks import MergeGroupRef, WebhookPayload, parse_payload
 from app.service.evaluator import PullRequestEvaluator
 from app.service.logging import log
+from app.service.merge_group import MERGE_GROUP_EXTERNAL_PREFIX, decide_merge_group
 from app.service.runtime import Runtime
 
 Outcome = Literal["done", "ignored"]
@@ -82,7 +83,17 @@ class EventHandlers:
                 or payload.requested_action.identifier != checks.REEVALUATE_ACTION["identifier"]
             ):
                 return "ignored"
+            group_ref = (run.external_id or "").removeprefix(MERGE_GROUP_EXTERNAL_PREFIX)
+            if run.external_id and group_ref != run.external_id:  # Re-run of a group check
+                group = MergeGroupRef(head_sha=run.head_sha, head_ref=group_ref)
+                decide_merge_group(self.evaluator, payload.installation.id, repo, group)
+                return "done"
             return self._evaluate_all(payload, repo, attempt, delivery.id)
+        if event == "merge_group":
+            if action != "checks_requested" or payload.merge_group is None:
+                return "ignored"  # `destroyed`: the group is gone, nothing to gate
+            decide_merge_group(self.evaluator, payload.installation.id, repo, payload.merge_group)
+            return "done"
         if event == "check_suite" and action == "rerequested":
             return self._evaluate_all(payload, repo, attempt, delivery.id)
         return "ignored"
@@ -90,13 +101,30 @@ class EventHandlers:
     def _evaluate_all(
         self, payload: WebhookPayload, repo: str, attempt: int, delivery_id: str
     ) -> Outcome:
-        numbers = payload.pr_numbers()
         assert payload.installation is not None
+        numbers = payload.pr_numbers() or self._fork_pr_numbers(payload, repo)
         for number in numbers:
             self.evaluator.evaluate_pr(
                 payload.installation.id, repo, number, attempt=attempt, delivery_id=delivery_id
             )
         return "done" if numbers else "ignored"
+
+    def _fork_pr_numbers(self, payload: WebhookPayload, repo: str) -> list[int]:
+        """PRs of a check event that names none: GitHub sends `pull_requests: []` for fork PRs.
+
+        Our check run's `external_id` names its PR (see `WebhookPayload.pr_numbers`); a check
+        suite has none, so the open PRs whose head is the suite's SHA are looked up (the
+        commit→pulls endpoint does not list fork PRs reliably, the open-PR list does).
+        """
+        sha = payload.head_sha()
+        if not sha or payload.installation is None:
+            return []
+        client = self.evaluator.client(payload.installation.id, CallLog())
+        return [
+            int(pr["number"])
+            for pr in client.open_pulls(repo)
+            if (pr.get("head") or {}).get("sha") == sha
+        ]
 
     def _installation(self, payload: WebhookPayload, data: dict[str, Any]) -> Outcome:
         repos = [

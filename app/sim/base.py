@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
-from app.sim import webhooks
+from app.sim import identities, webhooks
 from app.sim.auth import TokenStore
 from app.sim.faults import Faults
 from app.sim.state import (
@@ -243,7 +243,9 @@ class SimulatorBase:
         committer: str | None = None,
         tree: dict[str, str] | None = None,
     ) -> str:
-        self._ensure_user(author)
+        for who in (author, committer or author):
+            if identities.raw_identity(who) is None:
+                self._ensure_user(who)
         base_tree = repo.commits[parents[0]].tree if parents else {}
         new_tree = tree if tree is not None else tree_after(base_tree, repo.blobs, changes)
         seq = next(self._commit_seq)

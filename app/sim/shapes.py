@@ -175,7 +175,7 @@ def repository(world: World, repo: Repo, *, full: bool = False) -> dict[str, Any
         "private": repo.private,
         "html_url": html,
         "description": None,
-        "fork": False,
+        "fork": repo.fork_parent is not None,
         "url": api,
         **urls,
         "git_url": f"git://{world.web_url.split('://')[-1]}/{repo.full_name}.git",

@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from app.sim.shapes import integration, known_user, label, node_id, repository, team, user
+from app.sim import forks, identities
+from app.sim.shapes import integration, label, node_id, repository, team, user
 from app.sim.state import (
     CheckRun,
     FileChange,
@@ -80,7 +81,7 @@ def pull_request(world: World, pr: PullRequest) -> dict[str, Any]:
         "assignees": [],
         "requested_reviewers": [user(world, login) for login in pr.requested_reviewers],
         "requested_teams": [team(world, t) for t in teams],
-        "head": _ref(world, repo, pr.head_ref, pr.head_sha),
+        "head": _ref(world, forks.head_repo(world, pr), pr.head_ref, pr.head_sha),
         "base": _ref(world, repo, pr.base_ref, pr.base_sha),
         "_links": {name: {"href": href} for name, href in link.items()},
         "author_association": "NONE" if pr.author.endswith("[bot]") else "MEMBER",
@@ -105,11 +106,17 @@ def pull_request_minimal(world: World, pr: PullRequest) -> dict[str, Any]:
     """PullRequestMinimal (inside check runs)."""
     repo = world.repos[pr.repo.lower()]
     mini = {"id": repo.id, "url": f"{world.api_url}/repos/{pr.repo}", "name": repo.name}
+    hrepo = forks.head_repo(world, pr)
+    head_mini = {
+        "id": hrepo.id,
+        "url": f"{world.api_url}/repos/{hrepo.full_name}",
+        "name": hrepo.name,
+    }
     return {
         "id": pr.id,
         "number": pr.number,
         "url": f"{world.api_url}/repos/{pr.repo}/pulls/{pr.number}",
-        "head": {"ref": pr.head_ref, "sha": pr.head_sha, "repo": mini},
+        "head": {"ref": pr.head_ref, "sha": pr.head_sha, "repo": head_mini},
         "base": {"ref": pr.base_ref, "sha": pr.base_sha, "repo": mini},
     }
 
@@ -148,14 +155,9 @@ def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dic
 
 
 def commit(world: World, repo: Repo, sha: str) -> dict[str, Any]:
-    """Commit (GET /pulls/{n}/commits), with author/committer accounts and git identities."""
+    """Commit (GET /pulls/{n}/commits): git identities, and the linked accounts or null."""
     c = repo.commits[sha]
     api = f"{world.api_url}/repos/{repo.full_name}"
-
-    def git_user(login: str) -> dict[str, Any]:
-        u = known_user(world, login)
-        email = u.email or f"{u.id}+{u.login}@users.noreply.github.localhost"
-        return {"name": u.name or u.login, "email": email, "date": iso(c.date)}
 
     return {
         "url": f"{api}/commits/{sha}",
@@ -165,8 +167,8 @@ def commit(world: World, repo: Repo, sha: str) -> dict[str, Any]:
         "comments_url": f"{api}/commits/{sha}/comments",
         "commit": {
             "url": f"{api}/git/commits/{sha}",
-            "author": git_user(c.author),
-            "committer": git_user(c.committer),
+            "author": identities.git_identity(world, c.author, iso(c.date)),
+            "committer": identities.git_identity(world, c.committer, iso(c.date)),
             "message": c.message,
             "comment_count": 0,
             "tree": {"sha": c.tree_sha, "url": f"{api}/git/trees/{c.tree_sha}"},
@@ -178,8 +180,8 @@ def commit(world: World, repo: Repo, sha: str) -> dict[str, Any]:
                 "verified_at": None,
             },
         },
-        "author": user(world, c.author),
-        "committer": user(world, c.committer),
+        "author": identities.account(world, c.author),
+        "committer": identities.account(world, c.committer),
         "parents": [
             {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{world.web_url}/commit/{p}"}
             for p in c.parents
@@ -212,7 +214,10 @@ def check_run(world: World, cr: CheckRun) -> dict[str, Any]:
     prs = [
         pull_request_minimal(world, pr)
         for (name, _), pr in sorted(world.pulls.items())
-        if name == cr.repo and pr.head_sha == cr.head_sha and pr.state == "open"
+        if name == cr.repo
+        and pr.head_sha == cr.head_sha
+        and pr.state == "open"
+        and forks.is_linked_to_checks(pr)
     ]
     return {
         "id": cr.id,

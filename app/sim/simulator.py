@@ -10,13 +10,22 @@ import itertools
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from app.sim import checks, shapes, webhooks
+from app.sim import checks, forks, identities, shapes, webhooks
 from app.sim.base import PASSING, PrRef, SimulatorBase, as_changes
+from app.sim.merge_queue import MergeQueue
 from app.sim.state import CheckRun, Label, PullRequest, Repo, Review, ReviewState, SimError
 
 
 class Simulator(SimulatorBase):
     """In-process API of the simulator (the control API under `/_sim/` calls the same methods)."""
+
+    @property
+    def merge_queue(self) -> MergeQueue:
+        """The merge queue (see merge_queue.py), made on first use."""
+        queue: MergeQueue | None = getattr(self, "_merge_queue", None)
+        if queue is None:
+            queue = self._merge_queue = MergeQueue(self)
+        return queue
 
     # --- pull requests -------------------------------------------------------------------
     def open_pr(
@@ -32,18 +41,29 @@ class Simulator(SimulatorBase):
         base: str | None = None,
         draft: bool = False,
         committer: str | None = None,
+        commit_author: str | None = None,
+        fork_owner: str | None = None,
     ) -> PullRequest:
-        """Push `branch` (one commit of `files` on the base tip) and open a PR (→ opened)."""
+        """Push `branch` (one commit of `files` on the base tip) and open a PR (→ opened).
+
+        The commit is `author`'s unless `commit_author` (a login or raw `Name <e-mail>`) says who.
+        With `fork_owner`, the branch is pushed to that owner's fork (a fork PR, see forks.py).
+        """
         with self._op():
             r = self._repo(repo)
             base_ref = base or r.default_branch
             if base_ref not in r.branches:
                 raise SimError(422, f"base branch {base_ref!r} does not exist in {repo}")
-            if branch in r.branches:
-                raise SimError(422, f"branch {branch!r} already exists in {repo}")
+            holder = (
+                forks.fork_of(self.world, r, fork_owner, self.world.new_id()) if fork_owner else r
+            )
+            if branch in holder.branches:
+                raise SimError(422, f"branch {branch!r} already exists in {holder.full_name}")
             fork = r.branches[base_ref]
-            head = self._commit(r, [fork], as_changes(files), message or title, author, committer)
-            r.branches[branch] = head
+            head = self._commit(
+                r, [fork], as_changes(files), message or title, commit_author or author, committer
+            )
+            holder.branches[branch] = head
             numbers = self._numbers.setdefault(r.full_name, itertools.count(1))
             now = self.now()
             pr = PullRequest(
@@ -61,6 +81,7 @@ class Simulator(SimulatorBase):
                 now,
                 draft=draft,
                 commit_shas=[head],
+                head_repo=holder.full_name if fork_owner else None,
             )
             self.world.pulls[(r.full_name, pr.number)] = pr
             self.log.append(f"open_pr {r.full_name}#{pr.number} by {author}")
@@ -76,7 +97,10 @@ class Simulator(SimulatorBase):
         author: str | None = None,
         committer: str | None = None,
     ) -> str:
-        """A new commit on the PR's head branch (→ synchronize); returns its SHA."""
+        """A new commit on the PR's head branch (→ synchronize); returns its SHA.
+
+        `author`/`committer` are logins or raw `Name <e-mail>` git identities (see identities.py).
+        """
         with self._op():
             p = self.pr(pr)
             if p.state != "open":
@@ -85,7 +109,9 @@ class Simulator(SimulatorBase):
             before = p.head_sha
             who = author or p.author
             sha = self._commit(r, [before], as_changes(files), message, who, committer)
-            r.branches[p.head_ref] = sha
+            if identities.raw_identity(who) is not None:
+                who = p.author  # the pusher: a raw git identity is no account to send as
+            forks.head_repo(self.world, p).branches[p.head_ref] = sha
             p.head_sha = sha
             p.commit_shas.append(sha)
             p.updated_at = self.now()
@@ -291,6 +317,14 @@ class Simulator(SimulatorBase):
             if run is None:
                 raise SimError(404, f"no check run {check_run_id}")
             self._emit(webhooks.check_run_event(self.world, run, "rerequested", by))
+
+    def rerequest_check_suite(self, check_run_id: int, *, by: str) -> None:
+        """A user clicked "Re-run all checks" on the suite of a run (→ check_suite.rerequested)."""
+        with self._op():
+            run = self.world.check_runs.get(check_run_id)
+            if run is None:
+                raise SimError(404, f"no check run {check_run_id}")
+            self._emit(webhooks.check_suite_event(self.world, run, "rerequested", by))
 
     def requested_action(self, check_run_id: int, identifier: str, *, by: str) -> None:
         """A user clicked one of the run's action buttons (→ check_run.requested_action)."""

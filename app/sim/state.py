@@ -100,6 +100,8 @@ class Repo:
     labels: dict[str, Label] = field(default_factory=dict)
     required_checks: tuple[str, ...] = ("countersign",)
     admins: set[str] = field(default_factory=set)
+    fork_parent: str | None = None
+    """Full name of the parent repository when this is a fork."""
 
     @property
     def full_name(self) -> str:
@@ -160,6 +162,8 @@ class PullRequest:
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     commit_shas: list[str] = field(default_factory=list)
+    head_repo: str | None = None
+    """Full name of the fork holding the head branch; None when it is in the base repository."""
 
 
 @dataclass

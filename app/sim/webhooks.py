@@ -22,13 +22,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from app.sim import shapes, shapes_pull
-from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
+from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World, iso
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -146,6 +146,20 @@ def check_run_event(
         payload["requested_action"] = {"identifier": identifier}
     payload.update(_envelope(world, repo, sender, inst))
     return Outgoing("check_run", action, payload, inst.id if inst else None, repo.id)
+
+
+def check_suite_event(world: World, cr: CheckRun, action: str, sender: str) -> Outgoing:
+    """`check_suite` (e.g. rerequested: "Re-run all checks") of the suite holding `cr`."""
+    run = check_run_event(world, cr, action, sender).payload
+    payload: dict[str, Any] = {"action": action, "check_suite": run["check_run"]["check_suite"]}
+    when = iso(cr.started_at or cr.completed_at or datetime.now(UTC))
+    payload["check_suite"].update(
+        {"before": None, "after": cr.head_sha, "created_at": when, "updated_at": when}
+    )
+    payload.update({k: v for k, v in run.items() if k not in ("action", "check_run")})
+    repo = world.repos[cr.repo.lower()]
+    inst = world.installation_for(cr.repo)
+    return Outgoing("check_suite", action, payload, inst.id if inst else None, repo.id)
 
 
 def installation_event(world: World, inst: Installation, action: str, sender: str) -> Outgoing:

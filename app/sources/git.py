@@ -13,7 +13,8 @@ from pathlib import Path
 from app.errors import UsageError
 from app.models import FileDiff, FileStatus
 from app.repo_config import CONFIG_PATH
-from app.snapshot import Commit, PullRequestSnapshot
+from app.snapshot import Commit, GitIdentity, PullRequestSnapshot
+from app.trailers import co_authors
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
@@ -100,20 +101,23 @@ class GitRepo:
         return match.group(1) if match else None
 
     def commits(self, base: str, head: str) -> list[Commit]:
-        fmt = "%H%x00%ae%x00%ce%x00%B%x1e"
+        fmt = "%H%x00%an%x00%ae%x00%cn%x00%ce%x00%B%x1e"
         raw = self.run("log", f"--format={fmt}", f"{base}..{head}").decode("utf-8", "replace")
         out = []
         for record in raw.split("\x1e"):
             record = record.strip("\n")
             if not record:
                 continue
-            sha, author_email, committer_email, message = record.split("\0", 3)
+            sha, a_name, a_email, c_name, c_email, message = record.split("\0", 5)
             out.append(
                 Commit(
                     sha=sha,
                     message=message,
-                    author_login=login_from_email(author_email),
-                    committer_login=login_from_email(committer_email),
+                    author_login=login_from_email(a_email),
+                    committer_login=login_from_email(c_email),
+                    author=GitIdentity(name=a_name, email=a_email),
+                    committer=GitIdentity(name=c_name, email=c_email),
+                    co_authors=tuple(GitIdentity(name=n, email=e) for n, e in co_authors(message)),
                 )
             )
         return out
@@ -164,6 +168,7 @@ def snapshot_from_git(
         head_sha=head_sha,
         base_sha=base_sha,
         commits=tuple(commits),
+        linked_accounts=False,
         files=tuple(files),
         codeowners=codeowners.decode("utf-8", "replace") if codeowners else None,
         config_text=blobs[f"{base_sha}:{CONFIG_PATH}"],

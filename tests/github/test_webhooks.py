@@ -69,3 +69,34 @@ def test_one_bad_field_does_not_lose_the_rest() -> None:
 def test_parse_never_raises(data: object) -> None:
     parse_payload(data)
     parse_payload(json.loads(json.dumps({"pull_request": data, "check_run": data})))
+
+
+def test_fork_check_run_names_its_pr_through_our_external_id() -> None:
+    from app.github.webhooks import parse_payload
+
+    base = {"repository": {"full_name": "acme/platform"}, "installation": {"id": 1}}
+    run = {"id": 9, "name": "countersign", "pull_requests": [], "head_sha": "ab" * 20}
+    ours = parse_payload(
+        {**base, "check_run": {**run, "external_id": "acme/platform#7@" + "ab" * 20}}
+    )
+    assert ours.pr_numbers() == [7]
+    other_repo = parse_payload({**base, "check_run": {**run, "external_id": "evil/repo#7@x"}})
+    assert other_repo.pr_numbers() == []
+    foreign = parse_payload({**base, "check_run": {**run, "external_id": "build-42"}})
+    assert foreign.pr_numbers() == []
+
+
+def test_merge_group_names_its_pr_through_the_readonly_ref() -> None:
+    from app.github.webhooks import parse_payload, queued_pull
+
+    sha = "c0ffee" * 6 + "beef"
+    group = {
+        "head_sha": "1" * 40,
+        "head_ref": f"refs/heads/gh-readonly-queue/main/pr-12-{sha}",
+        "base_sha": "2" * 40,
+        "base_ref": "refs/heads/main",
+    }
+    payload = parse_payload({"action": "checks_requested", "merge_group": group})
+    assert payload.pr_numbers() == [12] and payload.head_sha() == "1" * 40
+    assert queued_pull(f"gh-readonly-queue/release/1.x/pr-3-{sha}") == (3, sha)
+    assert queued_pull("refs/heads/main") is None

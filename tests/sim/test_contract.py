@@ -254,3 +254,22 @@ def test_graphql_blob_batch(env: Env, pr_number: int) -> None:
         "oid": objects["f1"]["oid"],
     }
     assert objects["f2"] is None
+
+
+def test_unlinked_commit_author_is_null_and_parses(env: Env) -> None:
+    pr = env.open_pricing_pr(
+        "agent/unlinked", commit_author="build-agent <agent@runner-3.internal>"
+    )
+    gh = env.client()
+    commits = gh.rest.pulls.list_commits("acme", "shop", pr.number).parsed_data
+    assert commits[0].author is None and commits[0].committer is None
+    assert commits[0].commit.author is not None
+    assert commits[0].commit.author.email == "agent@runner-3.internal"
+
+
+def test_fork_pull_request_parses(env: Env) -> None:
+    pr = env.open_pricing_pr("patch-fork", fork_owner="alice")
+    gh = env.client()
+    data = gh.rest.pulls.get("acme", "shop", pr.number).parsed_data
+    assert data.head.repo is not None and data.head.repo.full_name == "alice/shop"
+    assert data.head.repo.fork is True and data.base.repo.fork is False
