@@ -22,6 +22,8 @@ from app.repo_config import RepoConfig, parse_repo_config
 from app.report import AgentInfo, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.semdiff.dispatch import analyze_files
+from app.semdiff.plans import merge as merge_plans
+from app.semdiff.plans import plan_changes
 from app.snapshot import PullRequestSnapshot
 from app.trailers import RunInfo, collect_run_info
 
@@ -86,6 +88,8 @@ def evaluate_snapshot(
         problems.append(f"invalid repository config: {error}")
         config = RepoConfig()
     changes = analyze_files(snapshot.files, config)
+    if snapshot.plans:
+        changes = merge_plans(changes, plan_changes(snapshot.plans, config))
 
     # Who proposed it: a registered agent login anywhere (author or commits) makes it an agent
     # change, so a human pushing to an agent's branch does not launder it; unregistered bots are

@@ -158,14 +158,30 @@ def _resource_change(entry: Any, file: str, directory: str) -> Change | None:
         if importing.get("id") is not None:
             facts["import_id"] = str(importing["id"])
     facts.update(_policy_facts(before, after))
+    fields = _fields(before, after, "")
+    if op in ("update", "replace"):
+        fields += _hidden_changes(body, {f.path for f in fields})
     return Change(
         file=file,
         kind="terraform",
         address=address,
         op=op,
-        fields=tuple(_fields(before, after, "")),
+        fields=tuple(sorted(fields, key=lambda f: f.path)),
         facts=facts,
     )
+
+
+def _hidden_changes(body: dict[str, Any], shown: set[str]) -> list[FieldChange]:
+    """Sensitive attributes whose (redacted) value changed: the reviewer sees *that* it changed."""
+    before, after = body.get("before"), body.get("after")
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    out = []
+    for key in sorted(set(before) | set(after)):
+        hidden = _part(body.get("before_sensitive"), key) or _part(body.get("after_sensitive"), key)
+        if hidden and key not in shown and before.get(key) != after.get(key):
+            out.append(FieldChange(path=key, before=REDACTED, after=REDACTED))
+    return out
 
 
 def _output_change(name: str, entry: Any, file: str, directory: str) -> Change | None:
@@ -177,14 +193,17 @@ def _output_change(name: str, entry: Any, file: str, directory: str) -> Change |
     before = _visible(entry.get("before"), entry.get("before_sensitive"), None)
     after = _visible(entry.get("after"), entry.get("after_sensitive"), entry.get("after_unknown"))
     facts: dict[str, Any] = {"source": "plan", "block_type": "output", "module_dir": directory}
+    fields = diff_values(before, after, "value")
     if entry.get("before_sensitive") is True or entry.get("after_sensitive") is True:
         facts["sensitive"] = True
+        if not fields and entry.get("before") != entry.get("after"):
+            fields = [FieldChange(path="value", before=before, after=after)]
     return Change(
         file=file,
         kind="terraform",
         address=f"output.{name}",
         op=op,
-        fields=tuple(diff_values(before, after, "value")),
+        fields=tuple(fields),
         facts=facts,
     )
 

@@ -62,9 +62,13 @@ def test_sensitive_values_never_leave_the_analyzer() -> None:
     text = json.dumps([c.model_dump(mode="json") for c in changes])
     assert "hunter2" not in text and "n3w-s3cret" not in text
     db = by_address(changes)["module.db.aws_db_instance.this[0]"]
-    assert {f.path: f.after for f in db.fields}.get("password", REDACTED) == REDACTED
+    # The reviewer sees that the password changes, never what it was or becomes.
+    assert [(f.before, f.after) for f in db.fields if f.path == "password"] == [
+        (REDACTED, REDACTED)
+    ]
     output = by_address(changes)["output.db_password"]
     assert output.facts["sensitive"] is True
+    assert [(f.path, f.before, f.after) for f in output.fields] == [("value", REDACTED, REDACTED)]
 
 
 def test_data_reads_and_no_ops_are_not_changes() -> None:
