@@ -12,6 +12,7 @@ the same source with a different plan does not carry over.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -19,20 +20,46 @@ from typing import Any
 from app.errors import UnparseableError
 from app.models import Change
 from app.repo_config import RepoConfig
+from app.report import PlanStatus
+from app.semdiff.scope import module_dirs_to_read
 from app.semdiff.terraform_plan import analyze_plan, load_plan, plan_file
 from app.snapshot import TerraformPlan
 
 _INSTANCE_KEY = re.compile(r"\[[^\]]*\]$")
 
 
-def plan_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def plan_digest(plan: dict[str, Any]) -> str:
+    """SHA-256 of the plan's canonical JSON: the same plan has one digest, from a file or the API."""
+    text = json.dumps(plan, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_plan(data: bytes, directory: str, source: str) -> TerraformPlan:
+def read_plan(data: bytes | str, directory: str, source: str) -> TerraformPlan:
     """A plan file as the pipeline holds it (parsed once, with its digest)."""
-    plan = load_plan(data, source)
-    return TerraformPlan(dir=directory.strip("/"), sha256=plan_digest(data), plan=plan)
+    return plan_from(load_plan(data, source), directory)
+
+
+def plan_from(plan: dict[str, Any], directory: str) -> TerraformPlan:
+    return TerraformPlan(dir=directory.strip("/"), sha256=plan_digest(plan), plan=plan)
+
+
+def plan_status(
+    plans: Sequence[TerraformPlan], changed_paths: Iterable[str], config: RepoConfig, head_sha: str
+) -> PlanStatus | None:
+    """Which module directories of this change need a plan, and which plans arrived.
+
+    None when plans are optional and none arrived (nothing to say). With `plans: required`, every
+    module directory the PR touches that `terraform.dirs` lists needs the plan of this head.
+    """
+    mode = config.terraform.plans
+    if mode == "off" or (mode == "optional" and not plans):
+        return None
+    received = {p.dir: p.sha256 for p in plans}
+    missing: tuple[str, ...] = ()
+    if mode == "required":
+        needed = {d for d in module_dirs_to_read(changed_paths) if config.terraform.covers(d)}
+        missing = tuple(sorted(needed - set(received)))
+    return PlanStatus(mode=mode, head_sha=head_sha, received=received, missing=missing)
 
 
 def plan_changes(plans: Iterable[TerraformPlan], config: RepoConfig) -> list[Change]:
