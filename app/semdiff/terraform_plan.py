@@ -55,6 +55,11 @@ def load_plan(data: bytes | str, source: str) -> dict[str, Any]:
         plan = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise UnparseableError(f"not a JSON document: {exc}", file=source) from exc
+    return check_plan(plan, source)
+
+
+def check_plan(plan: Any, source: str) -> dict[str, Any]:
+    """`plan` (parsed JSON) if it is a Terraform plan of a format we read."""
     if not isinstance(plan, dict) or "format_version" not in plan:
         raise UnparseableError(
             "not a Terraform plan: no format_version",
@@ -178,7 +183,7 @@ def _hidden_changes(body: dict[str, Any], shown: set[str]) -> list[FieldChange]:
         return []
     out = []
     for key in sorted(set(before) | set(after)):
-        hidden = _part(body.get("before_sensitive"), key) or _part(body.get("after_sensitive"), key)
+        hidden = part(body.get("before_sensitive"), key) or part(body.get("after_sensitive"), key)
         if hidden and key not in shown and before.get(key) != after.get(key):
             out.append(FieldChange(path=key, before=REDACTED, after=REDACTED))
     return out
@@ -251,10 +256,10 @@ def _visible(value: Any, sensitive: Any, unknown: Any) -> Any:
         return UNKNOWN
     if isinstance(value, dict):
         keys = list(value) + [k for k in _keys(unknown) if k not in value]
-        return {k: _visible(value.get(k), _part(sensitive, k), _part(unknown, k)) for k in keys}
+        return {k: _visible(value.get(k), part(sensitive, k), part(unknown, k)) for k in keys}
     if isinstance(value, list):
         return [
-            _visible(item, _part(sensitive, i), _part(unknown, i)) for i, item in enumerate(value)
+            _visible(item, part(sensitive, i), part(unknown, i)) for i, item in enumerate(value)
         ]
     if value is None and isinstance(unknown, dict | list):
         return _visible({} if isinstance(unknown, dict) else [], sensitive, unknown)
@@ -265,7 +270,8 @@ def _keys(mask: Any) -> Iterable[str]:
     return [k for k, v in mask.items() if v is True] if isinstance(mask, dict) else []
 
 
-def _part(mask: Any, key: str | int) -> Any:
+def part(mask: Any, key: str | int) -> Any:
+    """The sub-mask of `mask` (a sensitive/unknown mask) for one key or index."""
     if isinstance(mask, dict) and isinstance(key, str):
         return mask.get(key)
     if isinstance(mask, list) and isinstance(key, int) and key < len(mask):
