@@ -250,6 +250,8 @@ def _summary(
 
 def _visible(value: Any, sensitive: Any, unknown: Any) -> Any:
     """`value` with sensitive parts redacted and unknown parts marked `(known after apply)`."""
+    if not sensitive and not unknown:
+        return value  # no mask below here (the common case): nothing to copy
     if sensitive is True:
         return None if value is None else REDACTED
     if unknown is True:
@@ -293,6 +295,8 @@ def _fields(before: Any, after: Any, path: str) -> list[FieldChange]:
         after is None and isinstance(before, dict)
     )
     if not one_sided and not (isinstance(before, dict) and isinstance(after, dict)):
+        if before == after and type(before) is type(after):
+            return []  # the common case in an update: skip decoding and the deep comparison
         return diff_values(_decoded(path, before), _decoded(path, after), path, list_key=_by_sid)
     b = before if isinstance(before, dict) else {}
     a = after if isinstance(after, dict) else {}
@@ -374,14 +378,16 @@ def _as_list(value: Any) -> list[str]:
 def _policy_facts(before: Any, after: Any) -> dict[str, Any]:
     """`iam_broad_added`: broad Allow statements the plan introduces (rules read this)."""
 
-    def broad(side: Any) -> set[str]:
+    def broad(side: Any, other: Any) -> set[str]:
         found: set[str] = set()
         if isinstance(side, dict):
             for key in _POLICY_KEYS:
+                if isinstance(other, dict) and other.get(key) == side.get(key):
+                    continue  # unchanged document: adds nothing
                 document = _policy_document(side.get(key))
                 if document is not None:
                     found |= {f"{key} {why}" for why in broad_statements(document)}
         return found
 
-    added = sorted(broad(after) - broad(before))
+    added = sorted(broad(after, before) - broad(before, after))
     return {"iam_broad_added": added} if added else {}
