@@ -8,14 +8,17 @@ App fetches real keys and checks real signatures; nothing is switched off for th
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.audit.export import export_merges
+from app.audit.models import PLANS
 from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
 from app.sim.oidc import issuer_for
@@ -183,6 +186,17 @@ def test_plan_flow_from_waiting_to_audited_merge(stack: LocalStack) -> None:
     assert record["bypass"] is False
     exported = "\n".join(export_merges(stack.runtime.engine))  # type: ignore[union-attr]
     assert "hunter2" not in exported
+    report = httpx.get(
+        f"{stack.url}/api/reports/{REPO}/{pr.number}",
+        headers={"Authorization": f"Bearer {stack.audit_token}"},
+        timeout=30,
+    )
+    assert report.status_code == 200 and "replace-stateful" in report.text
+    assert "hunter2" not in report.text
+    with stack.runtime.engine.connect() as conn:  # type: ignore[union-attr]
+        stored = [zlib.decompress(row[0]) for row in conn.execute(sa.select(PLANS.c.plan))]
+    assert stored and all(b"hunter2" not in blob for blob in stored)
+    assert all(b'"variables"' not in blob for blob in stored)
     assert verify_chain(stack.runtime.engine).ok  # type: ignore[union-attr]
 
 
