@@ -81,16 +81,29 @@ def analyze(
     ] = "json",
     rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
     policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(help="A Terraform plan as JSON (`terraform show -json plan.out`)."),
+    ] = None,
+    plan_dir: Annotated[
+        str, typer.Option(help="The module directory the plan is for (repository-relative).")
+    ] = "",
 ) -> None:
-    """Pre-flight a change: semantic diff, risk, tier, policy and required approvals."""
+    """Pre-flight a change: semantic diff, risk, tier, policy and required approvals.
+
+    With --plan, what Terraform will do (replacements, instance deletes, drift) is judged too,
+    alone or together with --repo/--base/--head.
+    """
     from app.evaluate import Gatekeeper, evaluate
     from app.render import render_markdown
     from app.snapshot import PullRequestSnapshot
 
     if diff is not None and (repo or base or head):
         raise UsageError("use either --diff or --repo/--base/--head, not both")
-    if diff is None and not (base and head):
-        raise UsageError("give --base and --head (with --repo, default .), or --diff FILE|-")
+    if diff is None and plan is None and not (base and head):
+        raise UsageError(
+            "give --base and --head (with --repo, default .), --diff FILE|-, or --plan FILE"
+        )
     settings = _settings()
     gate = Gatekeeper.load(rules_dir or settings.rules_dir, policies_dir or settings.policies_dir)
     if diff is not None:
@@ -109,13 +122,26 @@ def analyze(
             author_is_bot=bool(author and author.endswith("[bot]")),
             files=tuple(files_from_diff(text)),
         )
-    else:
+    elif base and head:
         from app.sources.git import snapshot_from_git
 
-        assert base is not None and head is not None
         snapshot = snapshot_from_git(
             repo or Path("."), base, head, author=author, repo_name=repo_name
         )
+    else:
+        snapshot = PullRequestSnapshot(
+            repo=repo_name or "local/plan",
+            author=author,
+            author_is_bot=bool(author and author.endswith("[bot]")),
+        )
+    if plan is not None:
+        from app.semdiff.plans import read_plan
+
+        try:
+            data = plan.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {plan}: {exc.strerror}") from exc
+        snapshot = snapshot.model_copy(update={"plans": (read_plan(data, plan_dir, str(plan)),)})
     report = evaluate(snapshot, gate)
     if fmt == "json":
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))

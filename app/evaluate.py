@@ -24,6 +24,8 @@ from app.repo_config import RepoConfig, parse_repo_config
 from app.report import AgentInfo, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.semdiff.dispatch import analyze_files
+from app.semdiff.plans import merge as merge_plans
+from app.semdiff.plans import plan_changes, plan_status
 from app.snapshot import PullRequestSnapshot
 
 
@@ -77,6 +79,10 @@ def evaluate_snapshot(
         problems.append(f"invalid repository config: {error}")
         config = RepoConfig()
     changes = analyze_files(snapshot.files, config)
+    changed_paths = [p for f in snapshot.files for p in (f.path, f.old_path) if p]
+    plans = plan_status(snapshot.plans, changed_paths, config, snapshot.head_sha)
+    if plans is not None and snapshot.plans:
+        changes = merge_plans(changes, plan_changes(snapshot.plans, config))
 
     proposer = identify_proposer(snapshot, gate.policy.registry, config)
     problems.extend(proposer.problems)
@@ -168,6 +174,7 @@ def evaluate_snapshot(
         agent=agent_info,
         policy_version=policy_version,
         problems=tuple(problems),
+        plans=plans,
     )
     return Evaluation(
         report=report,

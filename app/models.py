@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Kind = Literal[
     "terraform", "kubernetes", "pricing", "workflow", "governance", "sql", "data", "text"
 ]
-Op = Literal["create", "update", "delete", "rename"]
+Op = Literal["create", "update", "delete", "rename", "replace"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
 FileStatus = Literal["added", "modified", "removed", "renamed"]
 

@@ -63,6 +63,8 @@ def conclusion_for(report: Report, *, enforced: bool = True) -> Conclusion:
         return "success"
     if report.tier is None:
         return "failure"
+    if report.plans is not None and report.plans.missing:
+        return "action_required"  # waiting for the plan of this exact head
     return "success" if report.approvals.satisfied else "action_required"
 
 
@@ -75,6 +77,9 @@ def check_title(report: Report, conclusion: Conclusion, *, enforced: bool = True
         return f"Blocked by policy · {reason}"[:200]
     if not enforced:
         return f"Not an agent change · informational · {report.risk.level}"
+    if report.plans is not None and report.plans.missing:
+        dirs = ", ".join(report.plans.missing[:3])
+        return f"Waiting for the plan of {dirs} at {report.plans.head_sha[:7]}"[:200]
     tier = report.tier if report.tier is not None else "?"
     parts = [f"Tier {tier}", report.risk.level]
     needed = {1: 1, 2: 2, 3: 2}.get(report.tier, 0) if isinstance(report.tier, int) else 0

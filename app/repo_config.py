@@ -38,6 +38,24 @@ class PathRule(BaseModel):
         return PathRule(**data)
 
 
+class TerraformConfig(BaseModel):
+    """`terraform:` — whether PRs touching these module directories need a plan of their head."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plans: Literal["required", "optional", "off"] = "optional"
+    dirs: tuple[str, ...] = ()
+
+    def covers(self, directory: str) -> bool:
+        """A module directory listed in `dirs` (globs, `*` within one folder); all when empty."""
+        if not self.dirs:
+            return True
+        return any(
+            pathspec.PathSpec.from_lines("gitignore", [f"/{glob.strip('/')}"]).match_file(directory)
+            for glob in self.dirs
+        )
+
+
 class RepoConfig(BaseModel):
     """The whole file. Every key is optional; an absent file means these defaults."""
 
@@ -51,6 +69,7 @@ class RepoConfig(BaseModel):
     """A commit whose author/committer is linked to no account and unknown to the registry
     enforces the gate (default) or, with `ignore`, counts as a human's."""
     labels: bool = True
+    terraform: TerraformConfig = TerraformConfig()
 
     @field_validator("approvers")
     @classmethod

@@ -76,6 +76,15 @@ class AgentInfo(ReportModel):
     """Commits whose author/committer no one can identify: the change is enforced."""
 
 
+class PlanStatus(ReportModel):
+    """Terraform plans of this head: which module directories need one, which arrived (digests)."""
+
+    mode: Literal["required", "optional", "off"] = "optional"
+    head_sha: str = ""
+    received: dict[str, str] = {}
+    missing: tuple[str, ...] = ()
+
+
 class Report(ReportModel):
     schema_version: Literal[1] = 1
     changes: tuple[Change, ...] = ()
@@ -87,3 +96,4 @@ class Report(ReportModel):
     agent: AgentInfo = AgentInfo()
     policy_version: str | None = None
     problems: tuple[str, ...] = ()
+    plans: PlanStatus | None = None

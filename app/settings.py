@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     """How often workers redeliver failed webhooks and sweep open PRs (0 disables)."""
     log_level: str = "INFO"
     log_json: bool = True
+    oidc_issuer: str = "https://token.actions.githubusercontent.com"
+    """Issuer of the OIDC tokens that may post Terraform plans (GitHub Actions by default)."""
+    oidc_jwks_url: str | None = None
+    """Where the issuer's signing keys are; default `<issuer>/.well-known/jwks`."""
+    oidc_audience: str = "countersign"
+    """The `aud` a plan-posting token must carry (`core.getIDToken('countersign')`)."""
+    plan_upload_tokens: dict[str, SecretStr] = Field(default_factory=dict)
+    """Per-repository upload tokens for CIs without OIDC: JSON `{"owner/repo": "token"}`."""
+    max_plan_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Largest plan upload accepted (413 above it)."""
+
+    def jwks_url(self) -> str:
+        return self.oidc_jwks_url or self.oidc_issuer.rstrip("/") + "/.well-known/jwks"
 
     @model_validator(mode="after")
     def _no_placeholders(self) -> Settings:
@@ -62,6 +75,12 @@ class Settings(BaseSettings):
             if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise ValueError(
                     f"COUNTERSIGN_{name.upper()} is a placeholder; set a real random value"
+                )
+        for repo, token in self.plan_upload_tokens.items():
+            if len(token.get_secret_value().strip()) < 16:
+                raise ValueError(
+                    f"COUNTERSIGN_PLAN_UPLOAD_TOKENS: the token for {repo} is shorter than 16 "
+                    "characters; use a long random value"
                 )
         return self
 

@@ -7,7 +7,7 @@ never sees a client (the policy-bot pattern).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -69,6 +69,17 @@ class ContextFile(SnapshotModel):
     content: bytes
 
 
+class TerraformPlan(SnapshotModel):
+    """A `terraform show -json` plan for one module directory, bound to the PR head.
+
+    `sha256` is the digest of the plan bytes as received: approvals and audit records bind to it.
+    """
+
+    dir: str
+    sha256: str
+    plan: dict[str, Any]
+
+
 class PullRequestSnapshot(SnapshotModel):
     repo: str
     number: int = 0
@@ -87,6 +98,8 @@ class PullRequestSnapshot(SnapshotModel):
     not, so a commit without a login is not evidence of an unknown author there."""
     files: tuple[FileDiff, ...] = ()
     context_files: tuple[ContextFile, ...] = ()
+    plans: tuple[TerraformPlan, ...] = ()
+    """Terraform plans of the head, one per module directory (see `app.semdiff.plans`)."""
     """Unchanged files of every scope a changed file belongs to (see `app.semdiff.scope`)."""
     reviews: tuple[Review, ...] = ()
     codeowners: str | None = None

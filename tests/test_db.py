@@ -25,6 +25,8 @@ from app.settings import shipped_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
+HEAD_REVISION = "0002"  # the newest migration in migrations/versions
+
 
 def test_urls_are_normalized_and_passwords_hidden() -> None:
     assert normalize_url("postgres://u:p@db/cs") == "postgresql+psycopg://u:p@db/cs"
@@ -57,7 +59,7 @@ def test_ensure_migrated_names_the_command(db_url: str) -> None:
     with pytest.raises(DatabaseNotReady, match="countersign db upgrade"):
         ensure_migrated(engine)
     assert upgrade(db_url).up_to_date
-    assert ensure_migrated(engine).current == "0001"
+    assert ensure_migrated(engine).current == HEAD_REVISION
     engine.dispose()
 
 
@@ -72,7 +74,7 @@ def test_downgrade_and_upgrade_again(db_engine: sa.Engine, db_url: str) -> None:
     with db_engine.connect() as conn:
         tables = set(sa.inspect(conn).get_table_names())
     assert tables <= {"alembic_version"}
-    assert upgrade(db_url).current == "0001"
+    assert upgrade(db_url).current == HEAD_REVISION
 
 
 def test_migrations_are_found_from_any_directory(
@@ -80,10 +82,10 @@ def test_migrations_are_found_from_any_directory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert shipped_dir("migrations").is_dir()
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0001"
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD_REVISION
     # alembic.ini (repo root, and its copy in the wheel) resolves the folder next to itself.
     ini = Config(str(ROOT / "alembic.ini"))
-    assert ScriptDirectory.from_config(ini).get_current_head() == "0001"
+    assert ScriptDirectory.from_config(ini).get_current_head() == HEAD_REVISION
     url = f"sqlite:///{tmp_path / 'other.db'}"
     assert upgrade(url).up_to_date
     assert os.path.exists(tmp_path / "other.db")

@@ -1,4 +1,5 @@
-"""The database tables: the audit event chain, its head, and the durable webhook inbox.
+"""The database tables: the audit event chain, its head, the durable webhook inbox, and
+the Terraform plans posted for PR heads.
 
 All tables live here so `SQLModel.metadata` (what Alembic compares against) is complete after one
 import. Timestamps are tz-aware UTC (`UTCDateTime`); SQLite stores them without an offset.
@@ -103,7 +104,28 @@ class Delivery(SQLModel, table=True):
     )
 
 
+class StoredPlan(SQLModel, table=True):
+    """A Terraform plan posted for one head SHA and module directory (redacted before storage).
+
+    Rows are only added: a later plan for the same (repo, head, dir) supersedes earlier ones when
+    read (highest id wins), and each arrival is also an audit event (`plan_received`).
+    """
+
+    __tablename__ = "terraform_plan"
+    __table_args__ = (sa.Index("ix_terraform_plan_head", "repo", "head_sha", "dir", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    head_sha: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    dir: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    source: str = Field(sa_column=sa.Column(sa.String(300), nullable=False))
+    plan: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    received_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
 # Core views of the tables, for the bulk and streaming paths that skip the ORM.
 EVENTS = cast(sa.Table, AuditEvent.__table__)  # type: ignore[attr-defined]
 HEAD = cast(sa.Table, AuditHead.__table__)  # type: ignore[attr-defined]
 DELIVERIES = cast(sa.Table, Delivery.__table__)  # type: ignore[attr-defined]
+PLANS = cast(sa.Table, StoredPlan.__table__)  # type: ignore[attr-defined]

@@ -111,6 +111,8 @@ class MergeRecord(_Record):
     check_conclusion: str | None = None
     bypass: bool = False
     policy_version: str
+    plans: dict[str, str] = Field(default_factory=dict)
+    """SHA-256 of the Terraform plan of each module directory the merged head was judged on."""
     merge_index: int | None = None
     prev_merge_hash: str | None = None
 

@@ -121,7 +121,7 @@ class LocalStack:
             github_api_url=self.sim_server.api_url,
             reconcile_interval_seconds=0,
             log_json=True,
-            **self._extra,
+            **{"oidc_issuer": f"{self.sim_server.base_url}/oidc", **self._extra},
         )
 
     def __enter__(self) -> Self:

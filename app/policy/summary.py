@@ -65,6 +65,7 @@ def summarize(changes: Sequence[Change], findings: Sequence[Finding]) -> Propose
         touches_governance=any(
             c.kind == "governance" or c.facts.get("governance") for c in changes
         ),
-        deletes=any(c.op == "delete" for c in changes),
+        # A replace destroys the object before (or after) creating its successor: a delete too.
+        deletes=any(c.op in ("delete", "replace") for c in changes),
         change_count=len(changes),
     )

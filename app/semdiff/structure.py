@@ -7,6 +7,7 @@ generic data.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ LIST_KEYS: tuple[str, ...] = ("name", "id", "key", "sku", "code", "plan_code", "
 KeyChooser = Callable[[str, Sequence[Any]], str | None]
 
 
+@functools.lru_cache(maxsize=8192)
 def is_secret_name(name: str) -> bool:
     """True when a field name says its value is a secret (password, token, private_key…)."""
     return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)

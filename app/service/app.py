@@ -81,10 +81,12 @@ def create_app(
         lifespan=lifespan,
     )
     from app.service.routes_api import router as api_router
+    from app.service.routes_plans import router as plans_router
     from app.service.webhook import router as webhook_router
 
     app.include_router(webhook_router)
     app.include_router(api_router)
+    app.include_router(plans_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -17,6 +17,7 @@ import structlog
 from app import inbox
 from app.approvals import PriorEvaluation
 from app.audit import store
+from app.audit.plans import plans_for
 from app.audit.records import EvaluationRecord
 from app.errors import ConfigError
 from app.evaluate import Evaluation, evaluate_snapshot
@@ -143,6 +144,10 @@ class PullRequestEvaluator:
                 head_sha=head_sha,
             )
         snapshot = fetch_snapshot(client, repo, number, pr=pr)
+        # Plans posted for exactly this head (never an older one), read from our store.
+        snapshot = snapshot.model_copy(
+            update={"plans": plans_for(self.rt.engine, repo, snapshot.head_sha)}
+        )
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)
             if teams:

@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from app import inbox
 from app.audit import store
 from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
@@ -26,16 +27,62 @@ PR_ACTIONS = {"opened", "synchronize", "reopened", "edited", "ready_for_review"}
 REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
 
 
+PLAN_EVENT = "countersign_plan"
+"""Our own inbox event (never from GitHub): a Terraform plan arrived for a head SHA."""
+
+
 class EventHandlers:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.evaluator = PullRequestEvaluator(rt)
+
+    def _plan_arrived(self, data: Any) -> Outcome:
+        """Queue a re-evaluation of each open PR whose head is the plan's SHA (as the sweep does:
+        a `synchronize` delivery per PR, so the worker's per-PR lock serialises it)."""
+        repo, sha = str(data.get("repo") or ""), str(data.get("head_sha") or "")
+        digest = str(data.get("sha256") or "")
+        if not repo or not sha or self.rt.github is None:
+            return "ignored"
+        installation = self.rt.github.app_client(CallLog()).json(
+            "GET", f"/repos/{repo}/installation"
+        )
+        inst_id = int(installation["id"])
+        client = self.evaluator.client(inst_id, CallLog())
+        queued = 0
+        for pr in client.open_pulls(repo):
+            if pr["head"]["sha"] != sha:
+                continue
+            number = int(pr["number"])
+            body = {
+                "action": "synchronize",
+                "number": number,
+                "pull_request": pr,
+                "repository": pr["base"]["repo"],
+                "installation": {"id": inst_id},
+                "sender": {"login": "countersign-plan", "type": "Bot"},
+            }
+            queued += inbox.store_delivery(
+                self.rt.engine,
+                delivery_id=f"plan-{digest[:24]}-{sha[:12]}-{number}"[:64],
+                event="pull_request",
+                action="synchronize",
+                installation_id=inst_id,
+                repo=repo,
+                pr_number=number,
+                head_sha=sha,
+                payload=json.dumps(body).encode(),
+            )
+        if queued:
+            self.rt.wake.set()
+        return "done" if queued else "ignored"
 
     def handle(self, delivery: Delivery) -> Outcome:
         try:
             data: Any = json.loads(delivery.payload)
         except ValueError:
             return "ignored"
+        if delivery.event == PLAN_EVENT:
+            return self._plan_arrived(data)
         payload = parse_payload(data)
         event, action = delivery.event, payload.action or ""
         if event in ("installation", "installation_repositories"):
@@ -225,6 +272,7 @@ class EventHandlers:
             check_conclusion=conclusion or "none",
             bypass=bypass,
             policy_version=policy_version or "unknown",
+            plans=dict((report.get("plans") or {}).get("received") or {}),
         )
         store.append(self.rt.engine, "bypass_merge" if bypass else "merge", record)
         log.info("merge.recorded", bypass=bypass, run_id=record.run_id, agent=record.agent_id)

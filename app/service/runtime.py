@@ -15,6 +15,7 @@ from app.settings import Settings
 if TYPE_CHECKING:
     from app.evaluate import Gatekeeper
     from app.github.client import GitHubApp
+    from app.service.plan_auth import PlanAuthorizer
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Runtime:
     wake: threading.Event = field(default_factory=threading.Event)
     """Set by the webhook route so an idle in-process worker picks a new delivery at once."""
     started_at: float = field(default_factory=time.time)
+    plan_authorizer: PlanAuthorizer | None = None
+    """Built on first use (it fetches and caches the OIDC issuer's keys)."""
     _rejections: list[float] = field(default_factory=list)
 
     @property

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import typer
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from app.audit.cli import audit_app, db_app
 from app.audit.records import MergeRecord
 from app.audit.store import append
-from app.db import make_engine
+from app.db import alembic_config, make_engine
 from app.errors import AuditIntegrityError, DatabaseNotReady
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audit"
@@ -29,10 +30,14 @@ def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
+# The newest migration (tests/test_db.py pins its number).
+HEAD_REVISION = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def test_upgrade_export_verify_and_tamper(runner: CliRunner, db_url: str, tmp_path: Path) -> None:
     result = runner.invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "at migration 0001" in result.output
+    assert f"at migration {HEAD_REVISION}" in result.output
     assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0  # idempotent
 
     engine = make_engine(db_url)
@@ -72,7 +77,7 @@ def test_commands_refuse_an_unmigrated_database(runner: CliRunner) -> None:
     assert "countersign db upgrade" in str(result.exception)
     result = runner.invoke(cli, ["db", "status"])
     assert result.exit_code == 1
-    assert "at <none>, head 0001" in result.stdout
+    assert f"at <none>, head {HEAD_REVISION}" in result.stdout
     assert isinstance(result.exception, DatabaseNotReady)
 
 

@@ -22,7 +22,7 @@ DESIGN_FIELDS = {
     "repo", "pr", "title", "url", "agent_id", "run_id", "author", "head_sha", "merge_commit_sha",
     "merged_by", "merged_at", "tier", "risk_level", "risk_score", "findings", "approvals",
     "check_conclusion", "bypass", "policy_version", "seq", "hash", "prev_hash",
-    "merge_index", "prev_merge_hash", "event",
+    "merge_index", "prev_merge_hash", "event", "plans",
 }  # fmt: skip
 
 

@@ -53,6 +53,7 @@ def test_pack_inventory(default_pack: RulePack) -> None:
         "pricing.yaml",
         "sql.yaml",
         "terraform.yaml",
+        "terraform_plan.yaml",
         "workflow.yaml",
     }
     assert len(default_pack.digest) == 64
