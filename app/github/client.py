@@ -163,7 +163,9 @@ class InstallationClient:
                     hint="the App lacks a permission this call needs: compare the installation's "
                     "permissions with app.yml and accept the App's updated permissions",
                 ) from exc
-            raise GitHubError(f"GitHub answered {raw.status_code} to {method} {url}: {message}") from exc
+            raise GitHubError(
+                f"GitHub answered {raw.status_code} to {method} {url}: {message}"
+            ) from exc
         except (RequestTimeout, RequestError, httpx.HTTPError) as exc:
             self.log.calls.append(f"{method} {url} > error")
             raise GitHubUnavailable(f"cannot reach GitHub for {method} {url}: {exc!r}") from exc
@@ -224,9 +226,7 @@ class InstallationClient:
 
     def pull_commits(self, repo: str, number: int) -> list[dict[str, Any]]:
         """The PR's commits (GitHub lists at most 250 here: see `compare_commits`)."""
-        return self.paginate(
-            f"/repos/{repo}/pulls/{number}/commits", limit=MAX_LISTED_PR_COMMITS
-        )
+        return self.paginate(f"/repos/{repo}/pulls/{number}/commits", limit=MAX_LISTED_PR_COMMITS)
 
     def compare_commits(self, repo: str, base: str, head: str) -> tuple[list[dict[str, Any]], int]:
         """All commits of `base...head` (paginated compare) and the total GitHub says it has."""

@@ -8,8 +8,10 @@ naming the unsupported construct, so a product relying on them fails loudly.
 
 Schema served: `Query.repository(owner, name)` → `Repository { name nameWithOwner id
 object(expression: "<rev>:<path>") }`; `object` is a `Blob { text isBinary byteSize oid
-abbreviatedOid isTruncated }`, a `Tree` for a directory, or null. `text` is null for binary
-blobs and for blobs over TEXT_LIMIT bytes (isTruncated then true) — a simulator choice.
+abbreviatedOid isTruncated }`, a `Tree { entries { name type path oid mode object } oid }` for a
+directory, or null. Like GitHub, `text` is null for binary blobs and stops at TEXT_LIMIT
+(512,000) bytes for bigger ones, with `isTruncated: true` and `byteSize` the full size. Reading
+an object needs the `contents` permission: without it the field is null with a FORBIDDEN error.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 
 from app.sim.state import Repo, World
 
-TEXT_LIMIT = 1024 * 1024
+TEXT_LIMIT = 512_000
+NOT_ACCESSIBLE = "Resource not accessible by integration"
 _PUNCT = "{}():,$!=@[]"
 
 
@@ -246,10 +249,11 @@ def _object(repo: Repo, expression: str) -> tuple[str, Any] | None:
     if sha is None:
         return None
     tree = repo.commits[sha].tree
+    path = path.strip("/")
     if path in tree:
-        return "Blob", repo.blobs[tree[path]]
-    if path == "" or any(p.startswith(path.rstrip("/") + "/") for p in tree):
-        return "Tree", path
+        return "Blob", tree[path]
+    if path == "" or any(p.startswith(path + "/") for p in tree):
+        return "Tree", (sha, path)
     return None
 
 
@@ -270,30 +274,101 @@ def _blob_field(f: Field, data: bytes, oid: str) -> Any:
         "isTruncated": too_big and not binary,
     }
     if f.name == "text":
-        return None if binary or too_big else data.decode("utf-8")
+        if binary:
+            return None
+        # GitHub cuts at a byte offset; a character split by the cut is dropped.
+        return data[:TEXT_LIMIT].decode("utf-8", "ignore")
     if f.name not in values:
         raise GraphQLError(f"Field '{f.name}' doesn't exist on type 'Blob'", f.line, f.column)
     return values[f.name]
 
 
-def _resolve_repository(repo: Repo, f: Field) -> dict[str, Any]:
+def _tree_entries(repo: Repo, sha: str, directory: str) -> list[tuple[str, str, str]]:
+    """(name, type, oid-or-subpath) of the direct children of `directory` at commit `sha`."""
+    prefix = f"{directory}/" if directory else ""
+    children: dict[str, tuple[str, str]] = {}
+    for path, blob in repo.commits[sha].tree.items():
+        if not path.startswith(prefix):
+            continue
+        name, _, rest = path[len(prefix) :].partition("/")
+        if rest:
+            children.setdefault(name, ("tree", prefix + name))
+        else:
+            children[name] = ("blob", blob)
+    return [(name, kind, ref) for name, (kind, ref) in sorted(children.items())]
+
+
+def _resolve_object(repo: Repo, type_name: str, value: Any, f: Field) -> dict[str, Any] | None:
     from app.sim.state import blob_sha
 
+    if type_name == "Blob":
+        data = repo.blobs[value]
+        return {
+            g.alias: _blob_field(g, data, blob_sha(data))
+            for g in _fields(f.selections or [], "Blob")
+        }
+    sha, directory = value
+    out: dict[str, Any] = {}
+    for g in _fields(f.selections or [], "Tree"):
+        if g.name == "__typename":
+            out[g.alias] = "Tree"
+        elif g.name == "entries":
+            out[g.alias] = [
+                _entry(repo, sha, directory, name, kind, ref, g)
+                for name, kind, ref in _tree_entries(repo, sha, directory)
+            ]
+        else:
+            raise GraphQLError(f"Field '{g.name}' doesn't exist on type 'Tree'", g.line, g.column)
+    return out
+
+
+def _entry(
+    repo: Repo, sha: str, directory: str, name: str, kind: str, ref: str, f: Field
+) -> dict[str, Any]:
+    from app.sim.state import blob_sha
+
+    path = f"{directory}/{name}" if directory else name
+    out: dict[str, Any] = {}
+    for g in _fields(f.selections or [], "TreeEntry"):
+        if g.name == "object":
+            target: tuple[str, Any] = ("Blob", ref) if kind == "blob" else ("Tree", (sha, ref))
+            out[g.alias] = _resolve_object(repo, *target, g)
+        elif g.name in {"name", "type", "path", "oid", "mode", "__typename"}:
+            oid = blob_sha(repo.blobs[ref]) if kind == "blob" else ""
+            out[g.alias] = {
+                "name": name,
+                "type": kind,
+                "path": path,
+                "oid": oid,
+                "mode": 33188 if kind == "blob" else 16384,
+                "__typename": "TreeEntry",
+            }[g.name]
+        else:
+            raise GraphQLError(
+                f"Field '{g.name}' doesn't exist on type 'TreeEntry'", g.line, g.column
+            )
+    return out
+
+
+def _resolve_repository(
+    repo: Repo, f: Field, errors: list[dict[str, Any]], can_read_contents: bool
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for sub in _fields(f.selections or [], "Repository"):
         if sub.name == "object":
-            found = _object(repo, str(sub.args.get("expression", "")))
-            if found is None:
+            if not can_read_contents:
                 out[sub.alias] = None
+                errors.append(
+                    {
+                        "type": "FORBIDDEN",
+                        "path": [f.alias, sub.alias],
+                        "locations": [{"line": sub.line, "column": sub.column}],
+                        "message": NOT_ACCESSIBLE,
+                    }
+                )
                 continue
-            type_name, value = found
-            if type_name == "Blob":
-                oid = blob_sha(value)
-                fields = _fields(sub.selections or [], "Blob")
-                out[sub.alias] = {g.alias: _blob_field(g, value, oid) for g in fields}
-            else:
-                fields = _fields(sub.selections or [], "Tree")
-                out[sub.alias] = {g.alias: "Tree" for g in fields if g.name == "__typename"}
+            found = _object(repo, str(sub.args.get("expression", "")))
+            out[sub.alias] = None if found is None else _resolve_object(repo, *found, sub)
         elif sub.name in {"name", "nameWithOwner", "id", "__typename"}:
             out[sub.alias] = {
                 "name": repo.name,
@@ -308,8 +383,11 @@ def _resolve_repository(repo: Repo, f: Field) -> dict[str, Any]:
     return out
 
 
-def execute(world: World, query: str, visible: set[str]) -> dict[str, Any]:
-    """Run `query`; `visible` holds the repository full names the caller may read."""
+def execute(
+    world: World, query: str, visible: set[str], *, can_read_contents: bool = True
+) -> dict[str, Any]:
+    """Run `query`; `visible` holds the repository full names the caller may read, and
+    `can_read_contents` says whether its token has the `contents` permission."""
     try:
         root = parse(query)
         data: dict[str, Any] = {}
@@ -335,7 +413,7 @@ def execute(world: World, query: str, visible: set[str]) -> dict[str, Any]:
                     }
                 )
                 continue
-            data[f.alias] = _resolve_repository(repo, f)
+            data[f.alias] = _resolve_repository(repo, f, errors, can_read_contents)
     except GraphQLError as exc:
         return {"errors": [exc.as_json()]}
     return {"data": data, "errors": errors} if errors else {"data": data}
