@@ -83,7 +83,7 @@ async def create_token(request: Request, installation_id: int) -> JSONResponse:
         body = {
             "token": issued.token,
             "expires_at": iso(issued.expires_at),
-            "permissions": dict(issued.permissions),
+            "permissions": dict(granted),
             "repository_selection": "all" if inst.repositories is None else "selected",
         }
     return JSONResponse(body, status_code=201)

@@ -357,8 +357,7 @@ async def post_graphql(request: Request) -> JSONResponse:
             for r in sim.world.repos.values()
             if sim.world.installation_for(r.full_name) is inst
         }
-        need = permissions.GRAPHQL_CONTENTS
-        contents = permissions.grants(issued.permissions, *need) and permissions.grants(
-            inst.permissions, *need
+        contents = permissions.token_grants(
+            issued.permissions, inst.permissions, *permissions.GRAPHQL_CONTENTS
         )
         return JSONResponse(graphql.execute(sim.world, query, visible, can_read_contents=contents))

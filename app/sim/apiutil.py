@@ -134,9 +134,8 @@ def installation_auth(sim: Simulator, request: Request) -> Installation:
     issued, inst = installation_token(sim, request)
     rel = relative_path(request.url.path) or ""
     need = permissions.required(request.method, rel)
-    if need is not None and not (
-        permissions.grants(issued.permissions, *need)
-        and permissions.grants(inst.permissions, *need)
+    if need is not None and not permissions.token_grants(
+        issued.permissions, inst.permissions, *need
     ):
         raise SimError(403, permissions.NOT_ACCESSIBLE)
     return inst

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -64,7 +64,8 @@ class IssuedToken:
     token: str
     installation_id: int
     expires_at: datetime
-    permissions: dict[str, str] = field(default_factory=dict)
+    permissions: dict[str, str] | None = None
+    """What the token may do; None: whatever its installation grants."""
 
 
 class TokenStore:
@@ -84,7 +85,7 @@ class TokenStore:
             f"ghs_{secrets.token_urlsafe(27)[:36]}",
             installation_id,
             expires,
-            dict(permissions or {}),
+            dict(permissions) if permissions is not None else None,
         )
         with self._lock:
             self._tokens[issued.token] = issued

@@ -16,7 +16,6 @@ Kinds, each what a GitHub client must survive:
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 import time
@@ -94,8 +93,7 @@ class Fault:
         """Headers of the fault's error response (rate-limit headers computed at `now`)."""
         headers = list(self.headers)
         if self.kind in {"primary_rate_limit", "graphql_rate_limit"}:
-            # Round up: the limit resets no earlier than `seconds` from now.
-            reset = math.ceil((now if now is not None else time.time()) + self.seconds)
+            reset = int((now if now is not None else time.time()) + self.seconds)
             resource = "graphql" if self.kind == "graphql_rate_limit" else "core"
             headers += [
                 ("X-RateLimit-Limit", "5000"),

@@ -61,6 +61,15 @@ def grants(permissions: dict[str, str], permission: str, level: Level) -> bool:
     return granted == "write" or (level == "read" and granted == "read")
 
 
+def token_grants(
+    token: dict[str, str] | None, installation: dict[str, str], permission: str, level: Level
+) -> bool:
+    """A token may do what it was issued for, and never more than its installation grants now."""
+    return grants(installation, permission, level) and (
+        token is None or grants(token, permission, level)
+    )
+
+
 @lru_cache(maxsize=4)
 def manifest_permissions(path: Path | None = None) -> dict[str, str]:
     """`default_permissions` of app.yml: what installing the App grants."""
