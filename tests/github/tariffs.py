@@ -9,14 +9,15 @@ from __future__ import annotations
 ZONES = ("north", "south", "east", "west", "midlands", "wales", "scotland", "ni")
 CLASSES = ("residential", "business", "industrial")
 CONFIG = (
-    b"paths:\n"
-    b'  "tariffs/**.csv": {kind: pricing, key: tariff_code, price_fields: [net_price]}\n'
+    b'paths:\n  "tariffs/**.csv": {kind: pricing, key: tariff_code, price_fields: [net_price]}\n'
 )
 
 
 def tariff_book(min_bytes: int = 720_000) -> bytes:
     """A CSV of at least `min_bytes` bytes."""
-    lines = ["tariff_code,zone,customer_class,net_price,gross_price,standing_fee,currency,valid_from"]
+    lines = [
+        "tariff_code,zone,customer_class,net_price,gross_price,standing_fee,currency,valid_from"
+    ]
     size = len(lines[0]) + 1
     row = 0
     while size < min_bytes:

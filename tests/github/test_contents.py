@@ -26,7 +26,11 @@ def test_the_simulator_cuts_graphql_text_like_github(hub: Hub) -> None:
     assert blob["isTruncated"] is True
     assert blob["byteSize"] == len(book) > TEXT_LIMIT == 512_000
     assert blob["text"].encode() == book[:TEXT_LIMIT]
-    assert blob["oid"] == blob_sha(book) == repo.commits[repo.branches["main"]].tree["tariffs/zones.csv"]
+    assert (
+        blob["oid"]
+        == blob_sha(book)
+        == repo.commits[repo.branches["main"]].tree["tariffs/zones.csv"]
+    )
 
 
 def test_a_truncated_blob_is_read_in_full_over_rest(hub: Hub) -> None:
@@ -46,7 +50,9 @@ def test_a_truncated_blob_is_read_in_full_over_rest(hub: Hub) -> None:
 
 def test_a_pr_with_a_cut_in_the_last_row_of_a_720_kb_book_sees_the_cut(hub: Hub) -> None:
     book = tariff_book()
-    hub.sim.create_repo("acme/tariffs", {"tariffs/zones.csv": book, ".github/countersign.yml": CONFIG})
+    hub.sim.create_repo(
+        "acme/tariffs", {"tariffs/zones.csv": book, ".github/countersign.yml": CONFIG}
+    )
     head, code = cut_last_price(book)
     pr = hub.sim.open_pr(
         "acme/tariffs", "pricing-bot[bot]", "agent/cut", {"tariffs/zones.csv": head}, title="Cut"
