@@ -163,3 +163,26 @@ def test_the_simulator_lists_tree_entries_like_github(hub: Hub, directory: str) 
             "isTruncated": False,
         }
         assert main["path"] == "infra/network/main.tf"
+
+
+@pytest.mark.parametrize(
+    ("size", "tail"),
+    [
+        (TEXT_LIMIT - 1, b"a"),
+        (TEXT_LIMIT, b"a"),
+        (TEXT_LIMIT + 1, b"a"),
+        (TEXT_LIMIT + 2, "é".encode()),
+    ],
+    ids=["below", "at", "one-over", "split-character"],
+)
+def test_every_size_around_the_cut_comes_back_whole(hub: Hub, size: int, tail: bytes) -> None:
+    # "é" is two bytes: at TEXT_LIMIT + 2 the cut falls inside it.
+    data = b"x" * (size - len(tail) - 1) + tail + b"\n"
+    assert len(data) == size
+    hub.sim.create_repo("acme/sizes", {"notes.txt": data})
+    sha = hub.sim.world.repos["acme/sizes"].branches["main"]
+    hub.sim.requests.clear()
+    (blob,) = hub.client().blobs("acme/sizes", [(sha, "notes.txt")]).values()
+    assert blob.data == data
+    over_rest = any("/git/blobs/" in r for r in hub.sim.requests)
+    assert over_rest == (size > TEXT_LIMIT)
