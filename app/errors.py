@@ -9,7 +9,8 @@ Tree:
     ├── UsageError             a command was called wrongly (exit code 2)
     ├── SignatureInvalid       a webhook body does not match its HMAC signature (HTTP 401)
     ├── GitHubError            GitHub answered with an error we cannot work around
-    │   └── GitHubUnavailable  GitHub is down, slow or rate limiting: retry later
+    │   ├── GitHubUnavailable  GitHub is down, slow or rate limiting: retry later
+    │   └── GitHubPermissionDenied  the installation lacks a permission (403 "not accessible")
     ├── AuditIntegrityError    the audit hash chain does not verify
     └── DatabaseNotReady       the database is unreachable or not migrated
 """
@@ -70,6 +71,11 @@ class SignatureInvalid(CountersignError):
 
 class GitHubError(CountersignError):
     """GitHub answered with an error that retrying will not fix."""
+
+
+class GitHubPermissionDenied(GitHubError):
+    """GitHub refused a call the App's installation has no permission for (HTTP 403
+    "Resource not accessible by integration"): retrying cannot help until an admin grants it."""
 
 
 class GitHubUnavailable(GitHubError):

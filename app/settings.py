@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     github_timeout_seconds: float = 15.0
     """Per-request timeout for GitHub API calls (a timeout is retried later, never green)."""
+    max_blob_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    """Largest file read in full. GraphQL cuts texts at 512,000 bytes; bigger files are read over
+    REST up to this size, and a file above it fails the check as unreadable (fail closed)."""
     retry_base_seconds: float = 2.0
     """First retry delay for a failed delivery; doubles per attempt (with jitter), capped at 300 s."""
     lease_seconds: float = 120.0

@@ -3,27 +3,38 @@
 Every call goes through `InstallationClient.call`, which records `METHOD /path > status` (so an
 evaluation can report and count its API calls) and maps failures onto our error tree:
 rate limits, 5xx and network errors become GitHubUnavailable (retry later, honouring Retry-After /
-X-RateLimit-Reset); other 4xx become GitHubError. Responses are read with `.json()` and our own
-lenient access, never githubkit's strict models (STACK-NOTES.md).
+X-RateLimit-Reset); other 4xx become GitHubError. GraphQL rate limits arrive as HTTP 200 with
+`errors[].type == "RATE_LIMITED"` and are mapped the same way. Lists follow GitHub's `Link: next`
+header (page or cursor based alike). Responses are read with `.json()` and our own lenient access,
+never githubkit's strict models (STACK-NOTES.md).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 
-from app.errors import GitHubError, GitHubUnavailable
+from app.errors import GitHubError, GitHubPermissionDenied, GitHubUnavailable
+from app.github.contents import Blob, ContentsReader, TreeEntry
 
 MAX_PR_FILES = 3000
+MAX_LISTED_PR_COMMITS = 250
+"""GitHub lists at most 250 commits of a PR (`GET /pulls/{n}/commits`); the rest come from compare."""
 TEAM_CACHE_SECONDS = 300.0
+DEFAULT_MAX_BLOB_BYTES = 10 * 1024 * 1024
+GRAPHQL_RATE_LIMIT_FALLBACK_SECONDS = 60.0
+NOT_ACCESSIBLE = "Resource not accessible by integration"
+
+__all__ = ["Blob", "CallLog", "GitHubApp", "InstallationClient", "TreeEntry"]
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -63,8 +74,10 @@ class GitHubApp:
         base_url: str = "https://api.github.com",
         transport: httpx.BaseTransport | None = None,
         timeout: float = 15.0,
+        max_blob_bytes: int = DEFAULT_MAX_BLOB_BYTES,
     ) -> None:
         self.app_id = app_id
+        self.max_blob_bytes = max_blob_bytes
         self._auth = AppAuthStrategy(app_id, private_key)
         self._cache = MemCacheStrategy()
         self.base_url = base_url.rstrip("/") + "/"
@@ -143,8 +156,15 @@ class InstallationClient:
                     f"GitHub answered {raw.status_code} to {method} {url}",
                     retry_after=retry_after_seconds(headers),
                 ) from exc
+            message = _message(raw)
+            if raw.status_code == 403 and NOT_ACCESSIBLE in message:
+                raise GitHubPermissionDenied(
+                    f"GitHub answered 403 to {method} {url}: {message}",
+                    hint="the App lacks a permission this call needs: compare the installation's "
+                    "permissions with app.yml and accept the App's updated permissions",
+                ) from exc
             raise GitHubError(
-                f"GitHub answered {raw.status_code} to {method} {url}: {_message(raw)}"
+                f"GitHub answered {raw.status_code} to {method} {url}: {message}"
             ) from exc
         except (RequestTimeout, RequestError, httpx.HTTPError) as exc:
             self.log.calls.append(f"{method} {url} > error")
@@ -158,32 +178,70 @@ class InstallationClient:
     def pull(self, repo: str, number: int) -> dict[str, Any]:
         return dict(self.json("GET", f"/repos/{repo}/pulls/{number}"))
 
-    def paginate(self, url: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-        """Every item of a list endpoint, 100 per page, up to `limit` items."""
+    def pages(
+        self, url: str, *, params: dict[str, Any] | None = None
+    ) -> Iterator[tuple[Any, httpx.Response]]:
+        """Every page of a list endpoint (100 per page), following `Link: rel="next"`."""
+        query: dict[str, Any] = {"per_page": 100, **(params or {})}
+        next_url: str | None = url
+        while next_url is not None:
+            response = self.call("GET", next_url, params=query)
+            assert response is not None
+            yield response.json(), response
+            next_url, query = self._next_page(response)
+
+    def _next_page(self, response: httpx.Response) -> tuple[str | None, dict[str, Any]]:
+        """The next page's path (relative to the API base, as we log calls) and query."""
+        link = response.links.get("next", {}).get("url")
+        if not link:
+            return None, {}
+        parts = urlsplit(link)
+        base_path = urlsplit(self.app.base_url).path.rstrip("/")
+        path = parts.path
+        if base_path and path.startswith(base_path + "/"):
+            path = path[len(base_path) :]
+        return path, dict(parse_qsl(parts.query))
+
+    def paginate(
+        self,
+        url: str,
+        *,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, up to `limit`; `key` names the list inside an envelope
+        (`{"total_count": …, "repositories": […]}`)."""
         items: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self.json("GET", url, params={"per_page": 100, "page": page}) or []
-            items.extend(batch)
-            if len(batch) < 100 or (limit is not None and len(items) >= limit):
-                return items if limit is None else items[:limit]
-            page += 1
+        for data, _ in self.pages(url, params=params):
+            batch = (data or {}).get(key) if key else data
+            items.extend(batch or [])
+            if limit is not None and len(items) >= limit:
+                return items[:limit]
+        return items
 
     def pull_files(self, repo: str, number: int) -> list[dict[str, Any]]:
         """All files of a PR. GitHub lists at most 3,000: beyond that we fail closed."""
         return self.paginate(f"/repos/{repo}/pulls/{number}/files", limit=MAX_PR_FILES)
 
     def pull_commits(self, repo: str, number: int) -> list[dict[str, Any]]:
-        """The PR's commits (GitHub lists at most 250 here)."""
-        return self.paginate(f"/repos/{repo}/pulls/{number}/commits", limit=250)
+        """The PR's commits (GitHub lists at most 250 here: see `compare_commits`)."""
+        return self.paginate(f"/repos/{repo}/pulls/{number}/commits", limit=MAX_LISTED_PR_COMMITS)
+
+    def compare_commits(self, repo: str, base: str, head: str) -> tuple[list[dict[str, Any]], int]:
+        """All commits of `base...head` (paginated compare) and the total GitHub says it has."""
+        commits: list[dict[str, Any]] = []
+        total = 0
+        for data, _ in self.pages(f"/repos/{repo}/compare/{base}...{head}"):
+            total = int((data or {}).get("total_commits") or 0)
+            commits.extend((data or {}).get("commits") or [])
+        return commits, total
 
     def pull_reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         return self.paginate(f"/repos/{repo}/pulls/{number}/reviews")
 
     def open_pulls(self, repo: str) -> list[dict[str, Any]]:
-        return list(
-            self.json("GET", f"/repos/{repo}/pulls", params={"state": "open", "per_page": 100})
-        )
+        return self.paginate(f"/repos/{repo}/pulls", params={"state": "open"})
 
     def request_reviewers(self, repo: str, number: int, users: list[str], teams: list[str]) -> None:
         self.call(
@@ -193,33 +251,39 @@ class InstallationClient:
         )
 
     # --- contents ------------------------------------------------------------------------
-    def blobs(self, repo: str, specs: list[tuple[str, str]]) -> dict[tuple[str, str], Blob]:
-        """Contents of many (commit sha, path) pairs with one GraphQL query per 200 specs."""
-        owner, name = repo.split("/", 1)
-        out: dict[tuple[str, str], Blob] = {}
-        for start in range(0, len(specs), 200):
-            chunk = specs[start : start + 200]
-            fields = " ".join(
-                f"f{i}: object(expression: {_gql_string(f'{sha}:{path}')}) "
-                "{ ... on Blob { text isBinary byteSize oid } }"
-                for i, (sha, path) in enumerate(chunk)
+    def graphql(self, query: str) -> dict[str, Any]:
+        """One GraphQL query; a rate limit (HTTP 200, `RATE_LIMITED`) raises GitHubUnavailable
+        with the wait until `X-RateLimit-Reset`, like a REST rate limit."""
+        response = self.call("POST", self.graphql_url, json={"query": query})
+        assert response is not None
+        data = response.json()
+        if not isinstance(data, dict):
+            raise GitHubError(f"GraphQL answered a non-object: {str(data)[:200]}")
+        errors = data.get("errors") or []
+        if any(isinstance(e, dict) and e.get("type") == "RATE_LIMITED" for e in errors):
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            wait = retry_after_seconds(headers)
+            raise GitHubUnavailable(
+                f"GitHub's GraphQL rate limit is exhausted: {str(errors[0].get('message'))[:200]}",
+                retry_after=wait if wait is not None else GRAPHQL_RATE_LIMIT_FALLBACK_SECONDS,
             )
-            query = f"query {{ repository(owner: {_gql_string(owner)}, name: {_gql_string(name)}) {{ {fields} }} }}"
-            data = self.json("POST", self.graphql_url, json={"query": query})
-            if not isinstance(data, dict) or data.get("errors"):
-                raise GitHubError(f"GraphQL contents query failed: {str(data)[:300]}")
-            objects = (data.get("data") or {}).get("repository") or {}
-            for i, spec in enumerate(chunk):
-                obj = objects.get(f"f{i}")
-                if obj is None:
-                    out[spec] = Blob(exists=False)
-                elif obj.get("isBinary"):
-                    out[spec] = Blob(exists=True, binary=True, size=obj.get("byteSize") or 0)
-                elif obj.get("text") is None:
-                    out[spec] = Blob(exists=True, truncated=True, size=obj.get("byteSize") or 0)
-                else:
-                    out[spec] = Blob(exists=True, data=obj["text"].encode("utf-8"))
-        return out
+        if any(isinstance(e, dict) and e.get("type") == "FORBIDDEN" for e in errors):
+            raise GitHubPermissionDenied(
+                f"GraphQL: {str(errors[0].get('message'))[:200]}",
+                hint="the App needs `contents: read` to read files (see app.yml)",
+            )
+        return data
+
+    def contents(
+        self, repo: str, blobs: list[tuple[str, str]], trees: list[tuple[str, str]] | None = None
+    ) -> tuple[dict[tuple[str, str], Blob], dict[tuple[str, str], list[TreeEntry]]]:
+        """(sha, path) blobs and (sha, dir) listings in one GraphQL query per 200 objects;
+        truncated texts are read in full over REST up to the App's blob cap."""
+        return ContentsReader(self, repo, self.app.max_blob_bytes).read(blobs, trees)
+
+    def blobs(self, repo: str, specs: list[tuple[str, str]]) -> dict[tuple[str, str], Blob]:
+        """Contents of many (commit sha, path) pairs."""
+        return self.contents(repo, specs)[0]
 
     # --- checks --------------------------------------------------------------------------
     def create_check_run(self, repo: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -231,10 +295,15 @@ class InstallationClient:
         return dict(self.json("PATCH", f"/repos/{repo}/check-runs/{check_run_id}", json=body))
 
     def check_runs_for(self, repo: str, sha: str, name: str) -> list[dict[str, Any]]:
-        data = self.json(
-            "GET", f"/repos/{repo}/commits/{sha}/check-runs", params={"check_name": name}
+        """This App's runs called `name` on `sha`, newest first: never another App's run or an
+        Actions job that happens to share the name (filtered by `app_id` here and by GitHub)."""
+        runs = self.paginate(
+            f"/repos/{repo}/commits/{sha}/check-runs",
+            params={"check_name": name, "app_id": self.app.app_id},
+            key="check_runs",
         )
-        return list((data or {}).get("check_runs", []))
+        ours = [r for r in runs if (r.get("app") or {}).get("id") == self.app.app_id]
+        return sorted(ours, key=lambda r: -int(r.get("id") or 0))
 
     # --- labels, teams -------------------------------------------------------------------
     def add_labels(self, repo: str, number: int, labels: list[str]) -> None:
@@ -261,31 +330,35 @@ class InstallationClient:
         return result
 
     # --- app-level (JWT) -----------------------------------------------------------------
-    def hook_deliveries(self, per_page: int = 100) -> list[dict[str, Any]]:
-        return list(self.json("GET", "/app/hook/deliveries", params={"per_page": per_page}))
+    def hook_deliveries(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """The App's webhook deliveries, newest first (cursor pages), back to `since`."""
+        items: list[dict[str, Any]] = []
+        for data, _ in self.pages("/app/hook/deliveries"):
+            batch = list(data or [])
+            if since is not None:
+                kept = [d for d in batch if _parse_time(d.get("delivered_at")) >= since]
+                items.extend(kept)
+                if len(kept) < len(batch):
+                    break
+            else:
+                items.extend(batch)
+        return items
 
     def redeliver(self, delivery_id: int) -> None:
         self.call("POST", f"/app/hook/deliveries/{delivery_id}/attempts")
 
     def installations(self) -> list[dict[str, Any]]:
-        return list(self.json("GET", "/app/installations", params={"per_page": 100}))
+        return self.paginate("/app/installations")
+
+    def installation_repositories(self) -> list[dict[str, Any]]:
+        """Repositories this installation can access (an installation token call)."""
+        return self.paginate("/installation/repositories", key="repositories")
 
 
-@dataclass(frozen=True)
-class Blob:
-    """One file side as GraphQL returned it."""
-
-    exists: bool
-    data: bytes | None = None
-    binary: bool = False
-    truncated: bool = False
-    size: int = 0
-
-
-def _gql_string(value: str) -> str:
-    import json as _json
-
-    return _json.dumps(value)
+def _parse_time(value: Any) -> datetime:
+    if not isinstance(value, str) or not value:
+        return datetime.max.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _message(response: httpx.Response) -> str:

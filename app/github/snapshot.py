@@ -1,9 +1,15 @@
 """Build a PullRequestSnapshot from the GitHub API with few calls.
 
-PR, files (paginated), commits, reviews, then ONE GraphQL query per 200 blobs for both sides of
-every changed file plus the base branch's `.github/countersign.yml` and CODEOWNERS. We never use the
-`.diff` media type (GitHub answers 406 above 300 files / 20,000 lines); the files API lists at most
-3,000 files, and beyond that the snapshot carries a problem so the check fails closed.
+PR, files (paginated), commits, reviews, then ONE GraphQL query per 200 objects for both sides of
+every changed file, the base branch's `.github/countersign.yml` and CODEOWNERS, and the head tree of
+every Terraform module directory the PR touches (its unchanged `.tf`/`.tf.json` siblings become
+`context_files`, so identity is judged on the whole module). We never use the `.diff` media type
+(GitHub answers 406 above 300 files / 20,000 lines).
+
+Where GitHub shows less than everything, the snapshot carries a problem so the check fails closed:
+more than 3,000 files; a file bigger than the blob cap (GraphQL cuts texts at 512,000 bytes and
+bigger ones are read over REST up to `COUNTERSIGN_MAX_BLOB_BYTES`); commits that neither the PR's
+list (at most 250) nor the paginated compare of base and head return.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.github.client import MAX_PR_FILES, Blob, InstallationClient
+from app.github.client import MAX_LISTED_PR_COMMITS, MAX_PR_FILES, InstallationClient
+from app.github.contents import Blob, TreeEntry
 from app.models import FileDiff, FileStatus
 from app.repo_config import CONFIG_PATH
-from app.snapshot import Commit, GitIdentity, PullRequestSnapshot, Review
+from app.semdiff.scope import is_terraform_module_file, module_dirs_to_read
+from app.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnapshot, Review
 from app.sources.git import CODEOWNERS_PATHS
 from app.trailers import co_authors
 
@@ -56,6 +64,52 @@ def commit_from_api(item: dict[str, Any]) -> Commit:
     )
 
 
+def _too_large(path: str, blob: Blob, cap: int) -> str:
+    return (
+        f"{path} is {blob.size:,} bytes, above the {cap:,}-byte cap "
+        "(COUNTERSIGN_MAX_BLOB_BYTES), so Countersign cannot read it in full: raise the cap or "
+        "review this file by hand"
+    )
+
+
+def _commits(
+    client: InstallationClient, repo: str, number: int, pr: dict[str, Any], problems: list[str]
+) -> list[dict[str, Any]]:
+    """Every commit of the PR: its list (≤ 250), else the paginated compare of base and head."""
+    commits = client.pull_commits(repo, number)
+    total = pr.get("commits")
+    if not isinstance(total, int) or total <= len(commits):
+        return commits
+    compared, compare_total = client.compare_commits(repo, pr["base"]["sha"], pr["head"]["sha"])
+    if len(compared) >= total and compare_total <= len(compared):
+        return compared
+    problems.append(
+        f"this PR has {total} commits and GitHub listed only "
+        f"{max(len(commits), len(compared))} (at most {MAX_LISTED_PR_COMMITS} per PR list), so "
+        "Countersign cannot check every commit's author and trailers: split the PR"
+    )
+    return compared if len(compared) > len(commits) else commits
+
+
+def _context_files(
+    trees: dict[tuple[str, str], list[TreeEntry]],
+    changed: set[str],
+    cap: int,
+    problems: list[str],
+) -> tuple[ContextFile, ...]:
+    """Unchanged Terraform files of the touched module directories (head side)."""
+    out: list[ContextFile] = []
+    for (_, _directory), entries in sorted(trees.items()):
+        for entry in entries:
+            if entry.path in changed or not is_terraform_module_file(entry.path):
+                continue
+            if entry.blob.too_large:
+                problems.append(_too_large(entry.path, entry.blob, cap))
+            elif entry.blob.data is not None:
+                out.append(ContextFile(path=entry.path, content=entry.blob.data))
+    return tuple(out)
+
+
 def _side(blob: Blob | None) -> tuple[bytes | None, bool, bool]:
     """(content, complete, binary) for one side."""
     if blob is None or not blob.exists:
@@ -76,9 +130,9 @@ def fetch_snapshot(
     head_sha = pr["head"]["sha"]
     base_sha = pr["base"]["sha"]
     raw_files = client.pull_files(repo, number)
-    commits = client.pull_commits(repo, number)
-    reviews = client.pull_reviews(repo, number)
     problems: list[str] = []
+    commits = _commits(client, repo, number, pr, problems)
+    reviews = client.pull_reviews(repo, number)
     changed = pr.get("changed_files")
     if len(raw_files) >= MAX_PR_FILES or (isinstance(changed, int) and changed > len(raw_files)):
         problems.append(
@@ -93,7 +147,16 @@ def fetch_snapshot(
             specs.append((base_sha, f.get("previous_filename") or f["filename"]))
         if status != "removed":
             specs.append((head_sha, f["filename"]))
-    blobs = client.blobs(repo, specs)
+    changed = {f["filename"] for f in raw_files} | {
+        f["previous_filename"] for f in raw_files if f.get("previous_filename")
+    }
+    trees = [(head_sha, d) for d in sorted(module_dirs_to_read(changed))]
+    blobs, listings = client.contents(repo, specs, trees)
+    cap = client.app.max_blob_bytes
+    for (_, spec_path), blob in sorted(blobs.items()):
+        if blob.too_large and spec_path in changed:
+            problems.append(_too_large(spec_path, blob, cap))
+    context = _context_files(listings, changed, cap, problems)
     files: list[FileDiff] = []
     for f in raw_files:
         status = _STATUS.get(f.get("status", "modified"), "modified")
@@ -143,6 +206,7 @@ def fetch_snapshot(
         head_ref=pr["head"].get("ref") or "",
         commits=tuple(commit_from_api(c) for c in commits),
         files=tuple(files),
+        context_files=context,
         reviews=tuple(
             Review(
                 login=r["user"]["login"],
@@ -160,5 +224,5 @@ def fetch_snapshot(
         codeowners=codeowners.decode("utf-8", "replace") if codeowners else None,
         config_text=config_blob.data if config_blob and config_blob.exists else None,
         labels=tuple(label.get("name", "") for label in pr.get("labels") or []),
-        problems=tuple(problems),
+        problems=tuple(dict.fromkeys(problems)),
     )

@@ -38,6 +38,7 @@ def build_runtime(settings: Settings, *, github: object | None = None) -> Runtim
             settings.private_key_pem(),
             base_url=settings.github_api_url,
             timeout=settings.github_timeout_seconds,
+            max_blob_bytes=settings.max_blob_bytes,
         )
     return Runtime(settings=settings, engine=engine, gate=gate, github=client)  # type: ignore[arg-type]
 

@@ -1,9 +1,11 @@
 """Reconciliation: recover webhooks GitHub failed to deliver, and PRs whose check is missing.
 
 Two independent nets, run on start and periodically by the worker role:
-1. Redelivery: list the App's hook deliveries (`GET /app/hook/deliveries`); for each failed one
-   whose GUID is not in our inbox, ask GitHub to send it again (`POST …/attempts`).
-2. Sweep: list open PRs of every installed repository; for each whose head has no evaluation in
+1. Redelivery: list the App's hook deliveries of the last three days (`GET /app/hook/deliveries`,
+   cursor pages); for each failed one whose GUID is not in our inbox, ask GitHub to send it again
+   (`POST …/attempts`).
+2. Sweep: list open PRs of every repository of every installation (every page of each list); for
+   each whose head has no evaluation in
    our audit store, enqueue a synthetic `pull_request.synchronize` delivery into the inbox, so the
    normal worker path evaluates it (same code, same idempotence).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from app import inbox
 from app.audit import store
@@ -20,6 +23,8 @@ from app.service.logging import log
 from app.service.runtime import Runtime
 
 MAX_REDELIVERIES_PER_RUN = 50
+REDELIVERY_WINDOW = timedelta(days=3)
+"""GitHub redelivers deliveries of the past three days only."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,7 @@ def redeliver_failed(rt: Runtime) -> list[str]:
         return []
     client = rt.github.app_client(CallLog())
     asked: list[str] = []
-    items = client.hook_deliveries()
+    items = client.hook_deliveries(since=datetime.now(UTC) - REDELIVERY_WINDOW)
     # A GUID counts as delivered if any attempt (original or redelivery) succeeded.
     delivered = {str(i.get("guid")) for i in items if 200 <= int(i.get("status_code") or 0) < 300}
     seen: set[str] = set()
@@ -63,8 +68,7 @@ def sweep_open_prs(rt: Runtime) -> list[str]:
     for installation in app_client.installations():
         inst_id = int(installation["id"])
         client = rt.github.installation(inst_id, CallLog())
-        data = client.json("GET", "/installation/repositories", params={"per_page": 100}) or {}
-        for repo in data.get("repositories", []):
+        for repo in client.installation_repositories():
             full_name = repo["full_name"]
             for pr in client.open_pulls(full_name):
                 sha = pr["head"]["sha"]

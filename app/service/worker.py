@@ -13,12 +13,13 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import replace
 
 import structlog
 
 from app import inbox
 from app.audit.models import Delivery
-from app.errors import GitHubUnavailable
+from app.errors import GitHubPermissionDenied, GitHubUnavailable
 from app.service.logging import log
 from app.service.prlock import pr_lock
 from app.service.runtime import Runtime
@@ -72,6 +73,19 @@ class InboxWorker:
         metrics = self.rt.metrics
         try:
             outcome = self.handlers.handle(delivery)
+        except GitHubPermissionDenied as error:
+            # Retrying cannot grant a permission: fail now, with the reason on the check.
+            inbox.fail(
+                self.rt.engine,
+                delivery.id,
+                self.worker_id,
+                str(error),
+                policy=replace(self.retry, max_attempts=0),
+            )
+            metrics.processed.labels(event=delivery.event, outcome="error").inc()
+            log.error("delivery.permission_denied", error=str(error)[:300])
+            self.handlers.give_up(delivery, str(error))
+            return
         except GitHubUnavailable as error:
             status = inbox.fail(
                 self.rt.engine,

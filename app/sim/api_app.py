@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.sim import shapes
-from app.sim.apiutil import app_auth, installation_auth, page_params
+from app.sim import permissions, shapes
+from app.sim.apiutil import app_auth, installation_auth, page_params, paginate
 from app.sim.state import SimError, iso
 from app.sim.webhooks import Delivery
 
@@ -35,10 +36,10 @@ def get_app(request: Request) -> JSONResponse:
 def list_installations(request: Request) -> JSONResponse:
     sim = _sim(request)
     app_auth(sim, request)
-    page, per_page = page_params(request)
     with sim.lock:
-        items = [shapes.installation(sim.world, i) for i in sim.world.installations.values()]
-    return JSONResponse(items[(page - 1) * per_page : page * per_page])
+        page, headers = paginate(request, list(sim.world.installations.values()))
+        items = [shapes.installation(sim.world, i) for i in page]
+    return JSONResponse(items, headers=headers)
 
 
 @router.get("/app/installations/{installation_id}")
@@ -53,20 +54,36 @@ def get_installation(request: Request, installation_id: int) -> JSONResponse:
 
 
 @router.post("/app/installations/{installation_id}/access_tokens")
-def create_token(request: Request, installation_id: int) -> JSONResponse:
+async def create_token(request: Request, installation_id: int) -> JSONResponse:
+    """A token with the installation's permissions, or the subset the body asks for (GitHub
+    refuses a permission the installation did not grant with 422)."""
     sim = _sim(request)
     app_auth(sim, request)
+    raw = await request.body()
+    try:
+        wanted = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise SimError(400, "Problems parsing JSON") from exc
     with sim.lock:
         inst = sim.world.installations.get(installation_id)
         if inst is None:
             raise SimError(404, "Not Found")
         if inst.suspended:
             raise SimError(403, "This installation has been suspended")
-        issued = sim.tokens.issue(installation_id, sim.now())
+        granted = dict(inst.permissions)
+        asked = wanted.get("permissions") if isinstance(wanted, dict) else None
+        if isinstance(asked, dict) and asked:
+            for name, level in asked.items():
+                if level not in {"read", "write"} or not permissions.grants(granted, name, level):
+                    raise SimError(
+                        422, "The permissions requested are not granted to this installation."
+                    )
+            granted = {str(k): str(v) for k, v in asked.items()}
+        issued = sim.tokens.issue(installation_id, sim.now(), granted)
         body = {
             "token": issued.token,
             "expires_at": iso(issued.expires_at),
-            "permissions": shapes.PERMISSIONS,
+            "permissions": dict(granted),
             "repository_selection": "all" if inst.repositories is None else "selected",
         }
     return JSONResponse(body, status_code=201)
@@ -147,18 +164,17 @@ def redeliver(request: Request, delivery_id: int) -> JSONResponse:
 def installation_repositories(request: Request) -> JSONResponse:
     """Repositories the calling installation token can access (GitHub's response envelope)."""
     sim = _sim(request)
-    inst = installation_auth(sim, request)
-    page, per_page = page_params(request)
     with sim.lock:
+        inst = installation_auth(sim, request)
         repos = [
-            shapes.repository(sim.world, repo)
-            for repo in sim.world.repos.values()
+            repo
+            for repo in sorted(sim.world.repos.values(), key=lambda r: r.id)
             if sim.world.installation_for(repo.full_name) is inst
         ]
-    return JSONResponse(
-        {
+        page, headers = paginate(request, repos)
+        body = {
             "total_count": len(repos),
-            "repository_selection": "all",
-            "repositories": repos[(page - 1) * per_page : page * per_page],
+            "repository_selection": "all" if inst.repositories is None else "selected",
+            "repositories": [shapes.repository(sim.world, repo) for repo in page],
         }
-    )
+    return JSONResponse(body, headers=headers)

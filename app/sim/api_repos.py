@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from app.sim import graphql, shapes, shapes_pull
-from app.sim.apiutil import installation_auth, paginate, repo_access
+from app.sim import graphql, permissions, shapes, shapes_pull
+from app.sim.apiutil import installation_auth, installation_token, paginate, repo_access
 from app.sim.state import CheckRun, SimError
 
 if TYPE_CHECKING:
@@ -214,6 +214,10 @@ async def update_check_run(
     data = await _json(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
+        existing = sim.check_run(r.full_name, check_run_id)
+        if sim.world.app is None or existing.app_id != sim.world.app.id:
+            # An App may only update its own check runs.
+            raise SimError(403, permissions.NOT_ACCESSIBLE)
     run = sim.update_check_run(r.full_name, check_run_id, data)
     with sim.lock:
         return JSONResponse(shapes_pull.check_run(sim.world, run))
@@ -242,7 +246,8 @@ def list_annotations(request: Request, owner: str, repo: str, check_run_id: int)
 
 @router.get("/repos/{owner}/{repo}/commits/{ref}/check-runs")
 def list_check_runs_for_ref(request: Request, owner: str, repo: str, ref: str) -> JSONResponse:
-    """`filter=latest` (default) keeps the newest run per name, like GitHub."""
+    """`filter=latest` (default) keeps the newest run per name, like GitHub; `app_id` keeps one
+    App's runs."""
     sim = _sim(request)
     query = request.query_params
     with sim.lock:
@@ -255,6 +260,9 @@ def list_check_runs_for_ref(request: Request, owner: str, repo: str, ref: str) -
             runs = [c for c in runs if c.name == query["check_name"]]
         if query.get("status"):
             runs = [c for c in runs if c.status == query["status"]]
+        if query.get("app_id"):
+            wanted = query["app_id"]
+            runs = [c for c in runs if str(c.app_id) == wanted]
         if query.get("filter", "latest") == "latest":
             newest: dict[str, CheckRun] = {}
             for c in runs:
@@ -343,10 +351,13 @@ async def post_graphql(request: Request) -> JSONResponse:
     if not isinstance(query, str):
         raise SimError(400, "A query attribute must be specified and must be a string.")
     with sim.lock:
-        inst = installation_auth(sim, request)
+        issued, inst = installation_token(sim, request)
         visible = {
             r.full_name
             for r in sim.world.repos.values()
             if sim.world.installation_for(r.full_name) is inst
         }
-        return JSONResponse(graphql.execute(sim.world, query, visible))
+        contents = permissions.token_grants(
+            issued.permissions, inst.permissions, *permissions.GRAPHQL_CONTENTS
+        )
+        return JSONResponse(graphql.execute(sim.world, query, visible, can_read_contents=contents))

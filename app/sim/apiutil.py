@@ -15,9 +15,9 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.sim import shapes
-from app.sim.auth import AuthFailure, bearer, verify_app_jwt
-from app.sim.faults import Fault
+from app.sim import permissions, shapes
+from app.sim.auth import AuthFailure, IssuedToken, bearer, verify_app_jwt
+from app.sim.faults import Fault, FiredFault
 from app.sim.state import Installation, Repo, SimError
 
 if TYPE_CHECKING:
@@ -93,7 +93,14 @@ class RequestLogAndFaults:
             await send({"type": "http.response.body", "body": b'{"partial":', "more_body": True})
             raise ConnectionDropped(f"simulated connection reset for {method} {rel}")
         self.sim.requests.append(f"{method} {rel} > {fault.status}")
-        response = error_response(fault.status, fault.message, dict(fault.response_headers()))
+        headers = dict(fault.response_headers())
+        self.sim.faults.fired.append(FiredFault(method, rel, fault.kind, fault.status, headers))
+        body = fault.body()
+        response = (
+            JSONResponse(body, status_code=fault.status, headers=headers)
+            if body is not None
+            else error_response(fault.status, fault.message, headers)
+        )
 
         async def no_receive() -> Message:
             return {"type": "http.disconnect"}
@@ -110,14 +117,27 @@ def app_auth(sim: Simulator, request: Request) -> None:
     verify_app_jwt(token, public_key_pem=app.public_key_pem, app_id=app.id, now=sim.now())
 
 
-def installation_auth(sim: Simulator, request: Request) -> Installation:
-    """Require a valid, unexpired installation token; the installation it belongs to."""
+def installation_token(sim: Simulator, request: Request) -> tuple[IssuedToken, Installation]:
+    """Require a valid, unexpired installation token; the token and its installation."""
     issued = sim.tokens.check(bearer(request.headers.get("authorization")), sim.now())
     inst = sim.world.installations.get(issued.installation_id)
     if inst is None:
         raise AuthFailure("Bad credentials (installation removed)")
     if inst.suspended:
         raise SimError(403, "This installation has been suspended")
+    return issued, inst
+
+
+def installation_auth(sim: Simulator, request: Request) -> Installation:
+    """An installation token allowed to call this endpoint (403 like GitHub when the token lacks
+    the permission the endpoint needs)."""
+    issued, inst = installation_token(sim, request)
+    rel = relative_path(request.url.path) or ""
+    need = permissions.required(request.method, rel)
+    if need is not None and not permissions.token_grants(
+        issued.permissions, inst.permissions, *need
+    ):
+        raise SimError(403, permissions.NOT_ACCESSIBLE)
     return inst
 
 

@@ -3,7 +3,8 @@
 The App JWT must be RS256-signed with the App's private key (we hold its public key), carry
 `iss` = the App id, and expire at most 10 minutes ahead (GitHub refuses longer ones; githubkit
 back-dates `iat` by a minute, so that is what a correct client sends). Installation tokens are
-opaque `ghs_` strings valid for one hour unless the test shortens them.
+opaque `ghs_` strings valid for one hour unless the test shortens them; each carries the
+permissions it was issued with (the installation's, or fewer when the request asked for fewer).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class IssuedToken:
     token: str
     installation_id: int
     expires_at: datetime
+    permissions: dict[str, str] | None = None
+    """What the token may do; None: whatever its installation grants."""
 
 
 class TokenStore:
@@ -73,10 +76,17 @@ class TokenStore:
         self._tokens: dict[str, IssuedToken] = {}
         self._lock = threading.Lock()
 
-    def issue(self, installation_id: int, now: datetime) -> IssuedToken:
+    def issue(
+        self, installation_id: int, now: datetime, permissions: dict[str, str] | None = None
+    ) -> IssuedToken:
         # GitHub's expires_at has second precision; truncate so the check agrees with it.
         expires = (now + self.ttl).replace(microsecond=0)
-        issued = IssuedToken(f"ghs_{secrets.token_urlsafe(27)[:36]}", installation_id, expires)
+        issued = IssuedToken(
+            f"ghs_{secrets.token_urlsafe(27)[:36]}",
+            installation_id,
+            expires,
+            dict(permissions) if permissions is not None else None,
+        )
         with self._lock:
             self._tokens[issued.token] = issued
         return issued
@@ -95,7 +105,10 @@ class TokenStore:
         with self._lock:
             for key, issued in list(self._tokens.items()):
                 self._tokens[key] = IssuedToken(
-                    issued.token, issued.installation_id, datetime.min.replace(tzinfo=UTC)
+                    issued.token,
+                    issued.installation_id,
+                    datetime.min.replace(tzinfo=UTC),
+                    issued.permissions,
                 )
 
     def revoke_installation(self, installation_id: int) -> None:

@@ -19,6 +19,7 @@ from typing import Self
 from app.sim import identities, webhooks
 from app.sim.auth import TokenStore
 from app.sim.faults import Faults
+from app.sim.permissions import manifest_permissions
 from app.sim.state import (
     AppIdentity,
     Changes,
@@ -127,7 +128,9 @@ class SimulatorBase:
         webhook_secret: str,
         slug: str = "countersign",
         owner: str = "acme",
+        permissions: Mapping[str, str] | None = None,
     ) -> AppIdentity:
+        """The App under test; its permissions are app.yml's `default_permissions` unless given."""
         with self._op():
             self._ensure_user(owner)
             self.world.app = AppIdentity(
@@ -139,6 +142,9 @@ class SimulatorBase:
                 webhook_url=webhook_url,
                 webhook_secret=webhook_secret,
                 created_at=self.now(),
+                permissions=dict(
+                    permissions if permissions is not None else manifest_permissions()
+                ),
             )
             self.add_user(f"{slug}[bot]", type="Bot")
             return self.world.app
@@ -184,10 +190,25 @@ class SimulatorBase:
         """Install the App on an account (→ installation.created)."""
         with self._op():
             self._ensure_user(account)
-            inst = Installation(self.world.new_id(), account, self.now(), repositories)
+            inst = Installation(
+                self.world.new_id(),
+                account,
+                self.now(),
+                repositories,
+                permissions=dict(self.world.app.permissions if self.world.app else {}),
+            )
             self.world.installations[inst.id] = inst
             self._emit(webhooks.installation_event(self.world, inst, "created", by or account))
             return inst
+
+    def set_permissions(self, installation_id: int, permissions: Mapping[str, str]) -> None:
+        """What the installation grants from now on: tokens issued before keep at most this (a
+        token never exceeds its installation's current grant)."""
+        with self._op():
+            inst = self.world.installations.get(installation_id)
+            if inst is None:
+                raise SimError(404, f"no installation {installation_id}")
+            inst.permissions = dict(permissions)
 
     def uninstall(self, installation_id: int, *, by: str | None = None) -> None:
         """Remove an installation (→ installation.deleted); its tokens stop working."""

@@ -2,7 +2,9 @@
 
 GitHub answers 422 when a check-run request breaks a limit; the product must batch annotations
 (≤ 50 per request) and keep the summary under 65,535 characters, so the simulator refuses exactly
-what GitHub refuses. Applying a valid body to a `CheckRun` accumulates annotations across requests.
+what GitHub refuses. Only GitHub Actions may set the statuses `waiting`, `requested` and
+`pending`, and only GitHub sets the conclusion `stale`: an App asking for them gets 422. Applying a
+valid body to a `CheckRun` accumulates annotations across requests.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.sim.state import CheckRun
+from app.sim.state import CheckRun, SimError
 
 MAX_ANNOTATIONS = 50
 MAX_OUTPUT_CHARS = 65535
 MAX_ACTIONS = 3
-STATUSES = {"queued", "in_progress", "completed", "waiting", "requested", "pending"}
+STATUSES = {"queued", "in_progress", "completed"}
+ACTIONS_ONLY_STATUSES = {"waiting", "requested", "pending"}
 CONCLUSIONS = {
     "action_required",
     "cancelled",
@@ -23,9 +26,9 @@ CONCLUSIONS = {
     "neutral",
     "success",
     "skipped",
-    "stale",
     "timed_out",
 }
+GITHUB_ONLY_CONCLUSIONS = {"stale"}
 LEVELS = {"notice", "warning", "failure"}
 
 
@@ -63,9 +66,13 @@ def validate(body: Any, *, creating: bool) -> dict[str, Any]:
             if not isinstance(body.get(key), str) or not body[key]:
                 raise _invalid(f'"{key}" wasn\'t supplied.')
     status = body.get("status")
+    if status in ACTIONS_ONLY_STATUSES:
+        raise _invalid(f"status {status!r} can only be set by GitHub Actions.")
     if status is not None and status not in STATUSES:
         raise _invalid(f"status must be one of {sorted(STATUSES)}.")
     conclusion = body.get("conclusion")
+    if conclusion in GITHUB_ONLY_CONCLUSIONS:
+        raise _invalid(f"conclusion {conclusion!r} can only be set by GitHub.")
     if conclusion is not None and conclusion not in CONCLUSIONS:
         raise _invalid(f"conclusion must be one of {sorted(CONCLUSIONS)}.")
     if status == "completed" and conclusion is None:
@@ -106,6 +113,14 @@ def validate(body: Any, *, creating: bool) -> dict[str, Any]:
                 if not isinstance(value, str) or not value or len(value) > limit:
                     raise _invalid(f"action {key} is required and at most {limit} characters.")
     return body
+
+
+def valid_body(body: Any, *, creating: bool) -> dict[str, Any]:
+    """`validate`, answering 422 like GitHub (SimError) instead of raising CheckRunInvalid."""
+    try:
+        return validate(body, creating=creating)
+    except CheckRunInvalid as exc:
+        raise SimError(422, str(exc)) from exc
 
 
 def apply(run: CheckRun, body: dict[str, Any], now: datetime) -> bool:

@@ -131,6 +131,7 @@ def add_fault(request: Request, spec: dict[str, Any] = Body()) -> dict[str, str]
         "primary_rate_limit": lambda: Fault.primary_rate_limit(
             int(spec.get("status", 403)), int(spec.get("reset_in", 60))
         ),
+        "graphql_rate_limit": lambda: Fault.graphql_rate_limit(int(spec.get("reset_in", 60))),
         "delay": lambda: Fault.delay(float(spec.get("seconds", 1.0))),
         "reset": Fault.reset,
     }

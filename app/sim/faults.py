@@ -8,6 +8,8 @@ Kinds, each what a GitHub client must survive:
 - `status`: any status with GitHub's error body (500, 502, 404 …);
 - `secondary_rate_limit`: 403 with `Retry-After`;
 - `primary_rate_limit`: 403 or 429 with `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset`;
+- `graphql_rate_limit`: GraphQL's way, HTTP 200 with `errors[].type == "RATE_LIMITED"` and the
+  same `X-RateLimit-*` headers (resource `graphql`);
 - `delay`: wait, then answer normally (drive client time-outs);
 - `reset`: start the response and drop the connection (the client sees a protocol error).
 """
@@ -20,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["status", "secondary_rate_limit", "primary_rate_limit", "delay", "reset"]
+FaultKind = Literal[
+    "status", "secondary_rate_limit", "primary_rate_limit", "graphql_rate_limit", "delay", "reset"
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,26 @@ class Fault:
         )
 
     @classmethod
+    def graphql_rate_limit(cls, reset_in: int = 60) -> Fault:
+        """HTTP 200 with a RATE_LIMITED error; X-RateLimit-Reset computed when it fires."""
+        return cls(
+            "graphql_rate_limit",
+            status=200,
+            message="API rate limit already exceeded for installation.",
+            seconds=float(reset_in),
+        )
+
+    def body(self) -> dict[str, object] | None:
+        """The response body when it is not GitHub's usual error body (GraphQL errors)."""
+        if self.kind != "graphql_rate_limit":
+            return None
+        return {
+            "errors": [
+                {"type": "RATE_LIMITED", "code": "graphql_rate_limit", "message": self.message}
+            ]
+        }
+
+    @classmethod
     def delay(cls, seconds: float) -> Fault:
         return cls("delay", seconds=seconds)
 
@@ -68,14 +92,15 @@ class Fault:
     def response_headers(self, now: float | None = None) -> list[tuple[str, str]]:
         """Headers of the fault's error response (rate-limit headers computed at `now`)."""
         headers = list(self.headers)
-        if self.kind == "primary_rate_limit":
+        if self.kind in {"primary_rate_limit", "graphql_rate_limit"}:
             reset = int((now if now is not None else time.time()) + self.seconds)
+            resource = "graphql" if self.kind == "graphql_rate_limit" else "core"
             headers += [
                 ("X-RateLimit-Limit", "5000"),
                 ("X-RateLimit-Remaining", "0"),
                 ("X-RateLimit-Used", "5000"),
                 ("X-RateLimit-Reset", str(reset)),
-                ("X-RateLimit-Resource", "core"),
+                ("X-RateLimit-Resource", resource),
             ]
         return headers
 
@@ -117,12 +142,24 @@ class FaultRule:
         return (self.method in {"*", method.upper()}) and bool(self._pattern.match(path))
 
 
+@dataclass(frozen=True)
+class FiredFault:
+    """A fault the simulator answered with, and the headers it sent (e.g. X-RateLimit-Reset)."""
+
+    method: str
+    path: str
+    kind: FaultKind
+    status: int
+    headers: dict[str, str]
+
+
 class Faults:
-    """The active rules, first match wins; thread-safe."""
+    """The active rules, first match wins; thread-safe. `fired` records each fault answered."""
 
     def __init__(self) -> None:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
+        self.fired: list[FiredFault] = []
 
     def inject(self, method: str, path: str, fault: Fault, times: int | None = 1) -> FaultRule:
         """Apply `fault` to the next `times` requests matching `method path` (None: always)."""

@@ -24,14 +24,6 @@ from app.sim.state import (
 )
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
-PERMISSIONS = {
-    "checks": "write",
-    "contents": "read",
-    "issues": "write",
-    "members": "read",
-    "metadata": "read",
-    "pull_requests": "write",
-}
 
 
 def node_id(prefix: str, number: int) -> str:
@@ -251,10 +243,28 @@ def team(world: World, t: Team) -> dict[str, Any]:
     }
 
 
-def integration(world: World) -> dict[str, Any]:
-    """Integration (GET /app and `app` inside check runs)."""
+def integration(world: World, app_id: int | None = None) -> dict[str, Any]:
+    """Integration (GET /app and `app` inside check runs): the App under test, or another App
+    that writes check runs (`world.other_apps`, e.g. GitHub Actions) when `app_id` names it."""
     app = world.app
     assert app is not None, "configure the App first (Simulator.set_app)"
+    other = world.other_apps.get(app_id) if app_id is not None and app_id != app.id else None
+    if other is not None:
+        return {
+            "id": other.id,
+            "slug": other.slug,
+            "client_id": f"Iv1.{other.id:016x}",
+            "node_id": node_id("A", other.id),
+            "owner": user(world, "github"),
+            "name": other.name,
+            "description": "",
+            "external_url": f"{world.web_url}/apps/{other.slug}",
+            "html_url": f"{world.web_url}/apps/{other.slug}",
+            "created_at": iso(EPOCH),
+            "updated_at": iso(EPOCH),
+            "permissions": {"checks": "write", "metadata": "read"},
+            "events": [],
+        }
     return {
         "id": app.id,
         "slug": app.slug,
@@ -267,7 +277,7 @@ def integration(world: World) -> dict[str, Any]:
         "html_url": f"{world.web_url}/apps/{app.slug}",
         "created_at": iso(app.created_at),
         "updated_at": iso(app.created_at),
-        "permissions": PERMISSIONS,
+        "permissions": dict(app.permissions),
         "events": list(app.events),
         "installations_count": len(world.installations),
     }
@@ -291,7 +301,7 @@ def installation(world: World, inst: Installation) -> dict[str, Any]:
         "app_slug": app.slug,
         "target_id": account.id,
         "target_type": "Organization" if account.type == "Organization" else "User",
-        "permissions": PERMISSIONS,
+        "permissions": dict(inst.permissions),
         "events": list(app.events),
         "created_at": iso(inst.created_at),
         "updated_at": iso(inst.created_at),

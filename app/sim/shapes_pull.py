@@ -242,7 +242,7 @@ def check_run(world: World, cr: CheckRun) -> dict[str, Any]:
         },
         "name": cr.name,
         "check_suite": {"id": cr.check_suite_id},
-        "app": integration(world),
+        "app": integration(world, cr.app_id),
         "pull_requests": prs,
     }
 

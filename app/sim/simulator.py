@@ -262,7 +262,7 @@ class Simulator(SimulatorBase):
         """POST /check-runs: validate like GitHub (422), create (→ check_run.created)."""
         with self._op(via_api=via_api):
             r = self._repo(repo)
-            data = _valid(body, creating=True)
+            data = checks.valid_body(body, creating=True)
             if data["head_sha"] not in r.commits:
                 raise SimError(422, f"No commit found for SHA: {data['head_sha']}")
             app = self.world.app
@@ -292,7 +292,7 @@ class Simulator(SimulatorBase):
         """PATCH /check-runs/{id}: annotations accumulate; completing emits check_run.completed."""
         with self._op(via_api=via_api):
             run = self.check_run(repo, check_run_id)
-            data = _valid(body, creating=False)
+            data = checks.valid_body(body, creating=False)
             if checks.apply(run, data, self.now()) and self.emit_check_run_events:
                 bot = f"{self.world.app.slug}[bot]" if self.world.app else "github"
                 self._emit(webhooks.check_run_event(self.world, run, "completed", bot))
@@ -305,9 +305,14 @@ class Simulator(SimulatorBase):
         return run
 
     def latest_check(self, pr: PrRef, name: str = "countersign") -> CheckRun | None:
-        """The newest check run called `name` on the PR's current head."""
+        """The newest check run called `name` that the App made on the PR's current head."""
         p = self.pr(pr)
-        runs = [c for c in self.check_runs_for(p.repo, p.head_sha) if c.name == name]
+        app_id = self.world.app.id if self.world.app else None
+        runs = [
+            c
+            for c in self.check_runs_for(p.repo, p.head_sha)
+            if c.name == name and c.app_id == app_id
+        ]
         return max(runs, key=lambda c: c.id) if runs else None
 
     def rerequest_check(self, check_run_id: int, *, by: str) -> None:
@@ -460,13 +465,6 @@ def _merge_trees(repo: Repo, fork: str, tip: str, head: str) -> dict[str, str]:
         else:
             merged.pop(path, None)
     return merged
-
-
-def _valid(body: Any, *, creating: bool) -> dict[str, Any]:
-    try:
-        return checks.validate(body, creating=creating)
-    except checks.CheckRunInvalid as exc:
-        raise SimError(422, str(exc)) from exc
 
 
 def _suite_id(head_sha: str) -> int:

@@ -207,6 +207,8 @@ class Installation:
     repositories: list[str] | None = None
     """Full names of the selected repositories; None means all of the account's repositories."""
     suspended: bool = False
+    permissions: dict[str, str] = field(default_factory=dict)
+    """What this installation granted (the App's permissions when it was installed)."""
 
 
 @dataclass
@@ -225,6 +227,17 @@ class AppIdentity:
         "pull_request",
         "pull_request_review",
     )
+    permissions: dict[str, str] = field(default_factory=dict)
+    """What the App asks for (app.yml's `default_permissions` unless a test says otherwise)."""
+
+
+@dataclass(frozen=True)
+class OtherApp:
+    """Another integration that writes check runs (GitHub Actions, a CI App) on the same heads."""
+
+    id: int
+    slug: str
+    name: str
 
 
 def tree_after(tree: dict[str, str], blobs: dict[str, bytes], changes: Changes) -> dict[str, str]:
@@ -302,6 +315,7 @@ class World:
     reviews: dict[int, Review] = field(default_factory=dict)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     installations: dict[int, Installation] = field(default_factory=dict)
+    other_apps: dict[int, OtherApp] = field(default_factory=dict)
     diff_cache: dict[tuple[int, str, str], list[FileChange]] = field(default_factory=dict)
     """PR file lists by (repo id, base, head): commits are immutable, so entries never go stale."""
     last_id: int = 1000

@@ -7,6 +7,8 @@ from tests/fixtures/github/shop, and the App installed.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,17 @@ class Env:
             cache_strategy=MemCacheStrategy(),
             timeout=timeout,
         )
+
+    @contextmanager
+    def merging_client(self) -> Iterator[GitHub[Any]]:
+        """A client whose installation may merge (`contents: write`, which app.yml does not ask
+        for: Countersign never merges; these tests exercise GitHub's branch protection)."""
+        before = dict(self.sim.world.installations[self.installation_id].permissions)
+        self.sim.set_permissions(self.installation_id, {**before, "contents": "write"})
+        try:
+            yield self.client()
+        finally:
+            self.sim.set_permissions(self.installation_id, before)
 
     def app_client(self) -> GitHub[Any]:
         return GitHub(

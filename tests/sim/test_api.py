@@ -159,11 +159,11 @@ def test_check_run_limits_and_annotation_accumulation(env: Env) -> None:
 def test_merge_is_refused_until_countersign_succeeds(env: Env) -> None:
     sim = env.sim
     pr = env.open_pricing_pr("agent/protected")
-    gh = env.client()
+    with env.merging_client() as gh:
+        _merge_once_checks_pass(sim, pr, lambda: gh.rest.pulls.merge("acme", "shop", pr.number))
 
-    def merge() -> object:
-        return gh.rest.pulls.merge("acme", "shop", pr.number)
 
+def _merge_once_checks_pass(sim: Any, pr: Any, merge: Any) -> None:
     assert _status(merge) == 405  # no check at all
     run = sim.create_check_run(
         "acme/shop",
@@ -210,8 +210,9 @@ def test_admin_merge_bypasses_and_is_recorded(env: Env) -> None:
 
 def test_merge_with_a_stale_sha_conflicts(env: Env) -> None:
     pr = env.open_pricing_pr("agent/stale-sha")
-    gh = env.client()
-    assert _status(lambda: gh.rest.pulls.merge("acme", "shop", pr.number, sha="0" * 40)) == 409
+    with env.merging_client() as gh:
+        merge = gh.rest.pulls.merge
+        assert _status(lambda: merge("acme", "shop", pr.number, sha="0" * 40)) == 409
 
 
 def test_reviewer_requests_follow_github_rules(env: Env) -> None:

@@ -203,7 +203,9 @@ def test_merge_parses_after_a_passing_check(env: Env) -> None:
         conclusion="success",
         output={"title": "Tier 0", "summary": "Nothing to approve."},
     )
-    result = gh.rest.pulls.merge("acme", "shop", pr.number, merge_method="merge").parsed_data
+    with env.merging_client() as merger:
+        merged_by_api = merger.rest.pulls.merge("acme", "shop", pr.number, merge_method="merge")
+    result = merged_by_api.parsed_data
     assert isinstance(result, m.PullRequestMergeResult)
     assert result.merged is True
     response = gh.rest.pulls.get("acme", "shop", pr.number)
