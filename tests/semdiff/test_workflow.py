@@ -75,7 +75,7 @@ def test_ci_change_reports_trigger_permissions_secrets_and_unpinned_actions() ->
         "steps[Checkout].with.ref": (None, "${{ github.event.pull_request.head.sha }}"),
         "steps[Upload coverage].name": (None, "Upload coverage"),
         "steps[Upload coverage].uses": (None, "codecov/codecov-action@v4"),
-        "steps[Upload coverage].with.token": (None, REDACTED),
+        "steps[Upload coverage].with.token": (None, "${{ secrets.CODECOV_TOKEN }}"),
     }, "steps matched by name"
     assert test.facts["job"] == "test"
     assert test.facts["new_secrets"] == ["CODECOV_TOKEN"]
