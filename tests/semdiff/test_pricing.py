@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from app.errors import UnparseableError
 from app.models import Change, FileDiff
 from app.repo_config import PathRule
-from app.semdiff.documents import read_documents
 from app.risk import evaluate, load_rule_pack, tier_for
+from app.semdiff.documents import read_documents
 from app.semdiff.pricing import analyze, detect, money_text, parse_money
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "pricing"
