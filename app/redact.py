@@ -5,6 +5,7 @@ false` or a `secretKeyRef` name; none of them is a secret. A value is hidden whe
 
 - its holder is a secret as a whole (a Kubernetes Secret's `data`, a Terraform `sensitive`
   value): `redact`, whatever the value; or
+- it is the password of a URL (`postgres://orders:hunter2@db/orders`): `mask_url_passwords`;
 - its field is named like a secret (`password`, `client_secret`, `api_key`, `GITHUB_TOKEN`) *and*
   the value is a literal: not a reference (`var.x`, `${{ secrets.X }}`, `$(DB_PASS)`,
   `{{ .Values.x }}`, a `valueFrom`/`secretKeyRef` mapping), not a boolean or number setting, not
@@ -27,6 +28,7 @@ __all__ = [
     "is_secret_literal",
     "is_secret_name",
     "mask_secret",
+    "mask_url_passwords",
     "redact",
     "redact_tree",
 ]
@@ -63,6 +65,11 @@ _REFERENCE = re.compile(
     re.VERBOSE,
 )
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://(?P<userinfo>[^/@\s]*@)?[^\s]*$", re.IGNORECASE)
+_FILE_PATH = re.compile(r"^(/|\./|\.\./|~/)[\w.@/-]*$")  # /var/run/secrets/…/token
+# The password of a connection string (`postgres://orders:hunter2@db:5432/orders`).
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/:@\s]*:)(?P<password>[^/\s]+)@", re.I
+)
 # Setting words, never secrets: booleans, token permission levels (`id-token: write`), modes.
 _SETTING_WORDS = frozenset(
     {"true", "false", "yes", "no", "on", "off", "read", "write", "none", "inherit", "optional",
@@ -105,8 +112,22 @@ def is_secret_literal(value: Any) -> bool:
     text = value.strip()
     if not text or text.lower() in _SETTING_WORDS or is_reference(text):
         return False
+    if _FILE_PATH.match(text):
+        return False
     url = _URL.match(text)
     return url is None or url["userinfo"] is not None
+
+
+def mask_url_passwords(text: str) -> str:
+    """A string with the password of every URL in it redacted, the rest (host, user, database)
+    visible: `postgres://orders:<redacted>@db:5432/orders`."""
+
+    def hide(match: re.Match[str]) -> str:
+        password = match["password"]
+        shown = password if is_reference(password) else REDACTED
+        return f"{match['head']}{shown}@"
+
+    return _URL_PASSWORD.sub(hide, text) if "://" in text else text
 
 
 def inherits_secret(key: str) -> bool:
@@ -144,4 +165,4 @@ def redact_tree(value: Any, secret: bool = False) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact_tree(v) for v in value]
-    return value
+    return mask_url_passwords(value) if isinstance(value, str) else value

@@ -356,3 +356,50 @@ def test_log_lines_hide_literal_secrets_only(monkeypatch: pytest.MonkeyPatch) ->
     assert line["access_token"] == REDACTED
     assert line["max_tokens"] == 512
     assert line["token_ttl"] == 3600
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "postgres://orders:hunter2@db.internal:5432/orders",
+            "postgres://orders:<redacted>@db.internal:5432/orders",
+        ),
+        ("redis://:p@ss@cache:6379/0", "redis://:<redacted>@cache:6379/0"),
+        (
+            "postgres://orders:${DB_PASSWORD}@db:5432/orders",
+            "postgres://orders:${DB_PASSWORD}@db:5432/orders",
+        ),
+        ("postgresql://ci@localhost/ci", "postgresql://ci@localhost/ci"),
+        ("https://login.example.com/oauth2/token", "https://login.example.com/oauth2/token"),
+    ],
+)
+def test_url_passwords_are_hidden_and_the_rest_shown(text: str, shown: str) -> None:
+    assert redact_tree({"DATABASE_URL": text}) == {"DATABASE_URL": shown}
+
+
+def test_connection_string_in_a_kubernetes_env_keeps_the_host_change_visible() -> None:
+    base = DEPLOYMENT.replace(
+        "            - name: OIDC_TOKEN_URL",
+        "            - name: DATABASE_URL\n"
+        "              value: postgres://orders:hunter2@db-a.internal:5432/orders\n"
+        "            - name: OIDC_TOKEN_URL",
+    )
+    head = base.replace("db-a.internal", "db-b.internal")
+    [change] = run(kubernetes.analyze, "deploy/orders.yaml", base, head)
+    [field] = change.fields
+    assert field.path.endswith("env[DATABASE_URL].value")
+    assert (field.before, field.after) == (
+        "postgres://orders:<redacted>@db-a.internal:5432/orders",
+        "postgres://orders:<redacted>@db-b.internal:5432/orders",
+    )
+    assert "hunter2" not in dumped([change])
+
+
+def test_file_paths_under_secret_names_are_settings() -> None:
+    assert mask_secret("/var/run/secrets/kubernetes.io/serviceaccount/token") == (
+        "/var/run/secrets/kubernetes.io/serviceaccount/token"
+    )
+    assert sanitize_payload({"fields": [{"path": "env.DB", "before": "mysql://u:pw@h/d"}]}) == {
+        "fields": [{"path": "env.DB", "before": "mysql://u:<redacted>@h/d"}]
+    }

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.redact import is_secret_name, mask_secret, redact
+from app.redact import is_secret_name, mask_secret, mask_url_passwords, redact
 
 GENESIS_HASH = "0" * 64
 FORMAT_VERSION = 1
@@ -118,7 +118,7 @@ def _redact(value: Any, *, secret: bool, k8s_secret: bool) -> Any:
         }
     if isinstance(value, list | tuple):
         return [_redact(v, secret=False, k8s_secret=k8s_secret) for v in value]
-    return value
+    return mask_url_passwords(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)
