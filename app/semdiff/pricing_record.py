@@ -185,11 +185,13 @@ def record_change(
             "tiers_mode_changed": op == "update" and mode_b != mode_a,
         }
         moves.extend(tier_moves)
+    discount: dict[str, Any] = {}
     if words.discounts:
         discount, discount_moves = discount_facts(words.discounts, b_value, a_value, currencies)
         facts |= discount
         moves.extend(discount_moves)
-    facts |= limit_facts(changed)
+    if not discount:  # a coupon's `max_redemptions` limits the discount, not the customer
+        facts |= limit_facts(changed)
     facts |= _largest(moves if op == "update" else [])
     return Change(
         file=words.source,

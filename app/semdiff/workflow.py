@@ -164,7 +164,8 @@ def _change(
 def _diff(before: Any, after: Any, list_key: KeyChooser) -> list[FieldChange]:
     """Fields of a workflow or job. Token `permissions` levels and `secrets: inherit` are not
     secrets (though `id-token` and `secrets` sound like them), so they are compared here, not
-    redacted; a `secrets:` mapping stays redacted. A trigger `push:` (null) means `push: {}`."""
+    redacted; in a `secrets:` mapping literal values are redacted and `${{ secrets.X }}`
+    references shown (app.redact). A trigger `push:` (null) means `push: {}`."""
     plain = ["permissions"]
     if not isinstance(_get(before, "secrets"), dict) and not isinstance(
         _get(after, "secrets"), dict

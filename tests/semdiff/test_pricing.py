@@ -598,6 +598,9 @@ def test_coupons_a_bigger_or_longer_discount_is_a_price_cut() -> None:
     assert welcome.facts["discount_increased"] is True
     assert welcome.facts["max_delta_pct"] is None
 
+    fewer = run(book, book.replace('"max_redemptions": 500', '"max_redemptions": 100'))
+    assert "limit_reduced" not in fewer[0].facts, "fewer coupons is not a plan losing limits"
+
     launch = changes["id:LAUNCH25"]
     assert launch.facts["duration_before"] == "repeating"
     assert launch.facts["duration_after"] == "forever"
