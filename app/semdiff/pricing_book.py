@@ -38,6 +38,8 @@ __all__ = ["Book", "Record", "Side", "Where", "detect", "locate", "read_book", "
 
 @dataclass(frozen=True)
 class Record:
+    """One record of one side: its key, its fields and the line it starts on."""
+
     key: str
     value: dict[str, Any]
     line: int | None

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from app.semdiff.workflow_steps import step_identities
+
 __all__ = [
     "checks_out_pr_head",
     "inherits_secrets",
@@ -119,11 +121,11 @@ def script_injections(value: Any) -> list[str]:
     `actions/github-script` `script:` (passing it through `env:` is the safe way)."""
     out: set[str] = set()
     for job in _jobs(value):
-        for number, step in enumerate(_steps(job), start=1):
+        steps = _steps(job)
+        for label, step in zip(step_identities(steps), steps, strict=True):
             scripts = [step.get("run")]
             if _action(step) == "actions/github-script":
                 scripts.append(_get(step.get("with"), "script"))
-            label = step.get("id") or step.get("name") or f"step {number}"
             for script in scripts:
                 for expression in _EXPRESSION.findall(script if isinstance(script, str) else ""):
                     for match in _UNTRUSTED.finditer(expression):

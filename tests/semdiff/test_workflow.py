@@ -345,9 +345,10 @@ def test_untrusted_expression_in_github_script_is_script_injection() -> None:
 """,
     )
     [change] = run(TRIAGE, head, ".github/workflows/triage.yml")
-    assert change.facts["new_script_injection"] == ["step 1: github.event.issue.title"]
+    expected = ["uses:actions/github-script: github.event.issue.title"]
+    assert change.facts["new_script_injection"] == expected
     [again] = run(head, head.replace("labels: [title]", "labels: [title, 'triage']"))
-    assert again.facts["script_injection"] == ["step 1: github.event.issue.title"]
+    assert again.facts["script_injection"] == expected
     assert again.facts["new_script_injection"] == [], "already there: not new"
 
 
