@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.audit.chain import sanitize_payload
 from app.models import REDACTED, Change, FileDiff
@@ -403,3 +405,41 @@ def test_file_paths_under_secret_names_are_settings() -> None:
     assert sanitize_payload({"fields": [{"path": "env.DB", "before": "mysql://u:pw@h/d"}]}) == {
         "fields": [{"path": "env.DB", "before": "mysql://u:<redacted>@h/d"}]
     }
+
+
+SECRET_NAMES = st.sampled_from(
+    ["password", "DB_PASSWORD", "client_secret", "api_key", "private_key", "GITHUB_TOKEN",
+     "auth_token", "credentials", "webhook_secret"]
+)  # fmt: skip
+LITERALS = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-!#%+=",
+    min_size=12,
+    max_size=40,
+).map(lambda t: t + "!9")  # never a substring of a key or URL in the document
+
+
+@settings(max_examples=80, deadline=None)
+@given(SECRET_NAMES, LITERALS, LITERALS, st.sampled_from(["json", "yaml"]))
+def test_property_literal_secrets_never_leave_an_analyzer(
+    name: str, old: str, new: str, fmt: str
+) -> None:
+    def doc(value: str) -> str:
+        body = {"service": {"endpoint": "https://api.example.com", name: value}}
+        return json.dumps(body)  # JSON is YAML too
+
+    changes = run(data.analyze, f"config/service.{fmt}", doc(old), doc(new))
+    text = dumped(changes)
+    assert old not in text
+    assert new not in text
+    if old != new:
+        assert fields(changes) == {f"service:service.{name}": (REDACTED, REDACTED)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(SECRET_NAMES, st.sampled_from(["${{ secrets.%s }}", "${var.%s}", "{{ .Values.%s }}"]))
+def test_property_references_stay_visible(name: str, pattern: str) -> None:
+    ref = pattern % name.lower()
+    changes = run(
+        data.analyze, "config/service.json", json.dumps({name: "x" * 16}), json.dumps({name: ref})
+    )
+    assert fields(changes) == {f"{name}:{name}": (REDACTED, ref)}

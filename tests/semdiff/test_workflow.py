@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.errors import UnparseableError
 from app.models import REDACTED, Change, FileDiff
@@ -502,3 +504,45 @@ def test_job_permissions_compared_with_the_workflow_value_they_replace() -> None
     assert job.facts["permissions_change"] == "broadened"
     [back] = run(head, DEPLOY, ".github/workflows/deploy.yml")
     assert back.facts["permissions_change"] == "narrowed", "inherits the explicit read again"
+
+
+ACTIONS = st.sampled_from(
+    ["actions/checkout", "actions/setup-python", "actions/cache", "docker/login-action",
+     "actions/upload-artifact"]
+)  # fmt: skip
+SHAS = st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)
+SCRIPTS = st.sampled_from(["make", "make test", "pytest -q", "npm ci\nnpm test", "./deploy.sh"])
+STEPS = st.lists(
+    st.one_of(
+        st.builds(lambda a, s: {"uses": f"{a}@{s}"}, ACTIONS, SHAS),
+        st.builds(lambda r: {"run": r}, SCRIPTS),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def as_workflow(steps: list[dict[str, str]]) -> str:
+    """JSON is YAML: a workflow file as `json.dumps` writes it."""
+    return json.dumps(
+        {"on": "push", "jobs": {"build": {"runs-on": "ubuntu-24.04", "steps": steps}}}
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(STEPS, st.data())
+def test_property_bumping_one_action_is_one_uses_change(
+    steps: list[dict[str, str]], data: st.DataObject
+) -> None:
+    assert run(as_workflow(steps), as_workflow(steps)) == []
+    actions = [i for i, s in enumerate(steps) if "uses" in s]
+    if not actions:
+        return
+    index = data.draw(st.sampled_from(actions))
+    old = steps[index]["uses"]
+    new = old.partition("@")[0] + "@" + data.draw(SHAS.filter(lambda s: s != old[-40:]))
+    bumped = [*steps[:index], {"uses": new}, *steps[index + 1 :]]
+    [change] = run(as_workflow(steps), as_workflow(bumped))
+    [(path, values)] = fields(change).items()
+    assert path.startswith("steps[uses:") and path.endswith("].uses")
+    assert values == (old, new)
