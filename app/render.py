@@ -98,6 +98,9 @@ def _change_summary(change: Change, limit: int = 3) -> str:
     facts = change.facts
     if "unparseable" in facts:
         return "could not analyse: " + str(facts["unparseable"])
+    moved = facts.get("max_delta_field")
+    if moved and moved != facts.get("price_field") and facts.get("max_delta_pct") is not None:
+        return f"{moved} {facts.get('max_delta_before')} → {facts.get('max_delta_after')} ({facts['max_delta_pct']:+}%)"
     if "price_delta_pct" in facts and facts.get("price_delta_pct") is not None:
         return f"price {facts.get('price_before')} → {facts.get('price_after')} ({facts['price_delta_pct']:+}%)"
     if change.fields:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.semdiff.structure import is_secret_name, redact
+from app.redact import is_secret_name, mask_secret, mask_url_passwords, redact
 
 GENESIS_HASH = "0" * 64
 FORMAT_VERSION = 1
@@ -80,7 +80,7 @@ def canonical_json(value: Any) -> str:
 def sanitize_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     """Redact secrets at any depth before hashing, so stored, hashed and exported text lacks them.
 
-    Fields named like secrets (password, token, private_key…; app.semdiff.structure) are
+    Literal values of fields named like secrets (password, token, private_key…; app.redact) are
     redacted, and, as defense in depth behind the analyzers, so are the `before`/`after` of a
     field change whose path ends in a secret-like name or that belongs to a Kubernetes Secret's
     `data`/`stringData`.
@@ -90,33 +90,35 @@ def sanitize_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _secret_change(change: dict[str, Any], k8s_secret: bool) -> bool:
+def _secret_change(change: dict[str, Any], k8s_secret: bool) -> Callable[[Any], Any] | None:
+    """How to hide the `before`/`after` of a field change: all of a Secret's data, only the
+    literal values (app.redact.mask_secret) of a secret-named field; None to show them."""
     path = change.get("path")
     if not isinstance(path, str) or not ("before" in change or "after" in change):
-        return False
+        return None
     parts = [p for p in re.split(r"[.\[\]/]", path) if p]
     if k8s_secret and parts and parts[0] in ("data", "stringData"):
-        return True
-    return bool(parts) and is_secret_name(parts[-1])
+        return redact
+    return mask_secret if parts and is_secret_name(parts[-1]) else None
 
 
 def _redact(value: Any, *, secret: bool, k8s_secret: bool) -> Any:
     if secret:
-        return redact(value)
+        return mask_secret(value)
     if isinstance(value, dict):
         address = value.get("address")
         if isinstance(address, str) and address.startswith("Secret/"):
             k8s_secret = True
         hide = _secret_change(value, k8s_secret)
         return {
-            k: redact(v)
-            if hide and k in ("before", "after")
+            k: hide(v)
+            if hide is not None and k in ("before", "after")
             else _redact(v, secret=is_secret_name(str(k)), k8s_secret=k8s_secret)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return [_redact(v, secret=False, k8s_secret=k8s_secret) for v in value]
-    return value
+    return mask_url_passwords(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)

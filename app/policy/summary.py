@@ -36,15 +36,30 @@ class ProposeSummary:
         }
 
 
+UNBOUNDED = 100_000.0
+
+
 def _delta(change: Change) -> float:
-    value = change.facts.get("price_delta_pct")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return abs(float(value))
+    """The largest |price move| of a change: the record's main price or any other amount it
+    states (`max_delta_pct`: annual price, tier, percentage discount)."""
+    facts = change.facts
+    moves = [
+        abs(float(v))
+        for v in (facts.get("price_delta_pct"), facts.get("max_delta_pct"))
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if moves:
+        return max(moves)
     # A removed or added price record, or a price to/from zero, is an unbounded change.
     if change.kind == "pricing" and change.op in ("create", "delete"):
         return 0.0
-    if change.kind == "pricing" and change.facts.get("price_before_num") == 0:
-        return 100_000.0
+    if change.kind == "pricing" and facts.get("price_before_num") == 0:
+        return UNBOUNDED
+    # A bigger amount off or a longer coupon, or a graduated/volume switch: no bound is known.
+    if change.kind == "pricing" and (
+        facts.get("discount_increased") is True or facts.get("tiers_mode_changed") is True
+    ):
+        return UNBOUNDED
     return 0.0
 
 

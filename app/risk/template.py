@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.models import REDACTED, Change
-from app.semdiff.structure import is_secret_name, redact_tree
+from app.models import Change
+from app.redact import is_secret_name, mask_secret, redact_tree
 
 SIMPLE = ("address", "file", "op", "kind", "field")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -72,7 +72,7 @@ def _value(name: str, change: Change, field: str | None) -> str:
     if key not in change.facts or change.facts[key] is None:
         return "?"
     if is_secret_name(key):
-        return REDACTED
+        return format_value(mask_secret(change.facts[key]))
     return format_value(change.facts[key])
 
 

@@ -20,9 +20,10 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.errors import UnparseableError
 from app.models import Change, FieldChange, FileDiff, Op
+from app.redact import is_secret_name
 from app.repo_config import PathRule
 from app.semdiff.documents import Format, decode_text, read_documents, structured_format
-from app.semdiff.structure import KeyChooser, default_list_key, diff_values, is_secret_name
+from app.semdiff.structure import KeyChooser, default_list_key, diff_values
 from app.yamlsafe import YamlDocument
 
 __all__ = ["analyze", "diff_tree", "json_key_lines", "key_line", "order_change", "read_side"]
@@ -95,7 +96,7 @@ def _diff_document(
     out: list[Change] = []
     for key in sorted({*b, *a}, key=str):
         name = str(key)
-        fields = diff_tree(b.get(key), a.get(key), name, secret=is_secret_name(name))
+        fields = diff_tree(b.get(key), a.get(key), name, named=is_secret_name(name))
         op = _op(key in b, key in a)
         if not fields and op == "update":
             continue
@@ -138,6 +139,7 @@ def diff_tree(
     *,
     list_key: KeyChooser = default_list_key,
     secret: bool = False,
+    named: bool = False,
 ) -> list[FieldChange]:
     """`diff_values`, with a subtree present on one side only listed leaf by leaf.
 
@@ -145,7 +147,7 @@ def diff_tree(
     the same path an update of that flag has. Values are already redacted by `diff_values`.
     """
     out: list[FieldChange] = []
-    for change in diff_values(before, after, path, list_key=list_key, secret=secret):
+    for change in diff_values(before, after, path, list_key=list_key, secret=secret, named=named):
         out.extend(_expand(change, list_key))
     return out
 

@@ -18,10 +18,11 @@ from typing import Any
 
 from app.errors import UnparseableError
 from app.models import REDACTED, Change, FieldChange, FileDiff, Op
+from app.redact import is_secret_literal, is_secret_name
 from app.repo_config import PathRule
 from app.semdiff.data import diff_tree, order_change, read_side
 from app.semdiff.documents import Format, structured_format
-from app.semdiff.structure import default_list_key, is_secret_name
+from app.semdiff.structure import default_list_key
 from app.yamlsafe import YamlDocument, line_of
 
 __all__ = ["analyze", "detect"]
@@ -220,7 +221,11 @@ def _seal_env(value: Any, key: str = "") -> Any:
 
 
 def _seal_env_item(item: Any) -> Any:
-    if isinstance(item, dict) and is_secret_name(str(item.get("name", ""))) and "value" in item:
+    if (
+        isinstance(item, dict)
+        and is_secret_name(str(item.get("name", "")))
+        and is_secret_literal(item.get("value"))
+    ):
         return {**_seal_env(item), "value": _seal(item["value"])}
     return _seal_env(item)
 

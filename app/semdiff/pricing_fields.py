@@ -1,85 +1,50 @@
-"""Price-book vocabulary: money parsing, and which fields are keys and prices.
-
-Money is parsed with Decimal, never float: "49.00 → 29.40" must be exactly -40 %.
-"""
+"""Price-book vocabulary: which fields are keys, prices, discounts and limits."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.repo_config import PathRule
+from app.semdiff.pricing_money import NotMoney, parse_money
 
-CONTAINER_KEYS = ("plans", "prices", "skus", "items", "products", "tariffs", "rates", "records")
+CONTAINER_KEYS = (
+    "plans", "prices", "skus", "items", "products", "tariffs", "rates", "records", "coupons",
+    "discounts", "promotions", "promotion_codes", "addons", "add_ons",
+)  # fmt: skip
 # The singular of a container names the key of a `{key: record}` mapping (`skus` → `sku:pro`).
 MAPPING_KEY_NAMES = {"plans": "plan", "skus": "sku", "products": "product", "tariffs": "tariff"}
 KEY_CANDIDATES = (
-    "id", "sku", "plan", "plan_code", "code", "price_id", "product_id", "name", "slug",
-    "key", "zone", "tariff", "tariff_code",
+    "id", "sku", "plan", "plan_id", "plan_code", "code", "price_id", "product_id", "coupon_id",
+    "lookup_key", "name", "slug", "key", "zone", "tariff", "tariff_code",
 )  # fmt: skip
 PRICE_NAMES = (
-    "price", "unit_amount", "unit_price", "amount", "monthly_usd", "net_price", "rate",
-    "fee", "cost",
+    "price", "unit_amount", "unit_amount_decimal", "unit_price", "amount", "monthly_usd",
+    "net_price", "rate", "fee", "cost",
 )  # fmt: skip
 _PRICE_NAME = re.compile(
     r"^(price_.+|.+_price|amount_.+|.+_amount|.+_fee|.+_rate|.+_cost|.+_(usd|eur|gbp))$", re.I
 )
-_MONEY = re.compile(r"^(?P<sign>[+-]?)(?P<int>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<frac>\d+))?$")
-_SYMBOLS = "$€£¥"
 MAX_DEPTH = 4
-
-
-class NotMoney(ValueError):
-    """A price field holds something that is not an amount."""
-
-
-def parse_money(value: Any) -> Decimal | None:
-    """An exact amount from a JSON/YAML number or a CSV string ("1,234.50", "$10"); blank → None."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise NotMoney(repr(value))
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise NotMoney(repr(value))
-        return Decimal(repr(value))
-    if not isinstance(value, str):
-        raise NotMoney(repr(value))
-    text = value.strip()
-    if not text:
-        return None
-    sign = ""
-    if text[0] in "+-":
-        sign, text = text[0], text[1:].lstrip()
-    text = text.strip(_SYMBOLS).strip()
-    match = _MONEY.match(sign + text)
-    if not match or not (match["int"] or match["frac"]):
-        raise NotMoney(repr(value))
-    try:
-        return Decimal(sign + (match["int"] or "0").replace(",", "") + "." + (match["frac"] or "0"))
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only digits
-        raise NotMoney(repr(value)) from exc
-
-
-def money_text(amount: Decimal | None) -> str | None:
-    """An amount as exact text with at least cents: 49 → "49.00", 0.28740 → "0.2874"."""
-    if amount is None:
-        return None
-    amount = amount.normalize()
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        amount = amount.quantize(Decimal("0.01"))
-    return f"{amount:f}"
+# Discounts: a bigger one is a price cut. Percentages and amounts off a price.
+PERCENT_DISCOUNTS = ("percent_off", "discount_percent", "discount_pct", "percentage_off")
+AMOUNT_DISCOUNTS = ("amount_off", "discount_amount")
+DISCOUNT_FIELDS = frozenset({*PERCENT_DISCOUNTS, *AMOUNT_DISCOUNTS})
+# Stripe coupon durations, shortest to longest: a longer one gives more away.
+DURATION_RANK = {"once": 0, "repeating": 1, "forever": 2}
+# Non-price entitlements: `limits.projects`, `seats_included`, `max_users`, `api_calls_limit`.
+LIMIT_CONTAINERS = frozenset({"limits", "quotas", "entitlements", "allowances", "usage_limits"})
+_LIMIT_NAME = re.compile(
+    r"^(seats|users|projects|seats_included|included_.+|max_.+|.+_limit|.+_quota)$", re.I
+)
+UNLIMITED = frozenset({"unlimited", "inf", "infinity", "-1"})
 
 
 def price_like(name: str, rule: PathRule) -> bool:
     if rule.price_fields is not None:
         return name in rule.price_fields
-    if name.lower().endswith(("_id", "_code")):
+    if name.lower().endswith(("_id", "_code")) or name.lower() in DISCOUNT_FIELDS:
         return False
     return name.lower() in PRICE_NAMES or bool(_PRICE_NAME.match(name))
 
@@ -103,7 +68,9 @@ def price_fields(records: Sequence[dict[str, Any]], rule: PathRule) -> tuple[str
             if all(not isinstance(r.get(name), dict | list) for r in records):
                 names.append(str(name))
     order = {n: i for i, n in enumerate(PRICE_NAMES)}
-    return tuple(sorted(names, key=lambda n: (order.get(n.lower(), len(order)), n)))
+    # Known names first (`price` before `setup_fee`), others as the book writes them
+    # (`monthly_price` before `annual_price`).
+    return tuple(sorted(names, key=lambda n: (order.get(n.lower(), len(order)), names.index(n))))
 
 
 def key_text(value: Any) -> str | None:
@@ -127,3 +94,15 @@ def key_field(sides: Sequence[list[dict[str, Any]]], rule: PathRule) -> str | No
         if ok:
             return name
     return None
+
+
+def discount_fields(records: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """Discount fields (percent or amount off) present in some record, percentages first."""
+    present = {str(name) for rec in records for name in rec}
+    return tuple(n for n in (*PERCENT_DISCOUNTS, *AMOUNT_DISCOUNTS) if n in present)
+
+
+def is_limit(path: str) -> bool:
+    """A field path naming a non-price entitlement (`limits.projects`, `seats_included`)."""
+    parts = path.split(".")
+    return parts[0].lower() in LIMIT_CONTAINERS or bool(_LIMIT_NAME.match(parts[-1]))

@@ -23,9 +23,9 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from app.errors import UnparseableError
 from app.models import REDACTED, Change, FileDiff, Op
+from app.redact import is_secret_name
 from app.repo_config import PathRule
 from app.semdiff.documents import decode_text
-from app.semdiff.structure import is_secret_name
 
 __all__ = ["Statement", "analyze", "classify", "statements"]
 

@@ -7,51 +7,16 @@ generic data.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.models import REDACTED, FieldChange
-
-# Keys whose values are secrets. `key` alone is too common (pricing keys, map keys) to redact.
-_SECRET_NAME = re.compile(
-    r"(passw(or)?d|passphrase|secret|token|credential|"
-    r"(private|api|access|secret|signing|ssh|auth|encryption|master|client|license|webhook)[_-]?key)",
-    re.IGNORECASE,
-)
-_NOT_SECRET = re.compile(
-    r"(_id$|_ids$|_arn$|_name$|_ref$|_length$|_ttl$|_type$|_version$|^token_?ttl|kms|"
-    r"_policy$|_enabled$|_expir|_rotation|_url$)",
-    re.IGNORECASE,
-)
+from app.models import FieldChange
+from app.redact import inherits_secret, is_secret_name, mask_secret, redact, redact_tree
 
 # Fields that identify an item inside a list, in order of preference.
 LIST_KEYS: tuple[str, ...] = ("name", "id", "key", "sku", "code", "plan_code", "uid", "type")
 
 KeyChooser = Callable[[str, Sequence[Any]], str | None]
-
-
-@functools.lru_cache(maxsize=8192)
-def is_secret_name(name: str) -> bool:
-    """True when a field name says its value is a secret (password, token, private_key…)."""
-    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
-
-
-def redact(value: Any) -> Any:
-    """Replace a secret value (any shape) by a marker; None stays None so create/delete shows."""
-    return None if value is None else REDACTED
-
-
-def redact_tree(value: Any, secret: bool = False) -> Any:
-    """Copy `value` with every secret-named field (at any depth) redacted."""
-    if secret:
-        return redact(value)
-    if isinstance(value, dict):
-        return {k: redact_tree(v, is_secret_name(str(k))) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact_tree(v) for v in value]
-    return value
 
 
 def same(a: Any, b: Any) -> bool:
@@ -92,8 +57,12 @@ def diff_values(
     *,
     list_key: KeyChooser = default_list_key,
     secret: bool = False,
+    named: bool = False,
 ) -> list[FieldChange]:
     """Every leaf-level difference between two parsed values, secrets redacted.
+
+    `secret` hides every value below `path` (a Kubernetes Secret's data, a `sensitive` value);
+    `named` says `path` is a secret-named field, whose literal values are hidden (app.redact).
 
     Lists of records are matched by a key field when one is evident on both sides (`items[web]`),
     otherwise compared whole (order matters for args, rules and similar lists).
@@ -102,6 +71,9 @@ def diff_values(
         return []
     if secret:
         return [FieldChange(path=path, before=redact(before), after=redact(after))]
+    both_dicts = isinstance(before, dict) and isinstance(after, dict)
+    if named and not both_dicts:
+        return [FieldChange(path=path, before=mask_secret(before), after=mask_secret(after))]
     if isinstance(before, dict) and isinstance(after, dict):
         out: list[FieldChange] = []
         keys = list(before) + [k for k in after if k not in before]
@@ -113,7 +85,7 @@ def diff_values(
                     after.get(k),
                     _join(path, name),
                     list_key=list_key,
-                    secret=is_secret_name(name),
+                    named=is_secret_name(name) or (named and inherits_secret(name)),
                 )
             )
         return out
@@ -124,8 +96,12 @@ def diff_values(
             a = {i[field]: i for i in after}
             out = []
             for k in list(b) + [k for k in a if k not in b]:
-                out.extend(diff_values(b.get(k), a.get(k), f"{path}[{k}]", list_key=list_key))
+                out.extend(
+                    diff_values(b.get(k), a.get(k), f"{path}[{k}]", list_key=list_key, named=named)
+                )
             return out
+    if named:
+        return [FieldChange(path=path, before=mask_secret(before), after=mask_secret(after))]
     return [FieldChange(path=path, before=redact_tree(before), after=redact_tree(after))]
 
 

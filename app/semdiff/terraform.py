@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.models import Change, FieldChange, FileDiff, Op
+from app.redact import is_secret_name
 from app.repo_config import PathRule
-from app.semdiff.structure import LIST_KEYS, diff_values, is_secret_name, same
+from app.semdiff.structure import LIST_KEYS, diff_values, same
 from app.semdiff.terraform_parse import EMPTY, TfFile, TfObject, flavor_of, parse_side, unwrap
 
 __all__ = ["analyze", "diff_files"]
@@ -119,29 +120,33 @@ def _change(
     )
 
 
-def _secret_keys(obj: TfObject | None) -> set[str]:
-    """Top-level keys whose values are secret for this object (beyond secret-looking names)."""
+def _secret_keys(obj: TfObject | None) -> dict[str, bool]:
+    """Top-level keys whose values are secret for this object (beyond secret-looking names):
+    True when the value is hidden whatever it is (`sensitive`), False when only a literal is
+    (a secret-named variable's default may be `var.x` or `null`, which a reviewer should see)."""
     if obj is None:
-        return set()
+        return {}
     name = obj.labels[0] if obj.labels else ""
-    sensitive = obj.body.get("sensitive") is True or is_secret_name(name)
-    if obj.block_type == "variable" and sensitive:
-        return {"default"}
-    if obj.block_type == "output" and sensitive:
-        return {"value"}
-    if obj.block_type in ("locals", "tfvars") and is_secret_name(name):
-        return {"value"}
-    return set()
+    sensitive = obj.body.get("sensitive") is True
+    named = is_secret_name(name)
+    if obj.block_type == "variable" and (sensitive or named):
+        return {"default": sensitive}
+    if obj.block_type == "output" and (sensitive or named):
+        return {"value": sensitive}
+    if obj.block_type in ("locals", "tfvars") and named:
+        return {"value": False}
+    return {}
 
 
 def _fields(before: TfObject | None, after: TfObject | None) -> list[FieldChange]:
-    secret = _secret_keys(before) | _secret_keys(after)
+    b_keys, a_keys = _secret_keys(before), _secret_keys(after)
+    secret = {k: b_keys.get(k, False) or a_keys.get(k, False) for k in {*b_keys, *a_keys}}
     b = before.body if before is not None else None
     a = after.body if after is not None else None
     return _diff(b, a, "", secret)
 
 
-def _diff(before: Any, after: Any, path: str, secret_keys: set[str]) -> list[FieldChange]:
+def _diff(before: Any, after: Any, path: str, secret_keys: dict[str, bool]) -> list[FieldChange]:
     """Like `diff_values`, but a dict present on one side only is listed leaf by leaf, so a
     created `versioning { enabled = true }` reads `versioning.enabled` as an update would."""
     one_sided_dict = (before is None and isinstance(after, dict)) or (
@@ -157,10 +162,12 @@ def _diff(before: Any, after: Any, path: str, secret_keys: set[str]) -> list[Fie
     out: list[FieldChange] = []
     for key in sorted(set(b) | set(a)):
         sub = f"{path}.{key}" if path else key
-        if key in secret_keys or is_secret_name(key):
+        if secret_keys.get(key):
             out.extend(diff_values(b.get(key), a.get(key), sub, secret=True))
+        elif key in secret_keys or is_secret_name(key):
+            out.extend(diff_values(b.get(key), a.get(key), sub, named=True))
         else:
-            out.extend(_diff(b.get(key), a.get(key), sub, set()))
+            out.extend(_diff(b.get(key), a.get(key), sub, {}))
     return out
 
 

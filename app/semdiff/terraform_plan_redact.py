@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.models import REDACTED
-from app.semdiff.structure import is_secret_name
+from app.redact import is_secret_literal, is_secret_name
 from app.semdiff.terraform_plan import part as _part
 
 # What a stored plan keeps: the parts the analyzer reads. `variables`, `planned_values`,
@@ -64,7 +64,7 @@ def _masked(value: Any, sensitive: Any) -> Any:
         return None if value is None else REDACTED
     if isinstance(value, dict):
         return {
-            k: (REDACTED if v is not None and is_secret_name(str(k)) and isinstance(v, str)
+            k: (REDACTED if is_secret_name(str(k)) and is_secret_literal(v)
                 else _masked(v, _part(sensitive, k)))
             for k, v in value.items()
         }  # fmt: skip

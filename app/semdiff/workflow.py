@@ -2,47 +2,45 @@
 triggers, token permissions, secrets and third-party code a workflow runs.
 
 A workflow is two kinds of object: `workflow` (everything but `jobs`: triggers, permissions, env,
-concurrency…) and `job.<id>` per job. Facts are what a reviewer of CI changes looks for: a new
-`pull_request_target` trigger, broader token permissions, new secrets, and actions that are not
-pinned to a commit SHA (a moving tag lets a third party change the code that sees our secrets).
-The `workflow` change carries facts for the whole file; a job change for that job (its effective
-permissions are its own, or the workflow's when it sets none). Every change also carries the
-file's `triggers` and `pull_request_target`, since they decide what a job's secrets are exposed to.
+concurrency…) and `job.<id>` per job. Steps are matched by identity (workflow_steps), so a SHA
+bump of `- uses: actions/checkout@…` is one field change. Facts are what a reviewer of CI changes
+looks for (workflow_facts, workflow_permissions): a new `pull_request_target` trigger and whether
+it checks out fork code, token permissions against their previous explicit value, `id-token:
+write`, new secrets and `secrets: inherit`, untrusted input pasted into scripts, and actions not
+pinned to a commit SHA. The `workflow` change carries facts for the whole file; a job change for
+that job. Every change also carries the file's `triggers` and `pull_request_target`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from app.errors import UnparseableError
 from app.models import Change, FieldChange, FileDiff, Op
 from app.repo_config import PathRule
-from app.semdiff.data import diff_tree, key_line, order_change, read_side
+from app.semdiff.data import diff_tree, key_line, read_side
 from app.semdiff.structure import KeyChooser, default_list_key
+from app.semdiff.workflow_facts import (
+    checks_out_pr_head,
+    inherits_secrets,
+    script_injections,
+    secrets,
+    unpinned,
+    uses,
+)
+from app.semdiff.workflow_permissions import (
+    Permissions,
+    effective,
+    level,
+    normalize,
+    permissions_broadened,
+    permissions_change,
+)
+from app.semdiff.workflow_steps import diff_steps
 from app.yamlsafe import YamlDocument
 
-__all__ = ["analyze", "permissions_broadened", "unpinned"]
-
-DEFAULT = "default"  # no `permissions` key: the repository's default token permissions
-RANK = {"none": 0, "read": 1, "write": 2}
-# Scopes of the GITHUB_TOKEN; `read-all` / `write-all` set every one of them.
-SCOPES = (
-    "actions", "attestations", "checks", "contents", "deployments", "discussions", "id-token",
-    "issues", "models", "packages", "pages", "pull-requests", "repository-projects",
-    "security-events", "statuses",
-)  # fmt: skip
-# GitHub's restricted default, the baseline when a file that had no `permissions` adds some.
-RESTRICTED_DEFAULT = {"contents": "read", "packages": "read"}
-FIRST_PARTY = frozenset({"actions", "github"})
-_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
-_SECRET_REF = re.compile(
-    r"\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])"
-)
-_SHA = re.compile(r"^[0-9a-fA-F]{40}$")
-
-Permissions = str | dict[str, str]
+__all__ = ["Permissions", "analyze", "permissions_broadened", "unpinned"]
 
 
 def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
@@ -53,13 +51,18 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     before = _mapping(file.base is not None, base_doc, base_source)
     after = _mapping(file.head is not None, head_doc, file.path)
     file_facts = _trigger_facts(after)
+    base_target = bool(_trigger_facts(before)["pull_request_target"])
     out: list[Change] = []
     top_b = {k: v for k, v in (before or {}).items() if k != "jobs"}
     top_a = {k: v for k, v in (after or {}).items() if k != "jobs"}
     fields = _diff(top_b, top_a, default_list_key)
     op = _op(before is not None, after is not None)
     if fields or op != "update":
-        facts = {**file_facts, **_scope_facts(before, after, _top_perms(before), _top_perms(after))}
+        facts = _with_pr_target(
+            file_facts,
+            base_target,
+            _scope_facts(before, after, _top_perms(before), _top_perms(after)),
+        )
         first = _first_line(head_doc if op != "delete" else base_doc)
         out.append(_change(file.path, "workflow", op, fields, facts, first))
     jobs_b = _jobs(before, base_doc, base_source)
@@ -72,7 +75,8 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
             continue
         perms_b = _job_perms(job_b, before) if job_id in jobs_b else None
         perms_a = _job_perms(job_a, after) if job_id in jobs_a else None
-        facts = {**file_facts, "job": job_id, **_scope_facts(job_b, job_a, perms_b, perms_a)}
+        scope = {"job": job_id, **_scope_facts(job_b, job_a, perms_b, perms_a)}
+        facts = _with_pr_target(file_facts, base_target, scope)
         doc = head_doc if op != "delete" else base_doc
         line = key_line(doc.node, ("jobs", job_id)) if doc is not None else None
         out.append(_change(file.path, f"job.{job_id}", op, fields, facts, line))
@@ -81,24 +85,10 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
 
 
 def _job_fields(before: Any, after: Any) -> list[FieldChange]:
-    """Steps are matched by `id`, else `name`, when every step of each side has a unique one;
-    steps run in order, so a reorder of matched steps is reported as `steps.order`."""
-    steps_b, steps_a = _get(before, "steps"), _get(after, "steps")
-    step_key = next(
-        (
-            field
-            for field in ("id", "name")
-            if all(_unique_field(steps, field) for steps in (steps_b, steps_a) if steps is not None)
-        ),
-        None,
-    )
-
-    def choose(path: str, items: Sequence[Any]) -> str | None:
-        return step_key if path == "steps" else default_list_key(path, items)
-
-    fields = _diff(before, after, choose)
-    moved = order_change("steps", steps_b, steps_a, step_key) if step_key else None
-    return [*fields, moved] if moved else fields
+    """A job's fields, its `steps` matched by identity (app.semdiff.workflow_steps)."""
+    fields = _diff(_without(before, ["steps"]), _without(after, ["steps"]), default_list_key)
+    steps = diff_steps(_get(before, "steps"), _get(after, "steps"), default_list_key)
+    return sorted([*fields, *steps], key=lambda f: f.path)
 
 
 def _read(data: bytes | None, source: str) -> YamlDocument | None:
@@ -174,7 +164,8 @@ def _change(
 def _diff(before: Any, after: Any, list_key: KeyChooser) -> list[FieldChange]:
     """Fields of a workflow or job. Token `permissions` levels and `secrets: inherit` are not
     secrets (though `id-token` and `secrets` sound like them), so they are compared here, not
-    redacted; a `secrets:` mapping stays redacted. A trigger `push:` (null) means `push: {}`."""
+    redacted; in a `secrets:` mapping literal values are redacted and `${{ secrets.X }}`
+    references shown (app.redact). A trigger `push:` (null) means `push: {}`."""
     plain = ["permissions"]
     if not isinstance(_get(before, "secrets"), dict) and not isinstance(
         _get(after, "secrets"), dict
@@ -205,18 +196,22 @@ def _without(value: Any, keys: Sequence[str]) -> Any:
     return out
 
 
-def _unique_field(steps: Any, field: str) -> bool:
-    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-        return False
-    values = [s.get(field) for s in steps]
-    return all(isinstance(v, str) for v in values) and len(set(values)) == len(values)
-
-
 def _get(value: Any, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
 # -- facts -----------------------------------------------------------------------------------
+
+
+def _with_pr_target(
+    file_facts: dict[str, Any], base_target: bool, scope: dict[str, Any]
+) -> dict[str, Any]:
+    """`pr_target_checkout`: a `pull_request_target` workflow checks out the pull request's
+    head, running fork code with a write token and secrets ("pwn request")."""
+    now = bool(file_facts["pull_request_target"]) and scope["checks_out_pr_head"]
+    checked_before = bool(scope.pop("checked_out_pr_head_before"))
+    was = base_target and checked_before
+    return {**file_facts, **scope, "pr_target_checkout": now, "pr_target_checkout_before": was}
 
 
 def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
@@ -233,125 +228,42 @@ def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
     return {"triggers": triggers, "pull_request_target": "pull_request_target" in triggers}
 
 
-def _normalize(value: Any) -> Permissions:
-    if value is None:
-        return DEFAULT
-    if isinstance(value, dict):
-        return {str(k): str(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    return str(value)
-
-
 def _top_perms(workflow: dict[str, Any] | None) -> Permissions | None:
     if workflow is None:
         return None
-    return _normalize(workflow.get("permissions"))
+    return normalize(workflow.get("permissions"))
 
 
 def _job_perms(job: Any, workflow: dict[str, Any] | None) -> Permissions | None:
     """A job's effective permissions: its own, else the workflow's."""
-    if isinstance(job, dict) and job.get("permissions") is not None:
-        return _normalize(job["permissions"])
-    return _top_perms(workflow) or DEFAULT
-
-
-def _rank(perms: Permissions, scope: str) -> int:
-    if perms == "write-all":
-        return 2
-    if perms == "read-all":
-        return 1
-    if isinstance(perms, dict):
-        return RANK.get(perms.get(scope, "none"), 2)  # an unknown level is assumed the worst
-    if perms == DEFAULT:
-        return RANK[RESTRICTED_DEFAULT.get(scope, "none")]
-    return 2
-
-
-def permissions_broadened(before: Permissions | None, after: Permissions | None) -> bool:
-    """True when the token can do more after: a scope rises (none→read→write), the whole token
-    becomes `write-all`, or explicit permissions are dropped for the (unknown) repo default."""
-    if after is None:
-        return False
-    before = DEFAULT if before is None else before
-    if after == before:
-        return False
-    if after == "write-all":
-        return True
-    if after == DEFAULT:
-        return before != "write-all"
-    scopes = set(SCOPES)
-    for side in (before, after):
-        if isinstance(side, dict):
-            scopes |= set(side)
-    return any(_rank(after, s) > _rank(before, s) for s in scopes)
+    return effective(_get(job, "permissions"), _top_perms(workflow))
 
 
 def _scope_facts(
     before: Any, after: Any, perms_before: Permissions | None, perms_after: Permissions | None
 ) -> dict[str, Any]:
-    secrets_before = _secrets(before)
-    secrets_after = _secrets(after)
-    actions = sorted(set(_uses(after)))
+    """Facts of a job or a whole workflow (`before`/`after` None when it does not exist)."""
+    secrets_before, secrets_after = secrets(before), secrets(after)
+    actions = sorted(set(uses(after)))
+    injections_before = set(script_injections(before))
+    injections = script_injections(after)
+    id_token_before = perms_before is not None and level(perms_before, "id-token") == 2
+    id_token_after = perms_after is not None and level(perms_after, "id-token") == 2
     return {
         "permissions_before": perms_before,
         "permissions_after": perms_after,
+        "permissions_change": permissions_change(perms_before, perms_after),
         "permissions_broadened": permissions_broadened(perms_before, perms_after),
+        "id_token_write": id_token_after,
+        "id_token_write_added": id_token_after and not id_token_before,
         "secrets_used": sorted(secrets_after),
         "new_secrets": sorted(secrets_after - secrets_before),
-        "secrets_inherit": _inherits_secrets(after),
+        "secrets_inherit": inherits_secrets(after),
+        "secrets_inherit_added": inherits_secrets(after) and not inherits_secrets(before),
         "actions": actions,
         "unpinned_actions": [a for a in actions if unpinned(a)],
+        "script_injection": injections,
+        "new_script_injection": [i for i in injections if i not in injections_before],
+        "checks_out_pr_head": checks_out_pr_head(after),
+        "checked_out_pr_head_before": checks_out_pr_head(before),
     }
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
-def _secrets(value: Any) -> set[str]:
-    """Names referenced as `${{ secrets.X }}` / `${{ secrets['X'] }}` anywhere in `value`."""
-    out: set[str] = set()
-    for text in _strings(value):
-        for expression in _EXPRESSION.findall(text):
-            for dotted, indexed in _SECRET_REF.findall(expression):
-                out.add(dotted or indexed)
-    return out
-
-
-def _inherits_secrets(value: Any) -> bool:
-    """A reusable-workflow call with `secrets: inherit` hands it every secret."""
-    jobs = _get(value, "jobs")
-    candidates = list(jobs.values()) if isinstance(jobs, dict) else [value]
-    return any(_get(job, "secrets") == "inherit" for job in candidates)
-
-
-def _uses(value: Any) -> list[str]:
-    """Every `uses:` of a job (reusable workflow) or step, in a job or a whole workflow."""
-    jobs = _get(value, "jobs")
-    candidates = list(jobs.values()) if isinstance(jobs, dict) else [value]
-    out: list[str] = []
-    for job in candidates:
-        if isinstance(_get(job, "uses"), str):
-            out.append(job["uses"])
-        steps = _get(job, "steps")
-        for step in steps if isinstance(steps, list) else []:
-            if isinstance(_get(step, "uses"), str):
-                out.append(step["uses"])
-    return out
-
-
-def unpinned(uses: str) -> bool:
-    """A third-party action or reusable workflow not pinned to a full commit SHA."""
-    ref = uses.strip()
-    if ref.startswith("./") or ref.startswith("docker://"):
-        return False
-    target, _, version = ref.partition("@")
-    owner = target.split("/", 1)[0].lower()
-    if owner in FIRST_PARTY:
-        return False
-    return not _SHA.match(version)

@@ -14,13 +14,13 @@ from typing import Any
 
 import structlog
 
-from app.semdiff.structure import is_secret_name
+from app.redact import is_secret_name, mask_secret
 
 
 def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if key != "event" and is_secret_name(key):
-            event[key] = "<redacted>"
+            event[key] = mask_secret(event[key])
     return event
 
 

@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 from app.errors import UnparseableError
 from app.models import Change, FileDiff
 from app.repo_config import PathRule
+from app.risk import evaluate, load_rule_pack, tier_for
 from app.semdiff.documents import read_documents
 from app.semdiff.pricing import analyze, detect, money_text, parse_money
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "pricing"
+RULES = Path(__file__).parents[2] / "risk_rules"
 
 
 def fixture(name: str) -> str:
@@ -458,3 +460,181 @@ def test_credit_delta_follows_the_direction_of_the_move() -> None:
     assert change.facts["price_delta_pct"] == 50.0
     [back] = run(head, base, "credits.csv")
     assert back.facts["price_delta_pct"] == -100.0
+
+
+# -- price-book shapes from real price books -----------------------------------------------------
+
+
+def pack_tier(changes: list[Change]) -> tuple[int | str, list[str]]:
+    findings = evaluate(load_rule_pack(RULES), changes, is_agent=True, author="pricing-bot[bot]")
+    return tier_for(findings), sorted(f.rule for f in findings)
+
+
+def test_plans_list_keyed_by_plan_id_is_a_price_book() -> None:
+    book = fixture("saas_plans.yaml")
+    assert detect(read_documents(book.encode(), "yaml", "pricing/plans.yaml"), PathRule())
+    head = book.replace("annual_price: 240.00", "annual_price: 180.00")
+    [change] = run(book, head, "pricing/plans.yaml")
+    assert change.kind == "pricing"
+    assert change.address == "plan_id:team"
+    assert change.line == line_of(head, "  - plan_id: team")
+    assert fields(change) == {"annual_price": (240.0, 180.0)}
+    assert change.facts["price_field"] == "monthly_price"
+    assert change.facts["price_delta_pct"] == 0.0
+    assert change.facts["prices"]["annual_price"] == {
+        "before": "240.00",
+        "after": "180.00",
+        "delta_pct": -25.0,
+    }
+    assert change.facts["max_delta_pct"] == -25.0
+    assert change.facts["max_delta_field"] == "annual_price"
+    assert (change.facts["max_delta_before"], change.facts["max_delta_after"]) == (
+        "240.00",
+        "180.00",
+    )
+
+
+def test_annual_cut_weighs_the_same_as_a_monthly_cut() -> None:
+    book = fixture("saas_plans.yaml")
+    annual = run(book, book.replace("annual_price: 240.00", "annual_price: 180.00"), "p.yaml")
+    monthly = run(book, book.replace("monthly_price: 25.00", "monthly_price: 18.75"), "p.yaml")
+    assert monthly[0].facts["max_delta_pct"] == annual[0].facts["max_delta_pct"] == -25.0
+    assert pack_tier(annual) == pack_tier(monthly) == (2, ["pricing.large-change"])
+
+
+def test_limits_are_changes_of_their_plan() -> None:
+    book = fixture("saas_plans.yaml")
+    head = book.replace("      projects: 10\n", "      projects: 5\n")
+    head = head.replace("      seats: 25\n", "      seats: 50\n")
+    changes = by_address(run(book, head, "pricing/plans.yaml"))
+    starter, team = changes["plan_id:starter"], changes["plan_id:team"]
+    assert fields(starter) == {"limits.projects": (10, 5)}
+    assert starter.facts["limits"] == {"limits.projects": {"before": 10, "after": 5}}
+    assert starter.facts["limit_reduced"] is True
+    assert starter.facts["max_delta_pct"] is None
+    assert team.facts["limit_reduced"] is False
+    assert pack_tier([starter]) == (1, ["pricing.limit-reduced", "pricing.record-update"])
+    unlimited = book.replace(
+        "      projects: unlimited\n      seats: 25\n", "      projects: 100\n      seats: 25\n"
+    )
+    [capped] = run(book, unlimited, "pricing/plans.yaml")
+    assert capped.facts["limits"] == {"limits.projects": {"before": "unlimited", "after": 100}}
+    assert capped.facts["limit_reduced"] is True
+
+
+def test_stripe_minor_units_and_zero_decimal_currencies() -> None:
+    book = fixture("stripe_prices.json")
+    head = book.replace('"unit_amount": 4900,\n      "unit_amount_decimal": "4900"', (
+        '"unit_amount": 3900,\n      "unit_amount_decimal": "3900"'
+    )).replace('"unit_amount": 7400,\n      "unit_amount_decimal": "7400"', (
+        '"unit_amount": 5900,\n      "unit_amount_decimal": "5900"'
+    ))  # fmt: skip
+    changes = by_address(run(book, head, "billing/prices.json"))
+    usd = changes["id:price_1QkPro7Ldv4m3EUvKq2Pro01"]
+    assert fields(usd) == {"unit_amount": (4900, 3900), "unit_amount_decimal": ("4900", "3900")}
+    assert (usd.facts["price_before"], usd.facts["price_after"]) == ("49.00", "39.00")
+    assert usd.facts["price_before_num"] == 49.0
+    assert usd.facts["price_delta_pct"] == -20.41
+    assert usd.line == line_of(head, '"id": "price_1QkPro7Ldv4m3EUvKq2Pro01"')
+    jpy = changes["id:price_1QkProJP4m3EUvKq2ProJP"]
+    assert (jpy.facts["price_before"], jpy.facts["price_after"]) == ("7400.00", "5900.00")
+    assert jpy.facts["currency_after"] == "jpy"
+    assert jpy.facts["price_delta_pct"] == -20.27
+
+
+def test_stripe_graduated_tiers_are_changes_of_their_price() -> None:
+    book = fixture("stripe_prices.json")
+    head = book.replace('"unit_amount_decimal": "0.2"}', '"unit_amount_decimal": "0.1"}')
+    [change] = run(book, head, "billing/prices.json")
+    assert change.address == "id:price_1QkApiCalls3EUvKq2Api01"
+    assert fields(change) == {"tiers[up_to=inf].unit_amount_decimal": ("0.2", "0.1")}
+    assert change.facts["tiers"]["up_to=inf"]["unit_amount_decimal"] == {
+        "before": "0.002",
+        "after": "0.001",
+        "delta_pct": -50.0,
+    }
+    assert change.facts["tiers"]["up_to=inf"]["flat_amount"]["before"] == "500.00"
+    assert change.facts["max_delta_pct"] == -50.0
+    assert change.facts["max_delta_field"] == "tiers[up_to=inf].unit_amount_decimal"
+    assert change.facts["tiers_mode_changed"] is False
+    assert pack_tier([change]) == (2, ["pricing.large-change"])
+
+    volume = book.replace('"tiers_mode": "graduated"', '"tiers_mode": "volume"')
+    [mode] = run(book, volume, "billing/prices.json")
+    assert fields(mode) == {"tiers_mode": ("graduated", "volume")}
+    assert mode.facts["tiers_mode_changed"] is True
+    assert pack_tier([mode])[1] == ["pricing.record-update", "pricing.tiers-mode-change"]
+
+    reordered = json.loads(book)
+    reordered["data"][2]["tiers"].reverse()
+    assert run(book, json.dumps(reordered), "billing/prices.json") == [], "tiers keyed by up_to"
+
+
+def test_coupons_a_bigger_or_longer_discount_is_a_price_cut() -> None:
+    book = fixture("stripe_coupons.json")
+    assert detect(read_documents(book.encode(), "json", "coupons.json"), PathRule())
+    head = book.replace('"percent_off": 20.0', '"percent_off": 50.0')
+    head = head.replace('"amount_off": 1000', '"amount_off": 2500')
+    head = head.replace(
+        '"duration": "repeating",\n      "duration_in_months": 3',
+        '"duration": "forever",\n      "duration_in_months": null',
+    )
+    changes = by_address(run(book, head, "billing/coupons.json"))
+
+    nonprofit = changes["id:NONPROFIT"]
+    assert fields(nonprofit) == {"percent_off": (20.0, 50.0)}
+    assert nonprofit.facts["discount_before"] == "20"
+    assert nonprofit.facts["discount_after"] == "50"
+    assert nonprofit.facts["discount_increased"] is True
+    assert nonprofit.facts["max_delta_pct"] == -37.5, "80 % of list → 50 % of list"
+
+    welcome = changes["id:WELCOME10"]
+    assert fields(welcome) == {"amount_off": (1000, 2500)}
+    assert (welcome.facts["discount_before"], welcome.facts["discount_after"]) == (
+        "10.00",
+        "25.00",
+    )
+    assert welcome.facts["discount_delta_pct"] == 150.0
+    assert welcome.facts["discount_increased"] is True
+    assert welcome.facts["max_delta_pct"] is None
+
+    fewer = run(book, book.replace('"max_redemptions": 500', '"max_redemptions": 100'))
+    assert "limit_reduced" not in fewer[0].facts, "fewer coupons is not a plan losing limits"
+
+    launch = changes["id:LAUNCH25"]
+    assert launch.facts["duration_before"] == "repeating"
+    assert launch.facts["duration_after"] == "forever"
+    assert launch.facts["discount_increased"] is True
+
+    tiers = {a: pack_tier([c]) for a, c in changes.items()}
+    assert tiers["id:NONPROFIT"] == (2, ["pricing.large-change"])
+    assert tiers["id:WELCOME10"] == (2, ["pricing.discount-increase", "pricing.record-update"])
+    assert tiers["id:LAUNCH25"] == (2, ["pricing.discount-increase", "pricing.record-update"])
+
+    smaller = by_address(run(head, book, "billing/coupons.json"))
+    assert {a: c.facts["discount_increased"] for a, c in smaller.items()} == {
+        "id:NONPROFIT": False,
+        "id:WELCOME10": False,
+        "id:LAUNCH25": False,
+    }
+    assert smaller["id:NONPROFIT"].facts["max_delta_pct"] == 60.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=10**9),
+    st.integers(min_value=1, max_value=10**9),
+    st.sampled_from(["usd", "eur", "jpy", "kwd"]),
+)
+def test_property_minor_unit_delta_is_exact(before: int, after: int, currency: str) -> None:
+    base = json.dumps({"data": [{"id": "price_a", "currency": currency, "unit_amount": before}]})
+    head = json.dumps({"data": [{"id": "price_a", "currency": currency, "unit_amount": after}]})
+    changes = run(base, head, "prices.json")
+    if before == after:
+        assert changes == []
+        return
+    [change] = changes
+    exponent = {"jpy": 0, "kwd": 3}.get(currency, 2)
+    assert Decimal(change.facts["price_before"]) == Decimal(before).scaleb(-exponent)
+    exact = (Decimal(after) - Decimal(before)) / Decimal(before) * 100
+    assert change.facts["price_delta_pct"] == float(exact.quantize(Decimal("0.01")))

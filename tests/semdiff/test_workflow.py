@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.errors import UnparseableError
 from app.models import REDACTED, Change, FileDiff
@@ -75,7 +77,7 @@ def test_ci_change_reports_trigger_permissions_secrets_and_unpinned_actions() ->
         "steps[Checkout].with.ref": (None, "${{ github.event.pull_request.head.sha }}"),
         "steps[Upload coverage].name": (None, "Upload coverage"),
         "steps[Upload coverage].uses": (None, "codecov/codecov-action@v4"),
-        "steps[Upload coverage].with.token": (None, REDACTED),
+        "steps[Upload coverage].with.token": (None, "${{ secrets.CODECOV_TOKEN }}"),
     }, "steps matched by name"
     assert test.facts["job"] == "test"
     assert test.facts["new_secrets"] == ["CODECOV_TOKEN"]
@@ -173,19 +175,23 @@ jobs:
     assert "correct-horse" not in text
 
 
-def test_steps_without_unique_names_are_compared_whole() -> None:
+def test_unnamed_run_steps_are_matched_by_their_script() -> None:
     base = "on: push\njobs:\n  a:\n    steps:\n      - run: make\n      - run: make test\n"
     head = "on: push\njobs:\n  a:\n    steps:\n      - run: make\n      - run: make check\n"
     [change] = run(base, head)
-    assert list(fields(change)) == ["steps"]
+    assert fields(change) == {
+        "steps[run:make check].run": (None, "make check"),
+        "steps[run:make test].run": ("make test", None),
+    }
 
 
-def test_dropping_explicit_permissions_broadens() -> None:
+def test_dropping_explicit_permissions_falls_back_to_the_unknown_default() -> None:
     base = "on: push\npermissions: {contents: read}\njobs: {}\n"
     head = "on: push\njobs: {}\n"
     [change] = run(base, head)
     assert change.facts["permissions_after"] == "default"
-    assert change.facts["permissions_broadened"] is True
+    assert change.facts["permissions_change"] == "default"
+    assert change.facts["permissions_broadened"] is False
     assert fields(change) == {"permissions.contents": ("read", None)}
 
 
@@ -193,11 +199,11 @@ def test_dropping_explicit_permissions_broadens() -> None:
     ("before", "after", "broadened"),
     [
         ("read-all", "write-all", True),
-        ({"contents": "read"}, "default", True),
+        ({"contents": "read"}, "default", False),
         ("write-all", "default", False),
         ("default", {"contents": "read"}, False),
         ("default", {"contents": "write"}, True),
-        ("default", {"issues": "read"}, True),
+        ("default", {"issues": "read"}, False),
         ({"contents": "write"}, {"contents": "read"}, False),
         ({}, {"issues": "read"}, True),
         ("read-all", {"contents": "write"}, True),
@@ -250,3 +256,293 @@ def test_unparseable(head: str | bytes) -> None:
     with pytest.raises(UnparseableError) as info:
         run(fixture("ci_base.yml"), head)
     assert info.value.file == CI
+
+
+# -- step identity -----------------------------------------------------------------------------
+
+
+def test_sha_bump_of_unnamed_steps_is_one_field_change_each() -> None:
+    head = fixture("build_head.yml")
+    [change] = run(fixture("build_base.yml"), head, ".github/workflows/build.yml")
+    assert change.address == "job.build"
+    assert fields(change) == {
+        "steps[uses:actions/checkout].uses": (
+            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
+            "actions/checkout@eef61447b9ff4aafe5dcd4e0bbf5d482be7e7871",
+        ),
+        "steps[run:go generate ./... && git diff --exit-code].run": (
+            None,
+            "go generate ./... && git diff --exit-code",
+        ),
+        "steps[uses:actions/upload-artifact#2].uses": (
+            "actions/upload-artifact@6f51ac03b9356f520e9adb1b1b7802705f340c2b",
+            "actions/upload-artifact@65c4c4a1ddee5b72f698fdd19549f0f0fb45cf08",
+        ),
+    }, "repeats told apart by occurrence; an inserted step shifts nothing"
+    assert change.facts["unpinned_actions"] == []
+
+
+def test_multiline_script_is_known_by_its_first_line() -> None:
+    base = fixture("build_base.yml").decode()
+    head = base.replace("go test -race", "go test -race -shuffle=on")
+    [change] = run(base, head, ".github/workflows/build.yml")
+    assert list(fields(change)) == ["steps[run:go vet ./...].run"]
+
+
+# -- script injection, OIDC, secrets: inherit, pwn requests -------------------------------------
+
+TRIAGE = """\
+name: Triage
+on:
+  issues:
+    types: [opened]
+permissions:
+  issues: write
+jobs:
+  label:
+    runs-on: ubuntu-24.04
+    steps:
+      - name: Label
+        env:
+          TITLE: ${{ github.event.issue.title }}
+        run: ./scripts/label.sh "$TITLE"
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ('echo "${{ github.event.issue.title }}" | ./scripts/label.sh', ["github.event.issue.title"]),
+        ("gh issue comment 1 --body '${{ github.event.comment.body }}'", ["github.event.comment.body"]),
+        ('git push origin "HEAD:${{ github.head_ref }}"', ["github.head_ref"]),
+        ('echo "${{ github.event.pull_request.head.ref }}"', ["github.event.pull_request.head.ref"]),
+        ('echo "${{ github.event.commits[0].message }}"', ["github.event.commits[0].message"]),
+        ('echo "${{ github.event.head_commit.author.email }}"',
+         ["github.event.head_commit.author.email"]),
+        ('echo "${{ github.event.workflow_run.head_branch }}"',
+         ["github.event.workflow_run.head_branch"]),
+        ('echo "${{ github.event.pages.*.page_name }}"', ["github.event.pages.*.page_name"]),
+        ('echo "${{ github.event.issue.number }}" "${{ github.sha }}"', []),
+        ('./scripts/label.sh --dry-run "$TITLE"', []),
+    ],
+)  # fmt: skip
+def test_untrusted_expression_in_run_is_script_injection(script: str, expected: list[str]) -> None:
+    head = TRIAGE.replace('./scripts/label.sh "$TITLE"', script)
+    [change] = run(TRIAGE, head, ".github/workflows/triage.yml")
+    assert change.facts["new_script_injection"] == [f"Label: {e}" for e in expected]
+
+
+def test_untrusted_expression_in_github_script_is_script_injection() -> None:
+    head = TRIAGE.replace(
+        """      - name: Label
+        env:
+          TITLE: ${{ github.event.issue.title }}
+        run: ./scripts/label.sh "$TITLE"
+""",
+        """      - uses: actions/github-script@60a0d83039c74a4aee543508d2ffcb1c3799cdea # v7.0.1
+        with:
+          script: |
+            const title = "${{ github.event.issue.title }}";
+            await github.rest.issues.addLabels({...context.repo, issue_number: 1, labels: [title]});
+""",
+    )
+    [change] = run(TRIAGE, head, ".github/workflows/triage.yml")
+    expected = ["uses:actions/github-script: github.event.issue.title"]
+    assert change.facts["new_script_injection"] == expected
+    [again] = run(head, head.replace("labels: [title]", "labels: [title, 'triage']"))
+    assert again.facts["script_injection"] == expected
+    assert again.facts["new_script_injection"] == [], "already there: not new"
+
+
+DEPLOY = """\
+name: Deploy
+on:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+jobs:
+  deploy:
+    runs-on: ubuntu-24.04
+    environment: production
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: ./deploy.sh
+  notify:
+    uses: acme/shared-workflows/.github/workflows/notify.yml@4f0c2f1d0e6b3c1a2b9d8e7f6a5b4c3d2e1f0a9b
+    with:
+      channel: releases
+"""
+
+
+def test_id_token_write_at_job_level_and_secrets_inherit() -> None:
+    head = DEPLOY.replace(
+        "    environment: production\n",
+        "    environment: production\n    permissions:\n      contents: read\n      id-token: write\n",
+    ).replace("      channel: releases\n", "      channel: releases\n    secrets: inherit\n")
+    changes = by_address(run(DEPLOY, head, ".github/workflows/deploy.yml"))
+    deploy = changes["job.deploy"]
+    assert fields(deploy) == {
+        "permissions.contents": (None, "read"),
+        "permissions.id-token": (None, "write"),
+    }
+    assert deploy.facts["id_token_write_added"] is True
+    assert deploy.facts["permissions_broadened"] is True
+    notify = changes["job.notify"]
+    assert fields(notify) == {"secrets": (None, "inherit")}
+    assert notify.facts["secrets_inherit_added"] is True
+    assert notify.facts["id_token_write_added"] is False
+
+
+def test_id_token_write_at_workflow_level() -> None:
+    head = DEPLOY.replace("  contents: read\n", "  contents: read\n  id-token: write\n")
+    changes = by_address(run(DEPLOY, head, ".github/workflows/deploy.yml"))
+    assert set(changes) == {"workflow"}
+    assert changes["workflow"].facts["id_token_write_added"] is True
+    [same] = run(head, head.replace("branches: [main]", "branches: [main, release]"))
+    assert same.facts["id_token_write"] is True
+    assert same.facts["id_token_write_added"] is False
+
+
+PR_TARGET = """\
+name: Preview
+on:
+  pull_request_target:
+    types: [labeled]
+permissions:
+  contents: read
+  pull-requests: write
+jobs:
+  preview:
+    if: contains(github.event.pull_request.labels.*.name, 'safe-to-preview')
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+      - run: npm ci && npm run build
+"""
+
+
+@pytest.mark.parametrize(
+    ("checkout", "pwn"),
+    [
+        ("        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n", True),
+        (
+            "        with:\n          repository: ${{ github.event.pull_request.head.repo.full_name }}"
+            "\n          ref: ${{ github.head_ref }}\n",
+            True,
+        ),
+        ("        with:\n          ref: refs/pull/${{ github.event.number }}/merge\n", True),
+        ("        with:\n          ref: main\n", False),
+        ("        with:\n          fetch-depth: 0\n", False),
+    ],
+)
+def test_pull_request_target_checking_out_the_pr_head(checkout: str, pwn: bool) -> None:
+    anchor = "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n"
+    head = PR_TARGET.replace(anchor, anchor + checkout)
+    [change] = run(PR_TARGET, head, ".github/workflows/preview.yml")
+    assert change.facts["pr_target_checkout"] is pwn
+    assert change.facts["pr_target_checkout_before"] is False
+
+
+def test_gh_pr_checkout_in_a_pull_request_target_script() -> None:
+    head = PR_TARGET.replace("npm ci && npm run build", "gh pr checkout ${{ github.event.number }}")
+    [change] = run(PR_TARGET, head, ".github/workflows/preview.yml")
+    assert change.facts["pr_target_checkout"] is True
+    plain = PR_TARGET.replace("pull_request_target:", "pull_request:")
+    [safe] = run(plain, head.replace("pull_request_target:", "pull_request:"))
+    assert safe.facts["pr_target_checkout"] is False, "pull_request runs without secrets"
+
+
+# -- permissions compared with their previous explicit value ------------------------------------
+
+
+def test_adding_a_narrow_permissions_block_is_a_narrowing() -> None:
+    base = DEPLOY.replace("permissions:\n  contents: read\n", "")
+    changes = by_address(run(base, DEPLOY, ".github/workflows/deploy.yml"))
+    top = changes["workflow"]
+    assert top.facts["permissions_before"] == "default"
+    assert top.facts["permissions_change"] == "narrowed"
+    assert top.facts["permissions_broadened"] is False
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "change"),
+    [
+        ("contents: read", "contents: write", "broadened"),
+        ("contents: read", "contents: read\n  packages: write", "broadened"),
+        ("contents: write", "contents: read", "narrowed"),
+        ("contents: read", "write-all", "broadened"),
+        ("contents: read", None, "default"),
+        ("write-all", None, "narrowed"),
+        (None, "contents: read", "narrowed"),
+        (None, "read-all", "narrowed"),
+        (None, "contents: write", "broadened"),
+    ],
+)
+def test_permissions_change_at_workflow_level(
+    before: str | None, after: str | None, change: str
+) -> None:
+    def workflow(perms: str | None) -> str:
+        if perms is None:
+            return "on: push\njobs: {}\n"
+        if ":" not in perms:
+            return f"on: push\npermissions: {perms}\njobs: {{}}\n"
+        return f"on: push\npermissions:\n  {perms}\njobs: {{}}\n"
+
+    [top] = run(workflow(before), workflow(after))
+    assert top.facts["permissions_change"] == change
+    assert top.facts["permissions_broadened"] is (change == "broadened")
+
+
+def test_job_permissions_compared_with_the_workflow_value_they_replace() -> None:
+    head = DEPLOY.replace(
+        "    environment: production\n",
+        "    environment: production\n    permissions:\n      contents: write\n",
+    )
+    [job] = run(DEPLOY, head, ".github/workflows/deploy.yml")
+    assert job.facts["permissions_before"] == {"contents": "read"}
+    assert job.facts["permissions_change"] == "broadened"
+    [back] = run(head, DEPLOY, ".github/workflows/deploy.yml")
+    assert back.facts["permissions_change"] == "narrowed", "inherits the explicit read again"
+
+
+ACTIONS = st.sampled_from(
+    ["actions/checkout", "actions/setup-python", "actions/cache", "docker/login-action",
+     "actions/upload-artifact"]
+)  # fmt: skip
+SHAS = st.text(alphabet="0123456789abcdef", min_size=40, max_size=40)
+SCRIPTS = st.sampled_from(["make", "make test", "pytest -q", "npm ci\nnpm test", "./deploy.sh"])
+STEPS = st.lists(
+    st.one_of(
+        st.builds(lambda a, s: {"uses": f"{a}@{s}"}, ACTIONS, SHAS),
+        st.builds(lambda r: {"run": r}, SCRIPTS),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def as_workflow(steps: list[dict[str, str]]) -> str:
+    """JSON is YAML: a workflow file as `json.dumps` writes it."""
+    return json.dumps(
+        {"on": "push", "jobs": {"build": {"runs-on": "ubuntu-24.04", "steps": steps}}}
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(STEPS, st.data())
+def test_property_bumping_one_action_is_one_uses_change(
+    steps: list[dict[str, str]], data: st.DataObject
+) -> None:
+    assert run(as_workflow(steps), as_workflow(steps)) == []
+    actions = [i for i, s in enumerate(steps) if "uses" in s]
+    if not actions:
+        return
+    index = data.draw(st.sampled_from(actions))
+    old = steps[index]["uses"]
+    new = old.partition("@")[0] + "@" + data.draw(SHAS.filter(lambda s: s != old[-40:]))
+    bumped = [*steps[:index], {"uses": new}, *steps[index + 1 :]]
+    [change] = run(as_workflow(steps), as_workflow(bumped))
+    [(path, values)] = fields(change).items()
+    assert path.startswith("steps[uses:") and path.endswith("].uses")
+    assert values == (old, new)
