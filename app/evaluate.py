@@ -85,7 +85,7 @@ def evaluate_snapshot(
     except ConfigError as error:
         problems.append(f"invalid repository config: {error}")
         config = RepoConfig()
-    changes = analyze_files(snapshot.files, config)
+    changes = analyze_files(snapshot.files, config, snapshot.context_files)
 
     # Who proposed it: a registered agent login anywhere (author or commits) makes it an agent
     # change, so a human pushing to an agent's branch does not launder it; unregistered bots are

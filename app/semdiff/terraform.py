@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.models import Change, FieldChange, FileDiff, Op
+from app.models import Change, FieldChange, FileDiff
 from app.repo_config import PathRule
 from app.semdiff.identity import Placed
 from app.semdiff.scope import is_terraform_module_file, module_dir
@@ -54,7 +54,7 @@ def diff_module(
     code (`.tfvars`).
     """
     out = [_change(delta, scope) for delta in module_deltas(base, head)]
-    out = [c for c in out if c.op != "update" or c.fields or c.old_file]
+    out = [c for c in out if c.op != "update" or c.fields]  # a move alone is no change
     out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
 

@@ -98,17 +98,20 @@ def module_deltas(base: Sequence[Placed[TfFile]], head: Sequence[Placed[TfFile]]
         ds[0].obj.address
         for ds in after.values()
         if ds[0].obj.block_type == "moved"
-        and (_address(ds[0].obj.body.get("from")) in renames
-             or _address(ds[0].obj.body.get("to")) in targets)
+        and (
+            _address(ds[0].obj.body.get("from")) in renames
+            or _address(ds[0].obj.body.get("to")) in targets
+        )
     }
     for source, target in renames.items():
         b = gone[source] if source in gone else gone_instances[source][0]
-        h = heads[target][0] if target in heads else None
+        into: Placed[TfObject] | None = heads[target][0] if target in heads else None
         facts: dict[str, Any] = {"from": source, "to": target}
-        if h is None:
+        if into is None:
             facts["into_module"] = _call_of(target)
         instance = source in gone_instances or target in new_instances
-        out.append(Delta("rename", target, b, h, facts, compare=h is not None and not instance))
+        compare = into is not None and not instance
+        out.append(Delta("rename", target, b, into, facts, compare=compare))
     removed = _removed(after)
     for address, b in gone.items():
         if address in renames:
