@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from app.models import KINDS, Change, FileDiff, Kind
-from app.repo_config import RepoConfig, parse_repo_config
+from app.repo_config import parse_repo_config
 from app.risk import RulePack, evaluate_rules
 from app.semdiff.dispatch import analyze_files
 
