@@ -33,9 +33,9 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     `.tfvars` and for callers that hold one file.
     """
     del rule  # Terraform needs no per-path settings; `environment` is added by the dispatcher.
-    flavor = flavor_of(file.path)
-    base = EMPTY if file.base is None else parse_side(file.base, flavor, file.old_path or file.path)
-    head = EMPTY if file.head is None else parse_side(file.head, flavor, file.path)
+    base_path = file.old_path or file.path
+    base = EMPTY if file.base is None else parse_side(file.base, flavor_of(base_path), base_path)
+    head = EMPTY if file.head is None else parse_side(file.head, flavor_of(file.path), file.path)
     return diff_files(file.path, base, head)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.models import Change, FileDiff
 from app.repo_config import RepoConfig
@@ -367,3 +369,81 @@ def test_emptied_file_in_a_module_is_a_file_level_delete(pack: RulePack) -> None
     (change,) = run(removed("legacy.tf", "# nothing left here\n"))
     assert (change.op, change.address, change.kind) == ("delete", f"{DIR}/legacy.tf", "terraform")
     rules_hit(pack, [change])
+
+
+# -- properties ------------------------------------------------------------------------------
+
+# A sample of the module's blocks (each a top-level block ending in a `}` line of its own).
+BLOCKS = [
+    block(read("base/main.tf").decode(), start)
+    for start in (
+        'resource "aws_vpc" "this"',
+        'resource "aws_subnet" "private"',
+        'resource "aws_security_group" "vpc_endpoints"',
+        'resource "aws_vpc_endpoint" "s3"',
+        'resource "aws_vpc_endpoint" "ssm"',
+        'resource "aws_db_subnet_group" "orders"',
+        'resource "aws_db_instance" "orders"',
+    )
+]
+FILES = ("main.tf", "network.tf", "vpc-endpoints.tf", "rds.tf")
+
+
+def layout(assignment: list[int]) -> dict[str, str]:
+    """The module's blocks spread over files: block i goes to FILES[assignment[i]]."""
+    out: dict[str, str] = {}
+    for text, where in zip(BLOCKS, assignment, strict=True):
+        name = FILES[where]
+        out[name] = out.get(name, "") + "\n" + text
+    return out
+
+
+def module_pr(base: dict[str, str], head: dict[str, str]) -> list[Change]:
+    files = []
+    for name in sorted(set(base) | set(head)):
+        b, h = base.get(name), head.get(name)
+        if b == h:
+            continue
+        status = "added" if b is None else "removed" if h is None else "modified"
+        files.append(
+            FileDiff(
+                path=f"{DIR}/{name}",
+                status=status,
+                base=None if b is None else b.encode(),
+                head=None if h is None else h.encode(),
+            )
+        )
+    unchanged = tuple((n, t) for n, t in base.items() if head.get(n) == t)
+    return run(*files, extra=unchanged)
+
+
+assignments = st.lists(st.integers(0, len(FILES) - 1), min_size=len(BLOCKS), max_size=len(BLOCKS))
+
+
+@settings(max_examples=15, deadline=None)
+@given(base=assignments, head=assignments)
+def test_property_any_redistribution_of_blocks_over_files_is_no_change(
+    base: list[int], head: list[int]
+) -> None:
+    assert module_pr(layout(base), layout(head)) == []
+
+
+@settings(max_examples=15, deadline=None)
+@given(base=assignments, head=assignments, dropped=st.sets(st.integers(0, len(BLOCKS) - 1)))
+def test_property_dropping_blocks_deletes_exactly_those_objects(
+    base: list[int], head: list[int], dropped: set[int]
+) -> None:
+    kept = [i for i in range(len(BLOCKS)) if i not in dropped]
+    head_files: dict[str, str] = {}
+    for i in kept:
+        name = FILES[head[i]]
+        head_files[name] = head_files.get(name, "") + "\n" + BLOCKS[i]
+    changes = module_pr(layout(base), head_files)
+    expected = {_address(BLOCKS[i]) for i in dropped}
+    assert {c.address for c in changes if c.op == "delete" and c.address != c.file} == expected
+    assert all(c.op == "delete" for c in changes)
+
+
+def _address(block: str) -> str:
+    words = block.split('"')
+    return f"{words[1]}.{words[3]}"
