@@ -108,7 +108,8 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
 def side_kinds(file: FileDiff, config: RepoConfig) -> tuple[Kind | None, Kind | None]:
     """The kind of each side, each judged on its own path and content (None: no such side).
 
-    A side with no content at all (an emptied manifest) takes the other side's kind.
+    A side without content (an emptied manifest) or that cannot be read at all takes the other
+    side's kind: it is that kind's file, emptied or broken, not a file of another kind.
     """
     base_path = file.old_path or file.path
     base = head = None
@@ -119,15 +120,15 @@ def side_kinds(file: FileDiff, config: RepoConfig) -> tuple[Kind | None, Kind | 
         one = FileDiff(path=file.path, status="added", head=file.head)
         head = kind_for(one, config.rule_for(file.path))
     if base != head and base is not None and head is not None:
-        if _blank(file.base, base_path):
+        if _no_documents(file.base, base_path):
             base = head
-        elif _blank(file.head, file.path):
+        elif _no_documents(file.head, file.path):
             head = base
     return base, head
 
 
-def _blank(data: bytes | None, path: str) -> bool:
-    """No content: empty, whitespace, or structured documents that are all empty (comments)."""
+def _no_documents(data: bytes | None, path: str) -> bool:
+    """Empty, whitespace, comments only, or not readable as its structured format at all."""
     if data is None or not data.strip():
         return True
     fmt = structured_format(path)
@@ -136,7 +137,7 @@ def _blank(data: bytes | None, path: str) -> bool:
     try:
         return all(d.value is None for d in read_documents(data, fmt, path))
     except UnparseableError:
-        return False
+        return True
 
 
 def analyze_file(file: FileDiff, config: RepoConfig, kind: Kind | None = None) -> list[Change]:

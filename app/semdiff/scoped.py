@@ -50,6 +50,8 @@ class ScopedAnalysis:
         self._context = context_files
         self._modules: dict[str, _Sides] = {}
         self._manifests = _Sides()
+        self._opaque: set[str] = set()
+        """Files with a side that could not be read: their own objects are not judged."""
 
     def add(self, slot: int, file: FileDiff, kind: Kind) -> list[Change]:
         """Record both sides of a changed file; return its file-level changes."""
@@ -74,6 +76,8 @@ class ScopedAnalysis:
             sides.files.append(file)
             getattr(sides, side).append(Placed(parsed, slot, path, file.path))
         if problem is not None:
+            if file.base is not None and file.head is not None:
+                self._opaque.add(file.path)
             return text.unparseable(file, kind, problem)
         if empty and file.status in ("added", "removed"):
             # An added or deleted file with no objects (empty, comments only) is still a
@@ -102,7 +106,11 @@ class ScopedAnalysis:
             self._add_context(directory, sides)
             out += _safely("terraform", sides, partial(terraform.diff_module, scope=directory))
         out += _safely("kubernetes", self._manifests, diff_manifests)
-        return out
+        # An unreadable file stays one `unparseable` change: what its readable side held is
+        # not reported as deleted or created there (it may be in the side we cannot read).
+        # Objects that left it for a readable file are still matched, and objects that vanish
+        # from readable files are still deleted even if they might have moved into it.
+        return [c for c in out if not (c.file in self._opaque and c.op in ("create", "delete"))]
 
     def _sides(self, kind: Kind, path: str) -> _Sides:
         if kind == "kubernetes":

@@ -165,3 +165,11 @@ def test_emptied_manifest_deletes_its_objects() -> None:
         FileDiff(path="k8s/svc.yaml", base=to_yaml(json.loads(service)), head=b"# gone\n")
     )
     assert ops(changes) == [("delete", "Service/monitoring/kube-state-metrics", "k8s/svc.yaml")]
+
+
+def test_a_manifest_broken_in_head_is_one_unparseable_change_not_deletes() -> None:
+    base = (FIXTURES / "app_base.yaml").read_bytes()
+    broken = base.replace(b"  replicas: 2", b"  replicas: [2", 1)
+    (change,) = run(FileDiff(path="k8s/shop/app.yaml", base=base, head=broken))
+    assert (change.kind, change.facts["detected_kind"]) == ("text", "kubernetes")
+    assert change.unparseable

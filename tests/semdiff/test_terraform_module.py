@@ -447,3 +447,20 @@ def test_property_dropping_blocks_deletes_exactly_those_objects(
 def _address(block: str) -> str:
     words = block.split('"')
     return f"{words[1]}.{words[3]}"
+
+
+def test_a_file_broken_in_head_stays_one_unparseable_change() -> None:
+    """Its objects are not deleted (they may be in the text we cannot read); moves out count."""
+    base = read("base/main.tf").decode()
+    db = block(base, 'resource "aws_db_instance" "orders"')
+    broken = base.replace(db, "").replace(
+        'resource "aws_vpc" "this" {', 'resource "aws_vpc" "this" {{', 1
+    )
+    changes = run(modified("main.tf", base, broken), added("rds.tf", db))
+    (change,) = changes
+    assert (change.file, change.kind, change.facts["detected_kind"]) == (
+        f"{DIR}/main.tf",
+        "text",
+        "terraform",
+    )
+    assert change.unparseable
