@@ -94,15 +94,7 @@ def module_deltas(base: Sequence[Placed[TfFile]], head: Sequence[Placed[TfFile]]
     heads = {**{a: (h, {}) for a, h in new.items()}, **new_instances}
     renames = _renames(moved, {*gone, *gone_instances}, set(heads), calls)
     targets = set(renames.values())
-    consumed = {
-        ds[0].obj.address
-        for ds in after.values()
-        if ds[0].obj.block_type == "moved"
-        and (
-            _address(ds[0].obj.body.get("from")) in renames
-            or _address(ds[0].obj.body.get("to")) in targets
-        )
-    }
+    consumed = _moves_used(after, renames)
     for source, target in renames.items():
         b = gone[source] if source in gone else gone_instances[source][0]
         into: Placed[TfObject] | None = heads[target][0] if target in heads else None
@@ -164,6 +156,20 @@ def _moves(after: dict[str, list[Placed[TfObject]]]) -> dict[str, str]:
         if definitions[0].obj.block_type == "moved" and body.get("from") and body.get("to"):
             out[_address(body["from"])] = _address(body["to"])
     return out
+
+
+def _moves_used(after: dict[str, list[Placed[TfObject]]], renames: dict[str, str]) -> set[str]:
+    """Addresses of the `moved` blocks a rename went through: they are part of that rename."""
+    targets = set(renames.values())
+    return {
+        ds[0].obj.address
+        for ds in after.values()
+        if ds[0].obj.block_type == "moved"
+        and (
+            _address(ds[0].obj.body.get("from")) in renames
+            or _address(ds[0].obj.body.get("to")) in targets
+        )
+    }
 
 
 def _removed(after: dict[str, list[Placed[TfObject]]]) -> dict[str, Placed[TfObject]]:
