@@ -3,9 +3,10 @@
 The dispatcher hands every changed Terraform module file and Kubernetes manifest here, side by
 side; each side is parsed on its own, then objects are matched over the whole scope: the module
 directory (with the unchanged sibling files, `ContextFile`) or the whole PR. File-level facts stay
-per file: a rename, an added or deleted file without objects, a side that cannot be parsed. A side
-that cannot be parsed contributes no objects, so what it held elsewhere is reported as deleted or
-created (fail closed), next to its `analysis.unparseable` change.
+per file: a rename, an added or deleted file without objects, a side that cannot be parsed. A file
+that cannot be parsed stays one `analysis.unparseable` change; its unreadable side contributes no
+objects, so an object that vanished from a readable file is still reported as deleted even if it
+may have moved into the unreadable one (fail closed).
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ class ScopedAnalysis:
             empty = empty and count == 0
             sides = self._sides(kind, path)
             sides.files.append(file)
-            getattr(sides, side).append(Placed(parsed, slot, path, file.path))
+            (sides.base if side == "base" else sides.head).append(
+                Placed(parsed, slot, path, file.path)
+            )
         if problem is not None:
             if file.base is not None and file.head is not None:
                 self._opaque.add(file.path)
