@@ -78,7 +78,7 @@ def evaluate_snapshot(
     except ConfigError as error:
         problems.append(f"invalid repository config: {error}")
         config = RepoConfig()
-    changes = analyze_files(snapshot.files, config)
+    changes = analyze_files(snapshot.files, config, snapshot.context_files)
     changed_paths = [p for f in snapshot.files for p in (f.path, f.old_path) if p]
     plans = plan_status(snapshot.plans, changed_paths, config, snapshot.head_sha)
     if plans is not None and snapshot.plans:

@@ -24,6 +24,7 @@ from app.owners import CodeOwnersMap
 from app.repo_config import PathRule, RepoConfig, parse_repo_config
 from app.report import Tier
 from app.semdiff import terraform
+from app.semdiff.dispatch import analyze_files
 from app.snapshot import Review, ReviewState
 
 FIXTURES = Path(__file__).parent / "fixtures" / "owners"
@@ -585,3 +586,51 @@ def test_output_does_not_depend_on_review_order_when_times_differ(
     first = run_gate(2, [DB, PRICE], timed, risky=["pricing"], history=history)
     second = run_gate(2, [DB, PRICE], shuffled, risky=["pricing"], history=history)
     assert first == second
+
+
+def test_module_scope_moves_keep_approvals_and_a_moved_change_names_both_files() -> None:
+    """Approvals bind to changes per file; identity is module-wide (head-side file, old_file)."""
+    tf = FIXTURES / "infra"
+    base = (tf / "db.base1.tf").read_text()
+    resized = (tf / "db.head1.tf").read_text()
+    group = base[base.index('resource "aws_db_parameter_group"') :]
+
+    def analyse(files: dict[str, tuple[str | None, str | None]]) -> tuple[Change, ...]:
+        diffs = [
+            FileDiff(
+                path=path,
+                status="added" if b is None else "removed" if h is None else "modified",
+                base=None if b is None else b.encode(),
+                head=None if h is None else h.encode(),
+            )
+            for path, (b, h) in files.items()
+        ]
+        return tuple(analyze_files(diffs, CONFIG))
+
+    first = analyse({"infra/prod/db.tf": (base, resized)})
+    # The next push also moves the untouched parameter group to its own file: no change.
+    moved = analyse(
+        {
+            "infra/prod/db.tf": (base, resized.replace(group, "")),
+            "infra/prod/parameters.tf": (None, group),
+        }
+    )
+    assert moved == first
+    reviews = [review("sam", commit=OLD)]
+    kept = run_gate(1, moved, reviews, risky=["terraform"], history=prior(first)).status
+    assert kept.satisfied
+    assert [(a.login, a.carried) for a in kept.approvals] == [("sam", True)]
+    # The resized database itself moves to another file of the module: its change is reported
+    # on the head-side file with the base file as `old_file` (scopes see both paths), and since
+    # the change now names another file the earlier approval does not carry (fail closed).
+    relocated = analyse(
+        {
+            "infra/prod/db.tf": (base, group),
+            "infra/prod/network-db.tf": (None, resized.replace(group, "")),
+        }
+    )
+    (change,) = relocated
+    assert (change.file, change.old_file) == ("infra/prod/network-db.tf", "infra/prod/db.tf")
+    voided = run_gate(1, relocated, reviews, risky=["terraform"], history=prior(first)).status
+    assert not voided.satisfied
+    assert voided.ignored == ("sam: approved c0ffee1; changes in their scope since then",)

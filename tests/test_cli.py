@@ -229,3 +229,55 @@ def test_rules_test_and_policy_commands() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("infra-bot") and "agent-within-registration" in proc.stdout
+
+
+def test_analyze_judges_terraform_over_the_whole_module(tmp_path: Path) -> None:
+    """A split refactor plus a rename whose `moved` block sits in an unchanged sibling file."""
+    module = Path(__file__).parent / "fixtures" / "terraform" / "vpc_module"
+    r = tmp_path / "network"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    base_main = (module / "base" / "main.tf").read_text()
+    siblings = {f"modules/network/{p.name}": p.read_text() for p in (module / "context").iterdir()}
+    migrations = "moved {\n  from = aws_db_instance.orders\n  to   = aws_db_instance.primary\n}\n"
+    write(
+        r,
+        {
+            **siblings,
+            "modules/network/main.tf": base_main,
+            # Prepared ahead of the rename and unchanged by it: only the whole module shows it.
+            "modules/network/migrations.tf": migrations,
+            # Another module directory with the same addresses must not be mixed in.
+            "modules/legacy/main.tf": base_main,
+        },
+    )
+    git(r, "add", "-A")
+    git(r, "commit", "-qm", "base")
+    renamed_db = (module / "head" / "rds.tf").read_text()
+    renamed_db = renamed_db.replace('"aws_db_instance" "orders"', '"aws_db_instance" "primary"')
+    write(
+        r,
+        {
+            "modules/network/main.tf": (module / "head" / "main.tf").read_text(),
+            "modules/network/vpc-endpoints.tf": (module / "head" / "vpc-endpoints.tf").read_text(),
+            "modules/network/rds.tf": renamed_db,
+        },
+    )
+    git(r, "add", "-A")
+    git(r, "commit", "-qm", "Split endpoints and the database out of main.tf")
+    proc = run("analyze", "--repo", str(r), "--base", "HEAD~1", "--head", "HEAD")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    changes = sorted((c["op"], c["address"], c["file"], c["old_file"]) for c in report["changes"])
+    assert changes == [
+        ("rename", "aws_db_instance.primary", "modules/network/rds.tf", "modules/network/main.tf"),
+        (
+            "update",
+            "aws_db_subnet_group.orders",
+            "modules/network/rds.tf",
+            "modules/network/main.tf",
+        ),
+    ]
+    assert {c["facts"]["module_dir"] for c in report["changes"]} == {"modules/network"}
+    assert not [f for f in report["findings"] if f["rule"].startswith("terraform.delete")]
+    assert report["tier"] == 1

@@ -10,7 +10,7 @@ parse becomes a `text` change carrying `facts.unparseable`, which the risk step 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pathspec
@@ -29,6 +29,9 @@ from app.semdiff import (
     workflow,
 )
 from app.semdiff.documents import read_documents, structured_format
+from app.semdiff.scope import is_terraform_module_file, module_dir
+from app.semdiff.scoped import ScopedAnalysis, is_scoped
+from app.snapshot import ContextFile
 
 Analyzer = Callable[[FileDiff, PathRule], list[Change]]
 
@@ -102,43 +105,50 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
     return "data"
 
 
-def _unparseable(file: FileDiff, kind: Kind, reason: str) -> list[Change]:
-    changes = text.analyze(file, unparseable=reason, detected_kind=kind)
-    if changes:
-        return changes
-    # Identical bytes never reach here; keep the marker even if the text diff is empty.
-    return [
-        Change(
-            file=file.path,
-            kind="text",
-            address=file.path,
-            op=text.op_for(file),
-            facts={"unparseable": reason, "detected_kind": kind},
-            line=1,
-        )
-    ]
+def side_kinds(file: FileDiff, config: RepoConfig) -> tuple[Kind | None, Kind | None]:
+    """The kind of each side, each judged on its own path and content (None: no such side).
+
+    A side without content (an emptied manifest) or that cannot be read at all takes the other
+    side's kind: it is that kind's file, emptied or broken, not a file of another kind.
+    """
+    base_path = file.old_path or file.path
+    base = head = None
+    if file.base is not None:
+        one = FileDiff(path=base_path, status="removed", base=file.base)
+        base = kind_for(one, config.rule_for(base_path))
+    if file.head is not None:
+        one = FileDiff(path=file.path, status="added", head=file.head)
+        head = kind_for(one, config.rule_for(file.path))
+    if base != head and base is not None and head is not None:
+        if _no_documents(file.base, base_path):
+            base = head
+        elif _no_documents(file.head, file.path):
+            head = base
+    return base, head
 
 
-def analyze_file(file: FileDiff, config: RepoConfig) -> list[Change]:
-    """All changes in one file; analysis problems become `unparseable` text changes."""
+def _no_documents(data: bytes | None, path: str) -> bool:
+    """Empty, whitespace, comments only, or not readable as its structured format at all."""
+    if data is None or not data.strip():
+        return True
+    fmt = structured_format(path)
+    if fmt is None:
+        return False
+    try:
+        return all(d.value is None for d in read_documents(data, fmt, path))
+    except UnparseableError:
+        return True
+
+
+def analyze_file(file: FileDiff, config: RepoConfig, kind: Kind | None = None) -> list[Change]:
+    """All changes in one file on its own; analysis problems become `unparseable` text changes."""
     rule = config.rule_for(file.path)
-    kind = kind_for(file, rule)
+    kind = kind or kind_for(file, rule)
     changes: list[Change] = []
-    if file.status == "renamed" and file.old_path and file.old_path != file.path:
-        changes.append(
-            Change(
-                file=file.path,
-                kind=kind,
-                address=file.path,
-                op="rename",
-                old_file=file.old_path,
-                fields=(),
-                facts={"renamed_from": file.old_path},
-                line=1,
-            )
-        )
     if file.is_binary:
-        changes.extend(_unparseable(file, kind, "binary content cannot be reviewed semantically"))
+        changes.extend(
+            text.unparseable(file, kind, "binary content cannot be reviewed semantically")
+        )
     elif kind != "text" and not file.complete:
         changes.extend(text.analyze(file, kind=kind))
     else:
@@ -150,11 +160,27 @@ def analyze_file(file: FileDiff, config: RepoConfig) -> list[Change]:
                 found = text.analyze(file, kind=kind)
             changes.extend(found)
         except UnparseableError as exc:
-            changes.extend(_unparseable(file, kind, exc.message if exc.line is None else str(exc)))
+            reason = exc.message if exc.line is None else str(exc)
+            changes.extend(text.unparseable(file, kind, reason))
         except (RecursionError, MemoryError):
-            changes.extend(_unparseable(file, kind, "file too deeply nested or too large"))
+            changes.extend(text.unparseable(file, kind, "file too deeply nested or too large"))
         except Exception as exc:  # fail closed: an analyzer bug is a finding, not a crash
-            changes.extend(_unparseable(file, kind, f"{kind} analyzer failed: {exc!r}"[:300]))
+            reason = f"{kind} analyzer failed: {exc!r}"[:300]
+            changes.extend(text.unparseable(file, kind, reason))
+    renamed = file.status == "renamed" and file.old_path and file.old_path != file.path
+    if renamed and not any(c.address == file.path and c.op == "rename" for c in changes):
+        # One file-level `rename`, unless the file-level change above already says it.
+        rename = Change(
+            file=file.path,
+            kind=kind,
+            address=file.path,
+            op="rename",
+            old_file=file.old_path,
+            fields=(),
+            facts={"renamed_from": file.old_path},
+            line=1,
+        )
+        changes.insert(0, rename)
     return [_with_context(c, rule, file) for c in changes]
 
 
@@ -167,9 +193,9 @@ def _has_redacted(change: Change) -> bool:
     return any(REDACTED in (f.before, f.after) for f in change.fields)
 
 
-def _with_context(change: Change, rule: PathRule, file: FileDiff) -> Change:
+def _with_context(change: Change, rule: PathRule, file: FileDiff | None) -> Change:
     extra: dict[str, Any] = {}
-    if _has_redacted(change):
+    if _has_redacted(change) and file is not None:
         # Redacted values all look alike: bind the change to the file's blob id so that a secret
         # rotated again after an approval is still a different change (approvals do not carry).
         side = file.head if file.head is not None else file.base
@@ -177,18 +203,57 @@ def _with_context(change: Change, rule: PathRule, file: FileDiff) -> Change:
             extra["secret_blob"] = git_blob_id(side)
     if rule.environment and "environment" not in change.facts:
         extra["environment"] = rule.environment
-    if is_governance_path(file.path) or (
-        file.old_path is not None and is_governance_path(file.old_path)
-    ):
+    paths = [change.file, change.old_file] + ([file.old_path] if file is not None else [])
+    if any(p is not None and is_governance_path(p) for p in paths):
         extra["governance"] = True
+    terraform = "terraform" in (change.kind, change.facts.get("detected_kind"))
+    if terraform and is_terraform_module_file(change.file) and "module_dir" not in change.facts:
+        extra["module_dir"] = module_dir(change.file)
     if not extra:
         return change
     return change.model_copy(update={"facts": {**change.facts, **extra}})
 
 
-def analyze_files(files: Iterable[FileDiff], config: RepoConfig) -> list[Change]:
-    """The semantic diff of a whole change set, ordered by file then line."""
+def analyze_files(
+    files: Iterable[FileDiff], config: RepoConfig, context_files: Sequence[ContextFile] = ()
+) -> list[Change]:
+    """The semantic diff of a whole change set, ordered by file then line.
+
+    Terraform module files and Kubernetes manifests are judged over their identity scope (the
+    module directory with its unchanged `context_files`, the whole PR); a file whose two sides
+    are different kinds is analyzed as a deleted file of one kind and an added file of the other.
+    """
+    files = list(files)
+    scoped = ScopedAnalysis(context_files)
+    per_file: dict[str, list[Change]] = {}
+    for slot, file in enumerate(files):
+        found = per_file.setdefault(file.path, [])
+        for part, kind in _parts(file, config):
+            if kind is not None and is_scoped(kind, part):
+                rule = config.rule_for(file.path)
+                found.extend(_with_context(c, rule, part) for c in scoped.add(slot, part, kind))
+            else:
+                found.extend(analyze_file(part, config, kind))
+    by_path = {f.path: f for f in files}
+    objects: dict[str, list[Change]] = {}
+    for change in scoped.changes():
+        owner = by_path.get(change.file)
+        with_context = _with_context(change, config.rule_for(change.file), owner)
+        objects.setdefault(change.file, []).append(with_context)
     out: list[Change] = []
-    for file in files:
-        out.extend(analyze_file(file, config))
+    for path in [*per_file, *(p for p in objects if p not in per_file)]:
+        out += per_file.get(path, [])
+        out += sorted(objects.get(path, []), key=lambda c: (c.line or 0, c.address))
     return out
+
+
+def _parts(file: FileDiff, config: RepoConfig) -> list[tuple[FileDiff, Kind | None]]:
+    """The file as one part of one kind, or its two sides as a deleted and an added file."""
+    if file.is_binary or not file.complete:
+        return [(file, None)]
+    base, head = side_kinds(file, config)
+    if base == head or base is None or head is None:
+        return [(file, base or head)]
+    gone = FileDiff(path=file.path, old_path=file.old_path, status="removed", base=file.base)
+    new = FileDiff(path=file.path, status="added", head=file.head)
+    return [(gone, base), (new, head)]

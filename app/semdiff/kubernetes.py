@@ -1,8 +1,9 @@
 """The Kubernetes analyzer: which objects of a manifest file are created, updated or deleted, with
 field paths and the facts risk rules need (replicas, images, privileges, RBAC wildcards).
 
-Objects are matched by `Kind/namespace/name` across the whole file, so reordering documents,
-keys or containers is no change; fields the API server writes (status, resourceVersion,
+Objects are matched by API group, kind, namespace and name across every manifest of the PR
+(`kubernetes_scope`), so reordering documents, keys or containers, or moving an object to another
+file, is no change; fields the API server writes (status, resourceVersion,
 managedFields…) are ignored because a manifest exported with `kubectl get -o yaml` carries them.
 Secret values never leave this module: a Secret's `data`/`stringData` values and secret-named
 `env` values are sealed (compared by digest) before diffing and shown only as REDACTED.
@@ -22,10 +23,11 @@ from app.redact import is_secret_literal, is_secret_name
 from app.repo_config import PathRule
 from app.semdiff.data import diff_tree, order_change, read_side
 from app.semdiff.documents import Format, structured_format
+from app.semdiff.identity import Placed
 from app.semdiff.structure import default_list_key
 from app.yamlsafe import YamlDocument, line_of
 
-__all__ = ["analyze", "detect"]
+__all__ = ["K8sObject", "analyze", "detect", "object_change", "objects_of"]
 
 CLUSTER_SCOPED = frozenset(
     {
@@ -71,6 +73,16 @@ class K8sObject:
     body: dict[str, Any]
     line: int | None
 
+    @property
+    def api_group(self) -> str:
+        """`apps` for `apps/v1`, `""` for the core group (`v1`)."""
+        return self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+
+    @property
+    def identity(self) -> tuple[str, str, str | None, str]:
+        """What makes two definitions one cluster object: API group, kind, namespace, name."""
+        return (self.api_group, self.kind, self.namespace, self.name)
+
 
 def detect(docs: Sequence[YamlDocument]) -> bool:
     """True when every non-empty document is a Kubernetes object or a `kind: List` of them."""
@@ -97,24 +109,26 @@ def _is_list(value: Any) -> bool:
 
 
 def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
-    """Create/update/delete per object, regardless of document order."""
+    """Create/update/delete per object of one file, regardless of document order.
+
+    The dispatcher matches objects over every manifest of the PR (`kubernetes_scope`); this is
+    the same matching over one file.
+    """
     del rule  # `environment` is added by the dispatcher
-    fmt: Format = "json" if structured_format(file.path) == "json" else "yaml"
+    from app.semdiff.kubernetes_scope import diff_manifests
+
     base_source = file.old_path or file.path
-    base = _objects(read_side(file.base, fmt, base_source), base_source)
-    head = _objects(read_side(file.head, fmt, file.path), file.path)
-    out: list[Change] = []
-    for address, after in head.items():
-        before = base.get(address)
-        if before is None:
-            out.append(_change(file.path, None, after, "create"))
-        elif fields := _fields(before, after):
-            out.append(_change(file.path, before, after, "update", fields))
-    for address, before in base.items():
-        if address not in head:
-            out.append(_change(file.path, before, None, "delete"))
-    out.sort(key=lambda c: (c.line or 0, c.address))
-    return out
+    base = objects_of(file.base, base_source)
+    head = objects_of(file.head, file.path)
+    return diff_manifests(
+        [Placed(base, 0, base_source, file.path)], [Placed(head, 0, file.path, file.path)]
+    )
+
+
+def objects_of(data: bytes | None, path: str) -> dict[str, K8sObject]:
+    """The objects of one side of a manifest (none when the side does not exist), by address."""
+    fmt: Format = "json" if structured_format(path) == "json" else "yaml"
+    return _objects(read_side(data, fmt, path), path)
 
 
 def _objects(docs: Sequence[YamlDocument], source: str) -> dict[str, K8sObject]:
@@ -283,13 +297,18 @@ def _unique_names(items: Any) -> bool:
     return len(set(names)) == len(names)
 
 
-def _change(
+def object_change(
     path: str,
     before: K8sObject | None,
     after: K8sObject | None,
     op: Op,
-    fields: list[FieldChange] | None = None,
-) -> Change:
+    *,
+    old_file: str | None = None,
+) -> Change | None:
+    """The change of one object between its two definitions; None when nothing differs."""
+    fields = _fields(before, after)
+    if op == "update" and not fields:
+        return None
     current = after or before
     assert current is not None
     return Change(
@@ -297,9 +316,10 @@ def _change(
         kind="kubernetes",
         address=current.address,
         op=op,
-        fields=tuple(fields if fields is not None else _fields(before, after)),
+        fields=tuple(fields),
         facts=_facts(before, after),
         line=current.line,
+        old_file=old_file,
     )
 
 

@@ -1,8 +1,9 @@
 """The Terraform analyzer: which resources, modules, variables… a change creates, updates,
 deletes or renames, with field-level before/after values that risk rules can read.
 
-Objects are compared by address across the whole file, so moving blocks around is not a change;
-a `moved` block in head turns a delete + create pair into one `rename`. Created and deleted
+Which definitions are one object is decided over the whole module directory by
+`terraform_module` (moves between files, `moved`/`removed` blocks, count/for_each instances);
+this module says what changed in each. Created and deleted
 objects list every attribute as a field (the other side None) because rules such as
 "deleting a database without a final snapshot" read the deleted object's values. Secrets never
 leave this module: secret-named attributes, `sensitive` variables and outputs, and secret-named
@@ -14,109 +15,68 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.models import Change, FieldChange, FileDiff, Op
+from app.models import Change, FieldChange, FileDiff
 from app.redact import is_secret_name
 from app.repo_config import PathRule
+from app.semdiff.identity import Placed
+from app.semdiff.scope import is_terraform_module_file, module_dir
 from app.semdiff.structure import LIST_KEYS, diff_values, same
+from app.semdiff.terraform_module import Delta, module_deltas
 from app.semdiff.terraform_parse import EMPTY, TfFile, TfObject, flavor_of, parse_side, unwrap
 
-__all__ = ["analyze", "diff_files"]
+__all__ = ["analyze", "diff_files", "diff_module"]
 
 
 def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
-    """Changes between the two sides of one `.tf`, `.tf.json` or `.tfvars` file."""
+    """Changes between the two sides of one `.tf`, `.tf.json` or `.tfvars` file on its own.
+
+    The dispatcher judges module files over their whole directory (`diff_module`); this is for
+    `.tfvars` and for callers that hold one file.
+    """
     del rule  # Terraform needs no per-path settings; `environment` is added by the dispatcher.
-    flavor = flavor_of(file.path)
-    base = EMPTY if file.base is None else parse_side(file.base, flavor, file.old_path or file.path)
-    head = EMPTY if file.head is None else parse_side(file.head, flavor, file.path)
+    base_path = file.old_path or file.path
+    base = EMPTY if file.base is None else parse_side(file.base, flavor_of(base_path), base_path)
+    head = EMPTY if file.head is None else parse_side(file.head, flavor_of(file.path), file.path)
     return diff_files(file.path, base, head)
 
 
 def diff_files(path: str, base: TfFile, head: TfFile) -> list[Change]:
     """Create/update/delete by address, and renames declared by `moved` blocks in head."""
-    renames = _renames(base, head)
-    renamed_to = {target: source for source, target in renames.items()}
-    consumed = {f"moved.{source}" for source in renames}
-    consumed |= {
-        obj.address
-        for obj in head.objects.values()
-        if obj.block_type == "moved" and obj.body.get("to") in renamed_to
-    }
-    # A `removed` block annotates the delete it belongs to (facts `removed_block`, `destroy`).
-    consumed |= {
-        f"removed.{address}"
-        for address in base.objects
-        if address not in head.objects and f"removed.{address}" in head.objects
-    }
-    out: list[Change] = []
-    for address, after in head.objects.items():
-        if address in consumed:
-            continue
-        before = base.objects.get(address)
-        if address in renamed_to:
-            before = base.objects[renamed_to[address]]
-            out.append(_change(path, before, after, "rename", head))
-        elif before is None:
-            out.append(_change(path, None, after, "create", head))
-        elif fields := _fields(before, after):
-            out.append(_change(path, before, after, "update", head, fields))
-    for address, before in base.objects.items():
-        if address in head.objects or address in renames or address in consumed:
-            continue
-        out.append(_change(path, before, None, "delete", head))
-    out.sort(key=lambda c: (c.line or 0, c.address))
+    scope = module_dir(path) if is_terraform_module_file(path) else None
+    return diff_module([Placed(base, 0, path, path)], [Placed(head, 0, path, path)], scope)
+
+
+def diff_module(
+    base: Sequence[Placed[TfFile]], head: Sequence[Placed[TfFile]], scope: str | None
+) -> list[Change]:
+    """The changes of a module directory's files, objects matched by address across files.
+
+    `scope` is the module directory (`facts.module_dir`), None for files that are not module
+    code (`.tfvars`).
+    """
+    out = [_change(delta, scope) for delta in module_deltas(base, head)]
+    out = [c for c in out if c.op != "update" or c.fields]  # a move alone is no change
+    out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
 
 
-def _renames(base: TfFile, head: TfFile) -> dict[str, str]:
-    """base address → head address, for objects a chain of `moved` blocks carries over."""
-    moves = {
-        str(o.body.get("from")): str(o.body.get("to"))
-        for o in head.objects.values()
-        if o.block_type == "moved" and o.body.get("from") and o.body.get("to")
-    }
-    out: dict[str, str] = {}
-    for source in moves:
-        if source not in base.objects or source in head.objects:
-            continue
-        target, seen = moves[source], {source}
-        while target in moves and target not in head.objects and target not in seen:
-            seen.add(target)
-            target = moves[target]
-        if target in head.objects and target not in base.objects:
-            out[source] = target
-    return out
-
-
-def _change(
-    path: str,
-    before: TfObject | None,
-    after: TfObject | None,
-    op: Op,
-    head: TfFile,
-    fields: list[FieldChange] | None = None,
-) -> Change:
-    current = after or before
-    assert current is not None
-    if fields is None:
-        fields = _fields(before, after)
-    facts = _facts(before, after, op)
-    if op == "rename" and before is not None and after is not None:
-        facts.update({"from": before.address, "to": after.address})
-    if op == "delete":
-        removed = head.objects.get(f"removed.{current.address}")
-        if removed is not None:
-            lifecycle = removed.body.get("lifecycle")
-            destroy = lifecycle.get("destroy", True) if isinstance(lifecycle, dict) else True
-            facts.update({"removed_block": True, "destroy": destroy})
+def _change(delta: Delta, scope: str | None) -> Change:
+    before = delta.before.obj if delta.before is not None else None
+    after = delta.after.obj if delta.after is not None else None
+    fields = _fields(before, after) if delta.compare else []
+    facts = _facts(before, after, delta.op)
+    facts.update(delta.facts)
+    if scope is not None:
+        facts["module_dir"] = scope
     return Change(
-        file=path,
+        file=delta.file,
         kind="terraform",
-        address=current.address,
-        op=op,
+        address=delta.address,
+        op=delta.op,
         fields=tuple(fields),
         facts=facts,
-        line=current.line,
+        line=delta.line,
+        old_file=delta.old_file,
     )
 
 

@@ -93,3 +93,21 @@ def analyze(file: FileDiff, kind: Kind = "text", **extra_facts: Any) -> list[Cha
             old_file=file.old_path if file.old_path != file.path else None,
         )
     ]
+
+
+def unparseable(file: FileDiff, kind: Kind, reason: str) -> list[Change]:
+    """The `text` change of a file its analyzer could not read (`analysis.unparseable`)."""
+    changes = analyze(file, unparseable=reason, detected_kind=kind)
+    if changes:
+        return changes
+    # Identical bytes never reach here; keep the marker even if the text diff is empty.
+    return [
+        Change(
+            file=file.path,
+            kind="text",
+            address=file.path,
+            op=op_for(file),
+            facts={"unparseable": reason, "detected_kind": kind},
+            line=1,
+        )
+    ]

@@ -13,7 +13,8 @@ from pathlib import Path
 from app.errors import UsageError
 from app.models import FileDiff, FileStatus
 from app.repo_config import CONFIG_PATH
-from app.snapshot import Commit, GitIdentity, PullRequestSnapshot
+from app.semdiff.scope import is_terraform_module_file, module_dir, module_dirs_to_read
+from app.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnapshot
 from app.trailers import co_authors
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
@@ -71,6 +72,27 @@ class GitRepo:
             result[spec] = out[pos : pos + size] if size <= MAX_BLOB_BYTES else None
             pos += size + 1
         return result
+
+    def module_files(self, rev: str, directories: set[str]) -> dict[str, str]:
+        """Terraform module files (`.tf`, `.tf.json`) directly in `directories` at `rev`: path →
+        blob id, with one `git ls-tree` (subfolders are other modules)."""
+        if not directories:
+            return {}
+        specs = sorted(f"{d}/" if d else "." for d in directories)
+        raw = self.run("--literal-pathspecs", "ls-tree", "-z", rev, "--", *specs)
+        out: dict[str, str] = {}
+        for entry in raw.decode("utf-8", "surrogateescape").split("\0"):
+            if not entry:
+                continue
+            meta, path = entry.split("\t", 1)
+            _mode, kind, oid = meta.split(" ")
+            if (
+                kind == "blob"
+                and is_terraform_module_file(path)
+                and module_dir(path) in directories
+            ):
+                out[path] = oid
+        return out
 
     def changed_files(self, base: str, head: str) -> list[tuple[FileStatus, str, str | None]]:
         raw = self.run("diff", "--name-status", "-z", "-M", "--no-ext-diff", base, head)
@@ -155,6 +177,7 @@ def snapshot_from_git(
                 head=None if status == "removed" else blobs[f"{head_sha}:{path}"],
             )
         )
+    context = _context_files(git, head_sha, changed)
     codeowners = next(
         (blobs[f"{base_sha}:{p}"] for p in CODEOWNERS_PATHS if blobs[f"{base_sha}:{p}"]), None
     )
@@ -170,6 +193,22 @@ def snapshot_from_git(
         commits=tuple(commits),
         linked_accounts=False,
         files=tuple(files),
+        context_files=context,
         codeowners=codeowners.decode("utf-8", "replace") if codeowners else None,
         config_text=blobs[f"{base_sha}:{CONFIG_PATH}"],
+    )
+
+
+def _context_files(
+    git: GitRepo, head_sha: str, changed: list[tuple[FileStatus, str, str | None]]
+) -> tuple[ContextFile, ...]:
+    """The unchanged Terraform files of every module directory the change touches, at head."""
+    paths = {p for _status, path, old in changed for p in (path, old) if p}
+    listed = git.module_files(head_sha, module_dirs_to_read(paths))
+    unchanged = {path: oid for path, oid in sorted(listed.items()) if path not in paths}
+    blobs = git.blobs(list(unchanged.values()))
+    return tuple(
+        ContextFile(path=path, content=content)
+        for path, oid in unchanged.items()
+        if (content := blobs[oid]) is not None
     )

@@ -117,6 +117,7 @@ def test_added_file_creates_every_object_with_its_line() -> None:
     assert changes["data.aws_iam_policy_document.app_assume"].facts == {
         "block_type": "data",
         "resource_type": "aws_iam_policy_document",
+        "module_dir": "infra",
     }
     assert fields(changes["aws_s3_bucket_versioning.logs"]) == {
         "bucket": (None, "${aws_s3_bucket.logs.id}"),
@@ -347,6 +348,7 @@ def test_moved_block_without_its_pair_is_its_own_change() -> None:
         "block_type": "moved",
         "from": "aws_sqs_queue.a",
         "to": "aws_sqs_queue.b",
+        "module_dir": "infra",
     }
 
 
@@ -371,7 +373,15 @@ def test_count_and_for_each_changes_are_noted_in_facts() -> None:
     assert users.facts["for_each_changed"] is True
     jobs = changes["aws_sqs_queue.jobs"]
     assert (jobs.facts["count_before"], jobs.facts["count_after"]) == (None, 2)
-    assert set(changes) == {"aws_instance.api", "aws_iam_user.deployers", "aws_sqs_queue.jobs"}
+    # A key added to a literal for_each set creates that instance.
+    hotfix = changes['aws_iam_user.deployers["hotfix"]']
+    assert (hotfix.op, hotfix.facts["instance_key"]) == ("create", "hotfix")
+    assert set(changes) == {
+        "aws_instance.api",
+        "aws_iam_user.deployers",
+        'aws_iam_user.deployers["hotfix"]',
+        "aws_sqs_queue.jobs",
+    }
 
 
 def test_deleted_counted_database_keeps_count_and_snapshot_fields() -> None:
@@ -634,5 +644,9 @@ def test_import_and_check_blocks_are_objects() -> None:
     assert set(changes) == {"import.aws_s3_bucket.legacy", "check.site_up"}
     imported = changes["import.aws_s3_bucket.legacy"]
     assert imported.op == "create"
-    assert imported.facts == {"block_type": "import", "to": "aws_s3_bucket.legacy"}
+    assert imported.facts == {
+        "block_type": "import",
+        "to": "aws_s3_bucket.legacy",
+        "module_dir": "infra",
+    }
     assert fields(changes["check.site_up"])["data.http.site.url"] == (None, "https://acme.example")
