@@ -48,7 +48,7 @@ def line_of(text: str, needle: str) -> int:
         ("UPDATE accounts SET plan = 'free'", "UPDATE", "accounts"),
         ("INSERT INTO feature_flags (name, enabled) VALUES ('new-checkout', true)", "INSERT",
          "feature_flags"),
-        ("ALTER TABLE orders RENAME COLUMN total TO total_cents", "ALTER_TABLE", "orders"),
+        ("ALTER TABLE orders RENAME COLUMN total TO total_cents", "RENAME_COLUMN", "orders"),
         ("ALTER TABLE orders DROP COLUMN coupon_code", "DROP_COLUMN", "orders"),
         ("ALTER TABLE orders ALTER COLUMN total TYPE numeric(12, 2)", "ALTER_COLUMN_TYPE",
          "orders"),
