@@ -24,6 +24,7 @@ from app.semdiff import (
     kubernetes,
     pricing,
     sql,
+    sql_python,
     terraform,
     text,
     workflow,
@@ -81,7 +82,7 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
     lower = path.lower()
     if lower.endswith((".tf", ".tf.json", ".tfvars")):
         return "terraform"
-    if lower.endswith(".sql"):
+    if lower.endswith(".sql") or sql_python.is_python_migration(path, file.head or file.base):
         return "sql"
     fmt = structured_format(path)
     if fmt is None:

@@ -378,6 +378,10 @@ def dedupe_addresses(out: list[Change]) -> list[Change]:
 def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     """Statements added (create) and removed (delete), matched by normalized SQL."""
     del rule  # SQL needs no per-path settings
+    if file.path.endswith(".py"):
+        from app.semdiff import sql_python  # noqa: PLC0415 - it builds on this module
+
+        return sql_python.analyze(file)
     base = [] if file.base is None else statements(file.base, file.old_path or file.path)
     head = [] if file.head is None else statements(file.head, file.path)
     unmatched = Counter(s.key for s in base)
