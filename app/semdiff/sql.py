@@ -379,7 +379,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     """Statements added (create) and removed (delete), matched by normalized SQL."""
     del rule  # SQL needs no per-path settings
     if file.path.endswith(".py"):
-        from app.semdiff import sql_python  # noqa: PLC0415 - it builds on this module
+        from app.semdiff import sql_python  # here: sql_python builds on this module
 
         return sql_python.analyze(file)
     base = [] if file.base is None else statements(file.base, file.old_path or file.path)
