@@ -19,7 +19,6 @@ from app.errors import UnparseableError
 from app.models import REDACTED, Change, FileDiff, Kind
 from app.repo_config import PathRule, RepoConfig
 from app.semdiff import (
-    data,
     governance,
     kubernetes,
     pricing,
@@ -27,6 +26,7 @@ from app.semdiff import (
     sql_python,
     terraform,
     text,
+    tooling,
     workflow,
 )
 from app.semdiff.documents import read_documents, structured_format
@@ -40,7 +40,7 @@ ANALYZERS: dict[Kind, Analyzer] = {
     "workflow": workflow.analyze,
     "governance": governance.analyze,
     "sql": sql.analyze,
-    "data": data.analyze,
+    "data": tooling.analyze,  # generic data, or a kustomize/Helm/tool file read as one
     "text": lambda file, _rule: text.analyze(file),
 }
 
@@ -84,6 +84,8 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
         return "terraform"
     if lower.endswith(".sql") or sql_python.is_python_migration(path, file.head or file.base):
         return "sql"
+    if tooling.is_kustomization_path(path):
+        return "data"
     fmt = structured_format(path)
     if fmt is None:
         return "text"
@@ -96,6 +98,8 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
         docs = read_documents(sample, fmt, path)
     except UnparseableError:
         return "data"
+    if fmt == "yaml" and tooling.format_for(path, docs) is not None:
+        return "data"  # kustomize, Helm and tool config files are not cluster objects
     if fmt != "csv" and kubernetes.detect(docs):
         return "kubernetes"
     if pricing.detect(docs, rule):
