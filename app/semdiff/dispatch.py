@@ -24,6 +24,7 @@ from app.semdiff import (
     pricing,
     sql,
     sql_python,
+    templating,
     terraform,
     text,
     tooling,
@@ -172,6 +173,10 @@ def _has_redacted(change: Change) -> bool:
     return any(REDACTED in (f.before, f.after) for f in change.fields)
 
 
+def _templated(file: FileDiff) -> bool:
+    return any(side is not None and templating.has_actions(side) for side in (file.base, file.head))
+
+
 def _with_context(change: Change, rule: PathRule, file: FileDiff) -> Change:
     extra: dict[str, Any] = {}
     if _has_redacted(change):
@@ -180,6 +185,8 @@ def _with_context(change: Change, rule: PathRule, file: FileDiff) -> Change:
         side = file.head if file.head is not None else file.base
         if side is not None:
             extra["secret_blob"] = git_blob_id(side)
+    if change.kind in ("kubernetes", "data") and _templated(file):
+        extra["templated"] = True  # values like `{{ .Values.image.tag }}` are shown as written
     if rule.environment and "environment" not in change.facts:
         extra["environment"] = rule.environment
     if is_governance_path(file.path) or (
