@@ -267,11 +267,12 @@ def classify(expr: exp.Expr) -> tuple[str, str | None, dict[str, Any]]:
         return "CREATE_INDEX", _name(expr.this.args.get("table")), index
     if isinstance(expr, exp.Grant | exp.Revoke):
         verb = "GRANT" if isinstance(expr, exp.Grant) else "REVOKE"
-        grant = {
-            "privileges": [p.sql() for p in expr.args.get("privileges") or []],
+        privileges = [p.sql() for p in expr.args.get("privileges") or []]
+        grant: dict[str, Any] = {
+            "privileges": privileges,
             "principals": [p.sql() for p in expr.args.get("principals") or []],
+            "grant_all": any(p.upper().startswith("ALL") for p in privileges),
         }
-        grant["grant_all"] = any(p.upper().startswith("ALL") for p in grant["privileges"])
         return verb, _name(expr.args.get("securable")), grant
     if isinstance(expr, exp.Command) and str(expr.this).upper() in ("GRANT", "REVOKE"):
         rest = expr.expression

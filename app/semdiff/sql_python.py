@@ -105,7 +105,7 @@ def _sql_strings(node: ast.AST | None) -> list[ast.Constant] | None:
         return [node]
     if isinstance(node, ast.JoinedStr):  # f"TRUNCATE {table}": the text around the values
         text = "".join(
-            v.value if isinstance(v, ast.Constant) else f" {DYNAMIC} " for v in node.values
+            str(v.value) if isinstance(v, ast.Constant) else f" {DYNAMIC} " for v in node.values
         )
         return [ast.copy_location(ast.Constant(text), node)]
     if isinstance(node, ast.Call) and node.args and _called(node) in ("text", "literal_column"):
@@ -221,8 +221,8 @@ def _alembic_calls(body: list[ast.stmt]) -> Iterator[tuple[ast.Call, str | None]
                     if isinstance(item.optional_vars, ast.Name):
                         table = _text(ctx.args[0]) if ctx.args else None
                         tables[item.optional_vars.id] = table
-            for child in node.body:
-                yield from visit(child)
+            for inner in node.body:
+                yield from visit(inner)
             return
         if isinstance(node, ast.Call):
             func = node.func
