@@ -63,6 +63,7 @@ class Statement:
     wrapper: str | None = None
     dynamic: bool = False
     inner: tuple[Statement, ...] = ()
+    wraps: str | None = None  # `DO`, `FUNCTION f`: what this statement wraps its body in
     unclassified: int = 0
     originals: dict[str, str] = field(default_factory=dict)
 
@@ -149,6 +150,7 @@ def statements_of(text: str, source: str, *, line_offset: int = 0) -> list[State
                 dialect,
                 secret,
                 inner=tuple(inner),
+                wraps=wrapper,
                 unclassified=unclassified,
                 originals=masked.originals,
             )
@@ -327,6 +329,10 @@ def change_for(
 ) -> Change:
     """The change one statement makes, classified; templates shown as written."""
     label, obj, extra = classify(statement.expr)
+    if label == "OTHER" and statement.wraps and statement.wraps.split()[0] != "DO":
+        # sqlglot keeps some CREATE FUNCTION forms as a Command: the tokens still name it.
+        verb, _, name = statement.wraps.partition(" ")
+        label, obj = f"CREATE_{verb}", name
     address = _address(path, statement, label, obj, extra)
     if statement.wrapper is not None:
         address = f"{address} (in {statement.wrapper})"
