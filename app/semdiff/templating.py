@@ -312,7 +312,7 @@ class _Masker:
             actions = actions[:-1]
             texts = texts[:-1]
             if not actions:
-                return texts[0].rstrip()
+                return texts[0]
         out = [texts[0]]
         for action, after in zip(actions, texts[1:], strict=True):
             if action.control:
