@@ -142,7 +142,11 @@ def find_actions(text: str, source: str = "<template>") -> list[Action]:
 
 def has_actions(data: bytes | str) -> bool:
     """Cheap test: does this text contain a template action opener at all?"""
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if isinstance(data, bytes):
+        if b"{{" not in data and b"{%" not in data and b"{#" not in data:
+            return False
+        data = data.decode("utf-8", "replace")
+    text = data
     if "{%" in text or "{#" in text:
         return True
     return any(_opener_at(text, m.start()) is not None for m in re.finditer(r"\{\{", text))
@@ -169,6 +173,17 @@ def _without_markers(line: str) -> str:
 
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
+
+
+def _in_block_scalar(lines: list[str], number: int, indent: int) -> bool:
+    """Whether line `number` sits inside a `key: |` / `key: >-` block of text."""
+    for index in range(number - 1, -1, -1):
+        raw = lines[index]
+        content = _without_markers(raw).strip()
+        if not content or _indent(raw) >= indent:
+            continue
+        return content.rstrip("-+0123456789").endswith(("|", ">"))
+    return False
 
 
 def _entry_form(lines: list[str], number: int, indent: int) -> Literal["list", "map"]:
@@ -328,6 +343,8 @@ class _Masker:
         indent = int(found.group(1)) if found else _indent(lines[number])
         joined = " ".join(a.text for a in outputs)
         name = self.name(joined)
+        if _in_block_scalar(lines, number, indent):
+            return " " * indent + name  # text inside `key: |`: the action is just text
         if _entry_form(lines, number, indent) == "list":
             return " " * indent + f"- {name}"
         return " " * indent + f"{name}: {name}"

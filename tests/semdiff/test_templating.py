@@ -81,6 +81,11 @@ def test_control_lines_become_blank_and_values_placeholders() -> None:
             "{{ if .Values.secret -}} stringData: {{- else -}} data: {{- end }}\n  a: b\n",
             {"{{ if .Values.secret -}} stringData: {{- else -}} data: {{- end }}": {"a": "b"}},
         ),
+        # inside a `key: |` block the action is text of the block
+        (
+            "data:\n  prometheus.yml: |\n    global: {}\n    {{- toYaml .Values.extra | nindent 4 }}\n",
+            {"data": {"prometheus.yml": "global: {}\n{{- toYaml .Values.extra | nindent 4 }}\n"}},
+        ),
         # comments and assignments render nothing
         (
             '{{/*\nA comment\nover lines\n*/}}\n{{- $name := include "x" . -}}\nkind: Service\n',
