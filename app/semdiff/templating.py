@@ -175,6 +175,15 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
+def _statement_boundary(lines: list[str], number: int) -> bool:
+    """Whether the SQL before line `number` ends a statement (or there is none)."""
+    for index in range(number - 1, -1, -1):
+        content = _without_markers(lines[index]).strip()
+        if content and not content.startswith("--"):
+            return content.endswith(";")
+    return True
+
+
 def _in_block_scalar(lines: list[str], number: int, indent: int) -> bool:
     """Whether line `number` sits inside a `key: |` / `key: >-` block of text."""
     for index in range(number - 1, -1, -1):
@@ -298,7 +307,11 @@ class _Masker:
             if all(a.control for a in actions):
                 return ""
             if self.target == "sql":
-                return texts[0] + " ".join(self.name(a.text) for a in actions)
+                outputs = [a for a in actions if not a.control]
+                names = " ".join(self.name(a.text) for a in outputs)
+                # Between statements (`{{ config(…) }}`, `{{ template "x" }}`) the action is a
+                # statement of its own, so it is seen; inside one it stands for an expression.
+                return texts[0] + names + (";" if _statement_boundary(lines, number) else "")
             return self._entry(lines, number, [a for a in actions if not a.control])
         if self.target == "yaml" and any(a.control for a in actions):
             # `key: {{ if .x }}a{{ else }}b{{ end }}`: the whole templated span is one value.

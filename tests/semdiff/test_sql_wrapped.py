@@ -137,3 +137,24 @@ def test_template_edit_that_keeps_the_sql_is_matched() -> None:
 @given(st.sampled_from([TEMPLATED, PLPGSQL]))
 def test_same_sql_on_both_sides_is_no_change(text: str) -> None:
     assert analyze(text, text) == []
+
+
+def test_whole_line_actions_between_statements_are_statements_of_their_own() -> None:
+    model = (
+        "{{ config(materialized='table') }}\n\n"
+        "select id,\n"
+        "{{ dbt_utils.star(ref('orders')) }}\n"
+        "from {{ ref('orders') }};\n"
+        '{{ template "drop_all" . }}\n'
+    )
+    changes = analyze(None, model, "models/orders_wide.sql")
+    assert [(c.line, c.facts["sql"]) for c in changes] == [
+        (1, "{{ config(materialized='table') }}"),
+        (3, "SELECT id, {{ dbt_utils.star(ref('orders')) }} FROM {{ ref('orders') }}"),
+        (6, '{{ template "drop_all" . }}'),
+    ]
+    # an added template call is a change a human must read, never silence
+    [added] = analyze(model.rsplit("{{ template", 1)[0], model, "models/orders_wide.sql")
+    assert added.facts["sql"] == '{{ template "drop_all" . }}'
+    rules = {f.rule for f in evaluate(PACK, [added], is_agent=True)}
+    assert rules == {"change.unclassified"}
