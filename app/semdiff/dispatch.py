@@ -1,8 +1,9 @@
 """Route each changed file to the analyzer for its kind, and never let one file crash the run.
 
 Kind comes from the repo config first (a `paths` entry's `kind`), then from well-known paths
-(workflows, governance files, `.tf`, `.sql`), then from content (Kubernetes objects, price books),
-then `data` for any other JSON/YAML/CSV and `text` for everything else. A file its analyzer cannot
+(workflows, governance files, `.tf`, `.sql`, Alembic/Django migrations, kustomizations), then from
+content (kustomize/Helm/tool files are `data`, see `tooling`; then Kubernetes objects, price
+books), then `data` for any other JSON/YAML/CSV and `text` for everything else. A file its analyzer cannot
 parse becomes a `text` change carrying `facts.unparseable`, which the risk step turns into an
 `analysis.unparseable` finding: the evaluation fails closed, it does not stop.
 """
