@@ -1,8 +1,9 @@
 """Route each changed file to the analyzer for its kind, and never let one file crash the run.
 
 Kind comes from the repo config first (a `paths` entry's `kind`), then from well-known paths
-(workflows, governance files, `.tf`, `.sql`), then from content (Kubernetes objects, price books),
-then `data` for any other JSON/YAML/CSV and `text` for everything else. A file its analyzer cannot
+(workflows, governance files, `.tf`, `.sql`, Alembic/Django migrations, kustomizations), then from
+content (kustomize/Helm/tool files are `data`, see `tooling`; then Kubernetes objects, price
+books), then `data` for any other JSON/YAML/CSV and `text` for everything else. A file its analyzer cannot
 parse becomes a `text` change carrying `facts.unparseable`, which the risk step turns into an
 `analysis.unparseable` finding: the evaluation fails closed, it does not stop.
 """
@@ -19,13 +20,15 @@ from app.errors import UnparseableError
 from app.models import REDACTED, Change, FileDiff, Kind
 from app.repo_config import PathRule, RepoConfig
 from app.semdiff import (
-    data,
     governance,
     kubernetes,
     pricing,
     sql,
+    sql_python,
+    templating,
     terraform,
     text,
+    tooling,
     workflow,
 )
 from app.semdiff.documents import read_documents, structured_format
@@ -42,7 +45,7 @@ ANALYZERS: dict[Kind, Analyzer] = {
     "workflow": workflow.analyze,
     "governance": governance.analyze,
     "sql": sql.analyze,
-    "data": data.analyze,
+    "data": tooling.analyze,  # generic data, or a kustomize/Helm/tool file read as one
     "text": lambda file, _rule: text.analyze(file),
 }
 
@@ -84,8 +87,10 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
     lower = path.lower()
     if lower.endswith((".tf", ".tf.json", ".tfvars")):
         return "terraform"
-    if lower.endswith(".sql"):
+    if lower.endswith(".sql") or sql_python.is_python_migration(path, file.head or file.base):
         return "sql"
+    if tooling.is_kustomization_path(path):
+        return "data"
     fmt = structured_format(path)
     if fmt is None:
         return "text"
@@ -98,6 +103,8 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
         docs = read_documents(sample, fmt, path)
     except UnparseableError:
         return "data"
+    if fmt == "yaml" and tooling.format_for(path, docs) is not None:
+        return "data"  # kustomize, Helm and tool config files are not cluster objects
     if fmt != "csv" and kubernetes.detect(docs):
         return "kubernetes"
     if pricing.detect(docs, rule):
@@ -193,6 +200,10 @@ def _has_redacted(change: Change) -> bool:
     return any(REDACTED in (f.before, f.after) for f in change.fields)
 
 
+def _templated(file: FileDiff) -> bool:
+    return any(side is not None and templating.has_actions(side) for side in (file.base, file.head))
+
+
 def _with_context(change: Change, rule: PathRule, file: FileDiff | None) -> Change:
     extra: dict[str, Any] = {}
     if _has_redacted(change) and file is not None:
@@ -201,6 +212,8 @@ def _with_context(change: Change, rule: PathRule, file: FileDiff | None) -> Chan
         side = file.head if file.head is not None else file.base
         if side is not None:
             extra["secret_blob"] = git_blob_id(side)
+    if change.kind in ("kubernetes", "data") and file is not None and _templated(file):
+        extra["templated"] = True  # values like `{{ .Values.image.tag }}` are shown as written
     if rule.environment and "environment" not in change.facts:
         extra["environment"] = rule.environment
     paths = [change.file, change.old_file] + ([file.old_path] if file is not None else [])

@@ -14,10 +14,12 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from app.errors import UnparseableError
+from app.semdiff import templating
 from app.yamlsafe import YamlDocument, load_yaml_documents
 
 Format = Literal["json", "yaml", "csv"]
 
+ELSE_BRANCHES = "{{ else }}"  # key holding the text of template branches not parsed as YAML
 MAX_JSON_DEPTH = 200
 MAX_STRUCTURED_BYTES = 10 * 1024 * 1024
 
@@ -87,13 +89,41 @@ def _check_depth(text: str, source: str) -> None:
             depth -= 1
 
 
+def _load_yaml(data: bytes, source: str) -> tuple[YamlDocument, ...]:
+    """YAML documents; a templated file (Helm, Jinja) is masked first, see `templating`."""
+    if not templating.has_actions(data):
+        return tuple(load_yaml_documents(data, source))
+    text = decode_text(data, source)
+    try:
+        masked = templating.mask(text, "yaml", source)
+        loaded = load_yaml_documents(masked.text, source)
+    except UnparseableError:
+        # Both branches of an if/else may define the same keys: read the first branch and
+        # carry the others as text, so a change in them is still a visible change.
+        masked = templating.mask(text, "yaml", source, prune=True)
+        loaded = load_yaml_documents(masked.text, source)
+    docs: list[YamlDocument] = []
+    for index, doc in enumerate(loaded):
+        value = templating.unmask_tree(doc.value, masked.originals)
+        end = loaded[index + 1].line if index + 1 < len(loaded) else None
+        hidden = [
+            t
+            for n, t in sorted(masked.hidden.items())
+            if doc.line <= n and (end is None or n < end)
+        ]
+        if hidden and isinstance(value, dict):
+            value = {**value, ELSE_BRANCHES: hidden}
+        docs.append(YamlDocument(value=value, line=doc.line, node=doc.node))
+    return tuple(docs)
+
+
 @lru_cache(maxsize=512)
 def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument, ...]:
     """Parse one side; CSV gives one document whose value is the list of row dicts."""
     if len(data) > MAX_STRUCTURED_BYTES:
         raise UnparseableError(f"file larger than {MAX_STRUCTURED_BYTES:,} bytes", file=source)
     if fmt == "yaml":
-        docs = tuple(load_yaml_documents(data, source))
+        docs = _load_yaml(data, source)
         if _SURROGATE_ESCAPE.search(data.decode("utf-8", "replace")):
             # YAML loaders keep an escaped pair ("\\ud83d\\ude00") as two halves: join them.
             docs = tuple(

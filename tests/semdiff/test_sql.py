@@ -48,7 +48,7 @@ def line_of(text: str, needle: str) -> int:
         ("UPDATE accounts SET plan = 'free'", "UPDATE", "accounts"),
         ("INSERT INTO feature_flags (name, enabled) VALUES ('new-checkout', true)", "INSERT",
          "feature_flags"),
-        ("ALTER TABLE orders RENAME COLUMN total TO total_cents", "ALTER_TABLE", "orders"),
+        ("ALTER TABLE orders RENAME COLUMN total TO total_cents", "RENAME_COLUMN", "orders"),
         ("ALTER TABLE orders DROP COLUMN coupon_code", "DROP_COLUMN", "orders"),
         ("ALTER TABLE orders ALTER COLUMN total TYPE numeric(12, 2)", "ALTER_COLUMN_TYPE",
          "orders"),
@@ -177,7 +177,9 @@ def test_dollar_quoted_function_body_is_one_statement() -> None:
         "DELETE FROM jobs WHERE finished_at < now() - interval '30 days';\n"
     )
     changes = run(None, head)
-    assert [c.facts["statement"] for c in changes] == ["OTHER", "DELETE"]
+    # the body's statements are read too (none classify here); the function is named
+    assert [c.facts["statement"] for c in changes] == ["CREATE_FUNCTION", "DELETE"]
+    assert changes[0].address == "CREATE FUNCTION touch_updated_at"
     assert changes[1].line == 7
 
 
