@@ -41,7 +41,7 @@ SETUP: dict[str, Any] = {
 def stack(db_url: str) -> Iterator[LocalStack]:
     with LocalStack(db_url) as s:
         apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+        s.wait_processed()  # the installation event is recorded before any test reads it
         yield s
 
 
@@ -147,7 +147,7 @@ def test_rerequest_and_reevaluate_button(stack: LocalStack) -> None:
     other = webhooks.check_run_event(stack.sim.world, run, "rerequested", "alice")
     other.payload["check_run"]["name"] = "someone-else"
     stack.sim.sender.submit([other])
-    stack.sim.wait_idle()
+    stack.wait_processed()  # the App handled (and ignored) it: only now is "no 4th" meaningful
     assert len(evaluations(stack, pr)) == 3
 
 
@@ -180,14 +180,23 @@ def test_installation_is_recorded_and_redelivery_is_not_processed_twice(stack: L
 
     from app.audit.models import AuditEvent
 
-    with Session(stack.runtime.engine) as session:
-        installs = session.exec(select(AuditEvent).where(AuditEvent.kind == "installation")).all()
-    assert installs and json.loads(installs[0].payload)["account"] == "acme"
+    engine = stack.runtime.engine
+
+    def installs() -> list[AuditEvent]:
+        with Session(engine) as session:
+            return list(
+                session.exec(select(AuditEvent).where(AuditEvent.kind == "installation")).all()
+            )
+
+    # The simulator having *sent* the installation webhook says nothing about the App having
+    # recorded it (the App answers once the delivery is stored): wait for the record itself.
+    stack.sim.wait_for(lambda: bool(installs()), 20, "the installation audit record")
+    assert json.loads(installs()[0].payload)["account"] == "acme"
     pr = open_docs_pr(stack)
     wait_evaluations(stack, pr, 1)
     delivery = next(d for d in stack.sim.deliveries if d.event == "pull_request")
     stack.sim.redeliver(delivery.id)
-    stack.sim.wait_idle()
+    stack.wait_processed()
     redelivered = [d for d in stack.sim.deliveries if d.redelivery and d.guid == delivery.guid]
     assert [d.status_code for d in redelivered] == [200]  # acknowledged as a duplicate
     assert len(evaluations(stack, pr)) == 1
