@@ -585,3 +585,29 @@ def test_output_does_not_depend_on_review_order_when_times_differ(
     first = run_gate(2, [DB, PRICE], timed, risky=["pricing"], history=history)
     second = run_gate(2, [DB, PRICE], shuffled, risky=["pricing"], history=history)
     assert first == second
+
+
+def test_voided_approval_itemises_what_changed_in_the_approvers_scope() -> None:
+    """alice (platform) approved OLD; the push resized the database and added a VPC change."""
+    status = run_gate(
+        1, [DB_RESIZED, VPC, PRICE], [review("alice", commit=OLD)], history=prior([DB, PRICE])
+    ).status
+    (voided,) = status.voided
+    assert (voided.login, voided.commit) == ("alice", OLD)
+    assert voided.reason == f"approved c0ffee1; {SCOPE}"
+    changed = {(c.file, c.address): (c.before, c.after) for c in voided.changes}
+    assert changed == {
+        (DB.file, DB.address): (DB.op, DB_RESIZED.op),
+        (VPC.file, VPC.address): (None, VPC.op),
+    }  # the price book is finance's scope, not alice's: not listed
+
+
+def test_carried_and_current_approvals_are_not_voided() -> None:
+    status = run_gate(1, [MOVED], [review("alice", commit=OLD)], history=prior([DB])).status
+    assert status.voided == ()
+    strict = run_gate(
+        1, [DB], [review("alice", commit=OLD)], history=prior([DB]), config=STRICT
+    ).status
+    (voided,) = strict.voided
+    assert voided.changes == ()  # nothing changed: the strict setting voided it, and says so
+    assert "invalidate_on_push: strict" in voided.reason
