@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.models import Change
-from app.render_order import ATTENTION_LABEL, Attention, changes_by_attention, findings_by_severity
+from app.render_order import Attention, changes_by_attention, findings_by_severity
 from app.report import Finding, Report
 
 Conclusion = Literal["success", "action_required", "failure"]
@@ -164,7 +164,8 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
             f"- approved by {esc(rec.login)}{via} at `{(rec.commit or '')[:7]}`{carried}"
         )
     approvals += [f"- ⛔ {esc(b, 300)}" for b in appr.blocking]
-    approvals += [f"- ignored: {esc(i, 300)}" for i in appr.ignored]
+    voided = {f"{v.login}: {v.reason}" for v in appr.voided}  # explained in their own section
+    approvals += [f"- ignored: {esc(i, 300)}" for i in appr.ignored if i not in voided]
     approvals.append("")
     return head + approvals
 
@@ -193,11 +194,11 @@ def _voided_lines(report: Report) -> list[str]:
 
 def _change_row(change: Change, attention: Attention) -> str:
     op = f"**{change.op}**" if attention is Attention.DESTRUCTIVE else change.op
-    flag = ATTENTION_LABEL[attention]
     what = esc(_change_summary(change), 300)
+    if attention is Attention.ACCESS:  # the op alone does not say it; bold ops and prices do
+        what = f"**access**: {what}" if what else "**access**"
     return (
-        f"| {esc(change.file, 120)} | {change.kind} | {esc(change.address, 120)} | {op} | "
-        f"{f'{flag}: ' if flag and attention is not Attention.RISKY else ''}{what} |"
+        f"| {esc(change.file, 120)} | {change.kind} | {esc(change.address, 120)} | {op} | {what} |"
     )
 
 

@@ -32,15 +32,6 @@ class Attention(IntEnum):
     ROUTINE = 4
 
 
-ATTENTION_LABEL = {
-    Attention.DESTRUCTIVE: "destroys",
-    Attention.ACCESS: "access",
-    Attention.PRICE: "price",
-    Attention.RISKY: "finding",
-    Attention.ROUTINE: "",
-}
-
-
 def findings_by_severity(findings: Iterable[Finding]) -> list[Finding]:
     """Critical first, then by file, line and rule (stable for equal keys)."""
     return sorted(

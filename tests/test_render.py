@@ -222,7 +222,8 @@ def test_access_and_price_rows_lead_the_table() -> None:
         for s in ("infra/cache.tf", ".github/workflows/ci.yml", "catalog/plans.json", "a/notes")
     ]
     assert order == sorted(order)
-    assert "price: price 49 → 4.9 (-90.0%)" in text
+    assert "| update | price 49 → 4.9 (-90.0%) |" in text
+    assert "| update | **access**: permissions.contents: read → write |" in text
     # The routine row is folded.
     assert text.index("<details><summary>1 changes without a risk finding") < order[-1]
 
@@ -248,7 +249,10 @@ def test_voided_approval_says_whose_and_what_changed_in_their_scope() -> None:
         ),
     )
     status = ApprovalStatus(
-        required=("2 distinct approvals",), missing=("2 distinct approvals",), voided=(voided,)
+        required=("2 distinct approvals",),
+        missing=("2 distinct approvals",),
+        ignored=(f"carol: {voided.reason}", "dave: PR author"),
+        voided=(voided,),
     )
     text = render_markdown(report(approvals=status))
     section = text.split("#### Approvals voided by a push", 1)[1].split("####", 1)[0]
@@ -258,6 +262,7 @@ def test_voided_approval_says_whose_and_what_changed_in_their_scope() -> None:
         section
     )
     assert text.index("#### Approvals voided") < text.index("#### Findings")
+    assert "ignored: carol" not in text  # said once, in its own section
 
 
 def test_cut_to_the_limit_keeps_the_critical_lines_and_says_what_was_cut() -> None:
