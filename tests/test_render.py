@@ -263,6 +263,7 @@ def test_voided_approval_says_whose_and_what_changed_in_their_scope() -> None:
     )
     assert text.index("#### Approvals voided") < text.index("#### Findings")
     assert "ignored: carol" not in text  # said once, in its own section
+    assert "- ignored: dave: PR author" in text
 
 
 def test_cut_to_the_limit_keeps_the_critical_lines_and_says_what_was_cut() -> None:
