@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.models import Change
 from app.owners import CodeOwnersMap
+from app.report import ScopeChange
 
 
 def team_key(handle: str) -> str:
@@ -101,3 +102,35 @@ def scope_digest(changes: Iterable[Change], scope: ApproverScope) -> str:
     """sha256 of the canonical JSON of the in-scope changes, sorted."""
     items = sorted(_dumps(canonical_change(c)) for c in changes if scope.covers(c))
     return hashlib.sha256(("[" + ",".join(items) + "]").encode()).hexdigest()
+
+
+def scope_changes(
+    before: Sequence[Change], after: Sequence[Change], scope: ApproverScope
+) -> tuple[ScopeChange, ...]:
+    """What differs in `scope` between two evaluations, per object (file, kind, address).
+
+    The same comparison as `scope_digest` (line numbers left out), itemised so a reviewer can see
+    why their approval was voided; sorted by file and address.
+    """
+
+    def by_object(changes: Iterable[Change]) -> dict[tuple[str, str, str], list[str]]:
+        out: dict[tuple[str, str, str], list[str]] = {}
+        for c in changes:
+            if scope.covers(c):
+                out.setdefault((c.file, c.kind, c.address), []).append(_dumps(canonical_change(c)))
+        return {key: sorted(items) for key, items in out.items()}
+
+    old, new = by_object(before), by_object(after)
+    ops_old: dict[tuple[str, str, str], str] = {(c.file, c.kind, c.address): c.op for c in before}
+    ops_new: dict[tuple[str, str, str], str] = {(c.file, c.kind, c.address): c.op for c in after}
+    return tuple(
+        ScopeChange(
+            file=key[0],
+            kind=key[1],
+            address=key[2],
+            before=ops_old.get(key) if key in old else None,
+            after=ops_new.get(key) if key in new else None,
+        )
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
+    )

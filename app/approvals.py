@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from app.approval_scope import ApproverScope, Directory, scope_digest, team_key
+from app.approval_scope import ApproverScope, Directory, scope_changes, scope_digest, team_key
 from app.models import Change
 from app.owners import CodeOwnersMap
 from app.repo_config import RepoConfig
-from app.report import ApprovalRecord, ApprovalStatus, Tier
+from app.report import ApprovalRecord, ApprovalStatus, ScopeChange, Tier, VoidedApproval
 from app.snapshot import Review
 
 MayApprove = Callable[[str], tuple[bool, Sequence[str]]]
@@ -140,6 +140,7 @@ class ApprovalGate:
         counted: list[ApprovalRecord] = []
         blocking: list[str] = []
         ignored: list[str] = []
+        voided: list[VoidedApproval] = []
         for _login, review in sorted(latest_reviews(gate.reviews).items()):
             reason = self._never_counts(gate, review)
             if reason is not None:
@@ -151,6 +152,8 @@ class ApprovalGate:
             stale = self._stale(gate, review, directory)
             if stale is not None:
                 ignored.append(f"{review.login}: {stale}")
+                if review.commit_id is not None:  # given at an earlier head: a push voided it
+                    voided.append(self._voided(gate, review, review.commit_id, stale, directory))
                 continue
             counted.append(
                 ApprovalRecord(
@@ -171,6 +174,7 @@ class ApprovalGate:
             approvals=tuple(counted),
             blocking=tuple(blocking),
             ignored=tuple(ignored),
+            voided=tuple(voided),
         )
         return GateOutcome(status=status, to_request_users=users, to_request_teams=teams)
 
@@ -267,6 +271,18 @@ class ApprovalGate:
         if scope_digest(prior.changes, scope) != scope_digest(gate.changes, scope):
             return f"approved {_short(commit)}; changes in their scope since then"
         return None
+
+    def _voided(
+        self, gate: GateInput, review: Review, commit: str, reason: str, directory: Directory
+    ) -> VoidedApproval:
+        """The voided approval as data: what changed in the approver's scope since their commit
+        (empty when that commit was never evaluated, or only the tier/policy/strictness changed)."""
+        prior = gate.history.get(commit)
+        changes: tuple[ScopeChange, ...] = ()
+        if prior is not None:
+            scope = self.scope_of(gate, review.login, directory)
+            changes = scope_changes(prior.changes, gate.changes, scope)
+        return VoidedApproval(login=review.login, commit=commit, reason=reason, changes=changes)
 
     def scope_of(self, gate: GateInput, login: str, directory: Directory) -> ApproverScope:
         approvers = gate.config.approvers

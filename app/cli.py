@@ -200,6 +200,64 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.command()
+def setup(
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where GitHub reaches `countersign serve` (webhooks go to …/webhooks/github)."
+        ),
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Register the App for this organization (else your account).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="App name (default: app.yml's).")] = None,
+    github_url: Annotated[
+        str, typer.Option(help="GitHub web URL (GitHub Enterprise: https://HOST).")
+    ] = "https://github.com",
+    api_url: Annotated[
+        str, typer.Option(help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3).")
+    ] = "https://api.github.com",
+    manifest: Annotated[
+        Path | None, typer.Option(help="App manifest YAML (default: the shipped app.yml).")
+    ] = None,
+    env_file: Annotated[Path, typer.Option(help="Where to write the settings.")] = Path(".env"),
+    key_file: Annotated[Path, typer.Option(help="Where to write the private key.")] = Path(
+        "countersign.private-key.pem"
+    ),
+    port: Annotated[int, typer.Option(help="Local port for the form (0: any free port).")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing .env / key file.")] = False,
+    browser: Annotated[bool, typer.Option(help="Open the form in a browser.")] = True,
+    show_manifest: Annotated[
+        bool, typer.Option("--print-manifest", help="Print the manifest JSON and stop.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for GitHub.")] = 600.0,
+) -> None:
+    """Register the GitHub App from app.yml (GitHub's manifest flow) and write its credentials."""
+    from app.setup.command import app_yml_path, print_manifest, setup_app
+    from app.setup.flow import SetupOptions
+    from app.setup.manifest import load_app_yml
+
+    path = app_yml_path(manifest)
+    if show_manifest:
+        typer.echo(print_manifest(path, public_url=public_url, name=name))
+        return
+    options = SetupOptions(
+        app_yml=load_app_yml(path),
+        env_path=env_file,
+        key_path=key_file,
+        github_url=github_url,
+        api_url=api_url,
+        org=org,
+        public_url=public_url,
+        name=name,
+        port=port,
+        force=force,
+        timeout=timeout,
+    )
+    setup_app(options, open_browser=browser, say=typer.echo)
+
+
 @rules_app.command("test")
 def rules_test(
     rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,

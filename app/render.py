@@ -8,14 +8,24 @@ controls those and must not be able to inject markup into a reviewer's view.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.models import Change
+from app.render_order import Attention, changes_by_attention, findings_by_severity
 from app.report import Finding, Report
 
 Conclusion = Literal["success", "action_required", "failure"]
 
 CHECK_SUMMARY_LIMIT = 65_535
+CUT_REASON = "cut to fit GitHub's 65,535-character limit; the details link has the full report"
+VOIDED_CHANGES_SHOWN = 10
+MIN_FINDINGS_SHOWN = 3
+TABLE_HEAD = ("| File | Kind | Object | Op | What |", "|---|---|---|---|---|")
+FOOTER = (
+    "",
+    "<sub>Countersign report schema v1 · `countersign analyze --format json` gives the full report.</sub>",
+)
 TIER_NAMES = {0: "auto", 1: "review", 2: "two-person", 3: "change-board", "blocked": "blocked"}
 _LEVEL = {
     "info": "notice",
@@ -122,11 +132,8 @@ def _finding_line(f: Finding) -> str:
     )
 
 
-def render_markdown(
-    report: Report, *, limit: int = CHECK_SUMMARY_LIMIT, enforced: bool = True
-) -> str:
-    """The full report as Markdown, cut to `limit` characters by dropping table rows, not structure."""
-    conclusion = conclusion_for(report, enforced=enforced)
+def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[str]:
+    """Title, why it fails, the agent/tier/policy table and the approval checklist: never cut."""
     head: list[str] = [f"### Countersign: {check_title(report, conclusion, enforced=enforced)}", ""]
     if report.problems:
         head += ["**Why this fails**", ""] + [f"- {esc(p, 500)}" for p in report.problems] + [""]
@@ -171,46 +178,114 @@ def render_markdown(
             f"- approved by {esc(rec.login)}{via} at `{(rec.commit or '')[:7]}`{carried}"
         )
     approvals += [f"- ⛔ {esc(b, 300)}" for b in appr.blocking]
-    approvals += [f"- ignored: {esc(i, 300)}" for i in appr.ignored]
+    voided = {f"{v.login}: {v.reason}" for v in appr.voided}  # explained in their own section
+    approvals += [f"- ignored: {esc(i, 300)}" for i in appr.ignored if i not in voided]
     approvals.append("")
-    findings = ["#### Findings", ""]
-    findings += [_finding_line(f) for f in report.findings] or ["No findings."]
-    findings.append("")
-    changes_head = [
-        f"#### Changes ({len(report.changes)})",
-        "",
-        "| File | Kind | Object | Op | What |",
-        "|---|---|---|---|---|",
-    ]
-    rows = [
-        f"| {esc(c.file, 120)} | {c.kind} | {esc(c.address, 120)} | {c.op} | {esc(_change_summary(c), 300)} |"
-        for c in report.changes
-    ]
-    footer = [
-        "",
-        "<sub>Countersign report schema v1 · `countersign analyze --format json` gives the full report.</sub>",
-    ]
-    fixed = "\n".join(head + approvals)
-    body_findings = findings
-    shown = len(rows)
+    return head + approvals
+
+
+def _voided_lines(report: Report) -> list[str]:
+    """Whose approval a push voided, and what changed in their scope since they approved."""
+    if not report.approvals.voided:
+        return []
+    lines = ["#### Approvals voided by a push", ""]
+    for v in report.approvals.voided:
+        lines.append(f"- **{esc(v.login)}** approved `{esc(v.commit[:7])}`: {esc(v.reason, 300)}")
+        for c in v.changes[:VOIDED_CHANGES_SHOWN]:
+            if c.before is None:
+                what = f"new since their approval ({c.after})"
+            elif c.after is None:
+                what = f"no longer changed (was {c.before})"
+            elif c.before == c.after:
+                what = f"{c.after}, with other values"
+            else:
+                what = f"{c.before} → {c.after}"
+            lines.append(f"  - {esc(c.file, 120)} {esc(c.address, 120)} ({c.kind}): {what}")
+        if len(v.changes) > VOIDED_CHANGES_SHOWN:
+            lines.append(f"  - … {len(v.changes) - VOIDED_CHANGES_SHOWN} more changes in scope")
+    return [*lines, ""]
+
+
+def _change_row(change: Change, attention: Attention) -> str:
+    op = f"**{change.op}**" if attention is Attention.DESTRUCTIVE else change.op
+    what = esc(_change_summary(change), 300)
+    if attention is Attention.ACCESS:  # the op alone does not say it; bold ops and prices do
+        what = f"**access**: {what}" if what else "**access**"
+    return (
+        f"| {esc(change.file, 120)} | {change.kind} | {esc(change.address, 120)} | {op} | {what} |"
+    )
+
+
+@dataclass
+class _Shown:
+    """How many lines of each cuttable part are shown; cut folded parts first."""
+
+    fold_rows: int
+    fold_findings: int
+    rows: int
+    findings: int
+
+
+def render_markdown(
+    report: Report, *, limit: int = CHECK_SUMMARY_LIMIT, enforced: bool = True
+) -> str:
+    """The report as Markdown, most important first: problems, approvals (and voided ones),
+    findings by severity, then destructive/access/price changes. `info` findings and changes
+    without a risk finding fold into `<details>`. Over `limit`, the folded parts are cut first,
+    then table rows, then low findings; each cut says how much was left out."""
+    conclusion = conclusion_for(report, enforced=enforced)
+    fixed = "\n".join(_head_lines(report, conclusion, enforced) + _voided_lines(report))
+    ordered = findings_by_severity(report.findings)
+    main_findings = [_finding_line(f) for f in ordered if f.severity != "info"]
+    info_findings = [_finding_line(f) for f in ordered if f.severity == "info"]
+    ranked = changes_by_attention(report.changes, report.findings)
+    main_rows = [_change_row(c, a) for a, c in ranked if a is not Attention.ROUTINE]
+    fold_rows = [_change_row(c, a) for a, c in ranked if a is Attention.ROUTINE]
+    shown = _Shown(len(fold_rows), len(info_findings), len(main_rows), len(main_findings))
+
+    def cut_note(hidden: int, what: str) -> list[str]:
+        return [f"- … {hidden} more {what} not shown ({CUT_REASON})"] if hidden else []
+
+    def row_note(hidden: int) -> list[str]:
+        return [f"| … | | {hidden} more changes not shown ({CUT_REASON}) | | |"] if hidden else []
 
     def assemble() -> str:
-        dropped = len(report.changes) - shown
-        tail = [f"| … | | {dropped} more changes not shown | | |"] if dropped else []
-        return "\n".join([fixed, *body_findings, *changes_head, *rows[:shown], *tail, *footer])
+        out = [fixed, f"#### Findings ({len(ordered)})", ""]
+        if not ordered:
+            out.append("No findings.")
+        elif not main_findings:
+            out.append("No findings above `info`.")
+        out += main_findings[: shown.findings]
+        out += cut_note(len(main_findings) - shown.findings, "findings")
+        if info_findings:
+            out += ["", f"<details><summary>{len(info_findings)} info findings</summary>", ""]
+            out += info_findings[: shown.fold_findings]
+            out += cut_note(len(info_findings) - shown.fold_findings, "info findings")
+            out += ["", "</details>"]
+        out += ["", f"#### Changes ({len(report.changes)})", ""]
+        if main_rows:
+            out += [*TABLE_HEAD, *main_rows[: shown.rows], *row_note(len(main_rows) - shown.rows)]
+        elif report.changes:
+            out.append("No change destroys, opens access, moves a price or raises a finding.")
+        if fold_rows:
+            summary = f"{len(fold_rows)} changes without a risk finding"
+            out += ["", f"<details><summary>{summary}</summary>", "", *TABLE_HEAD]
+            out += fold_rows[: shown.fold_rows] + row_note(len(fold_rows) - shown.fold_rows)
+            out += ["", "</details>"]
+        return "\n".join([*out, *FOOTER])
 
     text = assemble()
-    # Drop table rows first, then findings, never the header or the approval checklist.
-    while len(text) > limit and (shown or len(body_findings) > 3):
-        if shown:
-            shown = max(0, shown // 2 - 1)
+    while len(text) > limit:
+        if shown.fold_rows:
+            shown.fold_rows = max(0, shown.fold_rows // 2 - 1)
+        elif shown.fold_findings:
+            shown.fold_findings = max(0, shown.fold_findings // 2 - 1)
+        elif shown.rows:
+            shown.rows = max(0, shown.rows // 2 - 1)
+        elif shown.findings > MIN_FINDINGS_SHOWN:
+            shown.findings = max(MIN_FINDINGS_SHOWN, shown.findings // 2 - 1)
         else:
-            keep = max(2, (len(body_findings) - 2) // 2)
-            body_findings = [
-                *body_findings[:keep],
-                f"- … {len(report.findings) - keep + 2} more findings not shown",
-                "",
-            ]
+            break
         text = assemble()
     return text[:limit]
 

@@ -50,6 +50,29 @@ class ApprovalRecord(ReportModel):
     carried: bool = False
 
 
+class ScopeChange(ReportModel):
+    """One object whose change differs, in an approver's scope, between their commit and the head.
+
+    `before`/`after` are the op at the approved commit and now; None means "not changed there"
+    (new since the approval, or reverted since). Equal ops mean the same op with other values.
+    """
+
+    file: str
+    address: str
+    kind: str
+    before: str | None = None
+    after: str | None = None
+
+
+class VoidedApproval(ReportModel):
+    """An approval given at an earlier commit that no longer counts: whose, where, and why."""
+
+    login: str
+    commit: str
+    reason: str
+    changes: tuple[ScopeChange, ...] = ()
+
+
 class ApprovalStatus(ReportModel):
     required: tuple[str, ...] = ()
     satisfied: bool = False
@@ -57,6 +80,8 @@ class ApprovalStatus(ReportModel):
     approvals: tuple[ApprovalRecord, ...] = ()
     blocking: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    voided: tuple[VoidedApproval, ...] = ()
+    """Approvals a push voided, with what changed in each approver's scope (also in `ignored`)."""
 
 
 class AgentInfo(ReportModel):

@@ -634,3 +634,29 @@ def test_module_scope_moves_keep_approvals_and_a_moved_change_names_both_files()
     voided = run_gate(1, relocated, reviews, risky=["terraform"], history=prior(first)).status
     assert not voided.satisfied
     assert voided.ignored == ("sam: approved c0ffee1; changes in their scope since then",)
+
+
+def test_voided_approval_itemises_what_changed_in_the_approvers_scope() -> None:
+    """alice (platform) approved OLD; the push resized the database and added a VPC change."""
+    status = run_gate(
+        1, [DB_RESIZED, VPC, PRICE], [review("alice", commit=OLD)], history=prior([DB, PRICE])
+    ).status
+    (voided,) = status.voided
+    assert (voided.login, voided.commit) == ("alice", OLD)
+    assert voided.reason == f"approved c0ffee1; {SCOPE}"
+    changed = {(c.file, c.address): (c.before, c.after) for c in voided.changes}
+    assert changed == {
+        (DB.file, DB.address): (DB.op, DB_RESIZED.op),
+        (VPC.file, VPC.address): (None, VPC.op),
+    }  # the price book is finance's scope, not alice's: not listed
+
+
+def test_carried_and_current_approvals_are_not_voided() -> None:
+    status = run_gate(1, [MOVED], [review("alice", commit=OLD)], history=prior([DB])).status
+    assert status.voided == ()
+    strict = run_gate(
+        1, [DB], [review("alice", commit=OLD)], history=prior([DB]), config=STRICT
+    ).status
+    (voided,) = strict.voided
+    assert voided.changes == ()  # nothing changed: the strict setting voided it, and says so
+    assert "invalidate_on_push: strict" in voided.reason

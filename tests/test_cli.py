@@ -135,7 +135,9 @@ def test_analyze_markdown(repo: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("### Countersign: Blocked by policy")
-    assert "| infra/prod/db.tf | terraform | aws\\_db\\_instance.orders | delete |" in proc.stdout
+    assert (
+        "| infra/prod/db.tf | terraform | aws\\_db\\_instance.orders | **delete** |" in proc.stdout
+    )
 
 
 def test_analyze_diff_from_stdin(repo: Path) -> None:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
+from app import inbox
 from app.db import upgrade
 from app.service.app import build_runtime, create_app
 from app.service.runtime import Runtime
@@ -142,6 +143,24 @@ class LocalStack:
         assert self.sim.world.app is not None
         self.sim.world.app.webhook_url = f"{self.url}/webhooks/github"
         return self
+
+    def wait_processed(self, timeout: float = 30.0) -> None:
+        """Wait for the effect, not the send: every webhook the simulator queued was answered
+        and every delivery the App stored has left the inbox (done, ignored or failed).
+
+        The App answers GitHub as soon as a delivery is stored, so "the simulator sent it" says
+        nothing about what the App did with it; assertions about App state must wait for this.
+        Needs the worker in this process (role "all" or "worker").
+        """
+        runtime = self.runtime
+        if runtime is None:
+            raise RuntimeError("the stack is not running")
+        self.sim.wait_idle(timeout)
+        self.sim.wait_for(
+            lambda: inbox.queue_depth(runtime.engine) == 0,
+            timeout,
+            "the App to finish every stored delivery",
+        )
 
     def __exit__(self, *exc: object) -> None:
         try:

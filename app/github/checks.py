@@ -1,7 +1,15 @@
-"""Check-run payloads (pure builders) and sending them with annotations in batches of 50."""
+"""Check-run payloads (pure builders) and sending them with annotations in batches of 50.
+
+GitHub appends a request's annotations to those the check run already has (it never replaces
+them), so the same annotations sent on every re-evaluation would pile up. The service sends a
+check run's annotations once (`annotation_set` + `annotations_digest` say what that set is) and
+opens a new check run when the set changes.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from app.github.client import InstallationClient
@@ -34,13 +42,32 @@ def in_progress_body(head_sha: str, details_url: str, external_id: str) -> dict[
     }
 
 
+def annotation_set(report: Report) -> list[dict[str, Any]]:
+    """The report's annotations, each distinct one once, in a stable order."""
+    unique = {json.dumps(a, sort_keys=True): a for a in annotations_for(report)}
+    return list(unique.values())
+
+
+def annotations_digest(annotations: list[dict[str, Any]]) -> str:
+    """sha256 over the canonical JSON of a set of annotations (order does not matter)."""
+    items = sorted(json.dumps(a, sort_keys=True, separators=(",", ":")) for a in annotations)
+    return hashlib.sha256(json.dumps(items).encode()).hexdigest()
+
+
 def completed_bodies(
-    report: Report, conclusion: Conclusion, *, enforced: bool, details_url: str
+    report: Report,
+    conclusion: Conclusion,
+    *,
+    enforced: bool,
+    details_url: str,
+    with_annotations: bool = True,
 ) -> list[dict[str, Any]]:
-    """The completing PATCH, then one PATCH per further 50 annotations (GitHub's limit)."""
+    """The completing PATCH, then one PATCH per further 50 annotations (GitHub's limit).
+
+    `with_annotations=False` when this check run already has exactly these annotations."""
     title = check_title(report, conclusion, enforced=enforced)
     summary = render_markdown(report, enforced=enforced)
-    annotations = annotations_for(report)
+    annotations = annotation_set(report) if with_annotations else []
     batches = [
         annotations[i : i + ANNOTATIONS_PER_REQUEST]
         for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)

@@ -32,6 +32,9 @@ from app.service.runtime import Runtime
 from app.snapshot import PullRequestSnapshot
 
 TIER_LABEL_PREFIX = "countersign:tier-"
+CHECK_RUN_CREATED = "check_run_created"
+ANNOTATIONS_SENT = "annotations_sent"
+"""Audit bookkeeping: which annotation set (digest) a check run carries, so it is sent once."""
 
 
 @dataclass(frozen=True)
@@ -124,25 +127,7 @@ class PullRequestEvaluator:
             client, repo, number, head_sha, previous, attempt, delivery_id
         )
         if check_run_id is None:
-            created = client.create_check_run(
-                repo,
-                checks.in_progress_body(
-                    head_sha,
-                    self.details_url(repo, number),
-                    checks.external_id(repo, number, head_sha),
-                ),
-            )
-            check_run_id = int(created["id"])
-            # Recorded at once (we hold the PR's lock), so the next delivery for this head
-            # reuses it: one check run per SHA.
-            store.append(
-                self.rt.engine,
-                "check_run_created",
-                {"head_sha": head_sha, "check_run_id": check_run_id},
-                repo=repo,
-                pr_number=number,
-                head_sha=head_sha,
-            )
+            check_run_id = self._create_check_run(client, repo, number, head_sha)
         snapshot = fetch_snapshot(client, repo, number, pr=pr)
         # Plans posted for exactly this head (never an older one), read from our store.
         snapshot = snapshot.model_copy(
@@ -168,6 +153,15 @@ class PullRequestEvaluator:
             raise
         conclusion = evaluation.conclusion
         report = evaluation.report
+        annotations = checks.annotation_set(report)
+        digest = checks.annotations_digest(annotations)
+        sent = self._annotations_sent(repo, number, check_run_id)
+        if sent is not None and sent != digest:
+            # GitHub cannot take annotations back: another set (new config or rules on the base,
+            # another policy) gets a fresh check run for this head, and that one counts from now.
+            check_run_id = self._create_check_run(client, repo, number, head_sha)
+            sent = None
+        send_annotations = bool(annotations) and sent is None
         requested = self._reviewers_to_request(evaluation, previous)
         # Record before publishing: a green check must never exist without its audit record.
         payload = EvaluationRecord(
@@ -208,8 +202,18 @@ class PullRequestEvaluator:
             conclusion,  # type: ignore[arg-type]
             enforced=evaluation.enforced,
             details_url=self.details_url(repo, number),
+            with_annotations=send_annotations,
         )
         checks.post_completed(client, repo, check_run_id, bodies)
+        if send_annotations:  # recorded once GitHub has them all, so a failed send is retried
+            store.append(
+                self.rt.engine,
+                ANNOTATIONS_SENT,
+                {"check_run_id": check_run_id, "digest": digest, "count": len(annotations)},
+                repo=repo,
+                pr_number=number,
+                head_sha=head_sha,
+            )
         if requested.new_users or requested.new_teams:
             client.request_reviewers(
                 repo,
@@ -234,6 +238,40 @@ class PullRequestEvaluator:
         return EvaluationOutcome(
             snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds
         )
+
+    def _create_check_run(
+        self, client: InstallationClient, repo: str, number: int, head_sha: str
+    ) -> int:
+        created = client.create_check_run(
+            repo,
+            checks.in_progress_body(
+                head_sha,
+                self.details_url(repo, number),
+                checks.external_id(repo, number, head_sha),
+            ),
+        )
+        check_run_id = int(created["id"])
+        # Recorded at once (we hold the PR's lock), so the next delivery for this head
+        # reuses it: one check run per SHA (per annotation set).
+        store.append(
+            self.rt.engine,
+            CHECK_RUN_CREATED,
+            {"head_sha": head_sha, "check_run_id": check_run_id},
+            repo=repo,
+            pr_number=number,
+            head_sha=head_sha,
+        )
+        return check_run_id
+
+    def _annotations_sent(self, repo: str, number: int, check_run_id: int) -> str | None:
+        """The digest of the annotations this check run already carries, or None."""
+        for event in reversed(
+            store.events_for_pr(self.rt.engine, repo, number, kinds=(ANNOTATIONS_SENT,))
+        ):
+            data = event.data()
+            if data.get("check_run_id") == check_run_id:
+                return str(data["digest"])
+        return None
 
     def _record_run_id_change(
         self, repo: str, number: int, head_sha: str, run_id: str | None
@@ -262,14 +300,15 @@ class PullRequestEvaluator:
         attempt: int,
         delivery_id: str | None,
     ) -> int | None:
-        """The check run already made for this head: ours on record, or GitHub's after a crash."""
-        if previous is not None and previous.data().get("check_run_id"):
-            return int(previous.data()["check_run_id"])
+        """The check run already made for this head: ours on record (the newest, when a changed
+        annotation set opened another), or GitHub's after a crash."""
         for event in reversed(
-            store.events_for_pr(self.rt.engine, repo, number, kinds=("check_run_created",))
+            store.events_for_pr(self.rt.engine, repo, number, kinds=(CHECK_RUN_CREATED,))
         ):
             if event.head_sha == sha:
                 return int(event.data()["check_run_id"])
+        if previous is not None and previous.data().get("check_run_id"):
+            return int(previous.data()["check_run_id"])
         cut_short = attempt > 1 or (
             delivery_id is not None
             and inbox.interrupted_for(self.rt.engine, repo, number, delivery_id)

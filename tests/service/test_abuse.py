@@ -42,7 +42,7 @@ SETUP: dict[str, Any] = {
 def stack(sqlite_url: str) -> Iterator[LocalStack]:
     with LocalStack(sqlite_url) as s:
         apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+        s.wait_processed()  # the installation event is recorded before any test reads it
         yield s
 
 
@@ -52,7 +52,7 @@ def conclusion(stack: LocalStack, pr: PullRequest, *wanted: str) -> Any:
         return run is not None and run.status == "completed" and run.conclusion in wanted
 
     stack.sim.wait_for(done, 30, f"check in {wanted}")
-    stack.sim.wait_idle()
+    stack.wait_processed()
     return stack.sim.latest_check(pr)
 
 
@@ -153,7 +153,7 @@ def test_editing_the_run_id_after_approval_is_audited(stack: LocalStack) -> None
     pr = resize(stack)
     conclusion(stack, pr, "action_required")
     stack.sim.review(pr, "alice", "APPROVED")
-    stack.sim.wait_idle()
+    stack.wait_processed()  # the review is evaluated before the body changes
     stack.sim.edit_pr(pr, body="x\n\nAgent-Run-Id: run_other", by="infra-bot[bot]")
     assert stack.runtime is not None
     stack.sim.wait_for(

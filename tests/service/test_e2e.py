@@ -64,7 +64,7 @@ REPO = "acme/platform"
 def stack(db_url: str) -> Iterator[LocalStack]:
     with LocalStack(db_url) as s:
         apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+        s.wait_processed()  # the installation event is recorded before any test reads it
         yield s
 
 
@@ -205,7 +205,7 @@ def test_invalid_repo_config_fails_the_check_naming_the_line(stack: LocalStack) 
             ".github/countersign.yml": "approvers:\n  pricing: [finance-team]\n",
         },
     )
-    stack.sim.wait_idle()
+    stack.wait_processed()
     pr = stack.sim.open_pr(
         "acme/broken",
         "docs-bot[bot]",

@@ -12,14 +12,19 @@ from typing import Any
 
 import pytest
 
+from app.audit import store
 from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
+from app.service.evaluator import ANNOTATIONS_SENT
 from app.sim import webhooks
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
+PRICES = (
+    '[\n  {"sku": "pro-monthly", "price": 49.0},\n  {"sku": "team-monthly", "price": 99.0}\n]\n'
+)
 SETUP: dict[str, Any] = {
     "org": "acme",
     "users": ["alice", "bob", {"login": "docs-bot[bot]", "type": "Bot"}],
@@ -30,6 +35,7 @@ SETUP: dict[str, Any] = {
                 "README.md": "# platform\n",
                 ".github/CODEOWNERS": "* @acme/platform\n",
                 "app.cfg": "a=1\n",
+                "catalog/prices.json": PRICES,
             }
         }
     },
@@ -41,7 +47,7 @@ SETUP: dict[str, Any] = {
 def stack(db_url: str) -> Iterator[LocalStack]:
     with LocalStack(db_url) as s:
         apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+        s.wait_processed()  # the installation event is recorded before any test reads it
         yield s
 
 
@@ -147,7 +153,7 @@ def test_rerequest_and_reevaluate_button(stack: LocalStack) -> None:
     other = webhooks.check_run_event(stack.sim.world, run, "rerequested", "alice")
     other.payload["check_run"]["name"] = "someone-else"
     stack.sim.sender.submit([other])
-    stack.sim.wait_idle()
+    stack.wait_processed()  # the App handled (and ignored) it: only now is "no 4th" meaningful
     assert len(evaluations(stack, pr)) == 3
 
 
@@ -180,14 +186,88 @@ def test_installation_is_recorded_and_redelivery_is_not_processed_twice(stack: L
 
     from app.audit.models import AuditEvent
 
-    with Session(stack.runtime.engine) as session:
-        installs = session.exec(select(AuditEvent).where(AuditEvent.kind == "installation")).all()
-    assert installs and json.loads(installs[0].payload)["account"] == "acme"
+    engine = stack.runtime.engine
+
+    def installs() -> list[AuditEvent]:
+        with Session(engine) as session:
+            return list(
+                session.exec(select(AuditEvent).where(AuditEvent.kind == "installation")).all()
+            )
+
+    # The simulator having *sent* the installation webhook says nothing about the App having
+    # recorded it (the App answers once the delivery is stored): wait for the record itself.
+    stack.sim.wait_for(lambda: bool(installs()), 20, "the installation audit record")
+    assert json.loads(installs()[0].payload)["account"] == "acme"
     pr = open_docs_pr(stack)
     wait_evaluations(stack, pr, 1)
     delivery = next(d for d in stack.sim.deliveries if d.event == "pull_request")
     stack.sim.redeliver(delivery.id)
-    stack.sim.wait_idle()
+    stack.wait_processed()
     redelivered = [d for d in stack.sim.deliveries if d.redelivery and d.guid == delivery.guid]
     assert [d.status_code for d in redelivered] == [200]  # acknowledged as a duplicate
     assert len(evaluations(stack, pr)) == 1
+
+
+def test_reevaluating_a_head_shows_each_annotation_once(stack: LocalStack) -> None:
+    """GitHub appends annotations on every check-run update (the simulator too): re-evaluations
+    of the same head (Re-evaluate, Re-run, a review) must not repeat them."""
+    pr = stack.sim.open_pr(
+        REPO,
+        "docs-bot[bot]",
+        "agent/price",
+        {"catalog/prices.json": PRICES.replace("49.0", "4.9")},
+        title="Cut Pro",
+        body="x\n\nAgent-Run-Id: run_price",
+    )
+    wait_evaluations(stack, pr, 1)
+    stack.wait_processed()  # recorded first, published next: wait for the check itself
+    run = stack.sim.latest_check(pr)
+    assert run is not None
+    first = [dict(a) for a in run.annotations]
+    assert first, "a 90 % price cut carries a line annotation"
+    stack.sim.requested_action(run.id, "reevaluate", by="alice")
+    wait_evaluations(stack, pr, 2)
+    stack.sim.rerequest_check(run.id, by="alice")
+    wait_evaluations(stack, pr, 3)
+    stack.sim.review(pr, "bob", "COMMENTED")
+    stack.wait_processed()
+    runs = stack.sim.check_runs_for(REPO, pr.head_sha)
+    assert [r.id for r in runs] == [run.id]  # same set, same check run
+    after = stack.sim.check_run(REPO, run.id).annotations
+    assert after == first
+    keys = [json.dumps(a, sort_keys=True) for a in after]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_changed_annotation_set_gets_a_fresh_check_run(stack: LocalStack) -> None:
+    """GitHub cannot remove annotations: when the set for a head changes (e.g. an earlier rule
+    pack annotated this run differently), the App opens a new check run rather than adding the
+    new set on top of the old one."""
+    assert stack.runtime is not None
+    pr = open_text_pr(stack)
+    wait_evaluations(stack, pr, 1)
+    stack.wait_processed()
+    old = stack.sim.latest_check(pr)
+    assert old is not None
+    # This check run carries another set (as an earlier rule pack would have left it).
+    store.append(
+        stack.runtime.engine,
+        ANNOTATIONS_SENT,
+        {"check_run_id": old.id, "digest": "0" * 64, "count": 1},
+        repo=REPO,
+        pr_number=pr.number,
+        head_sha=pr.head_sha,
+    )
+    stack.sim.requested_action(old.id, "reevaluate", by="alice")
+    wait_evaluations(stack, pr, 2)
+    stack.wait_processed()
+    runs = stack.sim.check_runs_for(REPO, pr.head_sha)
+    assert len(runs) == 2
+    new = stack.sim.latest_check(pr)
+    assert new is not None and new.id != old.id and new.status == "completed"
+    assert evaluations(stack, pr)[-1]["check_run_id"] == new.id
+    # The next re-evaluation stays on the new run.
+    stack.sim.requested_action(new.id, "reevaluate", by="alice")
+    wait_evaluations(stack, pr, 3)
+    stack.wait_processed()
+    assert len(stack.sim.check_runs_for(REPO, pr.head_sha)) == 2

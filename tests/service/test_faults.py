@@ -36,7 +36,7 @@ def stack(db_url: str) -> Iterator[LocalStack]:
     # Short retries and client timeouts keep the tests fast; production defaults are 2 s / 15 s.
     with LocalStack(db_url, retry_base_seconds=0.05, github_timeout_seconds=1.0) as s:
         apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+        s.wait_processed()  # the installation event is recorded before any test reads it
         yield s
 
 

@@ -34,7 +34,7 @@ SETUP = {
 def stack(db_url: str) -> Iterator[LocalStack]:
     with LocalStack(db_url) as s:
         apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+        s.wait_processed()  # the installation event is recorded before any test reads it
         yield s
 
 
@@ -61,12 +61,12 @@ def test_dropped_delivery_is_redelivered_once(stack: LocalStack) -> None:
     assert stack.runtime is not None
     stack.sim.drop_next_deliveries(1)
     pr = open_pr(stack)
-    stack.sim.wait_idle()
+    stack.wait_processed()
     assert stack.sim.latest_check(pr) is None  # nothing reached the App
     asked = redeliver_failed(stack.runtime)
     assert len(asked) == 1
     green(stack, pr)
-    stack.sim.wait_idle()
+    stack.wait_processed()
     assert redeliver_failed(stack.runtime) == []  # the GUID succeeded: nothing more to ask
     assert len(events_for_pr(stack.runtime.engine, REPO, pr.number, kinds=("evaluation",))) == 1
 
@@ -75,7 +75,7 @@ def test_sweep_evaluates_open_prs_without_an_evaluation(stack: LocalStack) -> No
     assert stack.runtime is not None
     stack.sim.drop_next_deliveries(2)
     first, second = open_pr(stack, "agent/a"), open_pr(stack, "agent/b")
-    stack.sim.wait_idle()
+    stack.wait_processed()
     queued = sweep_open_prs(stack.runtime)
     assert sorted(queued) == [f"{REPO}#{first.number}", f"{REPO}#{second.number}"]
     green(stack, first)
@@ -83,7 +83,7 @@ def test_sweep_evaluates_open_prs_without_an_evaluation(stack: LocalStack) -> No
     assert sweep_open_prs(stack.runtime) == []
     # Both nets together do not double-process: the redelivered GUIDs find nothing new to do.
     reconcile(stack.runtime)
-    stack.sim.wait_idle()
+    stack.wait_processed()  # the redelivered GUIDs were handled, so the count below means something
     for pr in (first, second):
         evaluations = events_for_pr(stack.runtime.engine, REPO, pr.number, kinds=("evaluation",))
         assert len({e.head_sha for e in evaluations}) == 1

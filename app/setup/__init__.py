@@ -1,0 +1,1 @@
+"""`countersign setup`: register the GitHub App from app.yml with GitHub's manifest flow."""
