@@ -23,6 +23,13 @@ from tree_sitter import Node
 
 _BINARY = frozenset({"*", "/", "%", "+", "-", ">", ">=", "<", "<=", "==", "!=", "&&", "||"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+# Source text whose value needs no tree walk (most attributes): a plain string, an integer, a
+# keyword, or a reference such as `aws_subnet.private[0].id`. Anything else takes the full path.
+_FAST = re.compile(
+    rb'"(?P<string>[^"\\$%\n]*)"|(?P<int>-?[0-9]+)|(?P<keyword>true|false|null)'
+    rb"|(?P<reference>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[[0-9]+\])*)"
+)
+_KEYWORDS: dict[bytes, Any] = {b"true": True, b"false": False, b"null": None}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _QUOTE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -73,6 +80,19 @@ class ExpressionReader:
 
     def value(self, node: Node) -> Any:
         """The value of an `expression` node: a literal as such, anything else as `${text}`."""
+        fast = _FAST.fullmatch(self.source, node.start_byte, node.end_byte)
+        if fast is not None:
+            kind = fast.lastgroup
+            text = fast.group(kind or 0)
+            if kind == "string":
+                return text.decode("utf-8")
+            if kind == "int":
+                return int(text)
+            if kind == "keyword":
+                return _KEYWORDS[text]
+            if b"." in text or b"[" in text:
+                return "${" + text.decode("utf-8") + "}"
+            return text.decode("utf-8")
         kids = _kids(node)
         if len(kids) != 1:
             return "${" + self.sequence(kids) + "}"

@@ -12,16 +12,20 @@ Nested blocks become values of their body: one unlabeled block is a dict (`lifec
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from typing import Any
 
 import tree_sitter_hcl
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Language, Node, Parser, Tree
 
+from app.semdiff.hcl_reparse import apply_edits, chunks_of, find_edits
 from app.semdiff.terraform_expr import ExpressionReader, HclSyntaxError
 
 _LANGUAGE = Language(tree_sitter_hcl.language())
 _LOCAL = threading.local()  # a tree-sitter Parser must not be shared between threads
+_RECENT_FILES = 64  # remembered sides, by path, for re-parsing the other side incrementally
+_RECENT_MAX_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,46 @@ def _parser() -> Parser:
     return parser
 
 
-def read_items(text: str) -> list[Item]:
-    """Top-level attributes and blocks of an HCL document, in source order."""
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """A parsed side kept for the other side of the same file: its tree, and its top-level items
+    by their exact text (an unchanged block is not walked again, only moved to its new line)."""
+
+    source: bytes
+    tree: Tree
+    items: dict[bytes, Item]
+
+
+class _Recent:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sides: OrderedDict[str, _Side] = OrderedDict()
+
+    def get(self, path: str) -> _Side | None:
+        with self.lock:
+            return self.sides.get(path)
+
+    def put(self, path: str, side: _Side) -> None:
+        with self.lock:
+            self.sides[path] = side
+            self.sides.move_to_end(path)
+            while len(self.sides) > _RECENT_FILES:
+                self.sides.popitem(last=False)
+
+
+_RECENT = _Recent()
+
+
+def read_items(text: str, path: str | None = None) -> list[Item]:
+    """Top-level attributes and blocks of an HCL document, in source order.
+
+    With `path`, the last side read for that path (usually the base of the same file) is reused:
+    its tree for an incremental parse, its items for unchanged blocks. The result is the same.
+    """
     source = text.replace("\r\n", "\n").encode("utf-8")
-    root = _parser().parse(source).root_node
+    previous = _RECENT.get(path) if path is not None else None
+    tree = _parse(source, previous)
+    root = tree.root_node
     if root.has_error:
         raise _syntax_error(root, source)
     kids = [k for k in root.children if k.type != "comment"]
@@ -73,10 +113,46 @@ def read_items(text: str) -> list[Item]:
     if kids[0].type != "body":
         raise HclError("invalid HCL: expected attributes and blocks, found an object", 1)
     walker = _Walker(ExpressionReader(source))
+    known = previous.items if previous is not None else {}
+    items: list[Item] = []
+    by_text: dict[bytes, Item] = {}
     try:
-        return [walker.item(k) for k in kids[0].children if k.type != "comment"]
+        for node in kids[0].children:
+            if node.type == "comment":
+                continue
+            key = source[node.start_byte : node.end_byte]
+            line = node.start_point.row + 1
+            item = known.get(key)
+            item = walker.item(node) if item is None else _moved(item, line)
+            by_text[key] = item
+            items.append(item)
     except HclSyntaxError as exc:
         raise HclError(f"invalid HCL: {exc.message}", exc.line) from exc
+    if path is not None and len(source) <= _RECENT_MAX_BYTES:
+        _RECENT.put(path, _Side(source, tree, by_text))
+    return items
+
+
+def _parse(source: bytes, previous: _Side | None) -> Tree:
+    parser = _parser()
+    if previous is None:
+        return parser.parse(source)
+    if previous.source == source:
+        return previous.tree
+    old = previous.tree.copy()
+    edits = find_edits(previous.source, source, chunks_of(old, len(previous.source)))
+    apply_edits(old, previous.source, source, edits)
+    return parser.parse(source, old)
+
+
+def _moved(item: Item, line: int) -> Item:
+    delta = line - item.line
+    if delta == 0:
+        return item
+    if isinstance(item, Attribute):
+        return replace(item, line=line)
+    lines = {key: at + delta for key, at in item.key_lines.items()}
+    return replace(item, line=line, key_lines=lines)
 
 
 def _syntax_error(root: Node, source: bytes) -> HclError:
@@ -122,7 +198,9 @@ class _Walker:
     def attribute(self, node: Node) -> tuple[str, Any]:
         kids = node.children
         name = self.reader.raw(kids[0].start_byte, kids[0].end_byte)
-        expression = next(k for k in reversed(kids) if k.type == "expression")
+        expression = kids[-1]
+        if expression.type != "expression":
+            expression = next(k for k in reversed(kids) if k.type == "expression")
         return name, self.reader.value(expression)
 
     def block_parts(self, node: Node) -> tuple[str, tuple[str, ...], Node | None]:

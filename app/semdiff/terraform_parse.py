@@ -155,7 +155,7 @@ class _Collector:
         self.add(block_type, labels, body, line)
 
     def from_hcl(self, text: str, flavor: Flavor) -> TfFile:
-        for item in read_items(text):
+        for item in read_items(text, self.source):
             if isinstance(item, Attribute):
                 if flavor != "tfvars":
                     raise UnparseableError(
