@@ -2,10 +2,21 @@
 differential test (tests/semdiff/test_terraform_differential.py). It is the code that shipped
 before tree-sitter, kept as it was (python-hcl2 is a dev dependency only), so both readers can be
 run on the same inputs and their changes compared.
+
+Two python-hcl2 bugs are corrected here, each documented where it is fixed, because the
+reference must be right where the new reader is compared with it:
+- heredocs: python-hcl2 drops the newline before the closing marker and backslash-escapes every
+  `"` of a `<<-` heredoc; Terraform's value keeps the newline and the quotes (`_heredoc`);
+- inside expression text, python-hcl2 keeps quoted identifier keys as written (`{"Name" = x}`)
+  and writes some references as one-interpolation templates (`f("${var.x}")` for `f(var.x)`);
+  Terraform reads `{Name = x}` and `f(var.x)`, which is what the new reader writes
+  (`_canonical`).
+Every other difference is listed in test_terraform_differential.KNOWN_DIFFERENCES.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import hcl2
@@ -288,6 +299,8 @@ def _fast_value(tree: Tree[Any]) -> Any:
     if kind == "string":
         value = _literal_string(inner)
         return _NO_VALUE if value is None else value
+    if kind in ("heredoc_template", "heredoc_template_trim"):
+        return _heredoc(str(inner.children[0]))
     if kind == "int_lit":
         return int(str(inner.children[0]))
     if kind == "literal_value":
@@ -305,6 +318,16 @@ def _fast_value(tree: Tree[Any]) -> Any:
                 return _NO_VALUE
             items.append(item)
         return items
+    if kind == "object":
+        # Element by element (as hcl2.loads does), so heredocs inside objects get `_heredoc`.
+        out: dict[str, Any] = {}
+        for elem in _trees(inner):
+            key_tree = _trees(elem)[0]
+            key = _fast_value(_trees(key_tree)[0]) if _trees(key_tree) else _NO_VALUE
+            if not isinstance(key, str) or key.startswith("${"):
+                return _NO_VALUE
+            out[key] = _value(_trees(elem)[-1])
+        return out
     return _NO_VALUE
 
 
@@ -341,4 +364,41 @@ def _value(tree: Tree[Any]) -> Any:
     value = _fast_value(tree)
     if value is not _NO_VALUE:
         return value
-    return _TRANSFORMER.transform(tree).serialize(_OPTIONS)
+    return _canonical(_TRANSFORMER.transform(tree).serialize(_OPTIONS))
+
+
+_QUOTED_KEY = re.compile(r'([{,] ?)"([A-Za-z_][A-Za-z0-9_-]*)" = ')
+_ONE_INTERPOLATION = re.compile(r'(?:(?<=[(\[,?:=] )|(?<=[(\[]))"\$\{([^"{}\\]*)\}"')
+
+
+def _canonical(value: Any) -> Any:
+    """`${merge({"Name" = x})}` → `${merge({Name = x})}` and `${f("${var.x}")}` → `${f(var.x)}`
+    inside expression text: the same values in Terraform."""
+    if isinstance(value, str):
+        if not value.startswith("${"):
+            return value
+        value = _QUOTED_KEY.sub(r"\1\2 = ", value)
+        return _ONE_INTERPOLATION.sub(r"\1", value)
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    return value
+
+
+_HEREDOC = re.compile(r"<<(-?)([A-Za-z][A-Za-z0-9._-]*)\r?\n(.*?)^[ \t]*\2\r?\n?\Z", re.S | re.M)
+
+
+def _heredoc(token: str) -> str:
+    """A heredoc's value as Terraform computes it (python-hcl2 drops the last newline and escapes
+    quotes in `<<-` heredocs): the lines up to the closing marker, each ending with a newline;
+    `<<-` removes the smallest indentation of the non-blank lines."""
+    match = _HEREDOC.match(token)
+    assert match is not None, token
+    flush, body = match.group(1) == "-", match.group(3).replace("\r\n", "\n")
+    if not flush:
+        return body
+    lines = body.splitlines(keepends=True)
+    indents = [len(x) - len(x.lstrip()) for x in lines if x.strip() or not x.endswith("\n")]
+    cut = min(indents, default=0)
+    return "".join(x[cut:] if x.strip() or not x.endswith("\n") else x for x in lines)
