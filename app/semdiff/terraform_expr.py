@@ -21,6 +21,16 @@ from typing import Any
 
 from tree_sitter import Node
 
+from app.semdiff.hcl_template import (
+    Part,
+    apply_strip,
+    collect_markers,
+    flush,
+    interpolated,
+    single_interpolation,
+    strip_markers,
+)
+
 _BINARY = frozenset({"*", "/", "%", "+", "-", ">", ">=", "<", "<=", "==", "!=", "&&", "||"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 # Source text whose value needs no tree walk (most attributes): a plain string, an integer, a
@@ -33,19 +43,6 @@ _KEYWORDS: dict[bytes, Any] = {b"true": True, b"false": False, b"null": None}
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _QUOTE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_MARKERS = frozenset(
-    {
-        "template_interpolation",
-        "template_for_start",
-        "template_for_end",
-        "template_if_intro",
-        "template_else_intro",
-        "template_if_end",
-    }
-)
-
-# A flattened template: literal text, or (kind, node, strip_left, strip_right) for `${…}`/`%{…}`.
-Part = str | tuple[str, Node, bool, bool]
 
 
 class HclSyntaxError(Exception):
@@ -63,7 +60,9 @@ def _kids(node: Node) -> list[Node]:
 
 def quote(text: str) -> str:
     """A decoded string as an HCL string literal (canonical escapes)."""
-    out = "".join(_QUOTE.get(ch, ch) if ch in _QUOTE or ch >= " " else f"\\u{ord(ch):04x}" for ch in text)
+    out = "".join(
+        _QUOTE.get(ch, ch) if ch in _QUOTE or ch >= " " else f"\\u{ord(ch):04x}" for ch in text
+    )
     return f'"{out}"'
 
 
@@ -107,8 +106,8 @@ class ExpressionReader:
             return {self.key(k): self.value(v) for k, v in self.elements(collection)}
         if kind == "template_expr":
             parts = self.template(term.children[0])
-            if _single_interpolation(parts):
-                return self.value(_interpolated(parts[0]))
+            if single_interpolation(parts):
+                return self.value(interpolated(parts[0]))
             return self.render(parts, quoted=False)
         if kind == "variable_expr":
             # A bare name (`type = string`, `ignore_changes = [tags]`, `provider = aws`) is a
@@ -236,19 +235,23 @@ class ExpressionReader:
             kids = _kids(node)
             return kids[0].type + self.sequence(kids[1:])
         if kind == "conditional":
-            cond, then, other = (self.text(k) for k in node.named_children if k.type == "expression")
+            cond, then, other = (
+                self.text(k) for k in node.named_children if k.type == "expression"
+            )
             return f"{cond} ? {then} : {other}"
         if kind in ("collection_value", "template_expr", "for_expr", "splat", "index"):
             return self.text(node.children[0])
         if kind == "tuple":
-            return "[" + ", ".join(self.text(e) for e in node.children if e.type == "expression") + "]"
+            return (
+                "[" + ", ".join(self.text(e) for e in node.children if e.type == "expression") + "]"
+            )
         if kind == "object":
             items = [f"{self.key_text(k)} = {self.text(v)}" for k, v in self.elements(node)]
             return "{" + ", ".join(items) + "}"
         if kind in ("quoted_template", "heredoc_template"):
             parts = self.template(node)
-            if _single_interpolation(parts):
-                return self.text(_interpolated(parts[0]))
+            if single_interpolation(parts):
+                return self.text(interpolated(parts[0]))
             return '"' + self.render(parts, quoted=True) + '"'
         if kind == "function_call":
             return self.call(node)
@@ -297,7 +300,9 @@ class ExpressionReader:
     def for_text(self, node: Node) -> str:
         kids = _kids(node)
         intro = kids[1]
-        names = [self.raw(n.start_byte, n.end_byte) for n in intro.children if n.type == "identifier"]
+        names = [
+            self.raw(n.start_byte, n.end_byte) for n in intro.children if n.type == "identifier"
+        ]
         (collection,) = (n for n in intro.children if n.type == "expression")
         head = f"for {', '.join(names)} in {self.text(collection)} : "
         exprs = [self.text(k) for k in kids if k.type == "expression"]
@@ -323,18 +328,18 @@ class ExpressionReader:
         else:
             start, end = node.children[0].end_byte, node.children[-1].start_byte
         markers: list[Node] = []
-        _collect_markers(node, markers)
+        collect_markers(node, markers)
         parts: list[Part] = []
         pos = start
         for marker in markers:
             parts.append(self.literal_text(pos, marker.start_byte, heredoc, node))
-            left, right = _strip_markers(marker)
+            left, right = strip_markers(marker)
             parts.append((marker.type, marker, left, right))
             pos = marker.end_byte
         parts.append(self.literal_text(pos, end, heredoc, node))
-        _apply_strip(parts)
+        apply_strip(parts)
         if heredoc and node.children[0].text == b"<<-":
-            parts = _flush(parts)
+            parts = flush(parts)
         return [p for p in parts if p != ""]
 
     def literal_text(self, start: int, end: int, heredoc: bool, node: Node) -> str:
@@ -359,83 +364,11 @@ class ExpressionReader:
         if kind == "template_if_intro":
             return "%{ if " + self.text(exprs[0]) + " }"
         if kind == "template_for_start":
-            names = [self.raw(n.start_byte, n.end_byte) for n in node.named_children if n.type == "identifier"]
+            names = [
+                self.raw(n.start_byte, n.end_byte)
+                for n in node.named_children
+                if n.type == "identifier"
+            ]
             return "%{ for " + ", ".join(names) + " in " + self.text(exprs[0]) + " }"
         word = {"template_else_intro": "else", "template_if_end": "endif"}.get(kind, "endfor")
         return "%{ " + word + " }"
-
-
-def _collect_markers(node: Node, out: list[Node]) -> None:
-    for kid in node.children:
-        if kid.type in _MARKERS:
-            out.append(kid)
-        elif kid.type in ("template_directive", "template_for", "template_if"):
-            _collect_markers(kid, out)
-
-
-def _strip_markers(marker: Node) -> tuple[bool, bool]:
-    kids = marker.children
-    left = len(kids) > 1 and kids[1].type == "strip_marker"
-    right = len(kids) > 2 and kids[-2].type == "strip_marker"
-    return left, right
-
-
-def _interpolated(part: Part) -> Node:
-    """The expression inside a `${…}` part."""
-    assert isinstance(part, tuple)
-    found = next((k for k in part[1].named_children if k.type == "expression"), None)
-    if found is None:
-        raise HclSyntaxError("empty interpolation ${} in a template", part[1])
-    return found
-
-
-def _single_interpolation(parts: list[Part]) -> bool:
-    return len(parts) == 1 and isinstance(parts[0], tuple) and parts[0][0] == "template_interpolation"
-
-
-def _apply_strip(parts: list[Part]) -> None:
-    """`${~`/`%{~` trims the whitespace before the marker, `~}` the whitespace after it."""
-    for i, part in enumerate(parts):
-        if isinstance(part, str):
-            continue
-        _, _, left, right = part
-        if left and i > 0 and isinstance(parts[i - 1], str):
-            parts[i - 1] = str(parts[i - 1]).rstrip()
-        if right and i + 1 < len(parts) and isinstance(parts[i + 1], str):
-            parts[i + 1] = str(parts[i + 1]).lstrip()
-
-
-def _flush(parts: list[Part]) -> list[Part]:
-    """Terraform's `<<-` rule: remove, from every line, as many leading whitespace characters as
-    the least indented line has (blank lines do not count; a line starting with `${` counts 0)."""
-    lines: list[Part] = []
-    for part in parts:
-        if isinstance(part, str):
-            lines.extend(part.splitlines(keepends=True))
-        else:
-            lines.append(part)
-    indents: list[int] = []
-    at_line_start: list[int] = []
-    newline = True
-    for i, part in enumerate(lines):
-        if newline:
-            newline = False
-            if isinstance(part, str):
-                trimmed = part.lstrip()
-                if not (trimmed == "" and part.endswith("\n")):
-                    indents.append(len(part) - len(trimmed))
-                    at_line_start.append(i)
-            else:
-                indents.append(0)
-        if isinstance(part, str) and part.endswith("\n"):
-            newline = True
-    cut = min(indents, default=0)
-    for i in at_line_start:
-        lines[i] = str(lines[i])[cut:]
-    merged: list[Part] = []
-    for part in lines:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] = merged[-1] + part
-        else:
-            merged.append(part)
-    return merged

@@ -20,6 +20,7 @@ import tree_sitter_hcl
 from tree_sitter import Language, Node, Parser, Tree
 
 from app.semdiff.hcl_reparse import apply_edits, chunks_of, find_edits
+from app.semdiff.hcl_template import EmptyInterpolation
 from app.semdiff.terraform_expr import ExpressionReader, HclSyntaxError
 
 _LANGUAGE = Language(tree_sitter_hcl.language())
@@ -128,6 +129,9 @@ def read_items(text: str, path: str | None = None) -> list[Item]:
             items.append(item)
     except HclSyntaxError as exc:
         raise HclError(f"invalid HCL: {exc.message}", exc.line) from exc
+    except EmptyInterpolation as exc:
+        line = exc.node.start_point.row + 1
+        raise HclError("invalid HCL: empty interpolation ${} in a template", line) from exc
     if path is not None and len(source) <= _RECENT_MAX_BYTES:
         _RECENT.put(path, _Side(source, tree, by_text))
     return items
@@ -161,9 +165,7 @@ def _syntax_error(root: Node, source: bytes) -> HclError:
     at_end = node.start_byte >= len(source.rstrip())
     if node.is_missing or at_end:
         if at_end:
-            return HclError(
-                "invalid HCL: unexpected end of file (unclosed brace or string?)", line
-            )
+            return HclError("invalid HCL: unexpected end of file (unclosed brace or string?)", line)
         return HclError(f"invalid HCL: missing {node.type!r}", line)
     snippet = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
     snippet = snippet.strip().splitlines()[0] if snippet.strip() else snippet

@@ -75,7 +75,9 @@ def parse_side(data: bytes, flavor: Flavor, source: str) -> TfFile:
     try:
         return collector.from_hcl(text, flavor)
     except HclError as exc:
-        raise UnparseableError(exc.message, file=source, line=exc.line, hint=exc.hint or FIX) from exc
+        raise UnparseableError(
+            exc.message, file=source, line=exc.line, hint=exc.hint or FIX
+        ) from exc
     except RecursionError as exc:
         raise UnparseableError("HCL nested too deeply", file=source, hint=FIX) from exc
 

@@ -113,9 +113,7 @@ def values(depth: int = 2, heredocs: bool = True) -> st.SearchStrategy[Value]:
     return st.one_of(
         scalars,
         st.lists(inner, max_size=4).map(lambda xs: Value("list", tuple(xs))),
-        st.dictionaries(NAMES, inner, max_size=4).map(
-            lambda d: Value("object", tuple(d.items()))
-        ),
+        st.dictionaries(NAMES, inner, max_size=4).map(lambda d: Value("object", tuple(d.items()))),
         st.tuples(st.sampled_from(FUNCTIONS), st.lists(plain, min_size=1, max_size=3)).map(
             lambda p: Value("call", (p[0], tuple(p[1])))
         ),
@@ -248,7 +246,7 @@ def value_text(value: Value, style: Style, level: int) -> str:
         return f"{parts[0]} ? {value_text(parts[1], style, level)} : {value_text(parts[2], style, level)}"
     if kind == "for":
         if style.multiline:
-            return f"{{\n{style.indent * (level + 1)}for k, v in {parts[0]} :\n{style.indent * (level + 1)}k => upper(v) if v != \"\"\n{style.indent * level}}}"
+            return f'{{\n{style.indent * (level + 1)}for k, v in {parts[0]} :\n{style.indent * (level + 1)}k => upper(v) if v != ""\n{style.indent * level}}}'
         return f'{{for k, v in {parts[0]} : k => upper(v) if v != ""}}'
     if kind == "splat":
         return f"{parts[0]}[*].id"
@@ -281,5 +279,7 @@ def _heredoc(flush: bool, lines: list[tuple[int, str]], style: Style, level: int
         body = "".join(" " * extra + text + "\n" for extra, text in lines)
         return f"<<EOT\n{body}EOT"
     pad = style.indent * (level + 1)
-    body = "".join(pad + " " * extra + text + "\n" if text.strip() else "\n" for extra, text in lines)
+    body = "".join(
+        pad + " " * extra + text + "\n" if text.strip() else "\n" for extra, text in lines
+    )
     return f"<<-EOT\n{body}{style.indent * level}EOT"

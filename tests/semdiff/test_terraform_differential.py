@@ -70,7 +70,7 @@ def test_fixture_pairs_give_the_same_changes(base: str, head: str) -> None:
 
 def test_realistic_module_edit_gives_the_same_changes() -> None:
     text = (FIXTURES / "terraform" / "network_module.tf").read_text()
-    head = text.replace('retention_in_days = 365', 'retention_in_days = 30')
+    head = text.replace("retention_in_days = 365", "retention_in_days = 30")
     head = head.replace('"logs:PutLogEvents",', '"logs:PutLogEvents",\n          "logs:*",')
     head = head.replace("create_before_destroy = true", "prevent_destroy = true")
     head = head.replace('"Action": "sts:AssumeRole"', '"Action": "sts:*"')
