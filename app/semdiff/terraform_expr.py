@@ -32,7 +32,7 @@ from app.semdiff.hcl_template import (
 )
 
 _BINARY = frozenset({"*", "/", "%", "+", "-", ">", ">=", "<", "<=", "==", "!=", "&&", "||"})
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # keys written without quotes in canonical text
 # Source text whose value needs no tree walk (most attributes): a plain string, an integer, a
 # keyword, or a reference such as `aws_subnet.private[0].id`. Anything else takes the full path.
 _FAST = re.compile(
@@ -286,7 +286,7 @@ class ExpressionReader:
         plain, text = self.key_parts(node)
         if not plain:
             return f"({text})"
-        return text if _IDENTIFIER.fullmatch(text) else quote(text)
+        return text if _BARE_KEY.fullmatch(text) else quote(text)
 
     def call(self, node: Node) -> str:
         name = self.raw(node.children[0].start_byte, node.children[0].end_byte)

@@ -367,7 +367,7 @@ def _value(tree: Tree[Any]) -> Any:
     return _canonical(_TRANSFORMER.transform(tree).serialize(_OPTIONS))
 
 
-_QUOTED_KEY = re.compile(r'([{,] ?)"([A-Za-z_][A-Za-z0-9_-]*)" = ')
+_QUOTED_KEY = re.compile(r'([{,] ?)"([A-Za-z_][A-Za-z0-9_]*)" = ')
 _ONE_INTERPOLATION = re.compile(r'(?:(?<=[(\[,?:=] )|(?<=[(\[]))"\$\{([^"{}\\]*)\}"')
 
 
