@@ -1,7 +1,7 @@
 """Semantic diff speed: (a) a 5,000-line Terraform pair, (b) a 1,000-file mixed PR.
 
 For (b) the baseline is parsing both sides of every file with the same parsers and nothing else
-(python-hcl2's lark tree, our capped YAML loader, json, csv), in the same run; the ratio is our
+(tree-sitter-hcl, our capped YAML loader, json, csv), in the same run; the ratio is our
 whole analysis (detection, parse, diff, redaction, facts) over that. Usage: `python bench/semdiff.py`.
 """
 
@@ -18,11 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import hcl2
-
 from app.models import FileDiff
 from app.repo_config import parse_repo_config
-from app.semdiff import documents, terraform_parse
+from app.semdiff import documents, terraform_hcl, terraform_parse
 from app.semdiff.dispatch import analyze_files
 from app.yamlsafe import load_yaml_documents
 
@@ -154,7 +152,7 @@ def parse_only(files: list[FileDiff]) -> None:
         for side in (f.base, f.head):
             assert side is not None
             if f.path.endswith(".tf"):
-                hcl2.parses_to_tree(side.decode())
+                terraform_hcl._parser().parse(side)
             elif f.path.endswith(".yaml"):
                 load_yaml_documents(side, f.path)
             elif f.path.endswith(".json"):
@@ -165,13 +163,14 @@ def parse_only(files: list[FileDiff]) -> None:
 
 def clear_caches() -> None:
     documents.read_documents.cache_clear()
+    terraform_hcl._RECENT.sides.clear()
     for name in dir(terraform_parse):
         fn = getattr(terraform_parse, name)
         if hasattr(fn, "cache_clear"):
             fn.cache_clear()
 
 
-def median(action: object, runs: int = 3) -> float:
+def median(action: object, runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         clear_caches()

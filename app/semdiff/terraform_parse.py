@@ -1,15 +1,10 @@
 """Reading one side of a Terraform file into addressable objects, with values and lines.
 
 Parsing dominates the cost of Terraform analysis, so each side is parsed once (and cached by
-content): we walk python-hcl2's raw lark tree, which carries line numbers, and take plain values
-(strings, numbers, bools, lists of those) straight from its tokens. Only real expressions go
-through hcl2's transformer and serializer, which gives them their normalized string form
-(`"${var.x}"`, `"${merge(a, b)}"`), the same form `hcl2.loads` produces. That is what makes
-formatting-only edits (spacing, comments, attribute and block order) compare equal.
-
-Nested blocks become values of their body: one unlabeled block is a dict (`lifecycle`,
-`versioning`), repeated ones a list in source order (`ingress`), labeled ones a dict keyed by label
-(`backend.s3`, `dynamic.ingress`). `.tf.json` files map onto the same shape.
+content). HCL is read by `terraform_hcl` (tree-sitter), `.tf.json` by `terraform_json`; both give
+the same shape. Values are literals, or `"${…}"` around canonical expression text (see
+`terraform_expr`), which is what makes formatting-only edits (spacing, comments, attribute and
+block order) compare equal.
 """
 
 from __future__ import annotations
@@ -18,28 +13,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-import hcl2
-from hcl2 import SerializationOptions
-from hcl2.transformer import RuleTransformer
-from hcl2.utils import process_escape_sequences
-from lark import Token, Tree
-from lark.exceptions import LarkError, UnexpectedInput
-
 from app.errors import UnparseableError
 from app.semdiff.documents import MAX_STRUCTURED_BYTES, decode_text
+from app.semdiff.terraform_hcl import Attribute, HclError, read_items
 from app.semdiff.terraform_json import FIX, json_blocks
 
 Flavor = Literal["hcl", "json", "tfvars"]
 
-_OPTIONS = SerializationOptions(
-    strip_string_quotes=True,
-    explicit_blocks=False,
-    with_comments=False,
-    preserve_heredocs=False,
-)
-_TRANSFORMER = RuleTransformer(discard_new_line_or_comments=True)
-_NAME_RULES = frozenset({"identifier", "keyword", "literal_value"})
-_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+_LABELS = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1, "provider": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,32 +69,17 @@ def parse_side(data: bytes, flavor: Flavor, source: str) -> TfFile:
     if len(data) > MAX_STRUCTURED_BYTES:
         raise UnparseableError(f"file larger than {MAX_STRUCTURED_BYTES:,} bytes", file=source)
     text = decode_text(data, source)
+    collector = _Collector(source)
+    if flavor == "json":
+        return collector.from_json(text)
     try:
-        if flavor == "json":
-            return _Collector(source).from_json(text)
-        return _Collector(source).from_hcl(text, flavor)
-    except UnparseableError:
-        raise
-    except UnexpectedInput as exc:
-        line = exc.line if isinstance(exc.line, int) and exc.line > 0 else None
-        raise UnparseableError(_lark_message(exc), file=source, line=line, hint=FIX) from exc
+        return collector.from_hcl(text, flavor)
+    except HclError as exc:
+        raise UnparseableError(
+            exc.message, file=source, line=exc.line, hint=exc.hint or FIX
+        ) from exc
     except RecursionError as exc:
         raise UnparseableError("HCL nested too deeply", file=source, hint=FIX) from exc
-    except (LarkError, RuntimeError, ValueError, TypeError, KeyError, IndexError) as exc:
-        # python-hcl2 signals some invalid input (duplicate names, bad heredocs) this way.
-        raise UnparseableError(f"invalid HCL: {exc}"[:300], file=source, hint=FIX) from exc
-
-
-def _lark_message(exc: UnexpectedInput) -> str:
-    token = getattr(exc, "token", None)
-    if token is not None and getattr(token, "type", "") == "$END":
-        return "invalid HCL: unexpected end of file (unclosed brace or string?)"
-    if token is not None:
-        return f"invalid HCL: unexpected {str(token)[:40]!r}"
-    char = getattr(exc, "char", None)
-    if char is not None:
-        return f"invalid HCL: unexpected character {char!r}"
-    return "invalid HCL"
 
 
 class _Collector:
@@ -145,10 +111,9 @@ class _Collector:
     def address(
         self, block_type: str, labels: tuple[str, ...], body: dict[str, Any], line: int
     ) -> str:
-        wanted = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1, "provider": 1}
-        if block_type in wanted and len(labels) != wanted[block_type]:
+        if block_type in _LABELS and len(labels) != _LABELS[block_type]:
             raise UnparseableError(
-                f"a {block_type} block needs {wanted[block_type]} label(s), found {len(labels)}",
+                f"a {block_type} block needs {_LABELS[block_type]} label(s), found {len(labels)}",
                 file=self.source,
                 line=line,
                 hint=FIX,
@@ -175,219 +140,44 @@ class _Collector:
         return ".".join((block_type, *labels))
 
     def add_block(
-        self, block_type: str, labels: tuple[str, ...], body: dict[str, Any], line: int
+        self,
+        block_type: str,
+        labels: tuple[str, ...],
+        body: dict[str, Any],
+        line: int,
+        key_lines: dict[str, int] | None = None,
     ) -> None:
         if block_type == "locals":
             for name, value in body.items():
-                self.add("locals", (name,), {"value": value}, line)
+                where = key_lines.get(name, line) if key_lines else line
+                self.add("locals", (name,), {"value": value}, where)
             return
         if block_type in ("moved", "removed", "import"):
             body = {k: unwrap(v) if k in ("from", "to") else v for k, v in body.items()}
         self.add(block_type, labels, body, line)
 
-    # -- HCL ---------------------------------------------------------------------------------
-
     def from_hcl(self, text: str, flavor: Flavor) -> TfFile:
-        tree = hcl2.parses_to_tree(text)
-        body = tree.children[0]
-        for child in _trees(body):
-            line = child.meta.line
-            if child.data == "attribute":
-                name, value = self.attribute(child)
+        for item in read_items(text, self.source):
+            if isinstance(item, Attribute):
                 if flavor != "tfvars":
                     raise UnparseableError(
-                        f"attribute {name!r} outside any block",
+                        f"attribute {item.name!r} outside any block",
                         file=self.source,
-                        line=line,
+                        line=item.line,
                         hint="a .tf file holds blocks only; variable values belong in .tfvars",
                     )
-                self.add("tfvars", (name,), {"value": value}, line)
-            elif child.data == "block":
-                if flavor == "tfvars":
-                    raise UnparseableError(
-                        "a .tfvars file holds `name = value` assignments only, found a block",
-                        file=self.source,
-                        line=line,
-                    )
-                block_type, labels, inner = self.block_parts(child)
-                body, lines = self.body_with_lines(inner)
-                if block_type == "locals":
-                    for name, value in body.items():
-                        self.add("locals", (name,), {"value": value}, lines[name])
-                else:
-                    self.add_block(block_type, labels, body, line)
-        return TfFile(objects=self.objects)
-
-    def attribute(self, tree: Tree[Any]) -> tuple[str, Any]:
-        name_tree, expression = tree.children[0], tree.children[-1]
-        return _name(name_tree), _value(expression)
-
-    def block_parts(self, tree: Tree[Any]) -> tuple[str, tuple[str, ...], Tree[Any]]:
-        names: list[str] = []
-        inner: Tree[Any] | None = None
-        for child in _trees(tree):
-            if child.data == "body":
-                inner = child
-            elif child.data in _NAME_RULES:
-                names.append(_name(child))
-            elif child.data == "string":
-                names.append(_plain_string(child, self.source, child.meta.line))
-        if inner is None or not names:
-            raise UnparseableError("malformed block", file=self.source, line=tree.meta.line)
-        return names[0], tuple(names[1:]), inner
-
-    def body(self, tree: Tree[Any]) -> dict[str, Any]:
-        return self.body_with_lines(tree)[0]
-
-    def body_with_lines(self, tree: Tree[Any]) -> tuple[dict[str, Any], dict[str, int]]:
-        """A block body as a value, and the line of each of its keys."""
-        out: dict[str, Any] = {}
-        blocks: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {}
-        lines: dict[str, int] = {}
-        for child in _trees(tree):
-            if child.data == "attribute":
-                name, value = self.attribute(child)
-                if name in out:
-                    raise UnparseableError(
-                        f"attribute {name!r} is set twice in one block",
-                        file=self.source,
-                        line=child.meta.line,
-                        hint="keep one of the two assignments",
-                    )
-                out[name] = value
-                lines[name] = child.meta.line
-            elif child.data == "block":
-                block_type, labels, inner = self.block_parts(child)
-                blocks.setdefault(block_type, []).append((labels, self.body(inner)))
-                lines.setdefault(block_type, child.meta.line)
-        for block_type, items in blocks.items():
-            if block_type in out:
+                self.add("tfvars", (item.name,), {"value": item.value}, item.line)
+            elif flavor == "tfvars":
                 raise UnparseableError(
-                    f"{block_type!r} is used both as an attribute and as a block",
+                    "a .tfvars file holds `name = value` assignments only, found a block",
                     file=self.source,
-                    line=lines[block_type],
-                    hint="use one form",
+                    line=item.line,
                 )
-            out[block_type] = _nest(items)
-        return out, lines
+            else:
+                self.add_block(item.block_type, item.labels, item.body, item.line, item.key_lines)
+        return TfFile(objects=self.objects)
 
     def from_json(self, text: str) -> TfFile:
         for block_type, labels, body, line in json_blocks(text, self.source):
             self.add_block(block_type, labels, body, line)
         return TfFile(objects=self.objects)
-
-
-def _nest(items: list[tuple[tuple[str, ...], dict[str, Any]]]) -> Any:
-    """Blocks of one type: a dict when single, a list when repeated, keyed by their labels."""
-    plain = [body for labels, body in items if not labels]
-    labeled = [(labels, body) for labels, body in items if labels]
-    if not labeled:
-        return plain[0] if len(plain) == 1 else plain
-    groups: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {}
-    for labels, body in labeled:
-        groups.setdefault(labels[0], []).append((labels[1:], body))
-    out: dict[str, Any] = {key: _nest(group) for key, group in groups.items()}
-    if plain:
-        out[""] = plain[0] if len(plain) == 1 else plain
-    return out
-
-
-def _trees(tree: Tree[Any]) -> list[Tree[Any]]:
-    return [c for c in tree.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
-
-
-def _name(tree: Tree[Any]) -> str:
-    token = tree.children[0]
-    return str(token)
-
-
-def _plain_string(tree: Tree[Any], source: str, line: int) -> str:
-    value = _literal_string(tree)
-    if value is None:
-        raise UnparseableError(
-            "a block label must be a plain string", file=source, line=line, hint=FIX
-        )
-    return value
-
-
-def _literal_string(tree: Tree[Any]) -> str | None:
-    """The value of a quoted string without interpolation, or None if it has any."""
-    parts: list[str] = []
-    for child in tree.children:
-        if isinstance(child, Token):
-            continue  # the quotes
-        inner = child.children[0] if len(child.children) == 1 else None
-        if not isinstance(inner, Token) or inner.type != "STRING_CHARS":
-            return None
-        parts.append(str(inner))
-    return process_escape_sequences("".join(parts))
-
-
-_NO_VALUE = object()
-
-
-def _fast_value(tree: Tree[Any]) -> Any:
-    """Plain literals read straight off the tree (most attributes); `_NO_VALUE` otherwise."""
-    if tree.data != "expr_term" or len(tree.children) != 1:
-        return _NO_VALUE
-    inner = tree.children[0]
-    if not isinstance(inner, Tree):
-        return _NO_VALUE
-    kind = inner.data
-    if kind == "string":
-        value = _literal_string(inner)
-        return _NO_VALUE if value is None else value
-    if kind == "int_lit":
-        return int(str(inner.children[0]))
-    if kind == "literal_value":
-        return _LITERALS[str(inner.children[0])]
-    if kind in ("identifier", "get_attr_expr_term", "index_expr_term"):
-        reference = _reference(tree)
-        if reference is None:
-            return _NO_VALUE
-        return reference if kind == "identifier" else "${" + reference + "}"
-    if kind == "tuple":
-        items = []
-        for child in _trees(inner):
-            item = _fast_value(child)
-            if item is _NO_VALUE:
-                return _NO_VALUE
-            items.append(item)
-        return items
-    return _NO_VALUE
-
-
-def _reference(tree: Tree[Any]) -> str | None:
-    """`aws_subnet.private[0].id` as written (normalized), or None if not a plain reference."""
-    if tree.data != "expr_term" or len(tree.children) != 1:
-        return None
-    inner = tree.children[0]
-    if not isinstance(inner, Tree):
-        return None
-    if inner.data == "identifier":
-        return str(inner.children[0])
-    parts = _trees(inner)
-    if len(parts) != 2:
-        return None
-    base = _reference(parts[0])
-    if base is None:
-        return None
-    if inner.data == "get_attr_expr_term":
-        (name,) = _trees(parts[1])
-        return f"{base}.{name.children[0]}" if name.data == "identifier" else None
-    if inner.data == "index_expr_term" and parts[1].data == "braces_index":
-        (key,) = _trees(parts[1])
-        if len(key.children) == 1 and isinstance(key.children[0], Tree):
-            if key.children[0].data == "int_lit":
-                return f"{base}[{int(str(key.children[0].children[0]))}]"
-        index = _reference(key)
-        return None if index is None else f"{base}[{index}]"
-    return None
-
-
-def _value(tree: Tree[Any]) -> Any:
-    """The value of an expression: plain literals as such, expressions as normalized strings."""
-    value = _fast_value(tree)
-    if value is not _NO_VALUE:
-        return value
-    return _TRANSFORMER.transform(tree).serialize(_OPTIONS)

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -480,36 +478,6 @@ def test_invalid_terraform_is_unparseable(path: str, text: str, message: str) ->
         run(None, text, path)
 
 
-# -- the fast path agrees with hcl2.loads -----------------------------------------------------
-
-
-def _attributes(body: Any) -> dict[str, Any]:
-    return {
-        k: v for k, v in body.items() if not (isinstance(v, list) and v and isinstance(v[0], dict))
-    }
-
-
-@pytest.mark.parametrize("name", ["main.tf", "storage.tf", "fleet.tf", "moved_base.tf"])
-def test_resource_attribute_values_match_hcl2_loads(name: str) -> None:
-    options = SerializationOptions(
-        strip_string_quotes=True,
-        explicit_blocks=False,
-        with_comments=False,
-        preserve_heredocs=False,
-    )
-    reference = hcl2.loads(fixture(name), serialization_options=options)
-    ours = parse_side(fixture(name).encode(), "hcl", name)
-    compared = 0
-    for group in reference.get("resource", []):
-        for rtype, named in group.items():
-            for rname, body in named.items():
-                mine = ours.objects[f"{rtype}.{rname}"].body
-                for key, value in _attributes(body).items():
-                    assert mine[key] == value, (rtype, rname, key)
-                    compared += 1
-    assert compared >= 5
-
-
 # -- properties ------------------------------------------------------------------------------
 
 _NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
@@ -588,47 +556,6 @@ def test_property_swapping_sides_swaps_create_and_delete(
     assert {address for address, op in forward if op == "create"} == {
         f"{t}.{n}" for t, n in second.keys() - first.keys()
     }
-
-
-@pytest.mark.parametrize(
-    "expression",
-    [
-        "foo",
-        "var.x",
-        "aws_subnet.private[0].id",
-        "aws_subnet.private[count.index].id",
-        "a[b.c[1]]",
-        "a.0",
-        'a["k"]',
-        "a[-1]",
-        "a[ 0 ]",
-        "a.*.id",
-        "a[*].id",
-        "[aws_security_group.app.id, c]",
-        '[true, null, 1, "x", 2.5]',
-        '"a\\\\nb\\u00e9"',
-        '"$${literal}"',
-        '"prefix-${var.env}"',
-        '""',
-        "[]",
-        "-1",
-        "1e3",
-        'merge(local.tags, { Name = "x" })',
-        "var.enabled ? 1 : 0",
-        "<<-EOT\n    line one\n    line two\n  EOT",
-    ],
-)
-def test_expression_values_match_hcl2_loads(expression: str) -> None:
-    options = SerializationOptions(
-        strip_string_quotes=True,
-        explicit_blocks=False,
-        with_comments=False,
-        preserve_heredocs=False,
-    )
-    text = f'resource "null_resource" "probe" {{\n  x = {expression}\n}}\n'
-    expected = hcl2.loads(text, serialization_options=options)["resource"][0]["null_resource"]
-    ours = parse_side(text.encode(), "hcl", "probe.tf").objects["null_resource.probe"].body
-    assert ours["x"] == expected["probe"]["x"]
 
 
 def test_import_and_check_blocks_are_objects() -> None:
