@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
 from app.sim.shapes import integration, known_user, label, node_id, repository, team, user
 from app.sim.state import (
@@ -127,7 +128,8 @@ def diff_trees_cached(world: World, repo: Repo, pr: PullRequest) -> list[FileCha
 
 def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dict[str, Any]:
     """DiffEntry (GET /pulls/{n}/files)."""
-    blob = f"{world.web_url}/{repo.full_name}/blob/{pr.head_sha}/{fc.filename}"
+    path = quote(fc.filename)  # GitHub %-encodes file paths in these URLs
+    blob = f"{world.web_url}/{repo.full_name}/blob/{pr.head_sha}/{path}"
     entry: dict[str, Any] = {
         "sha": fc.sha,
         "filename": fc.filename,
@@ -137,7 +139,7 @@ def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dic
         "changes": fc.additions + fc.deletions,
         "blob_url": blob,
         "raw_url": blob.replace("/blob/", "/raw/"),
-        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{fc.filename}"
+        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{path}"
         f"?ref={pr.head_sha}",
     }
     if fc.patch is not None:
@@ -263,9 +265,10 @@ def content_file(world: World, repo: Repo, path: str, ref: str, data: bytes) -> 
     sha = blob_sha(data)
     encoded = base64.b64encode(data).decode()
     wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
-    api = f"{world.api_url}/repos/{repo.full_name}/contents/{path}?ref={ref}"
+    where = quote(path)
+    api = f"{world.api_url}/repos/{repo.full_name}/contents/{where}?ref={quote(ref, safe='')}"
     git = f"{world.api_url}/repos/{repo.full_name}/git/blobs/{sha}"
-    html = f"{world.web_url}/{repo.full_name}/blob/{ref}/{path}"
+    html = f"{world.web_url}/{repo.full_name}/blob/{quote(ref)}/{where}"
     return {
         "type": "file",
         "encoding": "base64",

@@ -22,13 +22,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from app.sim import shapes, shapes_pull
-from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
+from app.sim import shapes, shapes_pull, taps
+from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World, iso
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -119,10 +119,32 @@ def review_event(world: World, review: Review, action: str, sender: str) -> Outg
         "action": action,
         # Webhooks spell review states in lower case (the REST API in upper case).
         "review": {**shapes_pull.review(world, review), "state": review.state.lower()},
-        "pull_request": shapes_pull.pull_request(world, pr),
+        "pull_request": _simple_pull_request(world, pr),
         **_envelope(world, repo, sender, inst),
     }
     return Outgoing("pull_request_review", action, payload, inst.id if inst else None, repo.id)
+
+
+FULL_PULL_ONLY = (
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
+    "changed_files",
+)
+"""Fields of the full pull request that review webhooks leave out (GitHub's simple form)."""
+
+
+def _simple_pull_request(world: World, pr: PullRequest) -> dict[str, Any]:
+    full = shapes_pull.pull_request(world, pr)
+    return {k: v for k, v in full.items() if k not in FULL_PULL_ONLY}
 
 
 def check_run_event(
@@ -132,8 +154,16 @@ def check_run_event(
     repo = world.repos[cr.repo.lower()]
     inst = world.installation_for(cr.repo)
     run = shapes_pull.check_run(world, cr)
+    commit = repo.commits.get(cr.head_sha)
+    world_now = commit.date if commit else datetime.now(UTC)
     run["check_suite"] = {
         "id": cr.check_suite_id,
+        "node_id": shapes.node_id("CS", cr.check_suite_id),
+        "url": f"{world.api_url}/repos/{repo.full_name}/check-suites/{cr.check_suite_id}",
+        "before": commit.parents[0] if commit and commit.parents else None,
+        "after": cr.head_sha,
+        "created_at": iso(cr.started_at or world_now),
+        "updated_at": iso(cr.completed_at or cr.started_at or world_now),
         "head_sha": cr.head_sha,
         "head_branch": next((b for b, sha in repo.branches.items() if sha == cr.head_sha), None),
         "status": cr.status,
@@ -321,4 +351,6 @@ class WebhookSender:
                 response_body=response_body,
             )
             self.deliveries.append(delivery)
+        if taps.active():
+            taps.publish(taps.SentWebhook(item.event, item.action, headers, raw))
         return delivery
