@@ -321,15 +321,17 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="github-specs-") as tmp:
         files = build(Path(tmp))
-    stale = [p for p, text in files.items() if not (OUT / p).is_file() or (OUT / p).read_text() != text]
+    stale = [
+        p for p, text in files.items() if not (OUT / p).is_file() or (OUT / p).read_text() != text
+    ]
     if args.check:
         for path in stale:
-            print(f"stale: {OUT / path}", file=sys.stderr)
+            sys.stderr.write(f"stale: {OUT / path}\n")
         return 1 if stale else 0
     for path, text in files.items():
         (OUT / path).parent.mkdir(parents=True, exist_ok=True)
         (OUT / path).write_text(text)
-        print(f"{OUT / path}: {len(text.encode()):,} bytes")
+        sys.stdout.write(f"{OUT / path}: {len(text.encode()):,} bytes\n")
     return 0
 
 

@@ -29,7 +29,10 @@ def get_app(request: Request) -> JSONResponse:
     app_auth(sim, request)
     with sim.lock:
         # Only GET /app counts installations; the App inside check runs and webhooks does not.
-        body = {**shapes.integration(sim.world), "installations_count": len(sim.world.installations)}
+        body = {
+            **shapes.integration(sim.world),
+            "installations_count": len(sim.world.installations),
+        }
         return JSONResponse(body)
 
 

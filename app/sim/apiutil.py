@@ -134,7 +134,9 @@ class RequestLogAndFaults:
         response = error_response(fault.status, fault.message, dict(fault.response_headers()))
         if taps.active():
             taps.publish(
-                taps.Exchange(method, rel, "", fault.status, "application/json", b"", response.body)
+                taps.Exchange(
+                    method, rel, "", fault.status, "application/json", b"", bytes(response.body)
+                )
             )
 
         async def no_receive() -> Message:

@@ -9,7 +9,16 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-from app.sim.shapes import integration, known_user, label, node_id, repository, team, user
+from app.sim.shapes import (
+    EPOCH,
+    integration,
+    known_user,
+    label,
+    node_id,
+    repository,
+    team,
+    user,
+)
 from app.sim.state import (
     CheckRun,
     FileChange,
@@ -139,8 +148,7 @@ def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dic
         "changes": fc.additions + fc.deletions,
         "blob_url": blob,
         "raw_url": blob.replace("/blob/", "/raw/"),
-        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{path}"
-        f"?ref={pr.head_sha}",
+        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{path}?ref={pr.head_sha}",
     }
     if fc.patch is not None:
         entry["patch"] = fc.patch
@@ -241,6 +249,56 @@ def check_run(world: World, cr: CheckRun) -> dict[str, Any]:
         "check_suite": {"id": cr.check_suite_id},
         "app": integration(world),
         "pull_requests": prs,
+    }
+
+
+def check_suite(world: World, cr: CheckRun, *, brief: bool = False) -> dict[str, Any]:
+    """The check suite of `cr` (one per App and head SHA): `brief` inside check_run webhooks,
+    full (with head_commit and counts) in check_suite webhooks."""
+    repo = world.repos[cr.repo.lower()]
+    commit = repo.commits.get(cr.head_sha)
+    runs = [r for r in world.check_runs.values() if r.check_suite_id == cr.check_suite_id]
+    first = min((r.started_at for r in runs if r.started_at), default=None)
+    created = first or cr.started_at or (commit.date if commit else EPOCH)
+    url = f"{world.api_url}/repos/{repo.full_name}/check-suites/{cr.check_suite_id}"
+    run = check_run(world, cr)
+    suite: dict[str, Any] = {
+        "id": cr.check_suite_id,
+        "node_id": node_id("CS", cr.check_suite_id),
+        "head_branch": next((b for b, sha in repo.branches.items() if sha == cr.head_sha), None),
+        "head_sha": cr.head_sha,
+        "status": cr.status if cr.status in {"queued", "in_progress", "completed"} else "queued",
+        "conclusion": cr.conclusion,
+        "url": url,
+        "before": commit.parents[0] if commit and commit.parents else None,
+        "after": cr.head_sha,
+        "pull_requests": run["pull_requests"],
+        "app": run["app"],
+        "created_at": iso(created),
+        "updated_at": iso(cr.completed_at or created),
+    }
+    if brief or commit is None:
+        return suite
+    return {
+        **suite,
+        "latest_check_runs_count": len({r.name for r in runs}),
+        "check_runs_url": f"{url}/check-runs",
+        "head_commit": {
+            "id": commit.sha,
+            "tree_id": commit.tree_sha,
+            "message": commit.message,
+            "timestamp": iso(commit.date),
+            "author": _git_identity(world, commit.author),
+            "committer": _git_identity(world, commit.committer),
+        },
+    }
+
+
+def _git_identity(world: World, login: str) -> dict[str, str]:
+    u = known_user(world, login)
+    return {
+        "name": u.name or u.login,
+        "email": u.email or f"{u.id}+{u.login}@users.noreply.github.localhost",
     }
 
 

@@ -22,13 +22,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from app.sim import shapes, shapes_pull, taps
-from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World, iso
+from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -154,28 +154,21 @@ def check_run_event(
     repo = world.repos[cr.repo.lower()]
     inst = world.installation_for(cr.repo)
     run = shapes_pull.check_run(world, cr)
-    commit = repo.commits.get(cr.head_sha)
-    world_now = commit.date if commit else datetime.now(UTC)
-    run["check_suite"] = {
-        "id": cr.check_suite_id,
-        "node_id": shapes.node_id("CS", cr.check_suite_id),
-        "url": f"{world.api_url}/repos/{repo.full_name}/check-suites/{cr.check_suite_id}",
-        "before": commit.parents[0] if commit and commit.parents else None,
-        "after": cr.head_sha,
-        "created_at": iso(cr.started_at or world_now),
-        "updated_at": iso(cr.completed_at or cr.started_at or world_now),
-        "head_sha": cr.head_sha,
-        "head_branch": next((b for b, sha in repo.branches.items() if sha == cr.head_sha), None),
-        "status": cr.status,
-        "conclusion": cr.conclusion,
-        "app": run["app"],
-        "pull_requests": run["pull_requests"],
-    }
+    run["check_suite"] = shapes_pull.check_suite(world, cr, brief=True)
     payload: dict[str, Any] = {"action": action, "check_run": run}
     if identifier is not None:
         payload["requested_action"] = {"identifier": identifier}
     payload.update(_envelope(world, repo, sender, inst))
     return Outgoing("check_run", action, payload, inst.id if inst else None, repo.id)
+
+
+def check_suite_event(world: World, cr: CheckRun, action: str, sender: str) -> Outgoing:
+    """`check_suite` (requested / rerequested / completed) for the suite of check run `cr`."""
+    repo = world.repos[cr.repo.lower()]
+    inst = world.installation_for(cr.repo)
+    payload: dict[str, Any] = {"action": action, "check_suite": shapes_pull.check_suite(world, cr)}
+    payload.update(_envelope(world, repo, sender, inst))
+    return Outgoing("check_suite", action, payload, inst.id if inst else None, repo.id)
 
 
 def installation_event(world: World, inst: Installation, action: str, sender: str) -> Outgoing:

@@ -116,14 +116,24 @@ def schema_errors(validator: Any, instance: Any, where: str) -> list[Violation]:
 class TrafficChecker:
     """Collects novel shapes from the taps; `drain()` validates them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep: bool = False) -> None:
         self._lock = threading.Lock()
         self._seen: set[str] = set()
         self._pending: list[Exchange | SentWebhook] = []
         self.checked = 0
+        self.keep = keep
+        """Also keep every item (not only novel shapes), for tests that assert coverage."""
+        self.seen_exchanges: list[Exchange] = []
+        self.seen_webhooks: list[SentWebhook] = []
 
     # --- the tap (runs on simulator threads) --------------------------------------------------
     def __call__(self, item: Exchange | SentWebhook) -> None:
+        if self.keep:
+            with self._lock:
+                if isinstance(item, SentWebhook):
+                    self.seen_webhooks.append(item)
+                else:
+                    self.seen_exchanges.append(item)
         if isinstance(item, SentWebhook):
             key = fingerprint("hook", item.event, item.action, shape(_json(item.body)))
         elif item.path == "/graphql":
@@ -205,7 +215,9 @@ def check_graphql(item: Exchange) -> list[Violation]:
     if not isinstance(query, str):
         return [] if item.status >= 400 else [Violation(where, "", "no query in the request")]
     errors = descriptions.graphql_schema().errors(query)
-    return [Violation(f"{where} query {query[:160]!r}", "", e) for e in errors[:MAX_ERRORS_PER_ITEM]]
+    return [
+        Violation(f"{where} query {query[:160]!r}", "", e) for e in errors[:MAX_ERRORS_PER_ITEM]
+    ]
 
 
 def check_webhook(item: SentWebhook) -> list[Violation]:
