@@ -6,6 +6,7 @@ Split from `shapes.py` (accounts, repositories, the App) to keep each module one
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
 from urllib.parse import quote
 
@@ -339,6 +340,31 @@ def content_file(world: World, repo: Repo, path: str, ref: str, data: bytes) -> 
         "git_url": git,
         "html_url": html,
         "download_url": html.replace("/blob/", "/raw/"),
+        "_links": {"self": api, "git": git, "html": html},
+    }
+
+
+def content_dir(world: World, repo: Repo, path: str, ref: str, commit: str) -> dict[str, Any]:
+    """A sub-directory entry of a ContentDirectory listing (its sha: the folder's tree)."""
+    prefix = path + "/"
+    listing = "\n".join(
+        f"{p} {b}" for p, b in sorted(repo.commits[commit].tree.items()) if p.startswith(prefix)
+    )
+    sha = hashlib.sha1(listing.encode(), usedforsecurity=False).hexdigest()
+    where = quote(path)
+    api = f"{world.api_url}/repos/{repo.full_name}/contents/{where}?ref={quote(ref, safe='')}"
+    git = f"{world.api_url}/repos/{repo.full_name}/git/trees/{sha}"
+    html = f"{world.web_url}/{repo.full_name}/tree/{quote(ref)}/{where}"
+    return {
+        "type": "dir",
+        "size": 0,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": sha,
+        "url": api,
+        "git_url": git,
+        "html_url": html,
+        "download_url": None,
         "_links": {"self": api, "git": git, "html": html},
     }
 

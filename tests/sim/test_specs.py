@@ -128,6 +128,9 @@ def test_client_code_paths_conform(env: Env, checker: TrafficChecker) -> None:
     client.remove_label("acme/shop", pr.number, "countersign:not-there")  # GitHub: 404
     client.request_reviewers("acme/shop", pr.number, ["bob"], ["finance"])
     assert client.team_members("acme/finance") == ("alice", "carol")
+    # Served by the simulator though the App does not call them today: checked all the same.
+    for path in ("/repos/acme/shop/contents/catalog", "/repos/acme/shop/contents/infra"):
+        client.call("GET", path)
     app_client = app.app_client()
     assert [i["id"] for i in app_client.installations()] == [env.installation_id]
     deliveries = app_client.hook_deliveries()
