@@ -336,6 +336,29 @@ class GraphQLDescription:
             for e in graphql.validate(self.schema, document)
         ]
 
+    def response_errors(self, query: str, data: dict[str, Any]) -> list[tuple[str, str]]:
+        """(JSON pointer, message) where `data` is not what GitHub's schema lets the query
+        return: each field is read from `data` by its response key, so types, nullability and
+        enum values are checked as if GitHub's server had produced them."""
+        document = graphql.parse(query)
+
+        def field(source: Any, info: graphql.GraphQLResolveInfo, **_: Any) -> Any:
+            return source.get(info.path.key) if isinstance(source, dict) else None
+
+        def type_of(value: Any, info: graphql.GraphQLResolveInfo, abstract: Any) -> str | None:
+            if isinstance(value, dict) and isinstance(value.get("__typename"), str):
+                return str(value["__typename"])
+            keys = set(value) if isinstance(value, dict) else set()
+            for candidate in info.schema.get_possible_types(abstract):
+                if keys <= set(candidate.fields):
+                    return str(candidate.name)
+            return None
+
+        result = graphql.execute_sync(
+            self.schema, document, root_value=data, field_resolver=field, type_resolver=type_of
+        )
+        return [("".join(f"/{p}" for p in (e.path or [])), e.message) for e in result.errors or []]
+
 
 @functools.cache
 def rest() -> RestDescription:

@@ -128,6 +128,15 @@ def test_graphql_queries_are_validated_against_githubs_schema() -> None:
     good = 'query { repository(owner: "a", name: "b") { f0: object(expression: "s:p") { ... on Blob { text isBinary isTruncated byteSize oid } } } }'
     request = exchange("POST", "/graphql", 200, {"data": {}}, {"query": good})
     assert check_graphql(request) == []
+    blob = {"text": "a", "isBinary": False, "isTruncated": False, "byteSize": 1, "oid": "ab"}
+    answer = {"data": {"repository": {"f0": blob}}}
+    assert check_graphql(exchange("POST", "/graphql", 200, answer, {"query": good})) == []
+    wrong = {"data": {"repository": {"f0": {**blob, "byteSize": None, "isBinary": "no"}}}}
+    found = check_graphql(exchange("POST", "/graphql", 200, wrong, {"query": good}))
+    assert {(v.pointer, v.message) for v in found} >= {
+        ("/repository/f0/byteSize", "Cannot return null for non-nullable field Blob.byteSize."),
+    }, found
+    assert any(v.pointer == "/repository/f0/isBinary" for v in found), found
     bad = good.replace("isTruncated", "isTrunc")
     found = check_graphql(exchange("POST", "/graphql", 200, {"data": {}}, {"query": bad}))
     assert "Cannot query field 'isTrunc' on type 'Blob'" in str(found[0])

@@ -214,10 +214,17 @@ def check_graphql(item: Exchange) -> list[Violation]:
     query = request.get("query") if isinstance(request, dict) else None
     if not isinstance(query, str):
         return [] if item.status >= 400 else [Violation(where, "", "no query in the request")]
-    errors = descriptions.graphql_schema().errors(query)
-    return [
-        Violation(f"{where} query {query[:160]!r}", "", e) for e in errors[:MAX_ERRORS_PER_ITEM]
-    ]
+    schema = descriptions.graphql_schema()
+    errors = schema.errors(query)
+    found = [Violation(f"{where} query {query[:160]!r}", "", e) for e in errors]
+    response = _json(item.response_body)
+    data = response.get("data") if isinstance(response, dict) else None
+    if not errors and isinstance(data, dict):
+        found += [
+            Violation(f"{where} response data", pointer, message)
+            for pointer, message in schema.response_errors(query, data)
+        ]
+    return found[:MAX_ERRORS_PER_ITEM]
 
 
 def check_webhook(item: SentWebhook) -> list[Violation]:
