@@ -16,6 +16,9 @@ MAX_ANNOTATIONS = 50
 MAX_OUTPUT_CHARS = 65535
 MAX_ACTIONS = 3
 STATUSES = {"queued", "in_progress", "completed", "waiting", "requested", "pending"}
+APP_STATUSES = {"queued", "in_progress", "completed"}
+"""What an App may set: `waiting`, `requested` and `pending` are GitHub Actions' own (checks/create
+accepts only these three; GitHub's docs reserve the others for Actions on update too)."""
 CONCLUSIONS = {
     "action_required",
     "cancelled",
@@ -65,9 +68,15 @@ def validate(body: Any, *, creating: bool) -> dict[str, Any]:
     status = body.get("status")
     if status is not None and status not in STATUSES:
         raise _invalid(f"status must be one of {sorted(STATUSES)}.")
+    if status is not None and status not in APP_STATUSES:
+        raise _invalid(f"status {status!r} can only be set by GitHub Actions.")
     conclusion = body.get("conclusion")
     if conclusion is not None and conclusion not in CONCLUSIONS:
         raise _invalid(f"conclusion must be one of {sorted(CONCLUSIONS)}.")
+    if conclusion == "stale":
+        raise _invalid(
+            "You cannot change a check run conclusion to stale, only GitHub can set this."
+        )
     if status == "completed" and conclusion is None:
         raise _invalid('"conclusion" wasn\'t supplied (required when status is completed).')
     output = body.get("output")
