@@ -22,6 +22,8 @@ from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from app.db import make_engine, upgrade
+from app.sim import taps
+from tests.specs.traffic import TrafficChecker
 
 PG_ENV = "COUNTERSIGN_TEST_DATABASE_URL"
 
@@ -81,8 +83,48 @@ def db_engine(db_url: str) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
+_CHECKERS: list[TrafficChecker] = []
+
+
+@pytest.fixture(scope="session")
+def github_traffic() -> Iterator[TrafficChecker]:
+    """Every simulator of the session reports what it serves and sends to this checker."""
+    checker = TrafficChecker()
+    _CHECKERS.append(checker)
+    remove = taps.add(checker)
+    try:
+        yield checker
+    finally:
+        remove()
+
+
+@pytest.fixture(autouse=True)
+def _simulator_conforms_to_github(
+    request: pytest.FixtureRequest, github_traffic: TrafficChecker
+) -> Iterator[None]:
+    """After each test, validate the new shapes the simulators produced against GitHub's
+    published descriptions (tests/specs): the test errors with the endpoint, the JSON pointer
+    and the schema message. A test that talks off-spec on purpose says so with
+    `@pytest.mark.github_off_spec("why")`."""
+    yield
+    violations = github_traffic.drain()
+    if violations and request.node.get_closest_marker("github_off_spec") is None:
+        listed = "\n".join(f"- {v}" for v in violations[:20])
+        more = f"\n… and {len(violations) - 20} more" if len(violations) > 20 else ""
+        pytest.fail(
+            f"the simulator departs from GitHub's published API descriptions "
+            f"(tests/specs/github):\n{listed}{more}",
+            pytrace=False,
+        )
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Say plainly when the PostgreSQL half of the suite did not run."""
+    """Say plainly when the PostgreSQL half of the suite did not run; count the spec checks."""
+    for checker in _CHECKERS:
+        terminalreporter.write_line(
+            f"GitHub spec check: {checker.checked} distinct simulator shapes validated "
+            "(REST, GraphQL, webhooks; tests/specs/github)"
+        )
     if os.environ.get(PG_ENV):
         return
     skipped = [r for r in terminalreporter.stats.get("skipped", []) if PG_ENV in str(r.longrepr)]

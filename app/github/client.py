@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 from githubkit import AppAuthStrategy, GitHub
@@ -310,7 +310,9 @@ class InstallationClient:
         self.call("POST", f"/repos/{repo}/issues/{number}/labels", json={"labels": labels})
 
     def remove_label(self, repo: str, number: int, label: str) -> None:
-        self.call("DELETE", f"/repos/{repo}/issues/{number}/labels/{label}", ok_404=True)
+        # A label name is one path segment: GitHub needs `/`, `#`, `?` and spaces %-encoded.
+        name = quote(label, safe="")
+        self.call("DELETE", f"/repos/{repo}/issues/{number}/labels/{name}", ok_404=True)
 
     def team_members(self, team: str) -> tuple[str, ...]:
         """Members of `org/team` (cached for 5 minutes per installation)."""

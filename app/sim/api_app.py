@@ -29,7 +29,12 @@ def get_app(request: Request) -> JSONResponse:
     sim = _sim(request)
     app_auth(sim, request)
     with sim.lock:
-        return JSONResponse(shapes.integration(sim.world))
+        # Only GET /app counts installations; the App inside check runs and webhooks does not.
+        body = {
+            **shapes.integration(sim.world),
+            "installations_count": len(sim.world.installations),
+        }
+        return JSONResponse(body)
 
 
 @router.get("/app/installations")

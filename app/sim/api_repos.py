@@ -176,7 +176,7 @@ def get_contents(request: Request, owner: str, repo: str, path: str) -> JSONResp
             full = prefix + name
             item = r.read(sha, full)
             if item is None:  # a sub-directory
-                listing.append({"type": "dir", "name": name, "path": full, "size": 0})
+                listing.append(shapes_pull.content_dir(sim.world, r, full, ref, sha))
             else:
                 entry = shapes_pull.content_file(sim.world, r, full, ref, item)
                 entry.pop("content")

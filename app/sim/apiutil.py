@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.sim import permissions, shapes
+from app.sim import permissions, shapes, taps
 from app.sim.auth import AuthFailure, IssuedToken, bearer, verify_app_jwt
 from app.sim.faults import Fault, FiredFault
 from app.sim.state import Installation, Repo, SimError
@@ -70,15 +70,53 @@ class RequestLogAndFaults:
         elif fault is not None:
             await self._fault(fault, method, rel, send)
             return
-        status: list[int] = []
+        if taps.active():
+            await self._tapped(scope, receive, send, method, rel)
+            return
 
         async def record(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status.append(message["status"])
                 self.sim.requests.append(f"{method} {rel} > {message['status']}")
             await send(message)
 
         await self.app(scope, receive, record)
+
+    async def _tapped(
+        self, scope: Scope, receive: Receive, send: Send, method: str, rel: str
+    ) -> None:
+        """Serve as usual, and publish the whole exchange to the taps (app.sim.taps)."""
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
+        start: dict[str, Any] = {}
+
+        async def tee_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                request_body.append(message.get("body", b""))
+            return message
+
+        async def tee_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                self.sim.requests.append(f"{method} {rel} > {message['status']}")
+            elif message["type"] == "http.response.body":
+                response_body.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, tee_receive, tee_send)
+        headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        taps.publish(
+            taps.Exchange(
+                method=method,
+                path=relative_path(raw_path.decode("latin-1").split("?", 1)[0]) or rel,
+                query=scope.get("query_string", b"").decode("latin-1"),
+                status=int(start.get("status", 0)),
+                content_type=headers.get("content-type", ""),
+                request_body=b"".join(request_body),
+                response_body=b"".join(response_body),
+            )
+        )
 
     async def _fault(self, fault: Fault, method: str, rel: str, send: Send) -> None:
         if fault.kind == "reset":
@@ -101,6 +139,12 @@ class RequestLogAndFaults:
             if body is not None
             else error_response(fault.status, fault.message, headers)
         )
+        if taps.active():
+            taps.publish(
+                taps.Exchange(
+                    method, rel, "", fault.status, "application/json", b"", bytes(response.body)
+                )
+            )
 
         async def no_receive() -> Message:
             return {"type": "http.disconnect"}

@@ -17,8 +17,10 @@ from app.sim.state import CheckRun, SimError
 MAX_ANNOTATIONS = 50
 MAX_OUTPUT_CHARS = 65535
 MAX_ACTIONS = 3
-STATUSES = {"queued", "in_progress", "completed"}
-ACTIONS_ONLY_STATUSES = {"waiting", "requested", "pending"}
+STATUSES = {"queued", "in_progress", "completed", "waiting", "requested", "pending"}
+APP_STATUSES = {"queued", "in_progress", "completed"}
+"""What an App may set: `waiting`, `requested` and `pending` are GitHub Actions' own (checks/create
+accepts only these three; GitHub's docs reserve the others for Actions on update too)."""
 CONCLUSIONS = {
     "action_required",
     "cancelled",
@@ -66,10 +68,10 @@ def validate(body: Any, *, creating: bool) -> dict[str, Any]:
             if not isinstance(body.get(key), str) or not body[key]:
                 raise _invalid(f'"{key}" wasn\'t supplied.')
     status = body.get("status")
-    if status in ACTIONS_ONLY_STATUSES:
-        raise _invalid(f"status {status!r} can only be set by GitHub Actions.")
     if status is not None and status not in STATUSES:
         raise _invalid(f"status must be one of {sorted(STATUSES)}.")
+    if status is not None and status not in APP_STATUSES:
+        raise _invalid(f"status {status!r} can only be set by GitHub Actions.")
     conclusion = body.get("conclusion")
     if conclusion in GITHUB_ONLY_CONCLUSIONS:
         raise _invalid(f"conclusion {conclusion!r} can only be set by GitHub.")

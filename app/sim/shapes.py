@@ -12,6 +12,7 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from app.sim.state import (
     Installation,
@@ -42,7 +43,10 @@ def known_user(world: World, login: str) -> User:
 def user(world: World, login: str) -> dict[str, Any]:
     """SimpleUser."""
     u = known_user(world, login)
-    api = f"{world.api_url}/users/{u.login}"
+    # GitHub %-encodes logins in URLs (`dependabot%5Bbot%5D`) and links an App's bot to the App.
+    api = f"{world.api_url}/users/{quote(u.login, safe='')}"
+    app_bot = u.type == "Bot" and u.login.endswith("[bot]")
+    html = f"{world.web_url}/apps/{u.login.removesuffix('[bot]')}" if app_bot else None
     return {
         "login": u.login,
         "id": u.id,
@@ -50,7 +54,7 @@ def user(world: World, login: str) -> dict[str, Any]:
         "avatar_url": f"{world.web_url}/avatars/u/{u.id}?v=4",
         "gravatar_id": "",
         "url": api,
-        "html_url": f"{world.web_url}/{u.login}",
+        "html_url": html or f"{world.web_url}/{quote(u.login, safe='')}",
         "followers_url": f"{api}/followers",
         "following_url": f"{api}/following{{/other_user}}",
         "gists_url": f"{api}/gists{{/gist_id}}",
@@ -191,6 +195,7 @@ def repository(world: World, repo: Repo, *, full: bool = False) -> dict[str, Any
         "topics": [],
         "has_issues": True,
         "has_projects": False,
+        "has_downloads": True,
         "has_wiki": False,
         "has_pages": False,
         "has_discussions": False,
@@ -202,6 +207,7 @@ def repository(world: World, repo: Repo, *, full: bool = False) -> dict[str, Any
         "updated_at": iso(pushed),
         "allow_forking": False,
         "web_commit_signoff_required": False,
+        "custom_properties": {},
     }
     if full:
         data.update(subscribers_count=0, network_count=0, allow_merge_commit=True)
@@ -212,7 +218,7 @@ def label(world: World, repo: Repo, item: Label) -> dict[str, Any]:
     return {
         "id": item.id,
         "node_id": node_id("LA", item.id),
-        "url": f"{world.api_url}/repos/{repo.full_name}/labels/{item.name}",
+        "url": f"{world.api_url}/repos/{repo.full_name}/labels/{quote(item.name, safe='')}",
         "name": item.name,
         "description": item.description,
         "color": item.color,
@@ -279,7 +285,6 @@ def integration(world: World, app_id: int | None = None) -> dict[str, Any]:
         "updated_at": iso(app.created_at),
         "permissions": dict(app.permissions),
         "events": list(app.events),
-        "installations_count": len(world.installations),
     }
 
 

@@ -6,10 +6,21 @@ Split from `shapes.py` (accounts, repositories, the App) to keep each module one
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from app.sim import forks, identities
-from app.sim.shapes import integration, label, node_id, repository, team, user
+from app.sim.shapes import (
+    EPOCH,
+    integration,
+    known_user,
+    label,
+    node_id,
+    repository,
+    team,
+    user,
+)
 from app.sim.state import (
     CheckRun,
     FileChange,
@@ -134,7 +145,8 @@ def diff_trees_cached(world: World, repo: Repo, pr: PullRequest) -> list[FileCha
 
 def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dict[str, Any]:
     """DiffEntry (GET /pulls/{n}/files)."""
-    blob = f"{world.web_url}/{repo.full_name}/blob/{pr.head_sha}/{fc.filename}"
+    path = quote(fc.filename)  # GitHub %-encodes file paths in these URLs
+    blob = f"{world.web_url}/{repo.full_name}/blob/{pr.head_sha}/{path}"
     entry: dict[str, Any] = {
         "sha": fc.sha,
         "filename": fc.filename,
@@ -144,8 +156,7 @@ def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dic
         "changes": fc.additions + fc.deletions,
         "blob_url": blob,
         "raw_url": blob.replace("/blob/", "/raw/"),
-        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{fc.filename}"
-        f"?ref={pr.head_sha}",
+        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{path}?ref={pr.head_sha}",
     }
     if fc.patch is not None:
         entry["patch"] = fc.patch
@@ -247,6 +258,56 @@ def check_run(world: World, cr: CheckRun) -> dict[str, Any]:
     }
 
 
+def check_suite(world: World, cr: CheckRun, *, brief: bool = False) -> dict[str, Any]:
+    """The check suite of `cr` (one per App and head SHA): `brief` inside check_run webhooks,
+    full (with head_commit and counts) in check_suite webhooks."""
+    repo = world.repos[cr.repo.lower()]
+    commit = repo.commits.get(cr.head_sha)
+    runs = [r for r in world.check_runs.values() if r.check_suite_id == cr.check_suite_id]
+    first = min((r.started_at for r in runs if r.started_at), default=None)
+    created = first or cr.started_at or (commit.date if commit else EPOCH)
+    url = f"{world.api_url}/repos/{repo.full_name}/check-suites/{cr.check_suite_id}"
+    run = check_run(world, cr)
+    suite: dict[str, Any] = {
+        "id": cr.check_suite_id,
+        "node_id": node_id("CS", cr.check_suite_id),
+        "head_branch": next((b for b, sha in repo.branches.items() if sha == cr.head_sha), None),
+        "head_sha": cr.head_sha,
+        "status": cr.status if cr.status in {"queued", "in_progress", "completed"} else "queued",
+        "conclusion": cr.conclusion,
+        "url": url,
+        "before": commit.parents[0] if commit and commit.parents else None,
+        "after": cr.head_sha,
+        "pull_requests": run["pull_requests"],
+        "app": run["app"],
+        "created_at": iso(created),
+        "updated_at": iso(cr.completed_at or created),
+    }
+    if brief or commit is None:
+        return suite
+    return {
+        **suite,
+        "latest_check_runs_count": len({r.name for r in runs}),
+        "check_runs_url": f"{url}/check-runs",
+        "head_commit": {
+            "id": commit.sha,
+            "tree_id": commit.tree_sha,
+            "message": commit.message,
+            "timestamp": iso(commit.date),
+            "author": _git_identity(world, commit.author),
+            "committer": _git_identity(world, commit.committer),
+        },
+    }
+
+
+def _git_identity(world: World, login: str) -> dict[str, str]:
+    u = known_user(world, login)
+    return {
+        "name": u.name or u.login,
+        "email": u.email or f"{u.id}+{u.login}@users.noreply.github.localhost",
+    }
+
+
 def annotation(world: World, cr: CheckRun, item: dict[str, Any]) -> dict[str, Any]:
     """CheckAnnotation (GET /check-runs/{id}/annotations)."""
     return {
@@ -268,9 +329,10 @@ def content_file(world: World, repo: Repo, path: str, ref: str, data: bytes) -> 
     sha = blob_sha(data)
     encoded = base64.b64encode(data).decode()
     wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
-    api = f"{world.api_url}/repos/{repo.full_name}/contents/{path}?ref={ref}"
+    where = quote(path)
+    api = f"{world.api_url}/repos/{repo.full_name}/contents/{where}?ref={quote(ref, safe='')}"
     git = f"{world.api_url}/repos/{repo.full_name}/git/blobs/{sha}"
-    html = f"{world.web_url}/{repo.full_name}/blob/{ref}/{path}"
+    html = f"{world.web_url}/{repo.full_name}/blob/{quote(ref)}/{where}"
     return {
         "type": "file",
         "encoding": "base64",
@@ -283,6 +345,31 @@ def content_file(world: World, repo: Repo, path: str, ref: str, data: bytes) -> 
         "git_url": git,
         "html_url": html,
         "download_url": html.replace("/blob/", "/raw/"),
+        "_links": {"self": api, "git": git, "html": html},
+    }
+
+
+def content_dir(world: World, repo: Repo, path: str, ref: str, commit: str) -> dict[str, Any]:
+    """A sub-directory entry of a ContentDirectory listing (its sha: the folder's tree)."""
+    prefix = path + "/"
+    listing = "\n".join(
+        f"{p} {b}" for p, b in sorted(repo.commits[commit].tree.items()) if p.startswith(prefix)
+    )
+    sha = hashlib.sha1(listing.encode(), usedforsecurity=False).hexdigest()
+    where = quote(path)
+    api = f"{world.api_url}/repos/{repo.full_name}/contents/{where}?ref={quote(ref, safe='')}"
+    git = f"{world.api_url}/repos/{repo.full_name}/git/trees/{sha}"
+    html = f"{world.web_url}/{repo.full_name}/tree/{quote(ref)}/{where}"
+    return {
+        "type": "dir",
+        "size": 0,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": sha,
+        "url": api,
+        "git_url": git,
+        "html_url": html,
+        "download_url": None,
         "_links": {"self": api, "git": git, "html": html},
     }
 

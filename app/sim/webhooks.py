@@ -22,13 +22,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from app.sim import shapes, shapes_pull
-from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World, iso
+from app.sim import shapes, shapes_pull, taps
+from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -119,10 +119,32 @@ def review_event(world: World, review: Review, action: str, sender: str) -> Outg
         "action": action,
         # Webhooks spell review states in lower case (the REST API in upper case).
         "review": {**shapes_pull.review(world, review), "state": review.state.lower()},
-        "pull_request": shapes_pull.pull_request(world, pr),
+        "pull_request": _simple_pull_request(world, pr),
         **_envelope(world, repo, sender, inst),
     }
     return Outgoing("pull_request_review", action, payload, inst.id if inst else None, repo.id)
+
+
+FULL_PULL_ONLY = (
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
+    "changed_files",
+)
+"""Fields of the full pull request that review webhooks leave out (GitHub's simple form)."""
+
+
+def _simple_pull_request(world: World, pr: PullRequest) -> dict[str, Any]:
+    full = shapes_pull.pull_request(world, pr)
+    return {k: v for k, v in full.items() if k not in FULL_PULL_ONLY}
 
 
 def check_run_event(
@@ -132,15 +154,7 @@ def check_run_event(
     repo = world.repos[cr.repo.lower()]
     inst = world.installation_for(cr.repo)
     run = shapes_pull.check_run(world, cr)
-    run["check_suite"] = {
-        "id": cr.check_suite_id,
-        "head_sha": cr.head_sha,
-        "head_branch": next((b for b, sha in repo.branches.items() if sha == cr.head_sha), None),
-        "status": cr.status,
-        "conclusion": cr.conclusion,
-        "app": run["app"],
-        "pull_requests": run["pull_requests"],
-    }
+    run["check_suite"] = shapes_pull.check_suite(world, cr, brief=True)
     payload: dict[str, Any] = {"action": action, "check_run": run}
     if identifier is not None:
         payload["requested_action"] = {"identifier": identifier}
@@ -149,16 +163,11 @@ def check_run_event(
 
 
 def check_suite_event(world: World, cr: CheckRun, action: str, sender: str) -> Outgoing:
-    """`check_suite` (e.g. rerequested: "Re-run all checks") of the suite holding `cr`."""
-    run = check_run_event(world, cr, action, sender).payload
-    payload: dict[str, Any] = {"action": action, "check_suite": run["check_run"]["check_suite"]}
-    when = iso(cr.started_at or cr.completed_at or datetime.now(UTC))
-    payload["check_suite"].update(
-        {"before": None, "after": cr.head_sha, "created_at": when, "updated_at": when}
-    )
-    payload.update({k: v for k, v in run.items() if k not in ("action", "check_run")})
+    """`check_suite` (requested / rerequested / completed) for the suite of check run `cr`."""
     repo = world.repos[cr.repo.lower()]
     inst = world.installation_for(cr.repo)
+    payload: dict[str, Any] = {"action": action, "check_suite": shapes_pull.check_suite(world, cr)}
+    payload.update(_envelope(world, repo, sender, inst))
     return Outgoing("check_suite", action, payload, inst.id if inst else None, repo.id)
 
 
@@ -335,4 +344,6 @@ class WebhookSender:
                 response_body=response_body,
             )
             self.deliveries.append(delivery)
+        if taps.active():
+            taps.publish(taps.SentWebhook(item.event, item.action, headers, raw))
         return delivery

@@ -64,6 +64,13 @@ def wait_evaluations(stack: LocalStack, pr: PullRequest, count: int) -> list[dic
     return evaluations(stack, pr)
 
 
+def wait_completed(stack: LocalStack, run_id: int) -> None:
+    """GitHub offers Re-run and action buttons only on a completed check run."""
+    stack.sim.wait_for(
+        lambda: stack.sim.world.check_runs[run_id].status == "completed", 20, "check completed"
+    )
+
+
 def open_docs_pr(stack: LocalStack, body: str = "Docs.\n\nAgent-Run-Id: run_a") -> PullRequest:
     return stack.sim.open_pr(
         REPO,
@@ -145,10 +152,13 @@ def test_rerequest_and_reevaluate_button(stack: LocalStack) -> None:
     wait_evaluations(stack, pr, 1)
     run = stack.sim.latest_check(pr)
     assert run is not None
+    wait_completed(stack, run.id)
     stack.sim.rerequest_check(run.id, by="alice")
     wait_evaluations(stack, pr, 2)
+    wait_completed(stack, run.id)
     stack.sim.requested_action(run.id, "reevaluate", by="alice")
     wait_evaluations(stack, pr, 3)
+    wait_completed(stack, run.id)
     # Another App's check run being re-requested is not ours to evaluate.
     other = webhooks.check_run_event(stack.sim.world, run, "rerequested", "alice")
     other.payload["check_run"]["name"] = "someone-else"
@@ -162,20 +172,8 @@ def test_check_suite_rerequested(stack: LocalStack) -> None:
     wait_evaluations(stack, pr, 1)
     run = stack.sim.latest_check(pr)
     assert run is not None
-    outgoing = webhooks.check_run_event(stack.sim.world, run, "rerequested", "alice")
-    payload = dict(outgoing.payload)
-    suite = payload.pop("check_run")["check_suite"]
-    payload["check_suite"] = suite
     stack.sim.sender.submit(
-        [
-            webhooks.Outgoing(
-                "check_suite",
-                "rerequested",
-                payload,
-                outgoing.installation_id,
-                outgoing.repository_id,
-            )
-        ]
+        [webhooks.check_suite_event(stack.sim.world, run, "rerequested", "alice")]
     )
     wait_evaluations(stack, pr, 2)
 

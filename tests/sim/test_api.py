@@ -156,6 +156,23 @@ def test_check_run_limits_and_annotation_accumulation(env: Env) -> None:
     assert ok.status_code == 200
 
 
+def test_check_run_states_only_github_may_set_are_refused(env: Env) -> None:
+    """`waiting`/`requested`/`pending` are GitHub Actions' statuses, `stale` GitHub's conclusion."""
+    pr = env.open_pricing_pr("agent/reserved-states")
+    gh = env.client()
+    url = "/repos/acme/shop/check-runs"
+    base = {"name": "countersign", "head_sha": pr.head_sha}
+    for status in ("waiting", "requested", "pending"):
+        assert _status(lambda s=status: gh.request("POST", url, json={**base, "status": s})) == 422
+    stale = {**base, "status": "completed", "conclusion": "stale"}
+    assert _status(lambda: gh.request("POST", url, json=stale)) == 422
+    run = gh.request("POST", url, json={**base, "status": "queued"}).json()
+    patch = f"{url}/{run['id']}"
+    assert _status(lambda: gh.request("PATCH", patch, json={"status": "pending"})) == 422
+    assert _status(lambda: gh.request("PATCH", patch, json={"conclusion": "stale"})) == 422
+    assert gh.request("PATCH", patch, json={"status": "in_progress"}).status_code == 200
+
+
 def test_merge_is_refused_until_countersign_succeeds(env: Env) -> None:
     sim = env.sim
     pr = env.open_pricing_pr("agent/protected")
@@ -253,6 +270,7 @@ def test_request_log_records_each_call_in_order(
     ]
 
 
+@pytest.mark.github_off_spec("asks for a route the simulator does not serve, on purpose")
 def test_unknown_route_answers_404_naming_itself(env: Env) -> None:
     gh = env.client()
     with pytest.raises(RequestFailed) as failed:
