@@ -54,6 +54,8 @@ OPERATIONS = (
     "repos/list-pull-requests-associated-with-commit",
     "repos/get-collaborator-permission-level",
     "repos/get-repo-rulesets",
+    "repos/compare-commits",
+    "repos/compare-commits-with-basehead",
     "pulls/list",
     "pulls/get",
     "pulls/list-files",

@@ -54,7 +54,7 @@ def _gql_string(value: str) -> str:
 
 def _object_field(alias: str, expression: str, tree: bool) -> str:
     inner = (
-        f"... on Tree {{ entries {{ name type object {{ ... on Blob {{ {BLOB_FIELDS} }} }} }} }}"
+        f"... on Tree {{ entries {{ name type object {{ __typename ... on Blob {{ {BLOB_FIELDS} }} }} }} }}"
         if tree
         else f"... on Blob {{ {BLOB_FIELDS} }}"
     )

@@ -20,7 +20,6 @@ import pathspec
 
 from app.errors import UnparseableError
 from app.models import Change, FileDiff, Op
-from app.semdiff import sql
 from app.semdiff.documents import decode_text
 
 __all__ = ["analyze", "is_python_migration", "operations"]
@@ -161,6 +160,8 @@ class _Reader:
     def _sql_changes(
         self, path: str, strings: list[ast.Constant], phase: str, facts: dict[str, Any], op: Op
     ) -> list[Change]:
+        from app.semdiff import sql  # sqlglot loads only when a migration holds SQL
+
         out: list[Change] = []
         for node in strings:
             for statement in sql.statements_of(str(node.value), path, line_offset=node.lineno - 1):
@@ -371,4 +372,6 @@ def analyze(file: FileDiff) -> list[Change]:
         if unmatched[operation.key] > 0:
             unmatched[operation.key] -= 1
             out.extend(operation.build(file.path, "delete"))
+    from app.semdiff import sql
+
     return sql.dedupe_addresses(out)

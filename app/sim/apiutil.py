@@ -42,6 +42,12 @@ def relative_path(path: str) -> str | None:
     return path
 
 
+def is_github_api(path: str) -> bool:
+    """GitHub's REST API or GraphQL endpoint: what GitHub's published descriptions cover (not
+    the github.com pages of the manifest flow, nor the simulated OIDC issuer)."""
+    return path == GRAPHQL_PATH or path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
 def error_response(
     status: int, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -70,7 +76,7 @@ class RequestLogAndFaults:
         elif fault is not None:
             await self._fault(fault, method, rel, send)
             return
-        if taps.active():
+        if taps.active() and is_github_api(scope["path"]):
             await self._tapped(scope, receive, send, method, rel)
             return
 
@@ -139,7 +145,7 @@ class RequestLogAndFaults:
             if body is not None
             else error_response(fault.status, fault.message, headers)
         )
-        if taps.active():
+        if taps.active() and rel != "/graphql":  # a GraphQL fault has no query to validate
             taps.publish(
                 taps.Exchange(
                     method, rel, "", fault.status, "application/json", b"", bytes(response.body)

@@ -138,13 +138,13 @@ def test_the_simulator_lists_tree_entries_like_github(hub: Hub, directory: str) 
     expression = f"main:{directory}"
     query = (
         'query { repository(owner: "acme", name: "infra") { t: object(expression: '
-        f'"{expression}") {{ ... on Tree {{ entries {{ name type path object {{ ... on Blob '
-        "{ byteSize isTruncated } } } } } } }"
+        f'"{expression}") {{ ... on Tree {{ entries {{ name type path object {{ __typename '
+        "... on Blob { byteSize isTruncated } } } } } } }"
     )
     entries = hub.client().graphql(query)["data"]["repository"]["t"]["entries"]
     if directory == "":
         assert entries == [
-            {"name": "infra", "type": "tree", "path": "infra", "object": {}},
+            {"name": "infra", "type": "tree", "path": "infra", "object": {"__typename": "Tree"}},
         ]
     else:
         names = {e["name"]: e["type"] for e in entries}
@@ -159,6 +159,7 @@ def test_the_simulator_lists_tree_entries_like_github(hub: Hub, directory: str) 
         }
         main = next(e for e in entries if e["name"] == "main.tf")
         assert main["object"] == {
+            "__typename": "Blob",
             "byteSize": len(MODULE["infra/network/main.tf"]),
             "isTruncated": False,
         }
