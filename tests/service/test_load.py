@@ -83,11 +83,17 @@ def test_load_with_faults_and_kills(pg_url: str) -> None:
         ]
         stack.sim.wait_idle(timeout=60)
         # `total` more deliveries (re-evaluations of random PRs), each with its own GUID.
-        items = [
+        picks = [rnd.choice(prs) for _ in range(total)]
+        items = [  # GitHub's synchronize always names the push (before/after)
             webhooks.pull_request_event(
-                stack.sim.world, rnd.choice(prs), "synchronize", "docs-bot[bot]"
+                stack.sim.world,
+                pr,
+                "synchronize",
+                "docs-bot[bot]",
+                before=pr.base_sha,
+                after=pr.head_sha,
             )
-            for _ in range(total)
+            for pr in picks
         ]
         started = time.monotonic()
         stack.sim.sender.submit(items)

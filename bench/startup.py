@@ -1,0 +1,92 @@
+"""Benchmark: `countersign analyze` of a one-file change, start to finish, as a user runs it.
+
+Baselines in the same run: the Python interpreter alone (`python -c pass`) and `git diff` of the
+same change. We report the median wall time of N runs of each, with the rule-parse cache warm
+(the normal case: it is filled by the first run) and cold (`COUNTERSIGN_CACHE_DIR` pointing at an
+empty folder each time).
+
+    python bench/startup.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TF = 'resource "aws_s3_bucket" "logs" {{\n  bucket = "{name}"\n}}\n'
+
+
+def git(repo: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}  # fmt: skip
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def make_repo(folder: Path) -> Path:
+    repo = folder / "repo"
+    (repo / "infra").mkdir(parents=True)
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "infra" / "main.tf").write_text(TF.format(name="acme-logs"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    (repo / "infra" / "main.tf").write_text(TF.format(name="acme-logs-2"))
+    git(repo, "commit", "-qam", "head")
+    return repo
+
+
+def timed(
+    cmd: list[str], runs: int, env: dict[str, str] | None = None, fresh: bool = False
+) -> float:
+    samples = []
+    for _ in range(runs):
+        run_env = dict(env or os.environ)
+        if fresh:
+            run_env["COUNTERSIGN_CACHE_DIR"] = tempfile.mkdtemp(prefix="cs-bench-cache-")
+        started = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env=run_env)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    countersign = str(Path(sys.executable).with_name("countersign"))
+    with tempfile.TemporaryDirectory() as folder:
+        repo = make_repo(Path(folder))
+        env = {**os.environ, "COUNTERSIGN_CACHE_DIR": str(Path(folder) / "cache")}
+        analyze = [
+            countersign,
+            "analyze",
+            "--repo",
+            str(repo),
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+        ]
+        subprocess.run(analyze, check=True, capture_output=True, env=env)  # fill the cache
+        python = timed([sys.executable, "-c", "pass"], args.runs)
+        diff = timed(["git", "-C", str(repo), "diff", "HEAD~1", "HEAD"], args.runs)
+        warm = timed(analyze, args.runs, env)
+        cold = timed(analyze, max(3, args.runs // 3), env, fresh=True)
+    load = os.getloadavg()[0]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, load average {load:.1f}")  # fmt: skip
+    print(f"python -c pass (baseline)        {python * 1000:7.0f} ms")
+    print(f"git diff of the change (baseline) {diff * 1000:6.0f} ms")
+    print(f"countersign analyze, warm cache   {warm * 1000:6.0f} ms  ({warm / python:.1f}x python)")
+    print(f"countersign analyze, cold cache   {cold * 1000:6.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
