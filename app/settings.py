@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     """Per-repository upload tokens for CIs without OIDC: JSON `{"owner/repo": "token"}`."""
     max_plan_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest plan upload accepted (413 above it)."""
-    analyze_max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    analyze_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     """Largest `POST /api/analyze` body (413 above it, by Content-Length and while reading)."""
     analyze_max_files: int = Field(default=300, ge=1, le=100_000)
     """Most files one pre-flight may name, in the diff or in `files` (413 above it)."""
