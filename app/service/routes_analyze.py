@@ -268,7 +268,7 @@ async def analyze(request: Request) -> JSONResponse:
 
 
 def _count(
-    rt: Runtime, agent: str, outcome: str, status: int, token: str, size: int, started: float
+    rt: Runtime, agent: str, outcome: str, status: int, fingerprint: str, size: int, started: float
 ) -> None:
     rt.metrics.analyze_calls.labels(agent=agent, outcome=outcome).inc()
     log.info(
@@ -276,7 +276,7 @@ def _count(
         agent=agent,
         outcome=outcome,
         status=status,
-        token=token,
+        fingerprint=fingerprint,
         bytes=size,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
     )

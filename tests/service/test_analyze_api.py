@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog.testing
 
 from app.demo.stack import LocalStack
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
@@ -55,6 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         f"sqlite:///{tmp / 'api.db'}",
         role="web",
         policies_dir=policies,
+        log_level="INFO",  # analyze.call lines are INFO
         analyze_max_bytes=64 * 1024,
         analyze_max_files=5,
         analyze_rate_per_minute=600,
@@ -157,8 +159,16 @@ def test_over_the_agents_rate_is_429_with_retry_after(stack: LocalStack) -> None
 
 
 def test_each_call_is_counted_by_agent_and_outcome(stack: LocalStack) -> None:
-    analyze(stack, None, json=PRICE_CUT)
-    analyze(stack, PRICING, json=PRICE_CUT)
+    with structlog.testing.capture_logs() as logs:
+        analyze(stack, None, json=PRICE_CUT)
+        analyze(stack, PRICING, json=PRICE_CUT)
+    calls = [e for e in logs if e["event"] == "analyze.call"]
+    assert [(c["agent"], c["outcome"], c["status"]) for c in calls] == [
+        ("-", "unauthorized", 401),
+        ("pricing-bot", "ok", 200),
+    ]
+    assert re.fullmatch(r"[0-9a-f]{12}", calls[1]["fingerprint"])
+    assert calls[1]["bytes"] > 0 and PRICING not in str(calls)
     metrics = httpx.get(f"{stack.url}/metrics", timeout=30).text
     counted = {
         (m["agent"], m["outcome"]): float(m["n"])
