@@ -92,6 +92,10 @@ def purge_batch(
         .order_by(DELIVERIES.c.id)
         .limit(batch_size)
     )
+    if not dry_run:  # look first without the write lock: most passes find nothing to do
+        with _tx(engine, write=False) as conn:
+            if conn.execute(query.limit(1)).first() is None:
+                return PurgeBatch(cutoff=cutoff, deliveries=(), dry_run=dry_run)
     with _tx(engine, write=not dry_run) as conn:
         if engine.dialect.name == "postgresql" and not dry_run:
             query = query.with_for_update(skip_locked=True)
