@@ -179,8 +179,10 @@ def _evaluate(rt: Runtime, agent: Agent, raw: bytes, max_files: int) -> dict[str
 
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:  # includes invalid UTF-8
         raise Refusal(400, "invalid", f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise Refusal(400, "invalid", "the body is JSON nested too deeply") from None
     try:
         body = AnalyzeRequest.model_validate(data)
     except ValidationError as error:

@@ -140,6 +140,10 @@ def test_too_many_files_is_413_with_the_setting_named(stack: LocalStack) -> None
 def test_bad_bodies_are_400_and_422(stack: LocalStack) -> None:
     not_json = analyze(stack, PRICING, content=b"{nope", headers={"Content-Type": "text/plain"})
     assert not_json.status_code == 400
+    nested = analyze(stack, PRICING, content=b"[" * 20_000 + b"]" * 20_000)
+    assert nested.status_code == 400 and "nested" in nested.json()["detail"]
+    bad_utf8 = analyze(stack, PRICING, content=b'{"diff": "\xff\xfe"}')
+    assert bad_utf8.status_code == 400
     no_diff = analyze(stack, PRICING, json={"files": {}})
     assert no_diff.status_code == 422 and "diff" in no_diff.json()["detail"]
     assert analyze(stack, PRICING, json={"diff": "not a diff"}).status_code == 422
