@@ -67,6 +67,24 @@ class Settings(BaseSettings):
     """Per-repository upload tokens for CIs without OIDC: JSON `{"owner/repo": "token"}`."""
     max_plan_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Largest plan upload accepted (413 above it)."""
+    analyze_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    """Largest `POST /api/analyze` body (413 above it, by Content-Length and while reading)."""
+    analyze_max_files: int = Field(default=300, ge=1, le=100_000)
+    """Most files one pre-flight may name, in the diff or in `files` (413 above it)."""
+    analyze_rate_per_minute: float = Field(default=30.0, gt=0, le=100_000)
+    """Pre-flight calls a token may make per minute on average (token bucket; 429 above it)."""
+    analyze_burst: int = Field(default=10, ge=1, le=10_000)
+    """Calls a token may make at once before the per-minute rate applies."""
+    analyze_deadline_seconds: float = Field(default=20.0, gt=0, le=600)
+    """Longest a pre-flight evaluation may take before the caller gets 503 with Retry-After."""
+    analyze_concurrency: int = Field(default=2, ge=1, le=64)
+    """Pre-flight evaluations running at once in this process; more get 503 (never queued up)."""
+    inbox_retention_days: float = Field(default=14.0, ge=0, le=36_500)
+    """Days a finished webhook delivery keeps its raw body in the inbox (0: purge at once)."""
+    retention_interval_seconds: float = Field(default=3600.0, ge=0)
+    """How often workers purge expired inbox bodies (0 disables; `countersign retention run`)."""
+    retention_batch_size: int = Field(default=500, ge=1, le=100_000)
+    """Most deliveries one purge pass clears (keeps each transaction short)."""
 
     def jwks_url(self) -> str:
         return self.oidc_jwks_url or self.oidc_issuer.rstrip("/") + "/.well-known/jwks"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from ruamel.yaml.nodes import Node
 
 from app.errors import PolicyLoadError, UnparseableError
 from app.models import KINDS, Kind
+from app.policy.api_tokens import TokenIndex, check_reference, resolve_reference
 from app.yamlsafe import line_of, load_yaml_documents
 
 REGISTRY_FILE = "agents.yaml"
@@ -31,6 +34,15 @@ def login_from_noreply(email: str) -> str | None:
     """The login a GitHub no-reply e-mail names (`41898282+infra-bot[bot]@…` → `infra-bot[bot]`)."""
     match = NOREPLY.match(email.strip())
     return match.group(1) if match else None
+
+
+class ApiRateLimit(BaseModel):
+    """Per-agent override of the pre-flight API's token bucket (`COUNTERSIGN_ANALYZE_RATE_*`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    per_minute: float = Field(gt=0, le=100_000)
+    burst: int = Field(ge=1, le=10_000)
 
 
 class Agent(BaseModel):
@@ -57,6 +69,14 @@ class Agent(BaseModel):
     """URL prefixes of the agent's session links (e.g. `https://chatgpt.com/codex/tasks/`): when no
     `Agent-Run-Id:` trailer is present, the first such link in the PR body or a commit message is
     the run URL and the rest of its path the run ID."""
+    api_tokens: tuple[str, ...] = ()
+    """Bearer tokens of `POST /api/analyze`: `sha256:<hex>` or `env:VAR_NAME`, never plaintext."""
+    api_rate_limit: ApiRateLimit | None = None
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _token_refs(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(check_reference(ref) for ref in v)
 
     @field_validator("logins", "emails", "names")
     @classmethod
@@ -101,15 +121,17 @@ class _RegistryFile(BaseModel):
 class AgentRegistry:
     """Look-ups by login; loaded once per process with the policies."""
 
-    def __init__(self, agents: Iterable[Agent]) -> None:
+    def __init__(self, agents: Iterable[Agent], tokens: TokenIndex | None = None) -> None:
         self.agents = tuple(agents)
+        self.tokens = tokens if tokens is not None else _hashed_tokens(self.agents)
+        """Pre-flight API tokens (those from `env:` entries only when built by `load`)."""
         self._by_login = {login: a for a in self.agents for login in a.logins}
         self._by_email = {email: a for a in self.agents for email in a.emails}
         self._by_name = {name: a for a in self.agents for name in a.names}
         self._by_id = {a.id: a for a in self.agents}
 
     @classmethod
-    def load(cls, directory: Path) -> AgentRegistry:
+    def load(cls, directory: Path, environ: Mapping[str, str] | None = None) -> AgentRegistry:
         path = directory / REGISTRY_FILE
         source = str(path)
         try:
@@ -128,7 +150,7 @@ class AgentRegistry:
         except ValidationError as error:
             first = error.errors()[0]
             loc = tuple(first["loc"])
-            line = line_of(docs[0].node, loc[:2]) if docs else None
+            line = _line(docs[0].node, loc) if docs else None
             raise PolicyLoadError(
                 f"{'.'.join(str(p) for p in loc)}: {first['msg']}",
                 file=source,
@@ -149,7 +171,31 @@ class AgentRegistry:
         ids = [a.id for a in parsed.agents]
         if len(set(ids)) != len(ids):
             raise PolicyLoadError("duplicate agent id", file=source)
-        return cls(parsed.agents)
+        env = os.environ if environ is None else environ
+        entries: list[tuple[bytes, str]] = []
+        owners: dict[bytes, str] = {}
+        for index, agent in enumerate(parsed.agents):
+            for n, ref in enumerate(agent.api_tokens):
+                where = ("agents", index, "api_tokens", n)
+                try:
+                    digest = resolve_reference(ref, env)
+                except ValueError as error:
+                    raise PolicyLoadError(
+                        f"agents.{index}.api_tokens.{n} ({agent.id}): {error}",
+                        file=source,
+                        line=_line(docs[0].node, where),
+                        hint="set the variable in the service's environment, or use sha256:<hex>",
+                    ) from error
+                if owners.get(digest, agent.id) != agent.id:
+                    raise PolicyLoadError(
+                        f"agents.{index}.api_tokens.{n}: the same token is declared for both "
+                        f"{owners[digest]!r} and {agent.id!r}; a token must identify one agent",
+                        file=source,
+                        line=_line(docs[0].node, where),
+                    )
+                owners[digest] = agent.id
+                entries.append((digest, agent.id))
+        return cls(parsed.agents, TokenIndex(entries))
 
     def agent_for_logins(self, logins: Iterable[str]) -> Agent | None:
         """The first registered agent among these logins (author first, then commits)."""
@@ -183,5 +229,32 @@ class AgentRegistry:
     def get(self, agent_id: str) -> Agent | None:
         return self._by_id.get(agent_id)
 
+    def agent_for_token(self, token: str) -> tuple[Agent, str] | None:
+        """The agent a pre-flight API bearer token belongs to, and the token's fingerprint."""
+        found = self.tokens.match(token)
+        if found is None:
+            return None
+        agent = self._by_id.get(found[0])
+        return (agent, found[1]) if agent is not None else None
+
     def all_logins(self) -> tuple[str, ...]:
         return tuple(self._by_login)
+
+
+def _hashed_tokens(agents: Iterable[Agent]) -> TokenIndex:
+    """The `sha256:` entries alone (for registries built in code, without an environment)."""
+    return TokenIndex(
+        (bytes.fromhex(ref[7:]), a.id)
+        for a in agents
+        for ref in a.api_tokens
+        if ref.startswith("sha256:")
+    )
+
+
+def _line(node: Node | None, loc: tuple[str | int, ...]) -> int | None:
+    """The line of the most precise part of `loc` that exists in the file."""
+    for end in range(len(loc), 0, -1):
+        line = line_of(node, loc[:end])
+        if line is not None:
+            return line
+    return None

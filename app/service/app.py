@@ -71,6 +71,8 @@ def create_app(
         finally:
             if pool is not None:
                 await run_in_threadpool(pool.stop)
+            if rt.analyze_guard is not None:
+                rt.analyze_guard.runner.close()
             if runtime is None:
                 rt.engine.dispose()
             log.info("service.stopped")
@@ -81,11 +83,13 @@ def create_app(
         description="Policy-enforced gate between AI agents and the systems they change.",
         lifespan=lifespan,
     )
+    from app.service.routes_analyze import router as analyze_router
     from app.service.routes_api import router as api_router
     from app.service.routes_plans import router as plans_router
     from app.service.webhook import router as webhook_router
 
     app.include_router(webhook_router)
+    app.include_router(analyze_router)
     app.include_router(api_router)
     app.include_router(plans_router)
 

@@ -43,3 +43,9 @@ class Metrics:
             ["conclusion"],
             registry=self.registry,
         )
+        self.analyze_calls = Counter(
+            "countersign_analyze_requests_total",
+            "POST /api/analyze calls by agent (`-` when no valid token) and outcome.",
+            ["agent", "outcome"],
+            registry=self.registry,
+        )

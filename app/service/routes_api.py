@@ -1,4 +1,4 @@
-"""`POST /api/analyze` (agent pre-flight) and the audit API (bearer token, constant-time check)."""
+"""The audit API (bearer token, constant-time check); `POST /api/analyze` is in routes_analyze."""
 
 from __future__ import annotations
 
@@ -9,31 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 
-from app.errors import UsageError
 from app.service.runtime import Runtime
 
 router = APIRouter(prefix="/api")
-
-MAX_ANALYZE_BYTES = 25 * 1024 * 1024
-
-
-class FileContents(BaseModel):
-    base: str | None = Field(default=None, description="File content on the base side (UTF-8).")
-    head: str | None = Field(default=None, description="File content on the head side (UTF-8).")
-
-
-class AnalyzeRequest(BaseModel):
-    """A unified diff (as `git diff` prints it), optionally with whole file contents."""
-
-    diff: str = Field(max_length=MAX_ANALYZE_BYTES)
-    files: dict[str, FileContents] = Field(default_factory=dict)
-    author: str | None = Field(default=None, max_length=100)
-    repo: str = Field(default="local/preflight", max_length=200)
-    body: str = Field(default="", max_length=65_536, description="PR body (for Agent-Run-Id).")
-    config: str | None = Field(default=None, max_length=1_000_000, description="Repo config YAML.")
-    codeowners: str | None = Field(default=None, max_length=1_000_000)
 
 
 def _runtime(request: Request) -> Runtime:
@@ -62,38 +41,6 @@ AuditAuth = Annotated[None, Depends(require_audit_token)]
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or invalid bearer token"}
 }
-
-
-@router.post("/analyze", tags=["analyze"], responses={422: {"description": "Not a unified diff"}})
-def analyze(body: AnalyzeRequest, request: Request) -> dict[str, Any]:
-    """Pre-flight a change: the same report `countersign analyze` prints (schema_version 1)."""
-    from app.evaluate import evaluate
-    from app.snapshot import PullRequestSnapshot
-    from app.sources.diff import files_from_diff
-
-    rt = _runtime(request)
-    contents = {
-        path: (
-            c.base.encode("utf-8") if c.base is not None else None,
-            c.head.encode("utf-8") if c.head is not None else None,
-        )
-        for path, c in body.files.items()
-    }
-    try:
-        files = files_from_diff(body.diff, contents)
-    except UsageError as error:
-        raise HTTPException(status_code=422, detail=str(error)) from error
-    snapshot = PullRequestSnapshot(
-        repo=body.repo,
-        author=body.author,
-        author_is_bot=bool(body.author and body.author.endswith("[bot]")),
-        body=body.body,
-        files=tuple(files),
-        config_text=body.config.encode("utf-8") if body.config is not None else None,
-        codeowners=body.codeowners,
-    )
-    report = evaluate(snapshot, rt.gate)
-    return report.model_dump(mode="json")
 
 
 def _when(value: str | None, name: str) -> datetime | None:

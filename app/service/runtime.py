@@ -15,6 +15,7 @@ from app.settings import Settings
 if TYPE_CHECKING:
     from app.evaluate import Gatekeeper
     from app.github.client import GitHubApp
+    from app.service.analyze_guard import AnalyzeGuard
     from app.service.plan_auth import PlanAuthorizer
 
 
@@ -30,6 +31,8 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     plan_authorizer: PlanAuthorizer | None = None
     """Built on first use (it fetches and caches the OIDC issuer's keys)."""
+    analyze_guard: AnalyzeGuard | None = None
+    """The pre-flight API's rate limiter and bounded runner, built on its first call."""
     _rejections: list[float] = field(default_factory=list)
 
     @property

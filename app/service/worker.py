@@ -161,7 +161,39 @@ class WorkerPool:
             if self._stop.wait(interval):
                 return
 
+    def _retention_loop(self) -> None:
+        """Purge expired inbox bodies, one bounded batch at a time (see app/retention.py)."""
+        from app.retention import purge_batch
+
+        settings = self.rt.settings
+        while not self._stop.is_set():
+            wait = settings.retention_interval_seconds
+            try:
+                batch = purge_batch(
+                    self.rt.engine,
+                    retention_days=settings.inbox_retention_days,
+                    batch_size=settings.retention_batch_size,
+                )
+                if batch.deliveries:
+                    log.info(
+                        "retention.purged",
+                        deliveries=len(batch.deliveries),
+                        bytes=batch.bytes,
+                        cutoff=batch.cutoff.isoformat(),
+                        audit_seq=batch.audit_seq,
+                    )
+                if len(batch.deliveries) == settings.retention_batch_size:
+                    wait = min(wait, 1.0)  # more is due: next batch soon, in a new transaction
+            except Exception as error:  # the database may be restarting: try again next time
+                log.warning("retention.failed", error=str(error)[:300])
+            if self._stop.wait(wait):
+                return
+
     def start(self) -> None:
+        if self.rt.settings.retention_interval_seconds > 0:
+            thread = threading.Thread(target=self._retention_loop, name="retention", daemon=True)
+            thread.start()
+            self._threads.append(thread)
         if self.rt.settings.reconcile_interval_seconds > 0 and self.rt.github is not None:
             thread = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
             thread.start()

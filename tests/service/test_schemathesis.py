@@ -14,14 +14,26 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from app.demo.stack import LocalStack
+from tests.service._agent_tokens import policies_with_tokens, sha256_ref
 
 pytestmark = pytest.mark.e2e
+AGENT_TOKEN = "pf_schemathesis_3e7a1c9d5b2f8e4a"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    db = tmp_path_factory.mktemp("schemathesis") / "api.db"
-    with LocalStack(f"sqlite:///{db}", role="web") as s:
+    tmp = tmp_path_factory.mktemp("schemathesis")
+    policies = policies_with_tokens(
+        tmp / "policies", {"docs-bot": f'api_tokens: ["{sha256_ref(AGENT_TOKEN)}"]'}
+    )
+    # A rate high enough that generated cases reach the evaluation, not only the 429.
+    with LocalStack(
+        f"sqlite:///{tmp / 'api.db'}",
+        role="web",
+        policies_dir=policies,
+        analyze_rate_per_minute=6000,
+        analyze_burst=1000,
+    ) as s:
         yield s
 
 
@@ -42,18 +54,22 @@ def test_every_operation_is_covered(stack: LocalStack) -> None:
     } <= paths
 
 
+def conforms(operation: schemathesis.APIOperation, headers: dict[str, str]) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case: schemathesis.Case) -> None:
+        # `diff` must be a unified diff, which a JSON schema cannot say: our documented 422 for
+        # a schema-valid non-diff is correct, so that one "positive data" check is excluded.
+        case.call_and_validate(
+            headers=headers, excluded_checks=[schemathesis.checks.positive_data_acceptance]
+        )
+
+    check()
+
+
 @pytest.mark.parametrize("authorized", [False, True], ids=["anonymous", "with-token"])
 def test_api_conforms(stack: LocalStack, authorized: bool) -> None:
-    headers = {"Authorization": f"Bearer {stack.audit_token}"} if authorized else {}
     for operation in operations(stack):
-
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-        def check(case: schemathesis.Case) -> None:
-            # `diff` must be a unified diff, which a JSON schema cannot say: our documented 422 for
-            # a schema-valid non-diff is correct, so that one "positive data" check is excluded.
-            case.call_and_validate(
-                headers=headers, excluded_checks=[schemathesis.checks.positive_data_acceptance]
-            )
-
-        check()
+        # The pre-flight API takes an agent's token; the audit API the audit token.
+        token = AGENT_TOKEN if operation.path == "/api/analyze" else stack.audit_token
+        conforms(operation, {"Authorization": f"Bearer {token}"} if authorized else {})

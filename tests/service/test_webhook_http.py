@@ -183,33 +183,13 @@ def test_audit_api_needs_the_token_and_never_returns_secrets(stack: LocalStack) 
     assert "hunter2" not in report.text
 
 
-def test_analyze_api_returns_the_report(stack: LocalStack) -> None:
-    diff = (
-        "--- a/catalog/plans.json\n+++ b/catalog/plans.json\n"
-        '@@ -1 +1 @@\n-{"plans": [{"sku": "pro", "price": 49.0}]}\n'
-        '+{"plans": [{"sku": "pro", "price": 29.4}]}\n'
-    )
-    files = {
-        "catalog/plans.json": {
-            "base": '{"plans": [{"sku": "pro", "price": 49.0}]}\n',
-            "head": '{"plans": [{"sku": "pro", "price": 29.4}]}\n',
-        }
-    }
+def test_analyze_api_is_closed_when_no_agent_declares_a_token(stack: LocalStack) -> None:
+    # The shipped registry declares no api_tokens: the pre-flight door is shut to everyone
+    # (the full behaviour with tokens is in test_analyze_api.py).
     response = httpx.post(
         f"{stack.url}/api/analyze",
-        json={
-            "diff": diff,
-            "files": files,
-            "author": "pricing-bot[bot]",
-            "repo": "acme/shop",
-            "body": "x\n\nAgent-Run-Id: r1",
-        },
+        json={"diff": "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"},
+        headers={"Authorization": f"Bearer {stack.audit_token}"},
         timeout=30,
     )
-    assert response.status_code == 200, response.text
-    report = response.json()
-    assert report["schema_version"] == 1
-    assert report["changes"][0]["facts"]["price_delta_pct"] == -40.0
-    assert report["tier"] == 2 and report["agent"]["run_id"] == "r1"
-    bad = httpx.post(f"{stack.url}/api/analyze", json={"diff": "not a diff"}, timeout=30)
-    assert bad.status_code == 422
+    assert response.status_code == 401
