@@ -13,10 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.errors import UnparseableError
+
+# YAML 1.1's "value" key type resolves a plain `=` to `tag:yaml.org,2002:value`, which the safe
+# constructor then refuses; in YAML 1.2 (and to Kubernetes) `=` is just a string. Real CRDs carry
+# it (an enum of operators), so read it as the string it is.
+SafeConstructor.add_constructor(
+    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
+)
 
 MAX_YAML_BYTES = 10 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000

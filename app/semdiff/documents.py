@@ -101,7 +101,7 @@ def _load_yaml(data: bytes, source: str) -> tuple[YamlDocument, ...]:
         # Both branches of an if/else may define the same keys: read the first branch and
         # carry the others as text, so a change in them is still a visible change.
         masked = templating.mask(text, "yaml", source, prune=True)
-        loaded = load_yaml_documents(masked.text, source)
+        loaded = _load_branches(masked, source)
     docs: list[YamlDocument] = []
     for index, doc in enumerate(loaded):
         value = templating.unmask_tree(doc.value, masked.originals)
@@ -115,6 +115,30 @@ def _load_yaml(data: bytes, source: str) -> tuple[YamlDocument, ...]:
             value = {**value, ELSE_BRANCHES: hidden}
         docs.append(YamlDocument(value=value, line=doc.line, node=doc.node))
     return tuple(docs)
+
+
+_DUPLICATE = re.compile(r"^(\s*)([^:#\s][^:#]*?)(\s*:)")
+MAX_BRANCH_RENAMES = 50
+
+
+def _load_branches(masked: templating.Masked, source: str) -> list[YamlDocument]:
+    """Sibling `if` blocks (no `else`) may each set the same key; YAML calls that a duplicate.
+
+    Each later occurrence is read under its own name, `key (branch N)`, so every branch's value
+    stays visible in the diff (nothing is dropped), instead of the file becoming unparseable.
+    """
+    lines = masked.text.split("\n")
+    for attempt in range(2, MAX_BRANCH_RENAMES + 2):
+        try:
+            return load_yaml_documents("\n".join(lines), source)
+        except UnparseableError as error:
+            index = (error.line or 0) - 1
+            match = _DUPLICATE.match(lines[index]) if 0 <= index < len(lines) else None
+            if "duplicate key" not in error.message or match is None:
+                raise
+            indent, key, colon = match.groups()
+            lines[index] = f"{indent}{key} (branch {attempt}){colon}" + lines[index][match.end() :]
+    return load_yaml_documents("\n".join(lines), source)
 
 
 @lru_cache(maxsize=512)

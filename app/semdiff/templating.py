@@ -63,8 +63,10 @@ def _opener_at(text: str, index: int) -> str | None:
     pair = text[index : index + 2]
     if pair not in _OPENERS:
         return None
-    if pair == "{{" and index > 0 and text[index - 1] == "$":
-        return None  # GitHub Actions `${{ … }}`
+    if index > 0 and text[index - 1] == "$":
+        # GitHub Actions `${{ … }}`, and shell parameter expansion (`${#files[@]}`, `${%…}`):
+        # neither is a Go or Jinja template action.
+        return None
     return pair
 
 
@@ -147,9 +149,7 @@ def has_actions(data: bytes | str) -> bool:
             return False
         data = data.decode("utf-8", "replace")
     text = data
-    if "{%" in text or "{#" in text:
-        return True
-    return any(_opener_at(text, m.start()) is not None for m in re.finditer(r"\{\{", text))
+    return any(_opener_at(text, m.start()) is not None for m in re.finditer(r"\{[{%#]", text))
 
 
 def _placeholder(action: str) -> str:
