@@ -216,6 +216,66 @@ def verify_command(
     )
 
 
+@audit_app.command("evidence")
+def evidence_command(
+    change: Annotated[str, typer.Argument(help="The change, OWNER/REPO#N.")],
+    fmt: Annotated[
+        Literal["json", "html"], typer.Option("--format", help="JSON, or a printable HTML page.")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """One merged change's evidence: who asked, what changed, who approved when, SoD, checks."""
+    from app.audit.evidence import build_packet, parse_change, render_html, render_json
+
+    repo, number = parse_change(change)
+    with _engine() as engine:
+        packet = build_packet(engine, repo, number)
+    text = render_html(packet) if fmt == "html" else render_json(packet)
+    _write(text, output)
+
+
+@audit_app.command("sample")
+def sample_command(
+    seed: Annotated[
+        str, typer.Option(help="Any text; the same seed over the same records, the same sample.")
+    ],
+    size: Annotated[int, typer.Option(help="How many merge records to draw.")] = 25,
+    since: Annotated[
+        str | None, typer.Option(help="Merges recorded at or after (ISO 8601).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Merges recorded before (ISO 8601).")] = None,
+    stratify: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated merge fields to stratify by, e.g. tier,bypass."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """A reproducible sample of merge records (JSONL, verifiable with `verify --file`)."""
+    from app.audit.sample import draw_sample, parse_stratify
+
+    fields = parse_stratify(stratify)
+    start, end = _when(since, "--since"), _when(until, "--until")
+    with _engine() as engine:
+        text = "".join(
+            draw_sample(engine, seed=seed, size=size, since=start, until=end, stratify=fields)
+        )
+    _write(text, output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror}") from error
+
+
 @audit_app.command("keygen")
 def keygen_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the key pair.")],
