@@ -29,7 +29,7 @@ STRATA_FIELDS: tuple[str, ...] = ("tier", "bypass", "repo", "agent_id", "risk_le
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class Candidate:
     key: str
     seq: int
     stratum: tuple[Any, ...]
@@ -72,6 +72,30 @@ def allocate(populations: dict[tuple[Any, ...], int], size: int) -> dict[tuple[A
     return sizes
 
 
+def choose(
+    candidates: list[Candidate], size: int, stratify: tuple[str, ...]
+) -> tuple[set[int], list[dict[str, Any]]]:
+    """The chosen seqs and the strata table; the result ignores the order of `candidates`."""
+    groups: dict[tuple[Any, ...], list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(candidate.stratum, []).append(candidate)
+    sizes = allocate({k: len(v) for k, v in groups.items()}, size)
+    chosen = {
+        c.seq
+        for stratum, members in groups.items()
+        for c in sorted(members, key=lambda c: (c.key, c.seq))[: sizes[stratum]]
+    }
+    strata = [
+        {
+            "stratum": dict(zip(stratify, stratum, strict=True)),
+            "population": len(groups[stratum]),
+            "sample": sizes[stratum],
+        }
+        for stratum in sorted(groups, key=repr)
+    ]
+    return chosen, strata
+
+
 def draw_sample(
     engine: Engine,
     *,
@@ -85,35 +109,18 @@ def draw_sample(
     if size < 1:
         raise UsageError(f"--size {size}: a sample needs at least one record")
     conditions = merge_conditions(since, until, None, None)
-    candidates: list[_Candidate] = []  # keys only: the chosen records are read again below
+    candidates: list[Candidate] = []  # keys only: the chosen records are read again below
     for row in stream_events(engine, conditions):
         payload = json.loads(row.payload)
         stratum = tuple(payload.get(name) for name in stratify)
-        candidates.append(_Candidate(sample_key(seed, str(row.hash)), int(row.seq), stratum))
-    groups: dict[tuple[Any, ...], list[_Candidate]] = {}
-    for candidate in candidates:
-        groups.setdefault(candidate.stratum, []).append(candidate)
-    sizes = allocate({k: len(v) for k, v in groups.items()}, size)
-    chosen = [
-        c
-        for stratum, members in groups.items()
-        for c in sorted(members, key=lambda c: (c.key, c.seq))[: sizes[stratum]]
-    ]
-    chosen_seqs = {c.seq for c in chosen}
-    strata = [
-        {
-            "stratum": dict(zip(stratify, stratum, strict=True)),
-            "population": len(groups[stratum]),
-            "sample": sizes[stratum],
-        }
-        for stratum in sorted(groups, key=repr)
-    ]
+        candidates.append(Candidate(sample_key(seed, str(row.hash)), int(row.seq), stratum))
+    chosen_seqs, strata = choose(candidates, size, stratify)
     sample = {
         "seed": seed,
         "size": size,
         "stratify": list(stratify),
         "population": len(candidates),
-        "drawn": len(chosen),
+        "drawn": len(chosen_seqs),
         "strata": strata,
         "method": "sha256(seed\\nhash), smallest keys per stratum, largest-remainder allocation",
     }
