@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(default_factory=lambda: shipped_dir("risk_rules"))
     policies_dir: Path = Field(default_factory=lambda: shipped_dir("policies"))
     audit_token: SecretStr | None = None
+    signing_key: SecretStr | None = None
+    """Ed25519 private key (PEM) that signs `countersign audit export --signed` bundles."""
+    signing_key_path: Path | None = None
+    """The same key as a file (used when `signing_key` is unset)."""
     public_url: str = "http://127.0.0.1:8000"
     github_timeout_seconds: float = 15.0
     """Per-request timeout for GitHub API calls (a timeout is retried later, never green)."""

@@ -98,13 +98,41 @@ def export_command(
         Literal["jsonl", "csv"], typer.Option("--format", help="Output format.")
     ] = "jsonl",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="File to write (default stdout); with --signed, a directory."
+        ),
     ] = None,
+    signed: Annotated[
+        bool,
+        typer.Option(
+            "--signed",
+            help="Write a signed bundle to the -o directory: the JSONL export and a DSSE envelope "
+            "(in-toto statement) signed with COUNTERSIGN_SIGNING_KEY[_PATH].",
+        ),
+    ] = False,
 ) -> None:
     """Stream one record per merge, verifiable offline with `countersign audit verify --file`."""
     from app.audit.export import count_merges, export_merges
 
     start, end = _when(since, "--since"), _when(until, "--until")
+    key = None
+    if signed:
+        from app.audit.signing import EXPORT_NAME, load_signing_key
+        from app.settings import Settings
+
+        if fmt != "jsonl":
+            raise UsageError("--signed writes JSONL only", hint="drop --format csv")
+        if output is None:
+            raise UsageError("--signed needs -o DIR (the bundle directory)")
+        settings = Settings()
+        pem = settings.signing_key.get_secret_value() if settings.signing_key else None
+        key = load_signing_key(pem, settings.signing_key_path)
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"cannot create {output}: {error.strerror}") from error
+        bundle, output = output, output / EXPORT_NAME
     with _engine() as engine, _progress("exporting", None) as report:
         report(0, count_merges(engine, since=start, until=end, repo=repo, agent=agent))
         written: list[int] = []
@@ -125,6 +153,12 @@ def export_command(
                         handle.writelines(lines)
                 except OSError as error:
                     raise UsageError(f"cannot write {output}: {error.strerror}") from error
+        if key is not None:
+            from app.audit.signing import write_envelope
+            from app.audit.store import chain_head
+
+            envelope = write_envelope(bundle, chain_head(engine), key)
+            err.print(f"signed: {envelope}", highlight=False)
     err.print(f"exported {written[0] if written else 0} merge record(s)", highlight=False)
 
 
@@ -133,11 +167,31 @@ def verify_command(
     file: Annotated[
         Path | None, typer.Option("--file", help="Verify an exported file instead of the database.")
     ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option("--bundle", help="Verify a signed bundle directory (needs --public-key)."),
+    ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key", help="The Ed25519 public key (PEM) the bundle must verify with."
+        ),
+    ] = None,
 ) -> None:
     """Recompute the hash chain; exit 1 and name the first bad seq on tampering."""
     from app.audit.verify import verify_chain, verify_export
 
     result: VerifyResult
+    if bundle is not None:
+        from app.audit.signing import load_public_key, verify_bundle
+
+        if public_key is None:
+            raise UsageError("--bundle needs --public-key FILE (the signer's Ed25519 public key)")
+        if not bundle.is_dir():
+            raise UsageError(f"no such bundle directory: {bundle}")
+        count = verify_bundle(bundle, load_public_key(public_key))
+        typer.echo(f"ok: signature, digest and {count} record(s) verified ({bundle})")
+        return
     if file is not None:
         if not file.is_file():
             raise UsageError(f"no such file: {file}")
@@ -160,6 +214,78 @@ def verify_command(
     raise AuditIntegrityError(
         f"TAMPERED: first bad seq {seq}: {result.reason} ({where})", seq=result.first_bad_seq
     )
+
+
+@audit_app.command("evidence")
+def evidence_command(
+    change: Annotated[str, typer.Argument(help="The change, OWNER/REPO#N.")],
+    fmt: Annotated[
+        Literal["json", "html"], typer.Option("--format", help="JSON, or a printable HTML page.")
+    ] = "json",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """One merged change's evidence: who asked, what changed, who approved when, SoD, checks."""
+    from app.audit.evidence import build_packet, parse_change, render_html, render_json
+
+    repo, number = parse_change(change)
+    with _engine() as engine:
+        packet = build_packet(engine, repo, number)
+    text = render_html(packet) if fmt == "html" else render_json(packet)
+    _write(text, output)
+
+
+@audit_app.command("sample")
+def sample_command(
+    seed: Annotated[
+        str, typer.Option(help="Any text; the same seed over the same records, the same sample.")
+    ],
+    size: Annotated[int, typer.Option(help="How many merge records to draw.")] = 25,
+    since: Annotated[
+        str | None, typer.Option(help="Merges recorded at or after (ISO 8601).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Merges recorded before (ISO 8601).")] = None,
+    stratify: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated merge fields to stratify by, e.g. tier,bypass."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """A reproducible sample of merge records (JSONL, verifiable with `verify --file`)."""
+    from app.audit.sample import draw_sample, parse_stratify
+
+    fields = parse_stratify(stratify)
+    start, end = _when(since, "--since"), _when(until, "--until")
+    with _engine() as engine:
+        text = "".join(
+            draw_sample(engine, seed=seed, size=size, since=start, until=end, stratify=fields)
+        )
+    _write(text, output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror}") from error
+
+
+@audit_app.command("keygen")
+def keygen_command(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the key pair.")],
+) -> None:
+    """Make an Ed25519 key pair for signed exports (private key mode 0600, public key PEM)."""
+    from app.audit.signing import write_key_pair
+
+    private, public = write_key_pair(output)
+    typer.echo(f"private key: {private} (set COUNTERSIGN_SIGNING_KEY_PATH to it)")
+    typer.echo(f"public key:  {public} (give it to auditors for `audit verify --bundle`)")
 
 
 @db_app.command("upgrade")

@@ -143,3 +143,8 @@ def _csv_line(cells: tuple[str, ...] | list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
+
+
+# Public names for the other readers of merge records (app.audit.sample).
+merge_conditions = _conditions
+jsonl_record = _jsonl_record
