@@ -31,6 +31,9 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/semdiff.py
+	$(BIN)/python bench/semdiff_terraform.py
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/risk.py
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/webhook.py --concurrency 4
