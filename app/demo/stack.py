@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import uvicorn
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import SecretStr
 
 from app import inbox
@@ -24,6 +22,7 @@ from app.db import upgrade
 from app.service.app import build_runtime, create_app
 from app.service.runtime import Runtime
 from app.settings import Settings
+from app.sim.auth import app_key_pair
 from app.sim.server import SimServer
 from app.sim.simulator import Simulator
 
@@ -31,19 +30,8 @@ APP_ID = 4242
 
 
 def generate_key() -> tuple[str, str]:
-    """A throwaway RSA key pair for the local App (never committed, never reused)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    """A throwaway RSA key pair for the local App."""
+    return app_key_pair()
 
 
 class _Server:

@@ -10,7 +10,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from app import inbox
 from app.audit import store
 from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
@@ -20,6 +19,7 @@ from app.github.webhooks import MergeGroupRef, WebhookPayload, parse_payload
 from app.service.evaluator import PullRequestEvaluator
 from app.service.logging import log
 from app.service.merge_group import MERGE_GROUP_EXTERNAL_PREFIX, decide_merge_group
+from app.service.reconcile import queue_reevaluation
 from app.service.runtime import Runtime
 
 Outcome = Literal["done", "ignored"]
@@ -50,28 +50,15 @@ class EventHandlers:
         client = self.evaluator.client(inst_id, CallLog())
         queued = 0
         for pr in client.open_pulls(repo):
-            if pr["head"]["sha"] != sha:
-                continue
-            number = int(pr["number"])
-            body = {
-                "action": "synchronize",
-                "number": number,
-                "pull_request": pr,
-                "repository": pr["base"]["repo"],
-                "installation": {"id": inst_id},
-                "sender": {"login": "countersign-plan", "type": "Bot"},
-            }
-            queued += inbox.store_delivery(
-                self.rt.engine,
-                delivery_id=f"plan-{digest[:24]}-{sha[:12]}-{number}"[:64],
-                event="pull_request",
-                action="synchronize",
-                installation_id=inst_id,
-                repo=repo,
-                pr_number=number,
-                head_sha=sha,
-                payload=json.dumps(body).encode(),
-            )
+            if pr["head"]["sha"] == sha:
+                queued += queue_reevaluation(
+                    self.rt,
+                    installation_id=inst_id,
+                    repository=pr["base"]["repo"],
+                    pr=pr,
+                    delivery_id=f"plan-{digest[:24]}-{sha[:12]}-{pr['number']}",
+                    sender="countersign-plan",
+                )
         if queued:
             self.rt.wake.set()
         return "done" if queued else "ignored"

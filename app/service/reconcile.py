@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app import inbox
 from app.audit import store
@@ -59,6 +60,39 @@ def redeliver_failed(rt: Runtime) -> list[str]:
     return asked
 
 
+def queue_reevaluation(
+    rt: Runtime,
+    *,
+    installation_id: int,
+    repository: dict[str, Any],
+    pr: dict[str, Any],
+    delivery_id: str,
+    sender: str,
+) -> bool:
+    """Store a `synchronize` delivery for `pr`'s current head, as GitHub would have sent it, so
+    the worker evaluates it under the PR's lock; False when that delivery id is already stored."""
+    number = int(pr["number"])
+    body = {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": pr,
+        "repository": repository,
+        "installation": {"id": installation_id},
+        "sender": {"login": sender, "type": "Bot"},
+    }
+    return inbox.store_delivery(
+        rt.engine,
+        delivery_id=delivery_id[:64],
+        event="pull_request",
+        action="synchronize",
+        installation_id=installation_id,
+        repo=str(repository["full_name"]),
+        pr_number=number,
+        head_sha=str(pr["head"]["sha"]),
+        payload=json.dumps(body).encode(),
+    )
+
+
 def sweep_open_prs(rt: Runtime) -> list[str]:
     """Enqueue an evaluation for open PRs whose current head has none; returns `repo#n`."""
     if rt.github is None:
@@ -75,24 +109,13 @@ def sweep_open_prs(rt: Runtime) -> list[str]:
                 number = int(pr["number"])
                 if store.latest_evaluation(rt.engine, full_name, number, sha) is not None:
                     continue
-                body = {
-                    "action": "synchronize",
-                    "number": number,
-                    "pull_request": pr,
-                    "repository": repo,
-                    "installation": {"id": inst_id},
-                    "sender": {"login": "countersign-sweep", "type": "Bot"},
-                }
-                stored = inbox.store_delivery(
-                    rt.engine,
-                    delivery_id=f"sweep-{sha[:40]}-{number}"[:64],
-                    event="pull_request",
-                    action="synchronize",
+                stored = queue_reevaluation(
+                    rt,
                     installation_id=inst_id,
-                    repo=full_name,
-                    pr_number=number,
-                    head_sha=sha,
-                    payload=json.dumps(body).encode(),
+                    repository=repo,
+                    pr=pr,
+                    delivery_id=f"sweep-{sha[:40]}-{number}",
+                    sender="countersign-sweep",
                 )
                 if stored:
                     queued.append(f"{full_name}#{number}")

@@ -44,26 +44,6 @@ def ancestry(repo: Repo, sha: str) -> list[str]:
     return order
 
 
-def _file(world_api: str, web: str, repo: Repo, head: str, fc: Any) -> dict[str, Any]:
-    blob = f"{web}/{repo.full_name}/blob/{head}/{fc.filename}"
-    entry: dict[str, Any] = {
-        "sha": fc.sha,
-        "filename": fc.filename,
-        "status": fc.status,
-        "additions": fc.additions,
-        "deletions": fc.deletions,
-        "changes": fc.additions + fc.deletions,
-        "blob_url": blob,
-        "raw_url": blob.replace("/blob/", "/raw/"),
-        "contents_url": f"{world_api}/repos/{repo.full_name}/contents/{fc.filename}?ref={head}",
-    }
-    if fc.patch is not None:
-        entry["patch"] = fc.patch
-    if fc.previous_filename:
-        entry["previous_filename"] = fc.previous_filename
-    return entry
-
-
 @router.get("/repos/{owner}/{repo}/compare/{basehead:path}")
 def compare(request: Request, owner: str, repo: str, basehead: str) -> JSONResponse:
     sim: Simulator = request.app.state.sim
@@ -109,7 +89,5 @@ def compare(request: Request, owner: str, repo: str, basehead: str) -> JSONRespo
         }
         if page_params(request)[0] == 1:
             changes = diff_trees(r, merge_base, head)[:MAX_COMPARE_FILES]
-            body["files"] = [
-                _file(sim.world.api_url, sim.world.web_url, r, head, fc) for fc in changes
-            ]
+            body["files"] = [shapes_pull.diff_entry(sim.world, r, head, fc) for fc in changes]
     return JSONResponse(body, headers=headers)

@@ -93,7 +93,7 @@ def list_files(request: Request, owner: str, repo: str, number: int) -> JSONResp
         pr = sim.pr(f"{r.full_name}#{number}")
         files = shapes_pull.diff_trees_cached(sim.world, r, pr)[:MAX_LISTED_FILES]
         page, headers = paginate(request, files)
-        body = [shapes_pull.diff_entry(sim.world, r, pr, f) for f in page]
+        body = [shapes_pull.diff_entry(sim.world, r, pr.head_sha, f) for f in page]
     return JSONResponse(body, headers=headers)
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 MAX_JWT_LIFETIME = timedelta(minutes=10)
 CLOCK_SKEW = timedelta(seconds=30)
@@ -115,3 +117,20 @@ class TokenStore:
         with self._lock:
             for key in [k for k, v in self._tokens.items() if v.installation_id == installation_id]:
                 del self._tokens[key]
+
+
+def app_key_pair() -> tuple[str, str]:
+    """A fresh App key as GitHub hands it out (RSA, PKCS#1 PEM) and its public half (never
+    committed, never reused: the manifest flow and the local demo App both use it)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return pem, public

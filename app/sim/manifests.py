@@ -20,13 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from app.sim import shapes
 from app.sim.apiutil import error_response
+from app.sim.auth import app_key_pair
 from app.sim.simulator import Simulator
 
 web_router = APIRouter()
@@ -103,22 +102,6 @@ async def register_for_org(request: Request, org: str) -> Response:
     return await _register(request, org)
 
 
-def _private_key() -> tuple[str, str]:
-    """A fresh RSA key as GitHub hands it out (PKCS#1 PEM) and its public half."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return pem, public
-
-
 def _slug(name: str) -> str:
     slug = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
     return "-".join(part for part in slug.split("-") if part) or "app"
@@ -133,7 +116,7 @@ def convert(request: Request, code: str) -> Response:
     if pending is None or sim.now() - pending.created_at > CODE_LIFETIME:
         return error_response(404, "Not Found")
     manifest = pending.manifest
-    pem, public = _private_key()
+    pem, public = app_key_pair()
     webhook_secret = secrets.token_hex(20)
     hook = manifest.get("hook_attributes") or {}
     name = str(manifest.get("name") or f"{pending.owner}-app")

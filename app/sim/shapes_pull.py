@@ -143,10 +143,10 @@ def diff_trees_cached(world: World, repo: Repo, pr: PullRequest) -> list[FileCha
     return cache[key]
 
 
-def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dict[str, Any]:
-    """DiffEntry (GET /pulls/{n}/files)."""
+def diff_entry(world: World, repo: Repo, head_sha: str, fc: FileChange) -> dict[str, Any]:
+    """DiffEntry (GET /pulls/{n}/files, and the files of GET /compare)."""
     path = quote(fc.filename)  # GitHub %-encodes file paths in these URLs
-    blob = f"{world.web_url}/{repo.full_name}/blob/{pr.head_sha}/{path}"
+    blob = f"{world.web_url}/{repo.full_name}/blob/{head_sha}/{path}"
     entry: dict[str, Any] = {
         "sha": fc.sha,
         "filename": fc.filename,
@@ -156,7 +156,7 @@ def diff_entry(world: World, repo: Repo, pr: PullRequest, fc: FileChange) -> dic
         "changes": fc.additions + fc.deletions,
         "blob_url": blob,
         "raw_url": blob.replace("/blob/", "/raw/"),
-        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{path}?ref={pr.head_sha}",
+        "contents_url": f"{world.api_url}/repos/{repo.full_name}/contents/{path}?ref={head_sha}",
     }
     if fc.patch is not None:
         entry["patch"] = fc.patch
