@@ -109,8 +109,25 @@ def _plan_key(change: Change) -> tuple[str, str] | None:
     return str(change.facts.get("module_dir", "")), _INSTANCE_KEY.sub("", change.address)
 
 
+_DESTRUCTIVE = {"delete": 2, "replace": 2}
+
+
 def merge(source: Sequence[Change], plans: Sequence[Change]) -> list[Change]:
-    """Source changes not covered by a plan change, then the plan changes."""
-    covered = {key for key in (_plan_key(c) for c in plans) if key is not None}
-    kept = [c for c in source if _source_key(c) not in covered]
+    """Source changes not covered by a plan change, then the plan changes.
+
+    A plan never *lowers* what the source says (fail closed): where the source deletes an object
+    and the plan only updates or creates it, both stay, so the reviewer sees the discrepancy and
+    the delete's rules still fire. A plan is bound to the head, but it is produced by a CI job,
+    and a wrong or stale plan must not hide a destroy the code shows.
+    """
+    covered: dict[tuple[str, str], int] = {}
+    for change in plans:
+        key = _plan_key(change)
+        if key is not None:
+            covered[key] = max(covered.get(key, 0), _DESTRUCTIVE.get(change.op, 1))
+    kept = []
+    for change in source:
+        key = _source_key(change)
+        if key is None or key not in covered or _DESTRUCTIVE.get(change.op, 1) > covered[key]:
+            kept.append(change)
     return kept + list(plans)

@@ -93,3 +93,37 @@ def test_an_unreadable_plan_entry_fails_closed() -> None:
     report = evaluate_snapshot(snapshot(REQUIRED, ("infra/prod", broken.encode())), GATE).report
     assert any(f.rule == "analysis.unparseable" for f in report.findings)
     assert report.tier != 0
+
+
+def test_a_plan_never_hides_a_destroy_the_source_shows() -> None:
+    """Source deletes the database block; a (wrong or stale) plan says it is only updated."""
+    base = b'resource "aws_db_instance" "orders" {\n  engine = "mysql"\n}\n'
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "aws_db_instance.orders",
+                "mode": "managed",
+                "type": "aws_db_instance",
+                "name": "orders",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"engine": "mysql"},
+                    "after": {"engine": "mysql", "tags": {"x": "y"}},
+                },
+            }
+        ],
+    }
+    snap = PullRequestSnapshot(
+        repo="acme/platform",
+        author="infra-bot[bot]",
+        author_is_bot=True,
+        body=AGENT_BODY,
+        head_sha="b" * 40,
+        files=(FileDiff(path="infra/prod/db.tf", status="removed", base=base),),
+        plans=(read_plan(json.dumps(plan).encode(), "infra/prod", "plan.json"),),
+    )
+    report = evaluate_snapshot(snap, GATE).report
+    ops = {(c.file, c.op) for c in report.changes if c.address == "aws_db_instance.orders"}
+    assert ops == {("infra/prod/db.tf", "delete"), ("infra/prod/plan.json", "update")}
+    assert report.tier == 3  # the stateful delete still decides
