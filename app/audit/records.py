@@ -24,6 +24,8 @@ class EvaluationRecord(_Record):
 
     report: dict[str, Any]
     head_sha: str
+    base_sha: str | None = None
+    """The base commit the head was compared with (evidence packets show it)."""
     policy_version: str
     conclusion: str
     check_run_id: int | None = None

@@ -167,6 +167,7 @@ class PullRequestEvaluator:
         payload = EvaluationRecord(
             report=report.model_dump(mode="json"),
             head_sha=snapshot.head_sha,
+            base_sha=snapshot.base_sha or None,
             policy_version=report.policy_version or "",
             conclusion=conclusion,
             check_run_id=check_run_id,

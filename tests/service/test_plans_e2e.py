@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from app.audit.evidence import build_packet
 from app.audit.export import export_merges
 from app.audit.models import PLANS
 from app.audit.verify import verify_chain
@@ -183,6 +184,8 @@ def test_plan_flow_from_waiting_to_audited_merge(stack: LocalStack) -> None:
     sim.wait_for(lambda: bool(merged()), 20, "the merge record")
     record = merged()[0]
     assert record["plans"] == {"infra/prod": digest}
+    packet = build_packet(stack.runtime.engine, REPO, pr.number)  # type: ignore[union-attr]
+    assert packet.base_sha == pr.base_sha and packet.plans == {"infra/prod": digest}
     assert record["bypass"] is False
     exported = "\n".join(export_merges(stack.runtime.engine))  # type: ignore[union-attr]
     assert "hunter2" not in exported
