@@ -69,7 +69,7 @@ def parse_side(data: bytes, flavor: Flavor, source: str) -> TfFile:
     if len(data) > MAX_STRUCTURED_BYTES:
         raise UnparseableError(f"file larger than {MAX_STRUCTURED_BYTES:,} bytes", file=source)
     text = decode_text(data, source)
-    collector = _Collector(source)
+    collector = ObjectCollector(source)
     if flavor == "json":
         return collector.from_json(text)
     try:
@@ -82,7 +82,7 @@ def parse_side(data: bytes, flavor: Flavor, source: str) -> TfFile:
         raise UnparseableError("HCL nested too deeply", file=source, hint=FIX) from exc
 
 
-class _Collector:
+class ObjectCollector:
     """Turns top-level blocks into objects with Terraform addresses, rejecting duplicates."""
 
     def __init__(self, source: str) -> None:

@@ -28,8 +28,9 @@ from lark.exceptions import LarkError, UnexpectedInput
 
 from app.errors import UnparseableError
 from app.semdiff.documents import MAX_STRUCTURED_BYTES, decode_text
+from app.semdiff.terraform_hcl import nest
 from app.semdiff.terraform_json import FIX, json_blocks
-from app.semdiff.terraform_parse import Flavor, TfFile, TfObject, unwrap
+from app.semdiff.terraform_parse import Flavor, ObjectCollector, TfFile, unwrap
 
 _OPTIONS = SerializationOptions(
     strip_string_quotes=True,
@@ -78,63 +79,9 @@ def _lark_message(exc: UnexpectedInput) -> str:
     return "invalid HCL"
 
 
-class _Collector:
-    """Turns top-level blocks into objects with Terraform addresses, rejecting duplicates."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.objects: dict[str, TfObject] = {}
-
-    def add(
-        self, block_type: str, labels: tuple[str, ...], body: dict[str, Any], line: int
-    ) -> None:
-        address = self.address(block_type, labels, body, line)
-        if block_type == "terraform" and address in self.objects:
-            # Several `terraform` blocks are legal: Terraform merges them.
-            old = self.objects[address]
-            merged = TfObject(address, block_type, (), {**old.body, **body}, old.line)
-            self.objects[address] = merged
-            return
-        if address in self.objects:
-            raise UnparseableError(
-                f"{address} is defined twice (first at line {self.objects[address].line})",
-                file=self.source,
-                line=line,
-                hint="remove or rename one of the two blocks",
-            )
-        self.objects[address] = TfObject(address, block_type, labels, body, line)
-
-    def address(
-        self, block_type: str, labels: tuple[str, ...], body: dict[str, Any], line: int
-    ) -> str:
-        wanted = {"resource": 2, "data": 2, "module": 1, "variable": 1, "output": 1, "provider": 1}
-        if block_type in wanted and len(labels) != wanted[block_type]:
-            raise UnparseableError(
-                f"a {block_type} block needs {wanted[block_type]} label(s), found {len(labels)}",
-                file=self.source,
-                line=line,
-                hint=FIX,
-            )
-        if block_type == "resource":
-            return f"{labels[0]}.{labels[1]}"
-        if block_type == "data":
-            return f"data.{labels[0]}.{labels[1]}"
-        if block_type == "variable":
-            return f"var.{labels[0]}"
-        if block_type == "locals":
-            return f"local.{labels[0]}"
-        if block_type == "provider":
-            alias = body.get("alias")
-            return (
-                f"provider.{labels[0]}.{alias}"
-                if isinstance(alias, str)
-                else f"provider.{labels[0]}"
-            )
-        if block_type in ("moved", "removed"):
-            return f"{block_type}.{unwrap(body.get('from'))}"
-        if block_type == "import":
-            return f"import.{unwrap(body.get('to'))}"
-        return ".".join((block_type, *labels))
+class _Collector(ObjectCollector):
+    """python-hcl2's reading of a file, on the analyzer's own object collection (addresses,
+    duplicates): only the parser differs between the two sides of the differential test."""
 
     def add_block(
         self, block_type: str, labels: tuple[str, ...], body: dict[str, Any], line: int
@@ -230,28 +177,13 @@ class _Collector:
                     line=lines[block_type],
                     hint="use one form",
                 )
-            out[block_type] = _nest(items)
+            out[block_type] = nest(items)
         return out, lines
 
     def from_json(self, text: str) -> TfFile:
         for block_type, labels, body, line in json_blocks(text, self.source):
             self.add_block(block_type, labels, body, line)
         return TfFile(objects=self.objects)
-
-
-def _nest(items: list[tuple[tuple[str, ...], dict[str, Any]]]) -> Any:
-    """Blocks of one type: a dict when single, a list when repeated, keyed by their labels."""
-    plain = [body for labels, body in items if not labels]
-    labeled = [(labels, body) for labels, body in items if labels]
-    if not labeled:
-        return plain[0] if len(plain) == 1 else plain
-    groups: dict[str, list[tuple[tuple[str, ...], dict[str, Any]]]] = {}
-    for labels, body in labeled:
-        groups.setdefault(labels[0], []).append((labels[1:], body))
-    out: dict[str, Any] = {key: _nest(group) for key, group in groups.items()}
-    if plain:
-        out[""] = plain[0] if len(plain) == 1 else plain
-    return out
 
 
 def _trees(tree: Tree[Any]) -> list[Tree[Any]]:
