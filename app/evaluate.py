@@ -99,6 +99,8 @@ def evaluate_snapshot(
         problems=run.problems,
         evidence=proposer.evidence,
         unknown_authors=proposer.unknown,
+        trace_parent=run.trace_parent,
+        notes=run.notes,
     )
 
     # Unknown authors are judged like an agent (fail closed) unless the repo says otherwise.

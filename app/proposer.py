@@ -12,12 +12,12 @@ sets `unknown_authors: ignore`. Pure: no I/O.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.policy.registry import Agent, AgentRegistry, login_from_noreply
 from app.repo_config import RepoConfig
 from app.snapshot import GitIdentity, PullRequestSnapshot
-from app.trailers import RUN_ID, RunInfo, collect_run_info
+from app.trailers import PR_BODY, RUN_ID, RunInfo, collect_run_info
 
 GITHUB_COMMITTER = "web-flow"
 """GitHub's own committer account (web edits, merges, squashes), never a proposer."""
@@ -117,30 +117,31 @@ def identify_proposer(
     problems: list[str] = []
     if is_agent:
         if run.run_id is None and not run.problems:
-            run = _run_from_links(snapshot, agents) or run
+            linked = _run_from_links(snapshot, agents)
+            if linked is not None:
+                run = replace(linked, trace_parent=run.trace_parent, notes=run.notes)
         problems.extend(run.problems)
         if run.run_id is None and not any("Agent-Run-Id" in p for p in run.problems):
             problems.append(
                 "agent change without an Agent-Run-Id trailer: add `Agent-Run-Id: <run id>` "
                 "as the last paragraph of the PR body or of a commit message"
             )
-    elif run.run_id:
-        # A human's PR is not linked to an agent run by a trailer anyone can type.
-        run = RunInfo(problems=(f"Agent-Run-Id {run.run_id!r} ignored: not an agent change",))
+    elif run.run_id or run.trace_parent:
+        # A human's PR is not linked to an agent run (or trace) by a trailer anyone can type.
+        ignored: tuple[str, ...] = ()
+        notes = run.notes
+        if run.run_id:
+            ignored = (f"Agent-Run-Id {run.run_id!r} ignored: not an agent change",)
+        if run.trace_parent:
+            notes += ("Agent-Trace-Parent ignored: not an agent change",)
+        run = RunInfo(problems=ignored, notes=notes)
     operators: list[str] = [run.operator.lower()] if run.operator else []
     if is_agent:
         # The human co-authoring an agent's commits asked for them (Copilot credits its operator
         # that way): their approval is not independent.
         operators += [o for o in human_co_authors if o not in operators]
     if is_agent and operators and run.operator is None:
-        run = RunInfo(
-            run_id=run.run_id,
-            run_url=run.run_url,
-            run_cost_usd=run.run_cost_usd,
-            operator=operators[0],
-            sources=run.sources,
-            problems=run.problems,
-        )
+        run = replace(run, operator=operators[0])
     return Proposer(
         agent=agents[0] if agents else None,
         bots=tuple(bots),
@@ -155,7 +156,7 @@ def identify_proposer(
 
 
 def _sources(snapshot: PullRequestSnapshot) -> list[tuple[str, str]]:
-    sources = [("PR body", snapshot.body)] if snapshot.body else []
+    sources = [(PR_BODY, snapshot.body)] if snapshot.body else []
     return sources + [(f"commit {c.sha[:7]}", c.message) for c in snapshot.commits]
 
 

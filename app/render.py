@@ -144,6 +144,11 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
         f"| Agent | {esc(agent.id) if agent.id else ('not an agent change' if not agent.is_agent else 'unregistered')} |",
         f"| Author | {esc(agent.author or '?')} |",
         f"| Run ID | {esc(agent.run_id) if agent.run_id else '**missing**' if agent.is_agent else '—'} |",
+        *(
+            [f"| Agent trace | `{agent.trace_parent.split('-')[1]}` |"]
+            if agent.trace_parent
+            else []
+        ),
         f"| Tier | {report.tier} ({TIER_NAMES.get(report.tier, '?') if report.tier is not None else '?'}) |",
         f"| Risk | {report.risk.level} (score {report.risk.score}) |",
         f"| Policy | {report.policy.decision}"
@@ -158,6 +163,8 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
             + [f"- {esc(u, 300)}" for u in agent.unknown_authors[:20]]
             + [""]
         )
+    if agent.notes:
+        head += ["**Notes**", ""] + [f"- {esc(n, 300)}" for n in agent.notes[:10]] + [""]
     if report.policy.errors:
         head += (
             ["**Policy errors**", ""] + [f"- {esc(e, 300)}" for e in report.policy.errors] + [""]

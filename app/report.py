@@ -99,6 +99,10 @@ class AgentInfo(ReportModel):
     """Why this is an agent change (which login, e-mail, trailer or branch matched)."""
     unknown_authors: tuple[str, ...] = ()
     """Commits whose author/committer no one can identify: the change is enforced."""
+    trace_parent: str | None = None
+    """The agent's W3C `traceparent` (`Agent-Trace-Parent:` trailer) the evaluation links to."""
+    notes: tuple[str, ...] = ()
+    """Trailers ignored and why (e.g. an invalid `Agent-Trace-Parent:`); they fail nothing."""
 
 
 class PlanStatus(ReportModel):

@@ -20,6 +20,32 @@ KEY_RUN_ID = "agent-run-id"
 KEY_RUN_URL = "agent-run-url"
 KEY_RUN_COST = "agent-run-cost-usd"
 KEY_OPERATOR = "agent-run-operator"
+KEY_TRACE_PARENT = "agent-trace-parent"
+PR_BODY = "PR body"
+"""The source label of a PR body (commits are labelled `commit <sha7>`)."""
+
+# W3C Trace Context `traceparent`, version 00: lower-case hex, all-zero ids invalid.
+_TRACE_PARENT = re.compile(
+    r"^00-(?P<trace>[0-9a-f]{32})-(?P<span>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})$"
+)
+
+
+def trace_parent_error(value: str) -> str | None:
+    """Why `value` is not a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or None.
+
+    Only version 00 is accepted, in lower case, with a non-zero trace id and parent id, as the
+    W3C Trace Context recommendation requires of a receiver.
+    """
+    match = _TRACE_PARENT.match(value)
+    if match is None:
+        if _TRACE_PARENT.match(value.lower()):
+            return "must be lower-case hex"
+        return "is not `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`"
+    if set(match["trace"]) == {"0"}:
+        return "has an all-zero trace id"
+    if set(match["span"]) == {"0"}:
+        return "has an all-zero parent id"
+    return None
 
 
 def parse_trailers(message: str) -> dict[str, list[str]]:
@@ -60,6 +86,10 @@ class RunInfo:
     operator: str | None = None
     sources: tuple[str, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    trace_parent: str | None = None
+    """The agent's own trace (W3C `traceparent`) the evaluation links to: telemetry only."""
+    notes: tuple[str, ...] = ()
+    """What was ignored and why (a bad `Agent-Trace-Parent:`): shown, never failing the check."""
 
 
 def collect_run_info(sources: Iterable[tuple[str, str]]) -> RunInfo:
@@ -73,8 +103,16 @@ def collect_run_info(sources: Iterable[tuple[str, str]]) -> RunInfo:
     costs: list[str] = []
     operators: list[str] = []
     problems: list[str] = []
+    traces: list[tuple[str, str]] = []
+    notes: list[str] = []
     for label, text in sources:
         trailers = parse_trailers(text)
+        for value in trailers.get(KEY_TRACE_PARENT, []):
+            why = trace_parent_error(value)
+            if why is None:
+                traces.append((label, value))
+            else:
+                notes.append(f"{label}: Agent-Trace-Parent {value[:60]!r} ignored: it {why}")
         for value in trailers.get(KEY_RUN_ID, []):
             if RUN_ID.match(value):
                 ids.setdefault(value, []).append(label)
@@ -98,6 +136,7 @@ def collect_run_info(sources: Iterable[tuple[str, str]]) -> RunInfo:
         run_id = next(iter(ids))
     if len(set(operators)) > 1:
         problems.append("conflicting Agent-Run-Operator trailers: " + ", ".join(sorted(operators)))
+    trace_parent = _pick_trace_parent(traces, notes)
     return RunInfo(
         run_id=run_id,
         run_url=urls[-1] if urls else None,
@@ -105,7 +144,23 @@ def collect_run_info(sources: Iterable[tuple[str, str]]) -> RunInfo:
         operator=operators[-1] if len(set(operators)) == 1 else None,
         sources=tuple(label for rid in ids.values() for label in rid),
         problems=tuple(problems),
+        trace_parent=trace_parent,
+        notes=tuple(notes),
     )
+
+
+def _pick_trace_parent(traces: list[tuple[str, str]], notes: list[str]) -> str | None:
+    """The PR body's trace parent, else the last commit's (sources come body first, then commits
+    oldest to newest). Several distinct values are no conflict: a trace link decides nothing."""
+    if not traces:
+        return None
+    label, chosen = traces[0] if traces[0][0] == PR_BODY else traces[-1]
+    if len({value for _, value in traces}) > 1:
+        notes.append(
+            f"{len({v for _, v in traces})} different Agent-Trace-Parent trailers: "
+            f"the evaluation links to the one in {label}"
+        )
+    return chosen
 
 
 KEY_CO_AUTHOR = "co-authored-by"

@@ -130,3 +130,28 @@ def test_git_snapshots_never_report_unknown_authors() -> None:
         update={"linked_accounts": False}
     )
     assert not identify_proposer(snapshot, REGISTRY, RepoConfig()).unknown
+
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_agent_trace_parent_survives_a_run_id_from_a_session_link() -> None:
+    body = (
+        "Done.\n\nTask: https://chatgpt.com/codex/tasks/task_e_68a1b2c3.\n"
+        f"Agent-Trace-Parent: {TRACE}"
+    )
+    p = identify_proposer(snap(author="acme-codex", body=body), REGISTRY, RepoConfig())
+    # The trailer block is the last paragraph; its `Task:` line is a trailer too.
+    assert p.run.run_id == "task_e_68a1b2c3"
+    assert p.run.trace_parent == TRACE
+    assert not p.problems
+
+
+def test_human_pr_trace_parent_is_ignored_with_a_note() -> None:
+    p = identify_proposer(
+        snap(body=f"Manual fix.\n\nAgent-Trace-Parent: {TRACE}"), REGISTRY, RepoConfig()
+    )
+    assert not p.is_agent
+    assert p.run.trace_parent is None
+    assert p.run.notes == ("Agent-Trace-Parent ignored: not an agent change",)
+    assert not p.problems

@@ -1,7 +1,8 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.trailers import collect_run_info, parse_trailers
+from app.trailers import collect_run_info, parse_trailers, trace_parent_error
 
 
 def test_trailers_in_last_paragraph() -> None:
@@ -96,3 +97,71 @@ def test_co_authors_round_trip(people: list[tuple[str, str]]) -> None:
 
     block = "\n".join(f"Co-authored-by: {name} <{email}>" for name, email in people)
     assert co_authors(f"Subject\n\nBody text.\n\n{block}") == tuple(people)
+
+
+# --- Agent-Trace-Parent (W3C traceparent) ---------------------------------------------------
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+"""The W3C Trace Context recommendation's own example value."""
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (TRACE, None),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", None),  # not sampled: fine
+        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", "must be lower-case hex"),
+        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "has an all-zero trace id"),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", "has an all-zero parent id"),
+        ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "is not"),  # other version
+        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "is not"),  # forbidden
+        ("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", "is not"),  # 31 hex
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", "is not"),
+        ("4bf92f3577b34da6a3ce929d0e0e4736", "is not"),
+        ("", "is not"),
+    ],
+)
+def test_trace_parent_validation(value: str, why: str | None) -> None:
+    error = trace_parent_error(value)
+    if why is None:
+        assert error is None
+    else:
+        assert error is not None and error.startswith(why)
+
+
+def test_trace_parent_from_pr_body() -> None:
+    info = collect_run_info([("PR body", f"Fix.\n\nAgent-Run-Id: r1\nAgent-Trace-Parent: {TRACE}")])
+    assert info.run_id == "r1"
+    assert info.trace_parent == TRACE
+    assert info.notes == () and info.problems == ()
+
+
+def test_bad_trace_parent_is_a_note_never_a_problem() -> None:
+    info = collect_run_info([("PR body", "Fix.\n\nAgent-Run-Id: r1\nAgent-Trace-Parent: abc-123")])
+    assert info.trace_parent is None
+    assert info.run_id == "r1" and info.problems == ()
+    assert len(info.notes) == 1
+    assert info.notes[0].startswith("PR body: Agent-Trace-Parent 'abc-123' ignored: it is not")
+
+
+def test_pr_body_trace_parent_wins_over_commits_and_newest_commit_over_older() -> None:
+    older = "00-11111111111111111111111111111111-1111111111111111-01"
+    newer = "00-22222222222222222222222222222222-2222222222222222-01"
+    commits = [
+        ("commit aaaaaaa", f"one\n\nAgent-Trace-Parent: {older}"),
+        ("commit bbbbbbb", f"two\n\nAgent-Trace-Parent: {newer}"),
+    ]
+    assert collect_run_info(commits).trace_parent == newer
+    both = collect_run_info([("PR body", f"x\n\nAgent-Trace-Parent: {TRACE}"), *commits])
+    assert both.trace_parent == TRACE
+    assert both.notes == (
+        "3 different Agent-Trace-Parent trailers: the evaluation links to the one in PR body",
+    )
+
+
+@given(st.text(max_size=80))
+def test_trace_parent_validation_never_crashes(value: str) -> None:
+    error = trace_parent_error(value)
+    info = collect_run_info([("PR body", f"x\n\nAgent-Trace-Parent: {value}")])
+    assert info.problems == ()
+    if info.trace_parent is not None:
+        assert error is None and info.trace_parent == value.strip()
