@@ -164,7 +164,7 @@ def serve(
     """Run the GitHub App (webhooks, API, inbox workers)."""
     import uvicorn
 
-    from app.service.app import build_runtime, create_app
+    from app.service.app import build_runtime, close_runtime, create_app
 
     settings = _settings()
     settings.require_github()
@@ -181,9 +181,14 @@ def serve(
             threading.Event().wait()
         except KeyboardInterrupt:
             pool.stop()
+        finally:
+            close_runtime(runtime)
         return
     application = create_app(settings, role=role, workers=workers, runtime=runtime)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        close_runtime(runtime)
 
 
 @app.command()

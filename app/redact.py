@@ -32,6 +32,7 @@ __all__ = [
     "mask_url_passwords",
     "redact",
     "redact_tree",
+    "scrub_text",
 ]
 
 # The head noun of a secret-named field: the last word ends with one of these (`PGPASSWORD`,
@@ -168,3 +169,31 @@ def redact_tree(value: Any, secret: bool = False) -> Any:
     if isinstance(value, list | tuple):
         return [redact_tree(v) for v in value]
     return mask_url_passwords(value) if isinstance(value, str) else value
+
+
+# Credentials that show up inside free text (error messages, exception reprs).
+_TEXT_SECRETS = re.compile(
+    r"""
+    -----BEGIN[A-Z ]*PRIVATE\ KEY-----.*?(-----END[A-Z ]*PRIVATE\ KEY-----|$)   # PEM keys
+    | \b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})                # GitHub tokens
+    | \beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*                   # JWTs
+    | (?<=\b[Bb]earer\ )[^\s'"]+ | (?<=\b[Tt]oken\ )[A-Za-z0-9._~+/=-]{16,}      # auth headers
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_NAMED_SECRET = re.compile(
+    r"(?P<name>[A-Za-z_][\w-]*)(?P<sep>['\"]?\s*[=:]\s*['\"]?)(?P<value>[^\s'\",;&]+)"
+)
+
+
+def scrub_text(text: str) -> str:
+    """Free text (an error message) with credentials masked: URL passwords, PEM private keys,
+    GitHub tokens, JWTs, bearer tokens and `password=…`-style assignments."""
+    text = _TEXT_SECRETS.sub(REDACTED, mask_url_passwords(text))
+
+    def named(match: re.Match[str]) -> str:
+        if not is_secret_name(match["name"]) or not is_secret_literal(match["value"]):
+            return match[0]
+        return f"{match['name']}{match['sep']}{REDACTED}"
+
+    return _NAMED_SECRET.sub(named, text)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from app.audit.chain import sanitize_payload
 from app.models import REDACTED, Change, FileDiff
-from app.redact import is_secret_literal, is_secret_name, mask_secret, redact_tree
+from app.redact import is_secret_literal, is_secret_name, mask_secret, redact_tree, scrub_text
 from app.repo_config import PathRule
 from app.semdiff import data, kubernetes, terraform, workflow
 from app.service.logging import configure_logging
@@ -443,3 +443,47 @@ def test_property_references_stay_visible(name: str, pattern: str) -> None:
         data.analyze, "config/service.json", json.dumps({name: "x" * 16}), json.dumps({name: ref})
     )
     assert fields(changes) == {f"{name}:{name}": (REDACTED, ref)}
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("connection to postgres://orders:hunter2@db:5432/orders failed", "hunter2"),
+        (
+            "bad credentials for ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+            "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+        ),
+        (
+            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz rejected",
+            "github_pat_11ABCDEFG0123456789",
+        ),
+        (
+            "headers={'Authorization': 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiI0MjQyIn0.c2ln'}",
+            "eyJhbGci",
+        ),
+        ("Authorization: token 0123456789abcdef0123456789abcdef", "0123456789abcdef"),
+        ('{"client_secret": "s3cr3t-value", "name": "x"}', "s3cr3t-value"),
+        ("password=hunter2 user=orders", "hunter2"),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+            "MIIEow",
+        ),
+    ],
+)
+def test_scrub_text_masks_credentials_in_free_text(text: str, secret: str) -> None:
+    scrubbed = scrub_text(text)
+    assert secret not in scrubbed
+    assert REDACTED in scrubbed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GitHub answered 404 to GET /repos/acme/platform/pulls/7: Not Found",
+        "http_tokens=optional max_tokens: 5 persist-credentials: false",
+        "secret_ref=${{ secrets.DEPLOY_KEY }}",
+        "cannot reach GitHub for GET /repos/acme/x/pulls/1: ConnectError('refused')",
+    ],
+)
+def test_scrub_text_keeps_settings_and_plain_errors(text: str) -> None:
+    assert scrub_text(text) == text

@@ -30,6 +30,10 @@ class EvaluationRecord(_Record):
     conclusion: str
     check_run_id: int | None = None
     api_calls: int = 0
+    trace_id: str | None = None
+    """Countersign's trace of this evaluation (hex), when tracing is on."""
+    agent_trace_id: str | None = None
+    """The agent's own trace the evaluation links to (`Agent-Trace-Parent:` trailer)."""
 
 
 class MergeGroupPull(_Record):

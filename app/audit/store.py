@@ -5,6 +5,9 @@ IMMEDIATE` on SQLite. Under that lock the next seq (no gaps: we never use a sequ
 are lost on rollback), the previous hash and, for merges, the merge index are read and written
 together, so concurrent writers in several processes still produce one unbroken chain. Unique
 constraints on `seq` and `prev_hash` back this up: a fork cannot be stored.
+
+Each append is an `audit.append` span (kind, seq, repo, PR, agent, run ID) made through the global
+tracer API in `app.telemetry`, so this package needs nothing from the service.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, Engine, exc
 from sqlmodel import Session, col, select
 
+from app import telemetry
 from app.audit.chain import (
     MERGE_KINDS,
     EventFields,
@@ -103,19 +107,37 @@ def append(
         "agent_id": _text(agent_id),
         "run_id": _text(run_id),
     }
+    attrs = telemetry.attributes(
+        **{
+            telemetry.AUDIT_KIND: kind,
+            telemetry.REPOSITORY: filters["repo"],
+            telemetry.PR: pr_number,
+            telemetry.AGENT_ID: filters["agent_id"],
+            telemetry.AGENT_RUN_ID: filters["run_id"],
+        }
+    )
+    with telemetry.span("audit.append", attrs=attrs) as span:
+        event = _append(target, kind, moment.astimezone(UTC), data, filters)
+        span.set_attribute(telemetry.AUDIT_SEQ, event.seq)
+        return event
+
+
+def _append(
+    target: Target, kind: str, moment: datetime, data: dict[str, Any], filters: dict[str, Any]
+) -> AuditEvent:
     try:
         if isinstance(target, Engine):
             with target.connect() as conn:
                 if target.dialect.name == "sqlite":
                     conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
                 with conn.begin():
-                    return _append_locked(conn, kind, moment.astimezone(UTC), data, filters)
+                    return _append_locked(conn, kind, moment, data, filters)
         if isinstance(target, Session):
             bind = target.get_bind()
             options = {SQLITE_BEGIN: "IMMEDIATE"} if bind.dialect.name == "sqlite" else None
             conn = target.connection(execution_options=None if target.in_transaction() else options)
-            return _append_locked(conn, kind, moment.astimezone(UTC), data, filters)
-        return _append_locked(target, kind, moment.astimezone(UTC), data, filters)
+            return _append_locked(conn, kind, moment, data, filters)
+        return _append_locked(target, kind, moment, data, filters)
     except (exc.OperationalError, exc.ProgrammingError) as error:
         raise DatabaseNotReady(
             f"cannot append to the audit store: {_first_line(error)}",

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from app import inbox
 from app.db import upgrade
-from app.service.app import build_runtime, create_app
+from app.service.app import build_runtime, close_runtime, create_app
 from app.service.runtime import Runtime
 from app.settings import Settings
 from app.sim.auth import app_key_pair
@@ -160,4 +160,4 @@ class LocalStack:
         self.sim_server.stop()
         self.sim.close()
         if self.runtime is not None:
-            self.runtime.engine.dispose()
+            close_runtime(self.runtime)

@@ -1,7 +1,8 @@
 """GitHub App access through githubkit: JWT → installation token → the REST/GraphQL calls we make.
 
 Every call goes through `InstallationClient.call`, which records `METHOD /path > status` (so an
-evaluation can report and count its API calls) and maps failures onto our error tree:
+evaluation can report and count its API calls), makes one client span per call (method, route
+template, status; see app/telemetry.py) and maps failures onto our error tree:
 rate limits, 5xx and network errors become GitHubUnavailable (retry later, honouring Retry-After /
 X-RateLimit-Reset); other 4xx become GitHubError. GraphQL rate limits arrive as HTTP 200 with
 `errors[].type == "RATE_LIMITED"` and are mapped the same way. Lists follow GitHub's `Link: next`
@@ -22,9 +23,12 @@ import httpx
 from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RequestError, RequestFailed, RequestTimeout
+from opentelemetry.trace import Span, SpanKind
 
+from app import telemetry
 from app.errors import GitHubError, GitHubPermissionDenied, GitHubUnavailable
 from app.github.contents import Blob, ContentsReader, TreeEntry
+from app.github.routes import route_template
 
 MAX_PR_FILES = 3000
 MAX_LISTED_PR_COMMITS = 250
@@ -137,15 +141,37 @@ class InstallationClient:
         ok_404: bool = False,
     ) -> httpx.Response | None:
         """One request; None for a tolerated 404. Raises GitHubUnavailable / GitHubError."""
+        parts = urlsplit(self.app.base_url)
+        template = route_template(url, parts.path)
+        attrs = {
+            telemetry.HTTP_METHOD: method,
+            telemetry.URL_TEMPLATE: template,
+            telemetry.SERVER_ADDRESS: parts.hostname or "",
+        }
+        with telemetry.span(f"{method} {template}", kind=SpanKind.CLIENT, attrs=attrs) as span:
+            return self._send(span, method, url, params=params, json=json, ok_404=ok_404)
+
+    def _send(
+        self,
+        span: Span,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None,
+        json: Any,
+        ok_404: bool,
+    ) -> httpx.Response | None:
         try:
             response = self.gh.request(method, url, params=params, json=json)
             self.log.calls.append(f"{method} {url} > {response.status_code}")
+            span.set_attribute(telemetry.HTTP_STATUS, response.status_code)
             return response.raw_response
         except RequestFailed as exc:
             raw = exc.response.raw_response
             self.log.calls.append(f"{method} {url} > {raw.status_code}")
+            span.set_attribute(telemetry.HTTP_STATUS, raw.status_code)
             if raw.status_code == 404 and ok_404:
-                return None
+                return None  # expected (a label already gone): not an error of this span
             headers = {k.lower(): v for k, v in raw.headers.items()}
             limited = raw.status_code == 429 or (
                 raw.status_code == 403

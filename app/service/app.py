@@ -27,6 +27,7 @@ def build_runtime(settings: Settings, *, github: object | None = None) -> Runtim
     from app.db import ensure_migrated, make_engine
     from app.evaluate import Gatekeeper
     from app.github.client import GitHubApp
+    from app.service.tracing import setup_tracing
 
     engine = make_engine(settings.database_url)
     ensure_migrated(engine)
@@ -40,7 +41,15 @@ def build_runtime(settings: Settings, *, github: object | None = None) -> Runtim
             timeout=settings.github_timeout_seconds,
             max_blob_bytes=settings.max_blob_bytes,
         )
-    return Runtime(settings=settings, engine=engine, gate=gate, github=client)  # type: ignore[arg-type]
+    tracing = setup_tracing()  # last, so a failure above leaves no exporter thread behind
+    return Runtime(settings=settings, engine=engine, gate=gate, github=client, tracing=tracing)  # type: ignore[arg-type]
+
+
+def close_runtime(rt: Runtime) -> None:
+    """Release what `build_runtime` opened: flush and stop trace export, close the engine."""
+    if rt.tracing is not None:
+        rt.tracing.shutdown()
+    rt.engine.dispose()
 
 
 def create_app(
@@ -74,7 +83,7 @@ def create_app(
             if rt.analyze_guard is not None:
                 rt.analyze_guard.runner.close()
             if runtime is None:
-                rt.engine.dispose()
+                close_runtime(rt)
             log.info("service.stopped")
 
     app = FastAPI(

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from opentelemetry.trace import Span, SpanContext, TraceFlags
+from opentelemetry.util.types import AttributeValue
 
-from app import inbox
+from app import inbox, telemetry
 from app.approvals import PriorEvaluation
 from app.audit import store
 from app.audit.plans import plans_for
@@ -27,6 +29,7 @@ from app.github.snapshot import fetch_snapshot
 from app.models import Change
 from app.owners import CodeOwnersMap
 from app.repo_config import parse_repo_config
+from app.report import Report
 from app.service.logging import log
 from app.service.runtime import Runtime
 from app.snapshot import PullRequestSnapshot
@@ -111,6 +114,26 @@ class PullRequestEvaluator:
         attempt: int = 1,
         delivery_id: str | None = None,
     ) -> EvaluationOutcome | None:
+        """Evaluate the PR's current head inside an `evaluation` span (a child of the delivery
+        span), linked to the agent's own trace when an `Agent-Trace-Parent:` trailer names it."""
+        attrs: dict[str, AttributeValue] = {telemetry.REPOSITORY: repo, telemetry.PR: number}
+        if delivery_id is not None:
+            attrs[telemetry.DELIVERY_ID] = delivery_id
+        with telemetry.span("evaluation", attrs=attrs) as span:
+            return self._evaluate_pr(
+                span, installation_id, repo, number, attempt=attempt, delivery_id=delivery_id
+            )
+
+    def _evaluate_pr(
+        self,
+        span: Span,
+        installation_id: int,
+        repo: str,
+        number: int,
+        *,
+        attempt: int,
+        delivery_id: str | None,
+    ) -> EvaluationOutcome | None:
         started = time.perf_counter()
         calls = CallLog()
         client = self.client(installation_id, calls)
@@ -119,6 +142,7 @@ class PullRequestEvaluator:
             log.info("evaluation.skipped_closed", repo=repo, pr=number)
             return None  # closed since the event: nothing to gate
         head_sha = str(pr["head"]["sha"])
+        span.set_attribute(telemetry.HEAD_SHA, head_sha)
         structlog.contextvars.bind_contextvars(repo=repo, pr=number, head_sha=head_sha[:12])
         previous = store.latest_evaluation(self.rt.engine, repo, number, head_sha)
         # The in-progress check comes first, so a slow or failing GitHub shows "Evaluating…"
@@ -153,6 +177,7 @@ class PullRequestEvaluator:
             raise
         conclusion = evaluation.conclusion
         report = evaluation.report
+        agent_trace_id = describe_evaluation(span, report, conclusion)
         annotations = checks.annotation_set(report)
         digest = checks.annotations_digest(annotations)
         sent = self._annotations_sent(repo, number, check_run_id)
@@ -172,6 +197,8 @@ class PullRequestEvaluator:
             conclusion=conclusion,
             check_run_id=check_run_id,
             api_calls=len(calls),
+            trace_id=telemetry.trace_id_of(span),
+            agent_trace_id=agent_trace_id,
         ).model_dump(mode="json")
         payload["requested_reviewers"] = sorted(
             requested.already | requested.users | requested.teams
@@ -356,6 +383,39 @@ class PullRequestEvaluator:
                 client.remove_label(repo, number, label)
         if wanted not in snapshot.labels:
             client.add_labels(repo, number, [wanted])
+
+
+def describe_evaluation(span: Span, report: Report, conclusion: str) -> str | None:
+    """Put the outcome on the evaluation span and link the agent's trace; returns its trace id.
+
+    A span Link, not a parent: the trailer is read from the PR, which is fetched inside this span;
+    the delivery that caused the evaluation is its true parent; and a PR is evaluated again on
+    every push and review, hours apart, which as children would stretch the agent's trace over
+    days. OpenTelemetry links asynchronous consumers to their producer's context the same way.
+    """
+    agent = report.agent
+    span.set_attributes(
+        telemetry.attributes(
+            **{
+                telemetry.AGENT_ID: agent.id,
+                telemetry.AGENT_RUN_ID: agent.run_id,
+                telemetry.TIER: None if report.tier is None else str(report.tier),
+                telemetry.CONCLUSION: conclusion,
+            }
+        )
+    )
+    if agent.trace_parent is None:  # validated by app.trailers: `00-<trace>-<span>-<flags>`
+        return None
+    _, trace_hex, span_hex, flags = agent.trace_parent.split("-")
+    remote = SpanContext(
+        trace_id=int(trace_hex, 16),
+        span_id=int(span_hex, 16),
+        is_remote=True,
+        trace_flags=TraceFlags(int(flags, 16) & TraceFlags.SAMPLED),
+    )
+    span.add_link(remote, {"countersign.link": "Agent-Trace-Parent"})
+    span.set_attribute(telemetry.AGENT_TRACE_ID, trace_hex)
+    return trace_hex
 
 
 def decode_payload(raw: bytes) -> dict[str, Any]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from app.github.client import GitHubApp
     from app.service.analyze_guard import AnalyzeGuard
     from app.service.plan_auth import PlanAuthorizer
+    from app.service.tracing import Tracing
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Runtime:
     """Built on first use (it fetches and caches the OIDC issuer's keys)."""
     analyze_guard: AnalyzeGuard | None = None
     """The pre-flight API's rate limiter and bounded runner, built on its first call."""
+    tracing: Tracing | None = None
+    """Trace export built from OTEL_* variables (app/service/tracing.py); whoever builds the
+    runtime shuts it down (flushing queued spans) when the runtime stops."""
     _rejections: list[float] = field(default_factory=list)
 
     @property

@@ -4,6 +4,9 @@ At-least-once delivery from the inbox plus idempotent handlers (one check run pe
 record per merge) gives exactly-once effects. GitHub trouble (5xx, rate limits, timeouts) becomes
 a retry with exponential backoff and jitter, honouring Retry-After; a crash leaves the lease to
 expire and `reclaim_expired` hands the delivery to another worker.
+
+Each processed delivery is one trace: a `delivery <event>` span (consumer) whose children are the
+evaluation, its GitHub calls and its audit appends (see app/telemetry.py).
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import uuid
 from dataclasses import replace
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 
-from app import inbox
+from app import inbox, telemetry
 from app.audit.models import Delivery
 from app.errors import GitHubPermissionDenied, GitHubUnavailable
 from app.service.logging import log
@@ -52,6 +57,21 @@ class InboxWorker:
         return True
 
     def process(self, delivery: Delivery) -> None:
+        """Handle one claimed delivery inside its `delivery` span (the root of its trace)."""
+        attrs = telemetry.attributes(
+            **{
+                telemetry.DELIVERY_ID: delivery.id,
+                telemetry.DELIVERY_EVENT: delivery.event,
+                telemetry.DELIVERY_ACTION: delivery.action,
+                telemetry.DELIVERY_ATTEMPT: delivery.attempts,
+                telemetry.REPOSITORY: delivery.repo,
+                telemetry.PR: delivery.pr_number,
+            }
+        )
+        with telemetry.span(f"delivery {delivery.event}", kind=SpanKind.CONSUMER, attrs=attrs):
+            self._process(delivery)
+
+    def _process(self, delivery: Delivery) -> None:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
             delivery=delivery.id,
@@ -61,19 +81,26 @@ class InboxWorker:
             pr=delivery.pr_number,
             attempt=delivery.attempts,
         )
+        trace_id = telemetry.trace_id_of(trace.get_current_span())
+        if trace_id is not None:
+            structlog.contextvars.bind_contextvars(trace_id=trace_id)
         metrics = self.rt.metrics
         with pr_lock(self.rt.engine, delivery.repo, delivery.pr_number) as owned:
             if not owned:
                 inbox.release(self.rt.engine, delivery.id, self.worker_id, BUSY_RETRY_SECONDS)
                 metrics.processed.labels(event=delivery.event, outcome="busy").inc()
+                trace.get_current_span().set_attribute(telemetry.DELIVERY_OUTCOME, "busy")
                 return
             self._process_owned(delivery)
 
     def _process_owned(self, delivery: Delivery) -> None:
         metrics = self.rt.metrics
+        span = trace.get_current_span()
         try:
             outcome = self.handlers.handle(delivery)
         except GitHubPermissionDenied as error:
+            telemetry.record_error(span, error)
+            span.set_attribute(telemetry.DELIVERY_OUTCOME, "failed")
             # Retrying cannot grant a permission: fail now, with the reason on the check.
             inbox.fail(
                 self.rt.engine,
@@ -95,6 +122,8 @@ class InboxWorker:
                 error.retry_after,
                 policy=self.retry,
             )
+            telemetry.record_error(span, error)
+            span.set_attribute(telemetry.DELIVERY_OUTCOME, status or "lease_lost")
             metrics.processed.labels(event=delivery.event, outcome="retry").inc()
             log.warning("delivery.retry", error=str(error)[:300], next_status=status)
             if status == "failed":
@@ -104,6 +133,8 @@ class InboxWorker:
             status = inbox.fail(
                 self.rt.engine, delivery.id, self.worker_id, repr(error)[:2000], policy=self.retry
             )
+            telemetry.record_error(span, error)
+            span.set_attribute(telemetry.DELIVERY_OUTCOME, status or "lease_lost")
             metrics.processed.labels(event=delivery.event, outcome="error").inc()
             log.exception("delivery.error", next_status=status)
             if status == "failed":
@@ -120,6 +151,7 @@ class InboxWorker:
         metrics.processed.labels(
             event=delivery.event, outcome=outcome if done else "lease_lost"
         ).inc()
+        span.set_attribute(telemetry.DELIVERY_OUTCOME, outcome if done else "lease_lost")
 
     def run_forever(self, stop: threading.Event) -> None:
         last_reclaim = 0.0
