@@ -4,9 +4,10 @@ The audit store, the GitHub client and the service make their spans through `spa
 none of them reaches up into `app.service` (where `app/service/tracing.py` decides, from the
 environment, whether an exporter exists). The core never imports this module (import-linter).
 
-Which provider serves `tracer()`: one installed with `install()` (the service's OTLP set-up, or a
-test's in-memory exporter), else OpenTelemetry's global provider, which is a no-op unless someone
-set it (e.g. `opentelemetry-instrument`). Installing never touches the global provider: OTel lets
+Which provider serves `tracer()`: the one installed with `install()` (the service's OTLP set-up,
+a global provider someone else set, e.g. `opentelemetry-instrument`, or a test's in-memory
+exporter); with none installed, spans are skipped outright (no context switch: tracing off costs
+a few microseconds per span). Installing never touches OpenTelemetry's global provider: OTel lets
 that be set once per process, so a test, a benchmark or a second app in one process could not
 replace it; ours is swapped and restored freely.
 """
@@ -49,14 +50,13 @@ ERROR_TYPE = "error.type"
 
 ERROR_MESSAGE_LIMIT = 500
 
-_global = trace.get_tracer(TRACER_NAME, __version__)
-"""A proxy: it follows the global provider, including one set after this import."""
+_NO_OP = trace.NoOpTracer()
 _installed: Tracer | None = None
 
 
 def tracer() -> Tracer:
     """The tracer Countersign's spans come from (see the module docstring)."""
-    return _installed if _installed is not None else _global
+    return _installed if _installed is not None else _NO_OP
 
 
 def install(provider: TracerProvider) -> Callable[[], None]:
@@ -108,7 +108,10 @@ def span(
     attrs: Mapping[str, AttributeValue] | None = None,
 ) -> Iterator[Span]:
     """A current span; an exception leaving the block is recorded (scrubbed) and re-raised."""
-    with tracer().start_as_current_span(
+    if _installed is None:  # tracing off
+        yield trace.INVALID_SPAN
+        return
+    with _installed.start_as_current_span(
         name,
         kind=kind,
         attributes=attrs,

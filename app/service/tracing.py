@@ -8,7 +8,7 @@
 - Not set, `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: nothing is built and nothing
   is sent anywhere; spans are OpenTelemetry's no-op spans.
 - A global provider already set by someone else (`opentelemetry-instrument`): Countersign's spans
-  go to it, and it is theirs to export and shut down.
+  go to it, and it is theirs to export and shut down (`shutdown()` only uninstalls it).
 
 The provider is installed with `app.telemetry.install`, never as OpenTelemetry's global provider
 (which can be set only once per process), so `shutdown()` restores the state before.
@@ -79,8 +79,9 @@ def setup_tracing() -> Tracing:
         return Tracing()
     if env.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
         return Tracing()
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        return Tracing(mode="external")
+    existing = trace.get_tracer_provider()
+    if not isinstance(existing, trace.ProxyTracerProvider):
+        return Tracing(mode="external", _shutdown=telemetry.install(existing))
     found = _endpoint(env)
     if found is None:
         return Tracing()
