@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/webhook.py --concurrency 4
 	$(BIN)/python bench/audit.py --records 100000
+	$(BIN)/python bench/tracing.py
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/corpus.py $(CORPUS_ARGS)

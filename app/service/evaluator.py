@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from opentelemetry.trace import Span, SpanContext, TraceFlags
+from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
 from app import inbox, telemetry
@@ -29,9 +29,9 @@ from app.github.snapshot import fetch_snapshot
 from app.models import Change
 from app.owners import CodeOwnersMap
 from app.repo_config import parse_repo_config
-from app.report import Report
 from app.service.logging import log
 from app.service.runtime import Runtime
+from app.service.tracing import describe_evaluation
 from app.snapshot import PullRequestSnapshot
 
 TIER_LABEL_PREFIX = "countersign:tier-"
@@ -383,39 +383,6 @@ class PullRequestEvaluator:
                 client.remove_label(repo, number, label)
         if wanted not in snapshot.labels:
             client.add_labels(repo, number, [wanted])
-
-
-def describe_evaluation(span: Span, report: Report, conclusion: str) -> str | None:
-    """Put the outcome on the evaluation span and link the agent's trace; returns its trace id.
-
-    A span Link, not a parent: the trailer is read from the PR, which is fetched inside this span;
-    the delivery that caused the evaluation is its true parent; and a PR is evaluated again on
-    every push and review, hours apart, which as children would stretch the agent's trace over
-    days. OpenTelemetry links asynchronous consumers to their producer's context the same way.
-    """
-    agent = report.agent
-    span.set_attributes(
-        telemetry.attributes(
-            **{
-                telemetry.AGENT_ID: agent.id,
-                telemetry.AGENT_RUN_ID: agent.run_id,
-                telemetry.TIER: None if report.tier is None else str(report.tier),
-                telemetry.CONCLUSION: conclusion,
-            }
-        )
-    )
-    if agent.trace_parent is None:  # validated by app.trailers: `00-<trace>-<span>-<flags>`
-        return None
-    _, trace_hex, span_hex, flags = agent.trace_parent.split("-")
-    remote = SpanContext(
-        trace_id=int(trace_hex, 16),
-        span_id=int(span_hex, 16),
-        is_remote=True,
-        trace_flags=TraceFlags(int(flags, 16) & TraceFlags.SAMPLED),
-    )
-    span.add_link(remote, {"countersign.link": "Agent-Trace-Parent"})
-    span.set_attribute(telemetry.AGENT_TRACE_ID, trace_hex)
-    return trace_hex
 
 
 def decode_payload(raw: bytes) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Trace export set-up from the standard OpenTelemetry environment variables, once per service.
+"""Tracing in the service: export set-up from the standard OpenTelemetry environment variables
+(once per service), and what an evaluation span says about its outcome and the agent's trace.
 
 - `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) set: an SDK tracer
   provider with a batching OTLP/HTTP (protobuf) exporter, installed for Countersign's spans.
@@ -23,8 +24,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
+from opentelemetry.trace import Span, SpanContext, TraceFlags
 
 from app import __version__, telemetry
+from app.report import Report
 from app.settings import SettingsError
 
 Mode = Literal["off", "otlp", "external"]
@@ -105,3 +108,36 @@ def setup_tracing() -> Tracing:
         provider.shutdown()  # flushes what the batch processor still holds
 
     return Tracing(mode="otlp", endpoint=endpoint, _shutdown=shutdown)
+
+
+def describe_evaluation(span: Span, report: Report, conclusion: str) -> str | None:
+    """Put the outcome on the evaluation span and link the agent's trace; returns its trace id.
+
+    A span Link, not a parent: the trailer is read from the PR, which is fetched inside this span;
+    the delivery that caused the evaluation is its true parent; and a PR is evaluated again on
+    every push and review, hours apart, which as children would stretch the agent's trace over
+    days. OpenTelemetry links asynchronous consumers to their producer's context the same way.
+    """
+    agent = report.agent
+    span.set_attributes(
+        telemetry.attributes(
+            **{
+                telemetry.AGENT_ID: agent.id,
+                telemetry.AGENT_RUN_ID: agent.run_id,
+                telemetry.TIER: None if report.tier is None else str(report.tier),
+                telemetry.CONCLUSION: conclusion,
+            }
+        )
+    )
+    if agent.trace_parent is None:  # validated by app.trailers: `00-<trace>-<span>-<flags>`
+        return None
+    _, trace_hex, span_hex, flags = agent.trace_parent.split("-")
+    remote = SpanContext(
+        trace_id=int(trace_hex, 16),
+        span_id=int(span_hex, 16),
+        is_remote=True,
+        trace_flags=TraceFlags(int(flags, 16) & TraceFlags.SAMPLED),
+    )
+    span.add_link(remote, {"countersign.link": "Agent-Trace-Parent"})
+    span.set_attribute(telemetry.AGENT_TRACE_ID, trace_hex)
+    return trace_hex
