@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app import inbox
+from app import inbox, telemetry
 from app.audit import store
 from app.github.client import CallLog
 from app.service.logging import log
@@ -126,15 +126,21 @@ def sweep_open_prs(rt: Runtime) -> list[str]:
 
 
 def reconcile(rt: Runtime) -> ReconcileResult:
-    """Both nets; GitHub trouble is logged and left for the next run."""
+    """Both nets, in one `reconcile` span (the root of their GitHub calls); GitHub trouble is
+    logged, recorded on the span and left for the next run."""
     redelivered: list[str] = []
     swept: list[str] = []
-    try:
-        redelivered = redeliver_failed(rt)
-    except Exception as error:
-        log.warning("reconcile.redeliver_failed", error=str(error)[:300])
-    try:
-        swept = sweep_open_prs(rt)
-    except Exception as error:
-        log.warning("reconcile.sweep_failed", error=str(error)[:300])
+    with telemetry.span("reconcile") as span:
+        try:
+            redelivered = redeliver_failed(rt)
+        except Exception as error:
+            log.warning("reconcile.redeliver_failed", error=str(error)[:300])
+            telemetry.record_error(span, error)
+        try:
+            swept = sweep_open_prs(rt)
+        except Exception as error:
+            log.warning("reconcile.sweep_failed", error=str(error)[:300])
+            telemetry.record_error(span, error)
+        span.set_attribute("countersign.reconcile.redelivered", len(redelivered))
+        span.set_attribute("countersign.reconcile.queued", len(swept))
     return ReconcileResult(tuple(redelivered), tuple(swept))

@@ -19,6 +19,7 @@ from app import telemetry
 from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.github.routes import TEMPLATES
+from app.service.reconcile import reconcile
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
@@ -231,3 +232,27 @@ def test_a_failed_attempt_is_an_error_span_without_secrets_then_a_clean_retry(
     assert "ghs_" not in exported
     assert stack.webhook_secret not in exported
     assert "PRIVATE KEY" not in exported
+
+
+def test_reconcile_is_the_root_of_its_github_calls(
+    stack: LocalStack, spans: InMemorySpanExporter
+) -> None:
+    stack.sim.drop_next_deliveries(1)  # the App never hears of this PR: the sweep must find it
+    pr = open_docs_pr(stack, "Reword.\n\nAgent-Run-Id: run_docs_10")
+    stack.wait_processed()
+    spans.clear()
+    assert stack.runtime is not None
+    reconcile(stack.runtime)
+    wait_success(stack, pr)
+    finished = spans.get_finished_spans()
+    [root] = [s for s in finished if s.name == "reconcile"]
+    assert root.parent is None
+    assert (root.attributes or {})["countersign.reconcile.redelivered"] == 1
+    calls = {s.name for s in children(finished, root)}
+    assert {"GET /app/hook/deliveries", "GET /app/installations"} <= calls
+    # What reconcile queued (the redelivered webhook, the sweep's re-evaluation) is processed
+    # as deliveries of their own, each its own trace, never inside reconcile's.
+    evaluations = pr_evaluations(finished, pr)
+    assert evaluations
+    for evaluation in evaluations:
+        assert evaluation.context.trace_id != root.context.trace_id  # type: ignore[union-attr]
