@@ -141,3 +141,16 @@ def refusing_layer(
         if patterns is not None and not allows(category, value, patterns):
             return layer
     return None
+
+
+REPO_SOURCE = ".github/countersign.yml"
+
+
+def effective_layers(
+    repo: Allowlists, agent_id: str | None = None, agent: Allowlists | None = None
+) -> tuple[AllowlistLayer, ...]:
+    """The lists a change is held to: the repository's, then (for an agent change) the agent's."""
+    layers = [AllowlistLayer(REPO_SOURCE, repo)] if repo.configured else []
+    if agent is not None and agent.configured and agent_id:
+        layers.append(AllowlistLayer(f"agent {agent_id} in policies/agents.yaml", agent))
+    return tuple(layers)

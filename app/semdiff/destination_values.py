@@ -28,7 +28,9 @@ _ARN = re.compile(
     r"\barn:aws[a-z-]*:([a-z0-9-]+):([a-z]{2}(?:-[a-z]+)+-\d{1,2})?:(\d{12}|aws)?:", re.I
 )
 _SERVICE_ACCOUNT = re.compile(r"@([a-z][a-z0-9-]{4,28}[a-z0-9])\.iam\.gserviceaccount\.com\b")
-_AZURE_SUBSCRIPTION = re.compile(r"/subscriptions/([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})\b", re.I)
+_AZURE_SUBSCRIPTION = re.compile(
+    r"/subscriptions/([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})\b", re.I
+)
 
 AWS_REGION = re.compile(r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
 GCP_REGION = re.compile(r"[a-z]+-[a-z]+\d{1,2}")
