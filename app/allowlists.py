@@ -76,6 +76,11 @@ class Allowlists(BaseModel):
             return (value,)
         if isinstance(value, list | tuple):
             for item in value:
+                if isinstance(item, int | float):
+                    raise ValueError(
+                        f"{item!r} must be quoted: YAML reads it as a number, which drops "
+                        "leading zeros of account ids (write '012345678901')"
+                    )
                 if not isinstance(item, str) or not _PATTERN.fullmatch(item.strip()):
                     raise ValueError(
                         f"pattern {item!r} must be a non-empty string without spaces, "

@@ -15,7 +15,7 @@ from app.models import REDACTED
 
 _EXPRESSION = re.compile(r"\$\{|\{\{|\{%|\$\(|<%|\(known after apply\)")
 
-_URL_HOST = re.compile(r"\bhttps?://(?:[^\s/@\"'<>]*@)?([A-Za-z0-9][A-Za-z0-9.-]*)(\S?)", re.I)
+_URL_HOST = re.compile(r"\bhttps?://(?:[^\s/@\"']*@)?([A-Za-z0-9][A-Za-z0-9.-]*)(\S?)", re.I)
 _EMAIL = re.compile(
     r"(?<![\w.%+/-])[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})(?![\w-])"
 )
