@@ -1,0 +1,371 @@
+"""The allowlist stage: `allowlist.destination` for introduced values outside the lists."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.allowlists import CATEGORIES, Allowlists, effective_layers
+from app.evaluate import Gatekeeper, evaluate_snapshot
+from app.models import Change, FileDiff
+from app.repo_config import RepoConfig
+from app.report import Finding
+from app.risk.allowlist import RULE, allowlist_findings
+from app.semdiff.destinations import with_destinations
+from app.semdiff.dispatch import analyze_files
+from app.snapshot import PullRequestSnapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "destinations"
+GATE = Gatekeeper.load(ROOT / "risk_rules", ROOT / "policies")
+
+REPO_LISTS = """\
+allowlists:
+  regions: ["eu-*"]
+  accounts: ["123456789012"]
+  registries: [ghcr.io/acme]
+  destinations: ["*.acme.com", events.pagerduty.com]
+  principals: ["123456789012"]
+  export_buckets: ["acme-*"]
+"""
+
+
+def snapshot(
+    files: tuple[FileDiff, ...], config: str | None, author: str = "infra-bot[bot]"
+) -> PullRequestSnapshot:
+    return PullRequestSnapshot(
+        repo="acme/platform",
+        number=12,
+        author=author,
+        author_is_bot=author.endswith("[bot]"),
+        body="Route payment alerts to the vendor bridge\n\nAgent-Run-Id: run_alerts_3",
+        head_sha="c0ffee0000000000000000000000000000000001",
+        files=files,
+        config_text=config.encode() if config else None,
+    )
+
+
+def alerts_pr() -> tuple[FileDiff, ...]:
+    return (
+        FileDiff(
+            path="infra/payments/alerts.tf",
+            base=(FIXTURES / "alerts_base.tf").read_bytes(),
+            head=(FIXTURES / "alerts_head.tf").read_bytes(),
+        ),
+    )
+
+
+def allowlist_messages(findings: tuple[Finding, ...] | list[Finding]) -> list[str]:
+    return [f.message.split("): ", 1)[0] + ")" for f in findings if f.rule == RULE]
+
+
+def test_an_agent_change_outside_the_repository_lists_is_tier_2_and_names_each_value() -> None:
+    report = evaluate_snapshot(snapshot(alerts_pr(), REPO_LISTS), GATE).report
+    source = "(.github/countersign.yml)"
+    assert allowlist_messages(report.findings) == [
+        f"region us-east-1 not in allowlists.regions {source}",
+        f"destination mailhook.example.net not in allowlists.destinations {source}",
+        f"destination bridge.incidents.example.org not in allowlists.destinations {source}",
+        f"region us-east-1 not in allowlists.regions {source}",
+        f"account 444455556666 not in allowlists.accounts {source}",
+        f"principal arn:aws:iam::444455556666:role/vendor-reader not in allowlists.principals "
+        f"{source}",
+        f"account 777788889999 not in allowlists.accounts {source}",
+        f"principal arn:aws:iam::777788889999:root not in allowlists.principals {source}",
+        f"account 777788889999 not in allowlists.accounts {source}",
+        f"export bucket partner-audit-drop not in allowlists.export_buckets {source}",
+        f"registry quay.io/vendor/alert-relay not in allowlists.registries {source}",
+    ]
+    found = [f for f in report.findings if f.rule == RULE]
+    assert {(f.severity, f.tier) for f in found} == {("high", 2)}
+    bridge = next(f for f in found if "bridge.incidents" in f.message)
+    assert bridge.address == "aws_sns_topic_subscription.vendor_bridge"
+    assert bridge.file == "infra/payments/alerts.tf"
+    assert bridge.line is not None and bridge.line > 1
+    assert report.tier == 2 or report.tier == 3
+
+
+def test_no_lists_no_allowlist_findings() -> None:
+    report = evaluate_snapshot(snapshot(alerts_pr(), None), GATE).report
+    assert allowlist_messages(report.findings) == []
+    # the facts are there all the same, for rules and reviewers
+    assert any("destinations" in c.facts for c in report.changes)
+
+
+def test_values_inside_the_lists_raise_nothing() -> None:
+    wide = REPO_LISTS.replace('"eu-*"', '"eu-*", us-east-1').replace(
+        '"123456789012"]\n  registries', '"123456789012", "444455556666", "777788889999"]\n  registries'
+    )
+    wide = wide.replace("[ghcr.io/acme]", "[ghcr.io/acme, quay.io/vendor]")
+    wide = wide.replace("events.pagerduty.com]", "events.pagerduty.com, '*.example.net', '*.example.org']")
+    wide = wide.replace('principals: ["123456789012"]', 'principals: ["*"]')
+    wide = wide.replace('["acme-*"]', '["acme-*", partner-*]')
+    report = evaluate_snapshot(snapshot(alerts_pr(), wide), GATE).report
+    assert allowlist_messages(report.findings) == []
+
+
+def test_an_agent_list_narrows_the_repository_list(tmp_path: Path) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", policies)
+    registry = policies / "agents.yaml"
+    registry.write_text(
+        registry.read_text().replace(
+            "    run_signing_key: infra-bot-runs-2026",
+            "    run_signing_key: infra-bot-runs-2026\n"
+            "    allowlists:\n"
+            "      destinations: [events.pagerduty.com]\n",
+        )
+    )
+    gate = Gatekeeper.load(ROOT / "risk_rules", policies)
+    config = "allowlists:\n  destinations: ['*.example.org', events.pagerduty.com]\n"
+    report = evaluate_snapshot(snapshot(alerts_pr(), config), gate).report
+    agent_source = "(agent infra-bot in policies/agents.yaml)"
+    assert allowlist_messages(report.findings) == [
+        "destination mailhook.example.net not in allowlists.destinations "
+        "(.github/countersign.yml)",
+        f"destination bridge.incidents.example.org not in allowlists.destinations {agent_source}",
+    ]
+    # A human's PR is held to the repository's lists only.
+    human = evaluate_snapshot(snapshot(alerts_pr(), config, author="bob"), gate).report
+    assert allowlist_messages(human.findings) == [
+        "destination mailhook.example.net not in allowlists.destinations "
+        "(.github/countersign.yml)"
+    ]
+
+
+def test_the_stage_reads_only_facts_it_understands() -> None:
+    odd = Change(
+        file="x.yaml",
+        kind="data",
+        address="x",
+        op="update",
+        facts={"destinations": {"regions": "us-east-1", "colours": ["red"]}},
+    )
+    layers = effective_layers(Allowlists(regions=()))
+    assert allowlist_findings([odd], layers) == []
+
+
+# --- properties -------------------------------------------------------------------------
+
+LABEL = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
+HOSTS = st.builds(lambda a, b, tld: f"{a}.{b}.{tld}", LABEL, LABEL, st.sampled_from(["com", "io", "net"]))
+REGIONS = st.builds(
+    lambda a, b, n: f"{a}-{b}-{n}",
+    st.sampled_from(["eu", "us", "ap", "sa", "ca", "me"]),
+    st.sampled_from(["west", "east", "central", "north", "south", "southeast"]),
+    st.integers(1, 9),
+)
+ACCOUNTS = st.from_regex(r"[1-9][0-9]{11}", fullmatch=True)
+TAGS = st.from_regex(r"[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{1,2}", fullmatch=True)
+
+
+@st.composite
+def destinations(draw: st.DrawFn) -> dict[str, str]:
+    return {
+        "host": draw(HOSTS),
+        "mail": draw(HOSTS),
+        "region": draw(REGIONS),
+        "account": draw(ACCOUNTS),
+        "registry": f"{draw(HOSTS)}/{draw(LABEL)}",
+        "image": draw(LABEL),
+        "tag": draw(TAGS),
+        "owner": draw(LABEL),
+        "bucket": f"{draw(LABEL)}-{draw(LABEL)}",
+    }
+
+
+OTHER = {
+    "host": "old.example.com",
+    "mail": "old.example.com",
+    "region": "us-east-1",
+    "account": "999999999999",
+    "registry": "docker.io/old",
+    "image": "app",
+    "tag": "1.0.0",
+    "owner": "oldowner",
+    "bucket": "old-bucket",
+}
+
+TERRAFORM = """\
+provider "aws" {{
+  region              = "{region}"
+  allowed_account_ids = ["{account}"]
+}}
+
+resource "aws_sns_topic_subscription" "hook" {{
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "https"
+  endpoint  = "https://{host}/hooks/alerts"
+}}
+
+resource "aws_sns_topic_subscription" "mail" {{
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = "oncall@{mail}"
+}}
+
+resource "aws_kms_key" "alerts" {{
+  policy = jsonencode({{
+    Statement = [{{ Effect = "Allow", Principal = {{ AWS = "arn:aws:iam::{account}:root" }},
+                   Action = "kms:*", Resource = "*" }}]
+  }})
+}}
+
+resource "aws_s3_bucket_replication_configuration" "logs" {{
+  bucket = aws_s3_bucket.logs.id
+  role   = aws_iam_role.replication.arn
+  rule {{
+    id     = "all"
+    status = "Enabled"
+    destination {{
+      bucket  = "arn:aws:s3:::{bucket}"
+      account = "{account}"
+    }}
+  }}
+}}
+
+resource "aws_lambda_function" "relay" {{
+  function_name = "relay"
+  image_uri     = "{registry}/{image}:{tag}"
+}}
+"""
+KUBERNETES = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: relay
+  namespace: ops
+  annotations:
+    eks.amazonaws.com/role-arn: arn:aws:iam::{account}:role/relay
+spec:
+  template:
+    spec:
+      containers:
+        - name: relay
+          image: {registry}/{image}:{tag}
+          env:
+            - name: WEBHOOK_URL
+              value: https://{host}/in
+            - name: AWS_REGION
+              value: {region}
+            - name: REPORT_TO
+              value: reports@{mail}
+"""
+WORKFLOW = """\
+name: relay
+on: [push]
+jobs:
+  ship:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: {owner}/deploy-action@v1
+        with:
+          aws-region: {region}
+          role-to-assume: arn:aws:iam::{account}:role/ship
+      - uses: docker://{registry}/{image}:{tag}
+      - run: curl -fsS https://{host}/ping
+"""
+FILES = {
+    "infra/relay/main.tf": TERRAFORM,
+    "k8s/relay.yaml": KUBERNETES,
+    ".github/workflows/relay.yml": WORKFLOW,
+}
+
+
+def lists_for(values: dict[str, str]) -> Allowlists:
+    return Allowlists(
+        regions=(values["region"],),
+        accounts=(values["account"],),
+        registries=(values["registry"],),
+        action_owners=(values["owner"],),
+        destinations=(values["host"], values["mail"]),
+        principals=(values["account"],),
+        export_buckets=(values["bucket"],),
+    )
+
+
+def findings_for(path: str, base: str | None, head: str, lists: Allowlists) -> list[Finding]:
+    file = FileDiff(
+        path=path,
+        status="modified" if base is not None else "added",
+        base=base.encode() if base is not None else None,
+        head=head.encode(),
+    )
+    changes = with_destinations(analyze_files([file], RepoConfig()))
+    return allowlist_findings(changes, effective_layers(lists))
+
+
+NOTHING_ALLOWED = Allowlists(**{c: () for c in CATEGORIES})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=destinations(), path=st.sampled_from(sorted(FILES)), replace=st.booleans())
+def test_adding_allowlisted_values_never_yields_a_finding(
+    values: dict[str, str], path: str, replace: bool
+) -> None:
+    """Whether the file is new or replaces other (unlisted) values, listed values pass."""
+    template = FILES[path]
+    base = template.format(**OTHER) if replace else None
+    assert findings_for(path, base, template.format(**values), lists_for(values)) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=destinations(), path=st.sampled_from(sorted(FILES)))
+def test_a_file_against_itself_yields_nothing_even_when_nothing_is_allowed(
+    values: dict[str, str], path: str
+) -> None:
+    text = FILES[path].format(**values)
+    assert findings_for(path, text, text, NOTHING_ALLOWED) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=destinations(), path=st.sampled_from(sorted(FILES)))
+def test_when_nothing_is_allowed_every_new_host_and_region_is_named(
+    values: dict[str, str], path: str
+) -> None:
+    """Fail closed: empty lists flag what the file introduces, naming each value."""
+    text = FILES[path].format(**values)
+    messages = [f.message for f in findings_for(path, None, text, NOTHING_ALLOWED)]
+    assert any(f"destination {values['host']} not in allowlists.destinations" in m for m in messages)
+    assert any(f"region {values['region']} not in allowlists.regions" in m for m in messages)
+    assert any(f"account {values['account']} not in allowlists.accounts" in m for m in messages)
+    repository = f"{values['registry']}/{values['image']}"
+    assert any(f"registry {repository} not in allowlists.registries" in m for m in messages)
+
+
+@pytest.mark.parametrize("path", sorted(FILES))
+def test_templates_name_what_the_properties_expect(path: str) -> None:
+    """The property templates really carry a value of every category they are meant to."""
+    file = FileDiff(path=path, status="added", head=FILES[path].format(**OTHER).encode())
+    changes = with_destinations(analyze_files([file], RepoConfig()))
+    seen = {category for c in changes for category in c.facts.get("destinations", {})}
+    expected = {"regions", "accounts", "registries", "destinations"}
+    if path.endswith(".tf"):
+        expected |= {"principals", "export_buckets"}
+    if "workflows" in path:
+        expected |= {"action_owners"}
+    assert expected <= seen, seen
+
+
+def test_a_webhook_outside_the_list_lifts_a_config_change_to_tier_2() -> None:
+    files = (
+        FileDiff(
+            path="monitoring/alertmanager.yml",
+            base=(FIXTURES / "alertmanager_base.yml").read_bytes(),
+            head=(FIXTURES / "alertmanager_head.yml").read_bytes(),
+        ),
+    )
+    plain = evaluate_snapshot(snapshot(files, None), GATE).report
+    assert plain.tier == 1
+    listed = evaluate_snapshot(snapshot(files, REPO_LISTS), GATE).report
+    assert listed.tier == 2
+    assert allowlist_messages(listed.findings) == [
+        "destination ingest.partner-monitoring.example.com not in allowlists.destinations "
+        "(.github/countersign.yml)",
+        "destination partner-support.example.com not in allowlists.destinations "
+        "(.github/countersign.yml)",
+    ]
