@@ -51,7 +51,9 @@ from app.repo_config import parse_repo_config
         ("export_buckets", "partner-audit-drop", ["acme-*"], False),
     ],
 )  # fmt: skip
-def test_pattern_matching(category: Category, value: str, patterns: list[str], expected: bool) -> None:
+def test_pattern_matching(
+    category: Category, value: str, patterns: list[str], expected: bool
+) -> None:
     assert allows(category, value, patterns) is expected
 
 

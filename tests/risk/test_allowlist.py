@@ -98,10 +98,13 @@ def test_no_lists_no_allowlist_findings() -> None:
 
 def test_values_inside_the_lists_raise_nothing() -> None:
     wide = REPO_LISTS.replace('"eu-*"', '"eu-*", us-east-1').replace(
-        '"123456789012"]\n  registries', '"123456789012", "444455556666", "777788889999"]\n  registries'
+        '"123456789012"]\n  registries',
+        '"123456789012", "444455556666", "777788889999"]\n  registries',
     )
     wide = wide.replace("[ghcr.io/acme]", "[ghcr.io/acme, quay.io/vendor]")
-    wide = wide.replace("events.pagerduty.com]", "events.pagerduty.com, '*.example.net', '*.example.org']")
+    wide = wide.replace(
+        "events.pagerduty.com]", "events.pagerduty.com, '*.example.net', '*.example.org']"
+    )
     wide = wide.replace('principals: ["123456789012"]', 'principals: ["*"]')
     wide = wide.replace('["acme-*"]', '["acme-*", partner-*]')
     report = evaluate_snapshot(snapshot(alerts_pr(), wide), GATE).report
@@ -125,15 +128,13 @@ def test_an_agent_list_narrows_the_repository_list(tmp_path: Path) -> None:
     report = evaluate_snapshot(snapshot(alerts_pr(), config), gate).report
     agent_source = "(agent infra-bot in policies/agents.yaml)"
     assert allowlist_messages(report.findings) == [
-        "destination mailhook.example.net not in allowlists.destinations "
-        "(.github/countersign.yml)",
+        "destination mailhook.example.net not in allowlists.destinations (.github/countersign.yml)",
         f"destination bridge.incidents.example.org not in allowlists.destinations {agent_source}",
     ]
     # A human's PR is held to the repository's lists only.
     human = evaluate_snapshot(snapshot(alerts_pr(), config, author="bob"), gate).report
     assert allowlist_messages(human.findings) == [
-        "destination mailhook.example.net not in allowlists.destinations "
-        "(.github/countersign.yml)"
+        "destination mailhook.example.net not in allowlists.destinations (.github/countersign.yml)"
     ]
 
 
@@ -152,7 +153,9 @@ def test_the_stage_reads_only_facts_it_understands() -> None:
 # --- properties -------------------------------------------------------------------------
 
 LABEL = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
-HOSTS = st.builds(lambda a, b, tld: f"{a}.{b}.{tld}", LABEL, LABEL, st.sampled_from(["com", "io", "net"]))
+HOSTS = st.builds(
+    lambda a, b, tld: f"{a}.{b}.{tld}", LABEL, LABEL, st.sampled_from(["com", "io", "net"])
+)
 REGIONS = st.builds(
     lambda a, b, n: f"{a}-{b}-{n}",
     st.sampled_from(["eu", "us", "ap", "sa", "ca", "me"]),
@@ -299,7 +302,7 @@ def findings_for(path: str, base: str | None, head: str, lists: Allowlists) -> l
     return allowlist_findings(changes, effective_layers(lists))
 
 
-NOTHING_ALLOWED = Allowlists(**{c: () for c in CATEGORIES})
+NOTHING_ALLOWED = Allowlists(**dict.fromkeys(CATEGORIES, ()))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -330,7 +333,9 @@ def test_when_nothing_is_allowed_every_new_host_and_region_is_named(
     """Fail closed: empty lists flag what the file introduces, naming each value."""
     text = FILES[path].format(**values)
     messages = [f.message for f in findings_for(path, None, text, NOTHING_ALLOWED)]
-    assert any(f"destination {values['host']} not in allowlists.destinations" in m for m in messages)
+    assert any(
+        f"destination {values['host']} not in allowlists.destinations" in m for m in messages
+    )
     assert any(f"region {values['region']} not in allowlists.regions" in m for m in messages)
     assert any(f"account {values['account']} not in allowlists.accounts" in m for m in messages)
     repository = f"{values['registry']}/{values['image']}"
