@@ -60,6 +60,8 @@ def literal(text: str) -> bool:
 
 def url_hosts(text: str) -> Iterator[str]:
     """Hosts of the http(s) URLs in `text` that leave the machine or cluster (lower case)."""
+    if "://" not in text:
+        return
     for match in _URL_HOST.finditer(text):
         host, follow = match.group(1).lower().rstrip("."), match.group(2)
         if follow in ("$", "{", "%", "<"):  # the host continues with an expression

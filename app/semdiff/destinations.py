@@ -24,6 +24,7 @@ added to the change's facts only when non-empty. Redacted values are never read.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ _METADATA_KEYS = frozenset(
     {"$schema", "$id", "$ref", "home", "homepage", "icon", "sources", "documentation",
      "docs", "doc_url", "docs_url", "help_url", "helpuri", "license", "source"}
 )  # fmt: skip
+_METADATA_WORDS = frozenset({"homepage", "documentation", "icon", "license", "schema"})
 _EXPORT_KEYS = frozenset(
     {"target_bucket", "s3_bucket_name", "bucket_arn", "s3_bucket_arn", "log_destination",
      "output_location", "destination_bucket", "destination_bucket_name"}
@@ -54,7 +56,7 @@ _IMAGE_KEYS = frozenset({"image", "image_uri", "imageuri", "container_image"})
 _NOT_PRINCIPAL_KEYS = frozenset({"service", "federated", "canonicaluser"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leaf:
     """One string value, the path segments above it and the key that names it."""
 
@@ -63,13 +65,14 @@ class Leaf:
     text: str
 
     @property
-    def words(self) -> list[str]:
+    def words(self) -> tuple[str, ...]:
         return words(self.key)
 
 
-def words(name: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def words(name: str) -> tuple[str, ...]:
     """`AWS_DEFAULT_REGION`, `aws-region`, `awsRegion` → their lower-case words."""
-    return [w.lower() for w in _WORD.findall(name)]
+    return tuple(w.lower() for w in _WORD.findall(name))
 
 
 def _label(segment: str) -> str:
@@ -112,10 +115,10 @@ def _key(segments: Sequence[str], named: str | None) -> str:
 
 
 def _terraform_key(change: Change, leaf: Leaf) -> Leaf:
-    """A variable's `default` or a local's value is named by the variable or local."""
+    """A variable's `default`, a local's or a tfvars value is named by the variable or local."""
     address = change.address
     top = leaf.segments[:1]
-    if top in (("default",), ("value",)) and address.startswith(("var.", "local.")):
+    if top in (("default",), ("value",)) and address.startswith(("var.", "local.", "tfvars.")):
         return Leaf(leaf.segments, address.split(".", 1)[1], leaf.text)
     return leaf
 
@@ -129,7 +132,7 @@ def classify(change: Change, leaf: Leaf) -> Found:
     if not text or text == REDACTED or len(text) > 100_000:
         return
     key = leaf.key.lower()
-    if key not in _METADATA_KEYS:
+    if key not in _METADATA_KEYS and not _METADATA_WORDS.intersection(leaf.words):
         yield from (("destinations", h) for h in dv.url_hosts(text))
         yield from (("destinations", d) for d in dv.email_domains(text))
     for region, account in dv.arn_parts(text):

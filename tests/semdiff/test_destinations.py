@@ -158,6 +158,8 @@ def change(kind: str, path: str, before: Any, after: Any, **facts: Any) -> Chang
         ("terraform", "availability_zone", "sa-east-1b", {"resource_type": "aws_subnet"},
          {"regions": ["sa-east-1"]}),
         ("terraform", "region", "${var.region}", {"provider": "aws"}, {}),
+        ("terraform", "homepage_url", "https://docs.acme.io", {"resource_type": "github_repository"},
+         {}),
         ("terraform", "statement.principals.identifiers", ["lambda.amazonaws.com"],
          {"resource_type": "aws_iam_policy_document"}, {}),
         ("terraform", "principal", "210987654321", {"resource_type": "aws_lambda_permission"},
@@ -196,6 +198,30 @@ def test_what_one_value_names(
     kind: str, path: str, value: Any, facts: dict[str, Any], expected: dict[str, list[str]]
 ) -> None:
     assert introduced(change(kind, path, None, value, **facts)) == expected
+
+
+def test_terraform_variables_locals_and_tfvars_are_named_by_their_name() -> None:
+    variables = FileDiff(
+        path="infra/variables.tf",
+        status="added",
+        head=(
+            b'variable "region" {\n  default = "us-west-2"\n}\n'
+            b'locals {\n  home_region = "ca-central-1"\n  zones = ["eu-west-3a"]\n}\n'
+        ),
+    )
+    tfvars = FileDiff(
+        path="env/prod.tfvars",
+        status="added",
+        head=b'aws_region = "ap-south-1"\nalert_webhook = "https://hooks.example.com/x"\n',
+    )
+    changes = with_destinations(analyze_files([variables, tfvars], RepoConfig()))
+    assert {c.address: c.facts.get("destinations") for c in changes} == {
+        "var.region": {"regions": ["us-west-2"]},
+        "local.home_region": {"regions": ["ca-central-1"]},
+        "local.zones": {"regions": ["eu-west-3"]},
+        "tfvars.aws_region": {"regions": ["ap-south-1"]},
+        "tfvars.alert_webhook": {"destinations": ["hooks.example.com"]},
+    }
 
 
 def test_a_value_already_present_before_is_not_introduced() -> None:
