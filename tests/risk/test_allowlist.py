@@ -17,6 +17,7 @@ from app.report import Finding
 from app.risk.allowlist import RULE, allowlist_findings
 from app.semdiff.destinations import with_destinations
 from app.semdiff.dispatch import analyze_files
+from app.semdiff.plans import read_plan
 from app.snapshot import PullRequestSnapshot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -374,3 +375,42 @@ def test_a_webhook_outside_the_list_lifts_a_config_change_to_tier_2() -> None:
         "destination partner-support.example.com not in allowlists.destinations "
         "(.github/countersign.yml)",
     ]
+
+
+def test_plan_after_values_are_held_to_the_lists() -> None:
+    source = b'module "audit" {\n  source = "./modules/audit"\n}\n'
+    files = (
+        FileDiff(
+            path="infra/audit/main.tf",
+            base=source,
+            head=source.replace(b"}\n", b'  trail = "org"\n}\n'),
+        ),
+    )
+    plan = read_plan((FIXTURES / "audit_export_plan.json").read_bytes(), "infra/audit", "plan")
+    snap = snapshot(files, REPO_LISTS).model_copy(update={"plans": (plan,)})
+    report = evaluate_snapshot(snap, GATE).report
+    source_file = "(.github/countersign.yml)"
+    assert allowlist_messages(report.findings) == [
+        f"account 555566667777 not in allowlists.accounts {source_file}",
+        f"principal arn:aws:iam::555566667777:role/ingest not in allowlists.principals "
+        f"{source_file}",
+        f"region us-west-2 not in allowlists.regions {source_file}",
+        f"export bucket trail-archive-7731 not in allowlists.export_buckets {source_file}",
+    ]
+    trail = next(f for f in report.findings if "trail-archive" in f.message)
+    assert trail.address == "module.audit.aws_cloudtrail.org"
+    assert trail.file == "infra/audit/plan.json"
+
+
+def test_messages_name_hosts_never_the_secrets_in_urls() -> None:
+    config = b"notify:\n  slack: https://hooks.slack.com/services/T0001/B0001/s3cr3tW3bh00kT0k3n\n"
+    head = config + b"  sink: https://relay:hunter2@logs.example.com/ingest?key=abc123\n"
+    files = (FileDiff(path="config/notify.yaml", base=config, head=head),)
+    report = evaluate_snapshot(snapshot(files, "allowlists: {destinations: []}\n"), GATE).report
+    found = [f for f in report.findings if f.rule == RULE]
+    assert [f.message.split(" (", 1)[0] for f in found] == [
+        "destination logs.example.com not in allowlists.destinations"
+    ]
+    text = report.model_dump_json()
+    assert "hunter2" not in text
+    assert "abc123" not in found[0].message
