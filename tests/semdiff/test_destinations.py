@@ -6,7 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from app.allowlists import CATEGORIES
 from app.models import Change, FieldChange, FileDiff
 from app.repo_config import RepoConfig
 from app.semdiff import destination_values as dv
@@ -286,3 +289,44 @@ def test_url_hosts_skip_internal_and_templated_hosts() -> None:
         "https://metadata.google.internal/ HTTPS://Hooks.Example.ORG."
     )
     assert list(dv.url_hosts(text)) == ["api.example.com", "hooks.example.org"]
+
+
+PIECES = st.sampled_from(
+    [
+        "https://", "http://", "@", ".", "-", ":", "/", "arn:aws:iam::", "123456789012", ":root",
+        '"Principal"', "Principal = {", "AWS", "[", "]", "{", "}", '"', "\\", "image", "=",
+        "docker://", "eu-west-1", "a", "Z", " ", "\n", "${", "{{", "<redacted>", "s3://",
+        "storage.googleapis.com/", "/subscriptions/", "gserviceaccount.com",
+    ]
+)  # fmt: skip
+TEXTS = st.lists(PIECES | st.text(max_size=8), max_size=30).map("".join)
+KEYS = st.sampled_from(
+    ["region", "image", "uses", "endpoint", "Principal", "identifiers", "AWS", "bucket",
+     "destination", "target_bucket", "project", "account_id", "subscription_id", "value", "name",
+     "location", "zone", "$schema", "x"]
+) | st.text(max_size=6)  # fmt: skip
+VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXTS,
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(KEYS, c, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(["terraform", "kubernetes", "workflow", "data"]),
+    path=st.lists(KEYS, min_size=1, max_size=4).map(".".join),
+    before=VALUES,
+    after=VALUES,
+    resource=st.sampled_from(["aws_s3_bucket", "google_storage_bucket", "azurerm_x", ""]),
+)
+def test_no_value_makes_extraction_crash_and_results_are_well_formed(
+    kind: str, path: str, before: Any, after: Any, resource: str
+) -> None:
+    result = introduced(change(kind, path, before, after, resource_type=resource))
+    for category, values in result.items():
+        assert category in CATEGORIES
+        assert values == sorted(set(values)) and all(isinstance(v, str) and v for v in values)
+        assert all("<redacted>" not in v for v in values)
+    # A value against itself introduces nothing.
+    assert introduced(change(kind, path, after, after, resource_type=resource)) == {}
