@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 Category = Literal[
     "regions",
@@ -68,6 +68,15 @@ class Allowlists(BaseModel):
     """Principals of bucket, key, queue and trust policies: account ids or ARNs."""
     export_buckets: Patterns = None
     """Buckets that logs, replicas and exports may be written to."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, value: object) -> object:
+        if isinstance(value, dict) and "domains" in value:
+            raise ValueError(
+                "`domains` is spelled `destinations` (hosts of outbound URLs and e-mail domains)"
+            )
+        return value
 
     @field_validator(*CATEGORIES, mode="before")
     @classmethod

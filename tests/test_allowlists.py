@@ -101,6 +101,7 @@ def test_repo_config_reads_allowlists() -> None:
         (b"labels: true\nallowlists:\n  region: [eu-west-1]\n", 3, "allowlists.region"),
         (b"allowlists:\n  regions: ['eu west']\n", 2, "without spaces"),
         (b"allowlists:\n  accounts: [123456789012]\n", 2, "must be quoted"),
+        (b"allowlists:\n  domains: [acme.com]\n", 2, "spelled `destinations`"),
     ],
 )
 def test_a_bad_allowlist_names_the_line(text: bytes, line: int, words: str) -> None:
@@ -135,5 +136,5 @@ def test_agent_registry_refuses_an_unknown_category(tmp_path: Path) -> None:
     )
     with pytest.raises(PolicyLoadError) as caught:
         AgentRegistry.load(tmp_path)
-    assert "allowlists.domains" in str(caught.value)
+    assert "spelled `destinations`" in str(caught.value)
     assert caught.value.line == 5
