@@ -8,10 +8,16 @@ destination, so it yields nothing here; the file that holds the literal is check
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 
 from app.models import REDACTED
+
+MAX_PRINCIPAL_BLOCKS = 200
+"""Principal blocks read per string (an AWS policy document holds at most a few dozen)."""
+MAX_VALUE_CHARS = 4_096
+"""How far one principal value is read (a principal block is far shorter)."""
 
 _EXPRESSION = re.compile(r"\$\{|\{\{|\{%|\$\(|<%|\(known after apply\)")
 
@@ -51,6 +57,8 @@ _IMAGE_IN_TEXT = re.compile(r"\"?\bimage\"?\s*[:=]\s*\"([^\"\s]+)\"")
 _PRINCIPAL_KEY = re.compile(r"\"?\b(?:Not)?Principal\"?\s*[:=]\s*")
 _AWS_KEY = re.compile(r"\"?\bAWS\"?\s*[:=]\s*")
 _QUOTED = re.compile(r"\"((?:[^\"\\]|\\.)*)\"")
+_BARE = re.compile(r"[^,}\]\n]*")
+_STRUCTURE = re.compile(r"\\.|[\"{}\[\]]", re.S)  # escapes first, so `\"` is never a quote
 
 
 def literal(text: str) -> bool:
@@ -188,7 +196,7 @@ def policy_principals(text: str) -> Iterator[str]:
     `jsonencode({...})` expression. Principals that are expressions are skipped."""
     if "rincipal" not in text:
         return
-    for match in _PRINCIPAL_KEY.finditer(text):
+    for match in itertools.islice(_PRINCIPAL_KEY.finditer(text), MAX_PRINCIPAL_BLOCKS):
         value = _balanced(text, match.end())
         if value.startswith('"'):
             found = _QUOTED.match(value)
@@ -203,7 +211,9 @@ def policy_principals(text: str) -> Iterator[str]:
 
 
 def _balanced(text: str, start: int) -> str:
-    """The value starting at `start`: a quoted string, a bracketed `{…}`/`[…]`, or a bare word."""
+    """The value starting at `start`: a quoted string, a bracketed `{…}`/`[…]`, or a bare word
+    (read at most MAX_VALUE_CHARS far, so a malformed document costs linear time)."""
+    text = text[: start + MAX_VALUE_CHARS]
     index = start
     while index < len(text) and text[index] in " \t\r\n":
         index += 1
@@ -211,30 +221,23 @@ def _balanced(text: str, start: int) -> str:
         return ""
     opener = text[index]
     if opener == '"':
-        end = index + 1
-        while end < len(text) and text[end] != '"':
-            end += 2 if text[end] == "\\" else 1
-        return text[index : end + 1]
+        quoted = _QUOTED.match(text, index)
+        return quoted.group(0) if quoted else text[index:]
     if opener not in "{[":
-        end = index
-        while end < len(text) and text[end] not in ",}]\n":
-            end += 1
-        return text[index:end]
-    depth, end, quoted = 0, index, False
-    while end < len(text):
-        char = text[end]
-        if quoted:
-            if char == "\\":
-                end += 1
-            elif char == '"':
-                quoted = False
+        bare = _BARE.match(text, index)
+        return bare.group(0) if bare else ""
+    depth, quoted_run = 0, False
+    for token in _STRUCTURE.finditer(text, index):
+        char = token.group(0)
+        if quoted_run:
+            if char == '"':
+                quoted_run = False
         elif char == '"':
-            quoted = True
+            quoted_run = True
         elif char in "{[":
             depth += 1
         elif char in "}]":
             depth -= 1
             if depth == 0:
-                return text[index : end + 1]
-        end += 1
+                return text[index : token.end()]
     return text[index:]

@@ -109,8 +109,6 @@ def _key(segments: Sequence[str], named: str | None) -> str:
         return ""
     if names[-1] == "value" and len(segments) >= 2 and segments[-2].startswith("["):
         return _label(segments[-2])
-    if names[-1] == "value" and len(segments) >= 3 and segments[-3].startswith("["):
-        return _label(segments[-3])
     return names[-1]
 
 
@@ -129,7 +127,7 @@ Found = Iterator[tuple[Category, str]]
 def classify(change: Change, leaf: Leaf) -> Found:
     """The (category, value) pairs one string leaf names."""
     text = leaf.text
-    if not text or text == REDACTED or len(text) > 100_000:
+    if not text or text == REDACTED:
         return
     key = leaf.key.lower()
     if key not in _METADATA_KEYS and not _METADATA_WORDS.intersection(leaf.words):

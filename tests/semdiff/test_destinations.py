@@ -280,6 +280,9 @@ def test_policy_principals_from_json_and_jsonencode_text() -> None:
     ]
     hcl = '${jsonencode({Statement = [{Principal = {AWS = "arn:aws:iam::${var.acct}:root"}}]})}'
     assert list(dv.policy_principals(hcl)) == []
+    # escaped quotes and brackets inside strings do not end a block early
+    escaped = '{"Principal":{"Note":"a\\"} ]","AWS":["210987654321"]}}'
+    assert list(dv.policy_principals(escaped)) == ["210987654321"]
 
 
 def test_url_hosts_skip_internal_and_templated_hosts() -> None:
