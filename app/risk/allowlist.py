@@ -59,6 +59,6 @@ def _finding(change: Change, category: Category, value: str, layer: AllowlistLay
         address=change.address,
         message=(
             f"{noun} {shown} not in allowlists.{category} ({layer.source}): "
-            f"{change.address} introduces it, so it needs two-person review."
+            "two reviewers must confirm it, or add it to that list."
         ),
     )
