@@ -8,8 +8,8 @@ allowlist categories of `app.allowlists`:
   `aws-region`), availability zones, the region of any ARN, Kubernetes region node labels;
 - accounts: the account of any ARN, account-named keys with 12-digit ids, Google `project`,
   Azure `subscription_id` and `/subscriptions/<id>` resource ids, service-account e-mails;
-- registries: container images (`image`, `image_uri`, Helm `image.repository`, workflow
-  `container:` and `docker://` actions, images inside ECS container definitions);
+- registries: container images (`image`, `image_uri`, Helm `image.repository`, kustomize
+  `newName`, workflow `container:` and `docker://` actions, ECS container definitions);
 - action_owners: `uses: owner/repo@ref` in workflows and composite actions;
 - destinations: hosts of http(s) URLs and e-mail domains, anywhere (webhooks, SNS endpoints,
   env values, scripts), except metadata links (`$schema`, `home`, module `source`…);
@@ -52,7 +52,8 @@ _EXPORT_WORDS = frozenset(
     {"destination", "target", "export", "replication", "backup", "archive", "sink", "logging",
      "logs", "output", "access", "s3", "gcs"}
 )  # fmt: skip
-_IMAGE_KEYS = frozenset({"image", "image_uri", "imageuri", "container_image"})
+_IMAGE_KEYS = frozenset({"image", "image_uri", "imageuri", "container_image", "newname"})
+"""`newName` is a kustomization's image override."""
 _NOT_PRINCIPAL_KEYS = frozenset({"service", "federated", "canonicaluser"})
 
 

@@ -182,6 +182,8 @@ def change(kind: str, path: str, before: Any, after: Any, **facts: Any) -> Chang
          "exporter@acme-data-prod.iam.gserviceaccount.com", {},
          {"accounts": ["acme-data-prod"]}),
         ("data", "image.repository", "bitnami/redis", {}, {"registries": ["docker.io/bitnami/redis"]}),
+        ("data", "images[redis].newName", "registry.acme.io/mirror/redis", {"format": "kustomize"},
+         {"registries": ["registry.acme.io/mirror/redis"]}),
         ("data", "services.web.image", "postgres:16", {},
          {"registries": ["docker.io/library/postgres"]}),
         ("data", "deploy.region", "emea", {}, {}),
