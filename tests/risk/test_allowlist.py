@@ -80,7 +80,7 @@ def test_an_agent_change_outside_the_repository_lists_is_tier_2_and_names_each_v
     assert bridge.address == "aws_sns_topic_subscription.vendor_bridge"
     assert bridge.file == "infra/payments/alerts.tf"
     assert bridge.line is not None and bridge.line > 1
-    assert report.tier == 2 or report.tier == 3
+    assert report.tier == 2
 
 
 def test_no_lists_no_allowlist_findings() -> None:
