@@ -194,6 +194,9 @@ def change(kind: str, path: str, before: Any, after: Any, **facts: Any) -> Chang
          {"destinations": ["logs.example.com"]}),
         ("data", "runs.steps", [{"uses": "acme/setup-tools@v3"}], {},
          {"action_owners": ["acme"]}),
+        ("workflow", "jobs.release.uses", "Octo-Org/shared/.github/workflows/release.yml@main",
+         {}, {"action_owners": ["octo-org"]}),
+        ("workflow", "steps[build].uses", "./.github/actions/build", {}, {}),
         # kinds that name no destinations
         ("pricing", "plans[pro].url", "https://evil.example.com", {}, {}),
         ("text", "body", "https://evil.example.com", {}, {}),
