@@ -86,7 +86,7 @@ def evaluate_snapshot(
     plans = plan_status(snapshot.plans, changed_paths, config, snapshot.head_sha)
     if plans is not None and snapshot.plans:
         changes = merge_plans(changes, plan_changes(snapshot.plans, config))
-    changes = with_destinations(changes)
+    changes = with_destinations(changes, snapshot.files)
 
     proposer = identify_proposer(snapshot, gate.policy.registry, config)
     problems.extend(proposer.problems)

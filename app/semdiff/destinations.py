@@ -18,6 +18,9 @@ allowlist categories of `app.allowlists`:
 - export_buckets: where logs, replicas and exports go (replication destinations, CloudTrail,
   access logs, flow logs, Firehose, Athena output, Google log sinks).
 
+Dockerfiles are `text` changes without values: their base images and URLs are read from the
+file itself (`app.semdiff.containerfile`).
+
 The result maps each category to the sorted values that appear after and not before; it is
 added to the change's facts only when non-empty. Redacted values are never read.
 """
@@ -31,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.allowlists import Category
-from app.models import REDACTED, Change
+from app.models import REDACTED, Change, FileDiff
+from app.semdiff import containerfile
 from app.semdiff import destination_values as dv
 
 KINDS = frozenset({"terraform", "kubernetes", "workflow", "data"})
@@ -262,11 +266,22 @@ def introduced(change: Change) -> dict[str, list[str]]:
     return out
 
 
-def with_destinations(changes: Iterable[Change]) -> list[Change]:
-    """The changes, each carrying `facts.destinations` when it introduces any."""
+def with_destinations(changes: Iterable[Change], files: Iterable[FileDiff] = ()) -> list[Change]:
+    """The changes, each carrying `facts.destinations` when it introduces any.
+
+    `files` are the changed files: a Dockerfile's `text` change gets what its lines introduce
+    (`app.semdiff.containerfile`), since the text analyzer keeps no values.
+    """
+    containerfiles = {
+        f.path: f for f in files if containerfile.is_containerfile(f.path) and not f.is_binary
+    }
     out = []
     for change in changes:
         found = introduced(change)
+        file = containerfiles.get(change.file)
+        if file is not None and change.kind == "text" and not change.unparseable:
+            found = {**found, **containerfile.introduced(file)}
+            del containerfiles[change.file]  # one change per file carries them
         if found:
             change = change.model_copy(update={"facts": {**change.facts, FACT: found}})
         out.append(change)

@@ -201,3 +201,20 @@ def test_messages_name_hosts_never_the_secrets_in_urls() -> None:
     text = report.model_dump_json()
     assert "hunter2" not in text
     assert "abc123" not in found[0].message
+
+
+def test_a_dockerfile_base_image_outside_the_registries() -> None:
+    files = (
+        FileDiff(
+            path="services/api/Dockerfile",
+            base=(FIXTURES / "api_base.Dockerfile").read_bytes(),
+            head=(FIXTURES / "api_head.Dockerfile").read_bytes(),
+        ),
+    )
+    config = "allowlists:\n  registries: [ghcr.io/acme, quay.io/vendor]\n"
+    report = evaluate_snapshot(snapshot(files, config), GATE).report
+    assert allowlist_messages(report.findings) == [
+        "registry registry.evil.example/base/python not in allowlists.registries "
+        "(.github/countersign.yml)"
+    ]
+    assert report.tier == 2
