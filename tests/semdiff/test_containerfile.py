@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.models import FileDiff
 from app.repo_config import RepoConfig
@@ -67,3 +69,22 @@ def test_other_text_files_are_not_read_as_dockerfiles() -> None:
     )
     changes = with_destinations(analyze_files([script], RepoConfig()), [script])
     assert all("destinations" not in c.facts for c in changes)
+
+
+LINES = st.sampled_from(
+    ["FROM ", "AS ", "--platform=linux/arm64 ", "COPY --from=", "ADD ", "https://", "\\\n", "\n",
+     "# ", "scratch", "${BASE}", "$BASE", "nginx:1.27", "ghcr.io/a/b@sha256:00", " ", "0"]
+) | st.text(max_size=6)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.lists(LINES, max_size=40).map("".join), head=st.lists(LINES, max_size=40).map("".join)
+)
+def test_no_dockerfile_makes_the_reader_crash(base: str, head: str) -> None:
+    found = containerfile.introduced(
+        FileDiff(path="Dockerfile", base=base.encode(), head=head.encode())
+    )
+    assert set(found) <= {"registries", "destinations"}
+    same = FileDiff(path="Dockerfile", base=head.encode(), head=head.encode())
+    assert containerfile.introduced(same) == {}
