@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.allowlists import effective_layers
 from app.approvals import ApprovalGate, GateInput, PriorEvaluation
 from app.errors import ConfigError
 from app.owners import CodeOwnersMap
@@ -23,6 +24,8 @@ from app.render import conclusion_for
 from app.repo_config import RepoConfig, parse_repo_config
 from app.report import AgentInfo, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
+from app.risk.allowlist import allowlist_findings
+from app.semdiff.destinations import with_destinations
 from app.semdiff.dispatch import analyze_files
 from app.semdiff.plans import merge as merge_plans
 from app.semdiff.plans import plan_changes, plan_status
@@ -83,6 +86,7 @@ def evaluate_snapshot(
     plans = plan_status(snapshot.plans, changed_paths, config, snapshot.head_sha)
     if plans is not None and snapshot.plans:
         changes = merge_plans(changes, plan_changes(snapshot.plans, config))
+    changes = with_destinations(changes, snapshot.files)
 
     proposer = identify_proposer(snapshot, gate.policy.registry, config)
     problems.extend(proposer.problems)
@@ -106,6 +110,11 @@ def evaluate_snapshot(
     # Unknown authors are judged like an agent (fail closed) unless the repo says otherwise.
     judged_as_agent = is_agent or proposer.enforce_unknown
     findings = evaluate_rules(gate.rules, changes, is_agent=judged_as_agent, author=snapshot.author)
+    agent = gate.policy.registry.get(proposer.agent_id) if is_agent and proposer.agent_id else None
+    allowlists = effective_layers(
+        config.allowlists, proposer.agent_id, agent.allowlists if agent else None
+    )
+    findings += allowlist_findings(changes, allowlists)
     risk = risk_summary(findings)
     tier: Tier = tier_for(findings)
     enforced = judged_as_agent or config.enforce_for == "all"

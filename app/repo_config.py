@@ -13,6 +13,7 @@ from typing import Any, Literal
 import pathspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from app.allowlists import Allowlists
 from app.errors import ConfigError, UnparseableError
 from app.models import KINDS, Kind
 from app.yamlsafe import line_of, load_yaml_documents
@@ -70,6 +71,8 @@ class RepoConfig(BaseModel):
     enforces the gate (default) or, with `ignore`, counts as a human's."""
     labels: bool = True
     terraform: TerraformConfig = TerraformConfig()
+    allowlists: Allowlists = Allowlists()
+    """Where changes may point (regions, accounts, registries…); see `app.allowlists`."""
 
     @field_validator("approvers")
     @classmethod

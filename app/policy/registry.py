@@ -18,6 +18,7 @@ from pydantic import (
 )
 from ruamel.yaml.nodes import Node
 
+from app.allowlists import Allowlists
 from app.errors import PolicyLoadError, UnparseableError
 from app.models import KINDS, Kind
 from app.policy.api_tokens import TokenIndex, check_reference, resolve_reference
@@ -72,6 +73,8 @@ class Agent(BaseModel):
     api_tokens: tuple[str, ...] = ()
     """Bearer tokens of `POST /api/analyze`: `sha256:<hex>` or `env:VAR_NAME`, never plaintext."""
     api_rate_limit: ApiRateLimit | None = None
+    allowlists: Allowlists | None = None
+    """Destinations this agent's changes may introduce; narrows the repository's lists."""
 
     @field_validator("api_tokens")
     @classmethod
