@@ -1,0 +1,273 @@
+"""The I/O edge of agent operations: the audit events the scorecards, the trust ramp and the
+PR rate limits read, and the three small events they add.
+
+- `agent_pr`: an agent's PR was opened (its first evaluation, or the first after a close).
+  Appended under the chain lock before the PR is judged, so the chain's seq orders the openings
+  of every worker process: PR rate limits count the openings *before* this one.
+- `pr_closed`: an agent's PR closed without merging (it no longer counts as open).
+- `analyze_call`: one `POST /api/analyze` call of an agent, past its rate limit. A tiny event
+  rather than a counter table: no migration, it survives restarts, every process sees it, and
+  the chain makes the count tamper-evident; the per-token rate limit and the evaluation slots
+  bound how fast they can be added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from app.agentops.facts import AnalyzeCallFact, EvaluationFact, Fact, MergeFact, rule_class
+from app.agentops.history import AgentHistory
+from app.agentops.reverts import RevertRefs
+from app.agentops.scorecard import Scorecard, Window, scorecards
+from app.audit import store
+from app.audit.chain import MERGE_KINDS
+from app.audit.models import EVENTS
+
+AGENT_PR = "agent_pr"
+PR_CLOSED = "pr_closed"
+ANALYZE_CALL = "analyze_call"
+LIFECYCLE = (AGENT_PR, PR_CLOSED, *MERGE_KINDS)
+CHUNK = 5_000
+
+_COLUMNS = (
+    EVENTS.c.seq,
+    EVENTS.c.kind,
+    EVENTS.c.occurred_at,
+    EVENTS.c.repo,
+    EVENTS.c.pr_number,
+    EVENTS.c.head_sha,
+    EVENTS.c.agent_id,
+    EVENTS.c.run_id,
+)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
+def record_opening(engine: Engine, *, repo: str, pr: int, agent_id: str, head_sha: str) -> int:
+    """The seq of this PR's current opening, appending one when the PR has none since its last
+    close or merge. Call it holding the PR's lock (the worker does)."""
+    events = store.events_for_pr(engine, repo, pr, kinds=LIFECYCLE)
+    if events and events[-1].kind == AGENT_PR:
+        return events[-1].seq
+    event = store.append(
+        engine,
+        AGENT_PR,
+        {"reopened": bool(events)},
+        repo=repo,
+        pr_number=pr,
+        head_sha=head_sha,
+        agent_id=agent_id,
+    )
+    return event.seq
+
+
+def record_closed(engine: Engine, *, repo: str, pr: int, head_sha: str | None) -> bool:
+    """Record an agent PR closed without merging (once per opening); False when not an agent's."""
+    events = store.events_for_pr(engine, repo, pr, kinds=LIFECYCLE)
+    if not events or events[-1].kind != AGENT_PR:
+        return False
+    store.append(
+        engine,
+        PR_CLOSED,
+        {"opened_seq": events[-1].seq},
+        repo=repo,
+        pr_number=pr,
+        head_sha=head_sha,
+        agent_id=events[-1].agent_id,
+    )
+    return True
+
+
+def record_analyze_call(engine: Engine, *, agent_id: str, outcome: str, status: int) -> None:
+    store.append(engine, ANALYZE_CALL, {"outcome": outcome, "status": status}, agent_id=agent_id)
+
+
+def _rows(engine: Engine, conditions: list[sa.ColumnElement[bool]], payload: bool) -> Iterator[Any]:
+    """Matching rows in seq order, in chunks (bounded memory on both databases)."""
+    columns = [*_COLUMNS, EVENTS.c.payload] if payload else list(_COLUMNS)
+    last = 0
+    with engine.connect() as conn:
+        while True:
+            rows = conn.execute(
+                sa.select(*columns)
+                .where(EVENTS.c.seq > last, *conditions)
+                .order_by(EVENTS.c.seq)
+                .limit(CHUNK)
+            ).all()
+            yield from rows
+            if len(rows) < CHUNK:
+                return
+            last = int(rows[-1].seq)
+
+
+def _cost(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return _aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def merge_fact(row: Any) -> MergeFact:
+    data = json.loads(row.payload)
+    times = [t for t in (_time(a.get("time")) for a in data.get("approvals") or []) if t]
+    try:
+        reverts = RevertRefs.model_validate(data.get("reverts") or {})
+    except ValueError:
+        reverts = RevertRefs()
+    return MergeFact(
+        seq=int(row.seq),
+        at=_aware(row.occurred_at),
+        agent_id=row.agent_id,
+        repo=row.repo or "",
+        pr=int(row.pr_number or 0),
+        head_sha=row.head_sha or "",
+        merge_sha=data.get("merge_commit_sha"),
+        bypass=row.kind == "bypass_merge" or bool(data.get("bypass")),
+        run_id=row.run_id,
+        cost_usd=_cost(data.get("run_cost_usd")),
+        last_approval_at=max(times) if times else None,
+        head_first_evaluated_at=_time(data.get("head_first_evaluated_at")),
+        rule_classes=frozenset(rule_class(str(f.get("rule"))) for f in data.get("findings") or []),
+        reverts=reverts,
+    )
+
+
+def evaluation_fact(row: Any) -> EvaluationFact:
+    data = json.loads(row.payload)
+    report = data.get("report") or {}
+    return EvaluationFact(
+        seq=int(row.seq),
+        at=_aware(row.occurred_at),
+        agent_id=row.agent_id,
+        repo=row.repo or "",
+        pr=int(row.pr_number or 0),
+        head_sha=row.head_sha or "",
+        conclusion=str(data.get("conclusion") or ""),
+        blocked=report.get("tier") == "blocked",
+        rule_classes=frozenset(
+            rule_class(str(f.get("rule"))) for f in report.get("findings") or []
+        ),
+    )
+
+
+def read_facts(
+    engine: Engine,
+    window: Window,
+    *,
+    agent_id: str | None = None,
+    kinds: Iterable[str] = ("evaluation", *MERGE_KINDS, ANALYZE_CALL),
+) -> list[Fact]:
+    """The facts of the window's events (merges from `since` on: a later one may be a revert)."""
+    wanted = set(kinds)
+    since, until = _aware(window.since), _aware(window.until)
+    facts: list[Fact] = []
+    merge_kinds = [k for k in MERGE_KINDS if k in wanted]
+    if merge_kinds:
+        for row in _rows(
+            engine, [EVENTS.c.kind.in_(merge_kinds), EVENTS.c.occurred_at >= since], True
+        ):
+            facts.append(merge_fact(row))
+    in_window = [EVENTS.c.occurred_at >= since, EVENTS.c.occurred_at < until]
+    by_agent = [EVENTS.c.agent_id == agent_id] if agent_id else [EVENTS.c.agent_id.is_not(None)]
+    if "evaluation" in wanted:
+        for row in _rows(engine, [EVENTS.c.kind == "evaluation", *in_window, *by_agent], True):
+            facts.append(evaluation_fact(row))
+    if ANALYZE_CALL in wanted:
+        for row in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent], False):
+            facts.append(AnalyzeCallFact(int(row.seq), _aware(row.occurred_at), row.agent_id))
+    return facts
+
+
+def agent_scorecards(
+    engine: Engine, window: Window, *, agent_id: str | None = None, by_class: bool = True
+) -> list[Scorecard]:
+    """Scorecards over the window, read from the store (the CLI, metrics and console use it)."""
+    cards = scorecards(read_facts(engine, window, agent_id=agent_id), window, by_class=by_class)
+    return [c for c in cards if agent_id is None or c.agent_id == agent_id]
+
+
+def _openings(
+    engine: Engine, agent_id: str, before_seq: int, repo: str, pr: int
+) -> tuple[list[datetime], int]:
+    """Opening times of the agent's other PRs opened before `before_seq`, and how many of those
+    PRs are still open."""
+    latest: dict[tuple[str, int], tuple[int, str]] = {}
+    opened: list[datetime] = []
+    conditions = [
+        EVENTS.c.agent_id == agent_id,
+        EVENTS.c.kind.in_(LIFECYCLE),
+        EVENTS.c.seq < before_seq,
+    ]
+    for row in _rows(engine, conditions, False):
+        key = (row.repo or "", int(row.pr_number or 0))
+        if key == (repo, pr):
+            continue
+        latest[key] = (int(row.seq), row.kind)
+        if row.kind == AGENT_PR:
+            opened.append(_aware(row.occurred_at))
+    still_open = sum(1 for _seq, kind in latest.values() if kind == AGENT_PR)
+    return opened, still_open
+
+
+def agent_history(
+    engine: Engine,
+    *,
+    agent_id: str,
+    repo: str,
+    pr: int,
+    opening_seq: int,
+    windows: Iterable[int],
+    now: datetime | None = None,
+) -> AgentHistory:
+    """What one evaluation of an agent's PR needs from the store (see AgentHistory)."""
+    moment = _aware(now or datetime.now(UTC))
+    opened, still_open = _openings(engine, agent_id, opening_seq, repo, pr)
+    hour, day = moment - timedelta(hours=1), moment - timedelta(days=1)
+    records: dict[int, Scorecard] = {}
+    days = sorted(set(windows))
+    if days:
+        widest = Window(moment - timedelta(days=days[-1]), moment + timedelta(microseconds=1))
+        facts = read_facts(engine, widest, agent_id=agent_id, kinds=MERGE_KINDS)
+        for n in days:
+            window = Window(moment - timedelta(days=n), widest.until)
+            cards = scorecards(facts, window, by_class=False)
+            records[n] = next(
+                (c for c in cards if c.agent_id == agent_id),
+                Scorecard(agent_id=agent_id, since=window.since, until=window.until),
+            )
+    return AgentHistory(
+        agent_id=agent_id,
+        now=moment,
+        records=records,
+        opened_last_hour=tuple(t for t in opened if t > hour),
+        opened_last_day=tuple(t for t in opened if t > day),
+        open_prs=still_open,
+    )
+
+
+def opening_counts(history: AgentHistory) -> dict[str, Any]:
+    """The rate-limit figures recorded with an evaluation."""
+    counts: dict[str, Any] = defaultdict(int)
+    counts["opened_last_hour"] = len(history.opened_last_hour)
+    counts["opened_last_day"] = len(history.opened_last_day)
+    counts["open_prs"] = history.open_prs
+    return dict(counts)
