@@ -97,7 +97,7 @@ def test_kind_and_op_selectors_and_class_wildcards() -> None:
             "from_tier": 2,
             "to_tier": 1,
             "gates": {"min_merged": 1},
-        }  # fmt: skip
+        }
     )
     result = graduation_for([by_kind], 2, [finding("pricing.anything")], [PRICE], history())
     assert result is not None and result.graduated
