@@ -209,22 +209,18 @@ def _openings(
     engine: Engine, agent_id: str, before_seq: int, repo: str, pr: int
 ) -> tuple[list[datetime], int]:
     """Opening times of the agent's other PRs opened before `before_seq`, and how many of those
-    PRs are still open."""
+    PRs are open now (their latest lifecycle event, at any seq, is an opening)."""
     latest: dict[tuple[str, int], tuple[int, str]] = {}
     opened: list[datetime] = []
-    conditions = [
-        EVENTS.c.agent_id == agent_id,
-        EVENTS.c.kind.in_(LIFECYCLE),
-        EVENTS.c.seq < before_seq,
-    ]
+    conditions = [EVENTS.c.agent_id == agent_id, EVENTS.c.kind.in_(LIFECYCLE)]
     for row in _rows(engine, conditions, False):
         key = (row.repo or "", int(row.pr_number or 0))
         if key == (repo, pr):
             continue
         latest[key] = (int(row.seq), row.kind)
-        if row.kind == AGENT_PR:
+        if row.kind == AGENT_PR and int(row.seq) < before_seq:
             opened.append(_aware(row.occurred_at))
-    still_open = sum(1 for _seq, kind in latest.values() if kind == AGENT_PR)
+    still_open = sum(1 for seq, kind in latest.values() if kind == AGENT_PR and seq < before_seq)
     return opened, still_open
 
 
