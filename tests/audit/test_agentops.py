@@ -55,7 +55,7 @@ def test_history_counts_only_earlier_openings_of_other_prs(db_engine: sa.Engine)
             risk_level="info",
             risk_score=0,
             policy_version="v",
-        ),  # fmt: skip
+        ),
     )
 
     def history(pr: int) -> agentops.AgentHistory:
@@ -80,7 +80,7 @@ def test_facts_round_trip_through_the_store(db_engine: sa.Engine) -> None:
             "head_sha": "a" * 40,
             "policy_version": "v",
             "conclusion": "failure",
-        },  # fmt: skip
+        },
         repo="acme/web",
         pr_number=7,
         head_sha="a" * 40,
