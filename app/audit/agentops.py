@@ -36,6 +36,9 @@ PR_CLOSED = "pr_closed"
 ANALYZE_CALL = "analyze_call"
 LIFECYCLE = (AGENT_PR, PR_CLOSED, *MERGE_KINDS)
 CHUNK = 5_000
+REVERTING = ('%"reverts":{"commits":["%', '%"reverts":{"commits":[],"pulls":["%')
+"""A merge payload (canonical JSON: sorted keys, no spaces) that names a reverted merge. Quotes
+inside PR-controlled strings are escaped, so no title or body can look like this."""
 
 _COLUMNS = (
     EVENTS.c.seq,
@@ -182,9 +185,19 @@ def read_facts(
     facts: list[Fact] = []
     merge_kinds = [k for k in MERGE_KINDS if k in wanted]
     if merge_kinds:
-        for row in _rows(
-            engine, [EVENTS.c.kind.in_(merge_kinds), EVENTS.c.occurred_at >= since], True
-        ):
+        # The window's merges (the agent's, when one is asked for), and any later merge that
+        # reverts something: only those are parsed.
+        ours = (
+            sa.and_(EVENTS.c.occurred_at < until, EVENTS.c.agent_id == agent_id)
+            if agent_id
+            else (EVENTS.c.occurred_at < until)
+        )
+        conditions = [
+            EVENTS.c.kind.in_(merge_kinds),
+            EVENTS.c.occurred_at >= since,
+            sa.or_(ours, *(EVENTS.c.payload.like(p) for p in REVERTING)),
+        ]
+        for row in _rows(engine, conditions, True):
             facts.append(merge_fact(row))
     in_window = [EVENTS.c.occurred_at >= since, EVENTS.c.occurred_at < until]
     by_agent = [EVENTS.c.agent_id == agent_id] if agent_id else [EVENTS.c.agent_id.is_not(None)]
