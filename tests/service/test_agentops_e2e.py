@@ -345,3 +345,29 @@ def test_a_rate_limit_holds_across_two_worker_processes(tmp_path: Path) -> None:
             title
         )
         assert "(prs_per_hour: 2); clears at" in title
+
+
+def test_an_open_pr_limit_clears_when_the_earlier_pr_is_closed(tmp_path: Path) -> None:
+    limits = "defaults:\n  limits: {open_prs: 1}\n"
+    url = f"sqlite:///{tmp_path / 'open.db'}"
+    with LocalStack(url, policies_dir=policies(tmp_path, defaults=limits)) as stack:
+        apply_setup(stack.sim, SETUP)
+        stack.wait_processed()
+        first, second = (
+            stack.sim.open_pr(REPO, "docs-bot[bot]", f"agent/docs-{i}",
+                              {f"docs/p{i}.md": f"# {i}\n"}, title=f"Docs {i}",
+                              body=f"x\n\nAgent-Run-Id: run_open_{i}")
+            for i in (1, 2)
+        )  # fmt: skip
+        wait_check(stack, first, "success")
+        limited = wait_check(stack, second, "failure")
+        assert limited.title.startswith(
+            "Failed: agent.rate-limited: agent 'docs-bot' has 1 open PR opened before this one "
+            "(open_prs: 1); clears when one of them is merged or closed"
+        ), limited.title
+        stack.sim.close_pr(first, by="docs-bot[bot]")
+        stack.wait_processed()
+        events = store.events_for_pr(engine_of(stack), REPO, first.number, kinds=("pr_closed",))
+        assert len(events) == 1 and events[0].agent_id == "docs-bot"
+        stack.sim.rerequest_check(limited.id, by="docs-bot[bot]")
+        wait_check(stack, second, "success")
