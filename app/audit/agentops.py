@@ -14,7 +14,6 @@ PR rate limits read, and the three small events they add.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -273,10 +272,10 @@ def agent_history(
     )
 
 
-def opening_counts(history: AgentHistory) -> dict[str, Any]:
+def opening_counts(history: AgentHistory) -> dict[str, int]:
     """The rate-limit figures recorded with an evaluation."""
-    counts: dict[str, Any] = defaultdict(int)
-    counts["opened_last_hour"] = len(history.opened_last_hour)
-    counts["opened_last_day"] = len(history.opened_last_day)
-    counts["open_prs"] = history.open_prs
-    return dict(counts)
+    return {
+        "opened_last_hour": len(history.opened_last_hour),
+        "opened_last_day": len(history.opened_last_day),
+        "open_prs": history.open_prs,
+    }
