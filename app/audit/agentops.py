@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.agentops.facts import AnalyzeCallFact, EvaluationFact, Fact, MergeFact, rule_class
 from app.agentops.history import AgentHistory
@@ -94,14 +95,26 @@ def record_analyze_call(engine: Engine, *, agent_id: str, outcome: str, status: 
     store.append(engine, ANALYZE_CALL, {"outcome": outcome, "status": status}, agent_id=agent_id)
 
 
-def _rows(engine: Engine, conditions: list[sa.ColumnElement[bool]], payload: bool) -> Iterator[Any]:
-    """Matching rows in seq order, in chunks (bounded memory on both databases)."""
-    columns = [*_COLUMNS, EVENTS.c.payload] if payload else list(_COLUMNS)
+def _json(engine: Engine, *path: str) -> sa.ColumnElement[Any]:
+    """One field of the payload, extracted by the database (no payload crosses to Python):
+    scalars come back as text or numbers, arrays and objects as JSON text."""
+    if engine.dialect.name == "postgresql":
+        return sa.func.jsonb_extract_path_text(sa.cast(EVENTS.c.payload, JSONB), *path)
+    return sa.func.json_extract(EVENTS.c.payload, "$." + ".".join(path))
+
+
+def _rows(
+    engine: Engine,
+    conditions: list[sa.ColumnElement[bool]],
+    fields: dict[str, tuple[str, ...]] | None = None,
+) -> Iterator[Any]:
+    """Matching rows (filter columns plus the named payload fields) in seq order, in chunks."""
+    extracted = [_json(engine, *path).label(name) for name, path in (fields or {}).items()]
     last = 0
     with engine.connect() as conn:
         while True:
             rows = conn.execute(
-                sa.select(*columns)
+                sa.select(*_COLUMNS, *extracted)
                 .where(EVENTS.c.seq > last, *conditions)
                 .order_by(EVENTS.c.seq)
                 .limit(CHUNK)
@@ -128,13 +141,48 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def merge_fact(row: Any) -> MergeFact:
-    data = json.loads(row.payload)
-    times = [t for t in (_time(a.get("time")) for a in data.get("approvals") or []) if t]
+def _array(value: Any) -> list[Any]:
+    """A JSON array field as extracted (JSON text), or [] when absent or malformed."""
+    if not value:
+        return []
     try:
-        reverts = RevertRefs.model_validate(data.get("reverts") or {})
-    except ValueError:
-        reverts = RevertRefs()
+        data = json.loads(value)
+    except (TypeError, ValueError):
+        return []
+    return data if isinstance(data, list) else []
+
+
+def _classes(findings: Any) -> frozenset[str]:
+    return frozenset(
+        rule_class(str(f.get("rule"))) for f in _array(findings) if isinstance(f, dict)
+    )
+
+
+MERGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "merge_sha": ("merge_commit_sha",),
+    "bypass": ("bypass",),
+    "cost": ("run_cost_usd",),
+    "first_evaluated": ("head_first_evaluated_at",),
+    "approvals": ("approvals",),
+    "findings": ("findings",),
+    "reverts": ("reverts",),
+}
+EVALUATION_FIELDS: dict[str, tuple[str, ...]] = {
+    "conclusion": ("conclusion",),
+    "tier": ("report", "tier"),
+}
+
+
+def merge_fact(row: Any) -> MergeFact:
+    times = [
+        t for t in (_time(a.get("time")) for a in _array(row.approvals) if isinstance(a, dict)) if t
+    ]
+    reverts = RevertRefs()
+    if row.reverts:
+        try:
+            reverts = RevertRefs.model_validate_json(row.reverts)
+        except ValueError:
+            pass
     return MergeFact(
         seq=int(row.seq),
         at=_aware(row.occurred_at),
@@ -142,20 +190,18 @@ def merge_fact(row: Any) -> MergeFact:
         repo=row.repo or "",
         pr=int(row.pr_number or 0),
         head_sha=row.head_sha or "",
-        merge_sha=data.get("merge_commit_sha"),
-        bypass=row.kind == "bypass_merge" or bool(data.get("bypass")),
+        merge_sha=row.merge_sha,
+        bypass=row.kind == "bypass_merge" or row.bypass in (1, True, "true"),
         run_id=row.run_id,
-        cost_usd=_cost(data.get("run_cost_usd")),
+        cost_usd=_cost(row.cost),
         last_approval_at=max(times) if times else None,
-        head_first_evaluated_at=_time(data.get("head_first_evaluated_at")),
-        rule_classes=frozenset(rule_class(str(f.get("rule"))) for f in data.get("findings") or []),
+        head_first_evaluated_at=_time(row.first_evaluated),
+        rule_classes=_classes(row.findings),
         reverts=reverts,
     )
 
 
 def evaluation_fact(row: Any) -> EvaluationFact:
-    data = json.loads(row.payload)
-    report = data.get("report") or {}
     return EvaluationFact(
         seq=int(row.seq),
         at=_aware(row.occurred_at),
@@ -163,11 +209,9 @@ def evaluation_fact(row: Any) -> EvaluationFact:
         repo=row.repo or "",
         pr=int(row.pr_number or 0),
         head_sha=row.head_sha or "",
-        conclusion=str(data.get("conclusion") or ""),
-        blocked=report.get("tier") == "blocked",
-        rule_classes=frozenset(
-            rule_class(str(f.get("rule"))) for f in report.get("findings") or []
-        ),
+        conclusion=str(row.conclusion or ""),
+        blocked=str(row.tier) == "blocked",
+        rule_classes=_classes(getattr(row, "findings", None)),
     )
 
 
@@ -177,15 +221,17 @@ def read_facts(
     *,
     agent_id: str | None = None,
     kinds: Iterable[str] = ("evaluation", *MERGE_KINDS, ANALYZE_CALL),
+    by_class: bool = True,
 ) -> list[Fact]:
-    """The facts of the window's events (merges from `since` on: a later one may be a revert)."""
+    """The facts of the window's events (merges from `since` on: a later one may be a revert).
+    Without `by_class` the findings of evaluations are not read (no rule classes)."""
     wanted = set(kinds)
     since, until = _aware(window.since), _aware(window.until)
     facts: list[Fact] = []
     merge_kinds = [k for k in MERGE_KINDS if k in wanted]
     if merge_kinds:
         # The window's merges (the agent's, when one is asked for), and any later merge that
-        # reverts something: only those are parsed.
+        # reverts something.
         ours = (
             sa.and_(EVENTS.c.occurred_at < until, EVENTS.c.agent_id == agent_id)
             if agent_id
@@ -196,15 +242,18 @@ def read_facts(
             EVENTS.c.occurred_at >= since,
             sa.or_(ours, *(EVENTS.c.payload.like(p) for p in REVERTING)),
         ]
-        for row in _rows(engine, conditions, True):
+        for row in _rows(engine, conditions, MERGE_FIELDS):
             facts.append(merge_fact(row))
     in_window = [EVENTS.c.occurred_at >= since, EVENTS.c.occurred_at < until]
     by_agent = [EVENTS.c.agent_id == agent_id] if agent_id else [EVENTS.c.agent_id.is_not(None)]
     if "evaluation" in wanted:
-        for row in _rows(engine, [EVENTS.c.kind == "evaluation", *in_window, *by_agent], True):
+        fields = dict(EVALUATION_FIELDS)
+        if by_class:
+            fields["findings"] = ("report", "findings")
+        for row in _rows(engine, [EVENTS.c.kind == "evaluation", *in_window, *by_agent], fields):
             facts.append(evaluation_fact(row))
     if ANALYZE_CALL in wanted:
-        for row in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent], False):
+        for row in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent]):
             facts.append(AnalyzeCallFact(int(row.seq), _aware(row.occurred_at), row.agent_id))
     return facts
 
@@ -213,7 +262,8 @@ def agent_scorecards(
     engine: Engine, window: Window, *, agent_id: str | None = None, by_class: bool = True
 ) -> list[Scorecard]:
     """Scorecards over the window, read from the store (the CLI, metrics and console use it)."""
-    cards = scorecards(read_facts(engine, window, agent_id=agent_id), window, by_class=by_class)
+    facts = read_facts(engine, window, agent_id=agent_id, by_class=by_class)
+    cards = scorecards(facts, window, by_class=by_class)
     return [c for c in cards if agent_id is None or c.agent_id == agent_id]
 
 
@@ -225,7 +275,7 @@ def _openings(
     latest: dict[tuple[str, int], tuple[int, str]] = {}
     opened: list[datetime] = []
     conditions = [EVENTS.c.agent_id == agent_id, EVENTS.c.kind.in_(LIFECYCLE)]
-    for row in _rows(engine, conditions, False):
+    for row in _rows(engine, conditions):
         key = (row.repo or "", int(row.pr_number or 0))
         if key == (repo, pr):
             continue
