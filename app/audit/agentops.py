@@ -95,31 +95,43 @@ def record_analyze_call(engine: Engine, *, agent_id: str, outcome: str, status: 
     store.append(engine, ANALYZE_CALL, {"outcome": outcome, "status": status}, agent_id=agent_id)
 
 
-def _json(engine: Engine, *path: str) -> sa.ColumnElement[Any]:
-    """One field of the payload, extracted by the database (no payload crosses to Python):
-    scalars come back as text or numbers, arrays and objects as JSON text."""
+def _extract(engine: Engine, paths: list[tuple[str, ...]]) -> sa.ColumnElement[Any]:
+    """The payload fields at `paths` as one JSON array, built by the database (the payload is
+    parsed once there and never crosses to Python)."""
     if engine.dialect.name == "postgresql":
-        return sa.func.jsonb_extract_path_text(sa.cast(EVENTS.c.payload, JSONB), *path)
-    return sa.func.json_extract(EVENTS.c.payload, "$." + ".".join(path))
+        doc = sa.cast(EVENTS.c.payload, JSONB)
+        return sa.func.jsonb_build_array(*(sa.func.jsonb_extract_path(doc, *p) for p in paths))
+    # Several paths: SQLite parses the text once and answers a JSON array (one path: a scalar).
+    selectors = ["$." + ".".join(p) for p in paths]
+    if len(selectors) == 1:
+        return sa.func.json_array(sa.func.json_extract(EVENTS.c.payload, selectors[0]))
+    return sa.func.json_extract(EVENTS.c.payload, *selectors)
 
 
 def _rows(
     engine: Engine,
     conditions: list[sa.ColumnElement[bool]],
     fields: dict[str, tuple[str, ...]] | None = None,
-) -> Iterator[Any]:
-    """Matching rows (filter columns plus the named payload fields) in seq order, in chunks."""
-    extracted = [_json(engine, *path).label(name) for name, path in (fields or {}).items()]
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Matching rows in seq order, in chunks, each with the named payload fields' values."""
+    names = list(fields or {})
+    columns: list[Any] = list(_COLUMNS)
+    if names:
+        columns.append(_extract(engine, [fields[n] for n in names] if fields else []).label("f"))
     last = 0
     with engine.connect() as conn:
         while True:
             rows = conn.execute(
-                sa.select(*_COLUMNS, *extracted)
+                sa.select(*columns)
                 .where(EVENTS.c.seq > last, *conditions)
                 .order_by(EVENTS.c.seq)
                 .limit(CHUNK)
             ).all()
-            yield from rows
+            for row in rows:
+                values: Any = row.f if names else []
+                if isinstance(values, str):
+                    values = json.loads(values)
+                yield row, dict(zip(names, values, strict=False))
             if len(rows) < CHUNK:
                 return
             last = int(rows[-1].seq)
@@ -142,14 +154,8 @@ def _time(value: Any) -> datetime | None:
 
 
 def _array(value: Any) -> list[Any]:
-    """A JSON array field as extracted (JSON text), or [] when absent or malformed."""
-    if not value:
-        return []
-    try:
-        data = json.loads(value)
-    except (TypeError, ValueError):
-        return []
-    return data if isinstance(data, list) else []
+    """A JSON array field as extracted, or [] when absent or not an array."""
+    return value if isinstance(value, list) else []
 
 
 def _classes(findings: Any) -> frozenset[str]:
@@ -167,20 +173,21 @@ MERGE_FIELDS: dict[str, tuple[str, ...]] = {
     "findings": ("findings",),
     "reverts": ("reverts",),
 }
+GATE_FIELDS = {k: MERGE_FIELDS[k] for k in ("merge_sha", "bypass", "cost", "reverts")}
+"""What the trust-ramp gates read of a merge (no approvals, findings or times)."""
 EVALUATION_FIELDS: dict[str, tuple[str, ...]] = {
     "conclusion": ("conclusion",),
     "tier": ("report", "tier"),
 }
 
 
-def merge_fact(row: Any) -> MergeFact:
-    times = [
-        t for t in (_time(a.get("time")) for a in _array(row.approvals) if isinstance(a, dict)) if t
-    ]
+def merge_fact(row: Any, f: dict[str, Any]) -> MergeFact:
+    approvals = [a for a in _array(f.get("approvals")) if isinstance(a, dict)]
+    times = [t for t in (_time(a.get("time")) for a in approvals) if t]
     reverts = RevertRefs()
-    if row.reverts:
+    if isinstance(f.get("reverts"), dict):
         try:
-            reverts = RevertRefs.model_validate_json(row.reverts)
+            reverts = RevertRefs.model_validate(f["reverts"])
         except ValueError:
             pass
     return MergeFact(
@@ -190,18 +197,18 @@ def merge_fact(row: Any) -> MergeFact:
         repo=row.repo or "",
         pr=int(row.pr_number or 0),
         head_sha=row.head_sha or "",
-        merge_sha=row.merge_sha,
-        bypass=row.kind == "bypass_merge" or row.bypass in (1, True, "true"),
+        merge_sha=f.get("merge_sha"),
+        bypass=row.kind == "bypass_merge" or f.get("bypass") is True,
         run_id=row.run_id,
-        cost_usd=_cost(row.cost),
+        cost_usd=_cost(f.get("cost")),
         last_approval_at=max(times) if times else None,
-        head_first_evaluated_at=_time(row.first_evaluated),
-        rule_classes=_classes(row.findings),
+        head_first_evaluated_at=_time(f.get("first_evaluated")),
+        rule_classes=_classes(f.get("findings")),
         reverts=reverts,
     )
 
 
-def evaluation_fact(row: Any) -> EvaluationFact:
+def evaluation_fact(row: Any, f: dict[str, Any]) -> EvaluationFact:
     return EvaluationFact(
         seq=int(row.seq),
         at=_aware(row.occurred_at),
@@ -209,9 +216,9 @@ def evaluation_fact(row: Any) -> EvaluationFact:
         repo=row.repo or "",
         pr=int(row.pr_number or 0),
         head_sha=row.head_sha or "",
-        conclusion=str(row.conclusion or ""),
-        blocked=str(row.tier) == "blocked",
-        rule_classes=_classes(getattr(row, "findings", None)),
+        conclusion=str(f.get("conclusion") or ""),
+        blocked=f.get("tier") == "blocked",
+        rule_classes=_classes(f.get("findings")),
     )
 
 
@@ -222,9 +229,11 @@ def read_facts(
     agent_id: str | None = None,
     kinds: Iterable[str] = ("evaluation", *MERGE_KINDS, ANALYZE_CALL),
     by_class: bool = True,
+    gates_only: bool = False,
 ) -> list[Fact]:
     """The facts of the window's events (merges from `since` on: a later one may be a revert).
-    Without `by_class` the findings of evaluations are not read (no rule classes)."""
+    Without `by_class` the findings of evaluations are not read (no rule classes); with
+    `gates_only` merges carry only what the trust-ramp gates read."""
     wanted = set(kinds)
     since, until = _aware(window.since), _aware(window.until)
     facts: list[Fact] = []
@@ -242,18 +251,20 @@ def read_facts(
             EVENTS.c.occurred_at >= since,
             sa.or_(ours, *(EVENTS.c.payload.like(p) for p in REVERTING)),
         ]
-        for row in _rows(engine, conditions, MERGE_FIELDS):
-            facts.append(merge_fact(row))
+        for row, values in _rows(engine, conditions, GATE_FIELDS if gates_only else MERGE_FIELDS):
+            facts.append(merge_fact(row, values))
     in_window = [EVENTS.c.occurred_at >= since, EVENTS.c.occurred_at < until]
     by_agent = [EVENTS.c.agent_id == agent_id] if agent_id else [EVENTS.c.agent_id.is_not(None)]
     if "evaluation" in wanted:
         fields = dict(EVALUATION_FIELDS)
         if by_class:
             fields["findings"] = ("report", "findings")
-        for row in _rows(engine, [EVENTS.c.kind == "evaluation", *in_window, *by_agent], fields):
-            facts.append(evaluation_fact(row))
+        for row, values in _rows(
+            engine, [EVENTS.c.kind == "evaluation", *in_window, *by_agent], fields
+        ):
+            facts.append(evaluation_fact(row, values))
     if ANALYZE_CALL in wanted:
-        for row in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent]):
+        for row, _ in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent]):
             facts.append(AnalyzeCallFact(int(row.seq), _aware(row.occurred_at), row.agent_id))
     return facts
 
@@ -275,7 +286,7 @@ def _openings(
     latest: dict[tuple[str, int], tuple[int, str]] = {}
     opened: list[datetime] = []
     conditions = [EVENTS.c.agent_id == agent_id, EVENTS.c.kind.in_(LIFECYCLE)]
-    for row in _rows(engine, conditions):
+    for row, _ in _rows(engine, conditions):
         key = (row.repo or "", int(row.pr_number or 0))
         if key == (repo, pr):
             continue
@@ -304,7 +315,7 @@ def agent_history(
     days = sorted(set(windows))
     if days:
         widest = Window(moment - timedelta(days=days[-1]), moment + timedelta(microseconds=1))
-        facts = read_facts(engine, widest, agent_id=agent_id, kinds=MERGE_KINDS)
+        facts = read_facts(engine, widest, agent_id=agent_id, kinds=MERGE_KINDS, gates_only=True)
         for n in days:
             window = Window(moment - timedelta(days=n), widest.until)
             cards = scorecards(facts, window, by_class=False)
