@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import JSONB
 
 from app.agentops.facts import AnalyzeCallFact, EvaluationFact, Fact, MergeFact, rule_class
@@ -29,7 +30,8 @@ from app.agentops.reverts import RevertRefs
 from app.agentops.scorecard import Scorecard, Window, scorecards
 from app.audit import store
 from app.audit.chain import MERGE_KINDS
-from app.audit.models import EVENTS
+from app.audit.models import EVENTS, HEAD
+from app.db import SQLITE_BEGIN
 
 AGENT_PR = "agent_pr"
 PR_CLOSED = "pr_closed"
@@ -56,39 +58,63 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
 
 
+@contextmanager
+def _locked(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the chain's append lock, so a read-then-append is atomic across
+    processes (BEGIN IMMEDIATE on SQLite, the head row FOR UPDATE on PostgreSQL)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(sa.select(HEAD.c.seq).where(HEAD.c.id == 1).with_for_update())
+            yield conn
+
+
+def _last_lifecycle(conn: Connection, repo: str, pr: int) -> Any:
+    return conn.execute(
+        sa.select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.agent_id)
+        .where(EVENTS.c.repo == repo, EVENTS.c.pr_number == pr, EVENTS.c.kind.in_(LIFECYCLE))
+        .order_by(EVENTS.c.seq.desc())
+        .limit(1)
+    ).first()
+
+
 def record_opening(engine: Engine, *, repo: str, pr: int, agent_id: str, head_sha: str) -> int:
     """The seq of this PR's current opening, appending one when the PR has none since its last
-    close or merge. Call it holding the PR's lock (the worker does)."""
-    events = store.events_for_pr(engine, repo, pr, kinds=LIFECYCLE)
-    if events and events[-1].kind == AGENT_PR:
-        return events[-1].seq
-    event = store.append(
-        engine,
-        AGENT_PR,
-        {"reopened": bool(events)},
-        repo=repo,
-        pr_number=pr,
-        head_sha=head_sha,
-        agent_id=agent_id,
-    )
-    return event.seq
+    close or merge (atomically: two workers never record the same opening twice)."""
+    with _locked(engine) as conn:
+        last = _last_lifecycle(conn, repo, pr)
+        if last is not None and last.kind == AGENT_PR:
+            return int(last.seq)
+        event = store.append(
+            conn,
+            AGENT_PR,
+            {"reopened": last is not None},
+            repo=repo,
+            pr_number=pr,
+            head_sha=head_sha,
+            agent_id=agent_id,
+        )
+        return event.seq
 
 
 def record_closed(engine: Engine, *, repo: str, pr: int, head_sha: str | None) -> bool:
     """Record an agent PR closed without merging (once per opening); False when not an agent's."""
-    events = store.events_for_pr(engine, repo, pr, kinds=LIFECYCLE)
-    if not events or events[-1].kind != AGENT_PR:
-        return False
-    store.append(
-        engine,
-        PR_CLOSED,
-        {"opened_seq": events[-1].seq},
-        repo=repo,
-        pr_number=pr,
-        head_sha=head_sha,
-        agent_id=events[-1].agent_id,
-    )
-    return True
+    with _locked(engine) as conn:
+        last = _last_lifecycle(conn, repo, pr)
+        if last is None or last.kind != AGENT_PR:
+            return False
+        store.append(
+            conn,
+            PR_CLOSED,
+            {"opened_seq": int(last.seq)},
+            repo=repo,
+            pr_number=pr,
+            head_sha=head_sha,
+            agent_id=last.agent_id,
+        )
+        return True
 
 
 def record_analyze_call(engine: Engine, *, agent_id: str, outcome: str, status: int) -> None:
