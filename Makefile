@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhook.py --concurrency 4
 	$(BIN)/python bench/audit.py --records 100000
 	$(BIN)/python bench/tracing.py
+	$(BIN)/python bench/scorecard.py --events 100000
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/corpus.py $(CORPUS_ARGS)

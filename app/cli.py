@@ -34,10 +34,12 @@ app.add_typer(retention_app, name="retention")
 
 
 def _mount_audit() -> None:
+    from app.agents_cli import agents_app
     from app.audit.cli import audit_app, db_app
 
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
+    app.add_typer(agents_app, name="agents")
 
 
 _mount_audit()

@@ -13,16 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.agentops.history import AgentHistory
+from app.agentops.limits import rate_limit_problem
+from app.agentops.ramp import graduation_for
 from app.allowlists import effective_layers
 from app.approvals import ApprovalGate, GateInput, PriorEvaluation
 from app.errors import ConfigError
 from app.owners import CodeOwnersMap
 from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
+from app.policy.registry import Agent
 from app.proposer import identify_proposer
 from app.render import conclusion_for
 from app.repo_config import RepoConfig, parse_repo_config
-from app.report import AgentInfo, PolicyResult, Report, Tier
+from app.report import AgentInfo, Graduation, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.risk.allowlist import allowlist_findings
 from app.semdiff.destinations import with_destinations
@@ -74,7 +78,10 @@ def evaluate_snapshot(
     gate: Gatekeeper,
     *,
     history: Mapping[str, PriorEvaluation] | None = None,
+    agent_history: AgentHistory | None = None,
 ) -> Evaluation:
+    """`agent_history` is the proposing agent's audited record (the service reads it from the
+    store): without it no rate limit is checked and no tier graduates (fail closed)."""
     problems: list[str] = list(snapshot.problems)
     try:
         config = parse_repo_config(snapshot.config_text)
@@ -126,6 +133,17 @@ def evaluate_snapshot(
         policy = PolicyResult(decision="allow", reasons=("not an agent change",))
     if policy.decision != "allow":
         tier = "blocked"
+    graduation: Graduation | None = None
+    if is_agent and proposer.agent is not None:
+        own = (
+            agent_history if agent_history and agent_history.agent_id == proposer.agent.id else None
+        )
+        limited = own and rate_limit_problem(gate.policy.registry.limits_for(proposer.agent), own)
+        if limited:
+            problems.append(limited)
+        graduation = graduation_for(proposer.agent.graduation, tier, findings, changes, own)
+        if graduation is not None and graduation.graduated:
+            tier = graduation.to_tier
     policy_version = gate.policy_version(snapshot.config_text)
 
     owners = CodeOwnersMap.parse(snapshot.codeowners, source="CODEOWNERS")
@@ -180,6 +198,7 @@ def evaluate_snapshot(
         policy_version=policy_version,
         problems=tuple(problems),
         plans=plans,
+        graduation=graduation,
     )
     return Evaluation(
         report=report,
@@ -188,6 +207,16 @@ def evaluate_snapshot(
         to_request_users=outcome.to_request_users,
         to_request_teams=outcome.to_request_teams,
     )
+
+
+def proposing_agent(snapshot: PullRequestSnapshot, gate: Gatekeeper) -> Agent | None:
+    """The registered agent that proposed this PR (what the service reads the record of)."""
+    try:
+        config = parse_repo_config(snapshot.config_text)
+    except ConfigError:
+        config = RepoConfig()
+    proposer = identify_proposer(snapshot, gate.policy.registry, config)
+    return proposer.agent if proposer.is_agent else None
 
 
 def _tier_at_least(tier: Tier, floor: int) -> bool:
@@ -199,6 +228,7 @@ def evaluate(
     gate: Gatekeeper,
     *,
     history: Mapping[str, PriorEvaluation] | None = None,
+    agent_history: AgentHistory | None = None,
 ) -> Report:
     """The report alone (what `analyze` and `POST /api/analyze` print)."""
-    return evaluate_snapshot(snapshot, gate, history=history).report
+    return evaluate_snapshot(snapshot, gate, history=history, agent_history=agent_history).report

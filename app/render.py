@@ -155,6 +155,10 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
         + (f": {esc(', '.join(report.policy.reasons))}" if report.policy.reasons else "")
         + " |",
         f"| Policy version | `{(report.policy_version or '?')[:16]}` |",
+    ]
+    if report.graduation is not None:
+        head.append(f"| Trust ramp | {esc(report.graduation.summary, 500)} |")
+    head += [
         "",
     ]
     if agent.unknown_authors:

@@ -114,6 +114,34 @@ class PlanStatus(ReportModel):
     missing: tuple[str, ...] = ()
 
 
+class GateFigures(ReportModel):
+    """The agent's audited record over the entry's window, as the trust-ramp gates read it."""
+
+    window_days: int
+    merged: int = 0
+    reverted: int = 0
+    reverted_pct: float = 0.0
+    bypassed: int = 0
+    run_id_coverage_pct: float | None = None
+    cost_per_merge_usd: float | None = None
+    merges_without_cost: int = 0
+
+
+class Graduation(ReportModel):
+    """The trust ramp's decision (`policies/agents.yaml` `graduation:`): absent when no entry of
+    the agent covers every finding at the computed tier."""
+
+    graduated: bool
+    entry: int
+    """Index of the agent's graduation entry that applied."""
+    from_tier: int
+    to_tier: int
+    figures: GateFigures | None = None
+    """None when no audited record was available (pre-flight): never graduated then."""
+    failed_gates: tuple[str, ...] = ()
+    summary: str
+
+
 class Report(ReportModel):
     schema_version: Literal[1] = 1
     changes: tuple[Change, ...] = ()
@@ -126,3 +154,4 @@ class Report(ReportModel):
     policy_version: str | None = None
     problems: tuple[str, ...] = ()
     plans: PlanStatus | None = None
+    graduation: Graduation | None = None

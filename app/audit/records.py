@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.agentops.reverts import RevertRefs
 from app.models import Severity
 from app.report import Tier
 
@@ -121,6 +122,12 @@ class MergeRecord(_Record):
     """SHA-256 of the Terraform plan of each module directory the merged head was judged on."""
     merge_index: int | None = None
     prev_merge_hash: str | None = None
+    run_cost_usd: str | None = None
+    """The run's `Agent-Run-Cost-USD` trailer (scorecards: cost per merged change)."""
+    head_first_evaluated_at: datetime | None = None
+    """When the merged head was first evaluated (scorecards: approval latency)."""
+    reverts: RevertRefs = Field(default_factory=RevertRefs)
+    """Earlier merges this one reverts (`This reverts commit …`, `Reverts owner/repo#N`)."""
 
 
 # The merge record fields, in export (CSV column) order.

@@ -96,6 +96,7 @@ class PullRequestRef(Lenient):
     merge_commit_sha: str | None = None
     user: Account | None = None
     title: str = ""
+    body: str | None = None
     html_url: str = ""
     state: str = "open"
 

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from ruamel.yaml.nodes import Node
 
+from app.agentops.config import AgentLimits, GraduationEntry
 from app.allowlists import Allowlists
 from app.errors import PolicyLoadError, UnparseableError
 from app.models import KINDS, Kind
@@ -75,6 +76,10 @@ class Agent(BaseModel):
     api_rate_limit: ApiRateLimit | None = None
     allowlists: Allowlists | None = None
     """Destinations this agent's changes may introduce; narrows the repository's lists."""
+    limits: AgentLimits | None = None
+    """How fast it may open PRs (unset keys come from the file's `defaults.limits`)."""
+    graduation: tuple[GraduationEntry, ...] = ()
+    """Trust-ramp entries: tiers its audited record has earned the right to skip."""
 
     @field_validator("api_tokens")
     @classmethod
@@ -116,16 +121,30 @@ class Agent(BaseModel):
         return any(fnmatchcase(repo.lower(), glob.lower()) for glob in self.repos)
 
 
+class RegistryDefaults(BaseModel):
+    """What applies to every agent unless its own entry says otherwise."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    limits: AgentLimits | None = None
+
+
 class _RegistryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    defaults: RegistryDefaults = RegistryDefaults()
     agents: list[Agent] = Field(default_factory=list)
 
 
 class AgentRegistry:
     """Look-ups by login; loaded once per process with the policies."""
 
-    def __init__(self, agents: Iterable[Agent], tokens: TokenIndex | None = None) -> None:
+    def __init__(
+        self,
+        agents: Iterable[Agent],
+        tokens: TokenIndex | None = None,
+        defaults: RegistryDefaults | None = None,
+    ) -> None:
         self.agents = tuple(agents)
+        self.defaults = defaults or RegistryDefaults()
         self.tokens = tokens if tokens is not None else _hashed_tokens(self.agents)
         """Pre-flight API tokens (those from `env:` entries only when built by `load`)."""
         self._by_login = {login: a for a in self.agents for login in a.logins}
@@ -198,7 +217,7 @@ class AgentRegistry:
                     )
                 owners[digest] = agent.id
                 entries.append((digest, agent.id))
-        return cls(parsed.agents, TokenIndex(entries))
+        return cls(parsed.agents, TokenIndex(entries), parsed.defaults)
 
     def agent_for_logins(self, logins: Iterable[str]) -> Agent | None:
         """The first registered agent among these logins (author first, then commits)."""
@@ -239,6 +258,11 @@ class AgentRegistry:
             return None
         agent = self._by_id.get(found[0])
         return (agent, found[1]) if agent is not None else None
+
+    def limits_for(self, agent: Agent) -> AgentLimits:
+        """The agent's PR rate limits, unset keys filled from `defaults.limits`."""
+        own = agent.limits or AgentLimits()
+        return own.over(self.defaults.limits)
 
     def all_logins(self) -> tuple[str, ...]:
         return tuple(self._by_login)

@@ -129,6 +129,7 @@ def create_app(
             rt.metrics.queue_depth.set(inbox.queue_depth(rt.engine))
         except Exception as error:
             log.warning("metrics.queue_depth_failed", error=str(error)[:200])
+        _refresh_agent_gauges(rt)
         return PlainTextResponse(
             generate_latest(rt.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
         )
@@ -142,3 +143,24 @@ def create_app(
         return JSONResponse({"error": str(error)}, status_code=400)
 
     return app
+
+
+def _refresh_agent_gauges(rt: Runtime) -> None:
+    """The `countersign_agent_*` gauges, recomputed from the store at most once a minute."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from app.agentops.scorecard import Window
+    from app.audit.agentops import agent_scorecards
+    from app.service.metrics import AGENT_REFRESH_SECONDS, AGENT_WINDOW_DAYS
+
+    metrics = rt.metrics
+    if time.monotonic() - metrics.agent_refreshed_at < AGENT_REFRESH_SECONDS:
+        return
+    now = datetime.now(UTC)
+    try:
+        window = Window(now - timedelta(days=AGENT_WINDOW_DAYS), now)
+        metrics.set_scorecards(agent_scorecards(rt.engine, window, by_class=False))
+        metrics.agent_refreshed_at = time.monotonic()
+    except Exception as error:
+        log.warning("metrics.agent_scorecards_failed", error=str(error)[:200])

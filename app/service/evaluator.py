@@ -17,12 +17,14 @@ from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
 from app import inbox, telemetry
+from app.agentops.history import AgentHistory
+from app.agentops.reverts import revert_refs
 from app.approvals import PriorEvaluation
-from app.audit import store
+from app.audit import agentops, store
 from app.audit.plans import plans_for
 from app.audit.records import EvaluationRecord
 from app.errors import ConfigError
-from app.evaluate import Evaluation, evaluate_snapshot
+from app.evaluate import Evaluation, evaluate_snapshot, proposing_agent
 from app.github import checks
 from app.github.client import CallLog, InstallationClient
 from app.github.snapshot import fetch_snapshot
@@ -87,6 +89,27 @@ class PullRequestEvaluator:
                 policy_version=data.get("policy_version", ""),
             )
         return out
+
+    def agent_record(
+        self, repo: str, number: int, snapshot: PullRequestSnapshot
+    ) -> AgentHistory | None:
+        """The proposing agent's audited record (rate limits, trust ramp), after recording this
+        PR's opening; None when no registered agent proposed it."""
+        agent = proposing_agent(snapshot, self.rt.gate)
+        if agent is None:
+            return None
+        engine = self.rt.engine
+        seq = agentops.record_opening(
+            engine, repo=repo, pr=number, agent_id=agent.id, head_sha=snapshot.head_sha
+        )
+        return agentops.agent_history(
+            engine,
+            agent_id=agent.id,
+            repo=repo,
+            pr=number,
+            opening_seq=seq,
+            windows=[entry.gates.window_days for entry in agent.graduation],
+        )
 
     def relevant_teams(self, snapshot: PullRequestSnapshot) -> list[str]:
         """Teams whose membership decides approvals: owners of changed paths and config approvers."""
@@ -163,9 +186,10 @@ class PullRequestEvaluator:
                 snapshot = snapshot.model_copy(
                     update={"team_members": {t: client.team_members(t) for t in teams}}
                 )
+        record = self.agent_record(repo, number, snapshot)
         try:
             evaluation = evaluate_snapshot(
-                snapshot, self.rt.gate, history=self.history(repo, number)
+                snapshot, self.rt.gate, history=self.history(repo, number), agent_history=record
             )
         except Exception as error:  # fail closed with the reason on the check
             log.exception("evaluation.failed")
@@ -204,6 +228,13 @@ class PullRequestEvaluator:
             requested.already | requested.users | requested.teams
         )
         payload["delivery_id"] = delivery_id
+        if record is not None:  # the rate-limit figures (the ramp's are in report.graduation)
+            payload["agent_record"] = agentops.opening_counts(record)
+        refs = revert_refs(
+            repo, [snapshot.title, snapshot.body, *(c.message for c in snapshot.commits)]
+        )
+        if refs:  # kept for the merge record: which earlier merges this PR reverts
+            payload["reverts"] = refs.model_dump(mode="json")
         # A retried delivery (a crash after this append) publishes again but records once.
         recorded = (
             attempt > 1

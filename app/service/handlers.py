@@ -10,7 +10,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from app.audit import store
+from app.agentops.reverts import RevertRefs, revert_refs
+from app.audit import agentops, store
 from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
 from app.github import checks
@@ -83,7 +84,15 @@ class EventHandlers:
             if pr is None:
                 return "ignored"
             if action == "closed":
-                return self._closed(payload, data) if pr.merged else "ignored"
+                if pr.merged:
+                    return self._closed(payload, data)
+                closed = agentops.record_closed(
+                    self.rt.engine,
+                    repo=repo,
+                    pr=pr.number,
+                    head_sha=pr.head.sha if pr.head else None,
+                )
+                return "done" if closed else "ignored"
             if action in PR_ACTIONS and pr.state == "open":
                 self.evaluator.evaluate_pr(
                     payload.installation.id,
@@ -223,11 +232,21 @@ class EventHandlers:
         report: dict[str, Any] = {}
         conclusion = None
         policy_version = ""
+        reverts = revert_refs(repo, [pr.title, pr.body or ""])
         if latest is not None:
             ev = latest.data()
             report = ev.get("report") or {}
             conclusion = ev.get("conclusion")
             policy_version = ev.get("policy_version") or ""
+            reverts = reverts.union(RevertRefs.model_validate(ev.get("reverts") or {}))
+        first_evaluated = next(
+            (
+                e.occurred_at
+                for e in store.evaluations_for_pr(self.rt.engine, repo, pr.number)
+                if e.head_sha == head_sha
+            ),
+            None,
+        )
         bypass = conclusion != "success"
         agent = report.get("agent") or {}
         risk = report.get("risk") or {}
@@ -260,6 +279,9 @@ class EventHandlers:
             bypass=bypass,
             policy_version=policy_version or "unknown",
             plans=dict((report.get("plans") or {}).get("received") or {}),
+            run_cost_usd=agent.get("run_cost_usd"),
+            head_first_evaluated_at=first_evaluated,
+            reverts=reverts,
         )
         store.append(self.rt.engine, "bypass_merge" if bypass else "merge", record)
         log.info("merge.recorded", bypass=bypass, run_id=record.run_id, agent=record.agent_id)

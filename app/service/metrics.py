@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from app.agentops.scorecard import Scorecard
+
+AGENT_WINDOW_DAYS = 30
+"""The window of the `countersign_agent_*` gauges."""
+AGENT_REFRESH_SECONDS = 60.0
+"""At most one scorecard read per this many seconds, however often Prometheus scrapes."""
+AGENT_GAUGES: tuple[tuple[str, str], ...] = (
+    ("evaluated", "PRs evaluated"),
+    ("merged", "PRs merged"),
+    ("blocked", "PRs blocked by policy"),
+    ("failed", "PRs whose last check failed"),
+    ("bypassed", "merges that bypassed the check"),
+    ("reverted", "merges reverted by a later merge"),
+    ("analyze_calls", "POST /api/analyze calls"),
+)
 
 
 class Metrics:
@@ -49,3 +69,42 @@ class Metrics:
             ["agent", "outcome"],
             registry=self.registry,
         )
+        self.agent = {
+            name: Gauge(
+                f"countersign_agent_{name}",
+                f"{what} per agent over the last {AGENT_WINDOW_DAYS} days (audit store).",
+                ["agent"],
+                registry=self.registry,
+            )
+            for name, what in AGENT_GAUGES
+        }
+        self.agent_run_id_coverage = Gauge(
+            "countersign_agent_run_id_coverage_ratio",
+            f"Share of an agent's merges with a run ID, last {AGENT_WINDOW_DAYS} days.",
+            ["agent"],
+            registry=self.registry,
+        )
+        self.agent_approval_p50 = Gauge(
+            "countersign_agent_approval_latency_p50_seconds",
+            f"Median approval latency of an agent's merges, last {AGENT_WINDOW_DAYS} days.",
+            ["agent"],
+            registry=self.registry,
+        )
+        self.agent_refreshed_at = 0.0
+
+    def set_scorecards(self, cards: Iterable[Scorecard]) -> None:
+        """Replace the per-agent gauges with these agent-level scorecards."""
+        gauges = [*self.agent.values(), self.agent_run_id_coverage, self.agent_approval_p50]
+        for gauge in gauges:
+            gauge.clear()
+        for card in cards:
+            if card.rule_class is not None:
+                continue
+            for name, gauge in self.agent.items():
+                gauge.labels(agent=card.agent_id).set(float(getattr(card, name) or 0))
+            if card.run_id_coverage_pct is not None:
+                ratio = card.run_id_coverage_pct / 100
+                self.agent_run_id_coverage.labels(agent=card.agent_id).set(ratio)
+            if card.approval_latency_p50_seconds is not None:
+                p50 = card.approval_latency_p50_seconds
+                self.agent_approval_p50.labels(agent=card.agent_id).set(p50)

@@ -4,7 +4,9 @@ Order of the checks, cheapest first, so an anonymous or abusive caller costs nex
 bearer token (401) → rate limit of that token (429) → body size by Content-Length, then while
 reading (413) → JSON and schema (400/422) → claimed author (403) → file count (413) → evaluation
 in a bounded worker thread with a deadline (503 when busy or late). Every call is counted by
-agent and outcome (`countersign_analyze_requests_total`) and logged as one `analyze.call` line.
+agent and outcome (`countersign_analyze_requests_total`) and logged as one `analyze.call` line;
+each call of a known agent past its rate limit is also an `analyze_call` audit event, which the
+agent's scorecard counts.
 
 The token decides the agent: the analysis runs as that agent (its first login, else its branch
 prefix or commit identity), and `author`, when given, must be one of that agent's logins, so no
@@ -13,6 +15,7 @@ caller can pre-flight a change as another agent.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -261,12 +264,32 @@ async def analyze(request: Request) -> JSONResponse:
             raise Refusal(503, outcome, str(refused), retry_after=refused.retry_after) from None
     except Refusal as refusal:
         _count(rt, agent_id, refusal.outcome, refusal.status, fingerprint, size, started)
+        await _record(rt, agent_id, refusal.outcome, refusal.status)
         return refusal.response()
     except Exception:
         _count(rt, agent_id, "error", 500, fingerprint, size, started)
+        await _record(rt, agent_id, "error", 500)
         raise
     _count(rt, agent_id, "ok", 200, fingerprint, size, started)
+    await _record(rt, agent_id, "ok", 200)
     return JSONResponse(report)
+
+
+UNRECORDED = frozenset({"unauthorized", "rate_limited"})
+"""Outcomes not written to the audit store: no agent (401), or refused by the token's rate
+limit (429), so a caller can never make us write faster than its rate allows."""
+
+
+async def _record(rt: Runtime, agent: str, outcome: str, status: int) -> None:
+    """Count the call in the agent's scorecard: an `analyze_call` audit event (every process
+    sees it, and it survives restarts). Off the event loop: the append waits for the chain lock."""
+    if agent == "-" or outcome in UNRECORDED:
+        return
+    from app.audit.agentops import record_analyze_call
+
+    await asyncio.to_thread(
+        record_analyze_call, rt.engine, agent_id=agent, outcome=outcome, status=status
+    )
 
 
 def _count(

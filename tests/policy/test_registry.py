@@ -73,3 +73,39 @@ def test_noreply_emails_name_their_login(number: int, login: str, bot: bool) -> 
     name = f"{login}[bot]" if bot else login
     assert login_from_noreply(f"{number}+{name}@users.noreply.github.com") == name
     assert login_from_noreply(f"{name}@example.com") is None
+
+
+TRUST = """
+defaults:
+  limits: {prs_per_hour: 10, prs_per_day: 50, open_prs: 5}
+agents:
+  - id: pricing-bot
+    logins: ["pricing-bot[bot]"]
+    limits: {prs_per_hour: 2}
+    graduation:
+      - {rules: ["pricing.small-change"], from_tier: 2, to_tier: 1,
+         gates: {min_merged: 30, window_days: 30, max_reverted_pct: 0.1, max_bypass: 0,
+                 min_run_id_coverage_pct: 100, max_cost_per_merge_usd: 0.25}}
+      - {changes: [{kind: pricing, op: update}], from_tier: 1, to_tier: 0}
+  - id: docs-bot
+    logins: ["docs-bot[bot]"]
+"""
+
+
+def test_graduation_and_limits_parse_with_defaults(tmp_path: Path) -> None:
+    registry = AgentRegistry.load(write(tmp_path, TRUST))
+    pricing, docs = registry.get("pricing-bot"), registry.get("docs-bot")
+    assert pricing is not None and docs is not None
+    first, second = pricing.graduation
+    assert first.rules == ("pricing.small-change",) and first.gates.max_cost_per_merge_usd == 0.25
+    assert (second.from_tier, second.to_tier, second.changes[0].op) == (1, 0, "update")
+    own = registry.limits_for(pricing)
+    assert (own.prs_per_hour, own.prs_per_day, own.open_prs) == (2, 50, 5)
+    assert registry.limits_for(docs).prs_per_hour == 10
+
+
+def test_a_tier_3_graduation_is_refused_naming_the_line(tmp_path: Path) -> None:
+    bad = TRUST.replace("from_tier: 2, to_tier: 1", "from_tier: 3, to_tier: 1")
+    with pytest.raises(PolicyLoadError, match="never") as caught:
+        AgentRegistry.load(write(tmp_path, bad))
+    assert caught.value.line == 9
