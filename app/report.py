@@ -110,6 +110,23 @@ class PlanStatus(ReportModel):
     missing: tuple[str, ...] = ()
 
 
+class BreakGlass(ReportModel):
+    """The break-glass label on the PR and what it did (see app/break_glass.py).
+
+    `active`: the check is green for `head_sha` only, because `by` (a member of `team`) added
+    the label and gave `reason`. Otherwise `refused` says why the label does nothing."""
+
+    label: str
+    active: bool = False
+    head_sha: str = ""
+    by: str | None = None
+    at: str | None = None
+    reason: str | None = None
+    comment_url: str | None = None
+    team: str | None = None
+    refused: tuple[str, ...] = ()
+
+
 class Report(ReportModel):
     schema_version: Literal[1] = 1
     changes: tuple[Change, ...] = ()
@@ -122,3 +139,7 @@ class Report(ReportModel):
     policy_version: str | None = None
     problems: tuple[str, ...] = ()
     plans: PlanStatus | None = None
+    mode: Literal["enforce", "observe"] = "enforce"
+    """The repository's `mode`: in `observe` the check is `neutral` and requests nothing."""
+    break_glass: BreakGlass | None = None
+    """Present when the break-glass label is on the PR."""

@@ -7,7 +7,7 @@ their field names are part of the export format: rename nothing without a format
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,10 @@ class EvaluationRecord(_Record):
     conclusion: str
     check_run_id: int | None = None
     api_calls: int = 0
+    observed: bool = False
+    """Observe mode (`mode: observe`): the check was `neutral`, nothing requested or labelled."""
+    would_conclude: str | None = None
+    """In observe mode, what the gate would have concluded if enforced."""
 
 
 class MergeGroupPull(_Record):
@@ -117,6 +121,12 @@ class MergeRecord(_Record):
     """SHA-256 of the Terraform plan of each module directory the merged head was judged on."""
     merge_index: int | None = None
     prev_merge_hash: str | None = None
+    observed: bool = False
+    """Merged under observe mode: `bypass` then says whether the enforced gate would have let it."""
+    break_glass: bool = False
+    """Merged at a head whose check was green by break-glass (see the `break_glass` event)."""
+    post_review: Literal["needed"] | None = None
+    """`needed` for a break-glass merge: a human reviews it after the fact (`bypass_reviewed`)."""
 
 
 # The merge record fields, in export (CSV column) order.

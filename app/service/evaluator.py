@@ -27,6 +27,7 @@ from app.github.snapshot import fetch_snapshot
 from app.models import Change
 from app.owners import CodeOwnersMap
 from app.repo_config import parse_repo_config
+from app.service.break_glass import record_break_glass, with_break_glass_facts
 from app.service.logging import log
 from app.service.runtime import Runtime
 from app.snapshot import PullRequestSnapshot
@@ -139,6 +140,7 @@ class PullRequestEvaluator:
                 snapshot = snapshot.model_copy(
                     update={"team_members": {t: client.team_members(t) for t in teams}}
                 )
+        snapshot = with_break_glass_facts(client, self.rt.engine, snapshot)
         try:
             evaluation = evaluate_snapshot(
                 snapshot, self.rt.gate, history=self.history(repo, number)
@@ -172,6 +174,8 @@ class PullRequestEvaluator:
             conclusion=conclusion,
             check_run_id=check_run_id,
             api_calls=len(calls),
+            observed=evaluation.observed,
+            would_conclude=evaluation.would_conclude if evaluation.observed else None,
         ).model_dump(mode="json")
         payload["requested_reviewers"] = sorted(
             requested.already | requested.users | requested.teams
@@ -198,6 +202,7 @@ class PullRequestEvaluator:
                 agent_id=report.agent.id,
                 run_id=report.agent.run_id,
             )
+        record_break_glass(self.rt.engine, repo, number, report)
         bodies = checks.completed_bodies(
             report,
             conclusion,  # type: ignore[arg-type]
@@ -321,10 +326,14 @@ class PullRequestEvaluator:
         return None
 
     def _reviewers_to_request(self, evaluation: Evaluation, previous: Any) -> ReviewRequest:
-        """Missing owners/teams, asked once per SHA (never agents, never the author)."""
+        """Missing owners/teams, asked once per SHA (never agents, never the author); nobody in
+        observe mode."""
         already: set[str] = set()
         if previous is not None:
             already = set(previous.data().get("requested_reviewers") or [])
+        if evaluation.observed:
+            empty: frozenset[str] = frozenset()
+            return ReviewRequest(frozenset(already), empty, empty, empty, empty)
         author = (evaluation.report.agent.author or "").lower()
         users = {
             u
@@ -348,8 +357,8 @@ class PullRequestEvaluator:
         snapshot: PullRequestSnapshot,
         evaluation: Evaluation,
     ) -> None:
-        if not evaluation.config.labels or evaluation.report.tier is None:
-            return
+        if evaluation.observed or not evaluation.config.labels or evaluation.report.tier is None:
+            return  # observe mode labels nothing
         wanted = f"{TIER_LABEL_PREFIX}{evaluation.report.tier}"
         for label in snapshot.labels:
             if label.startswith(TIER_LABEL_PREFIX) and label != wanted:

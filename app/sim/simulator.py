@@ -402,9 +402,7 @@ class Simulator(SimulatorBase):
         )
 
     # --- the PR's conversation (issue comments) ------------------------------------------
-    def comment(
-        self, pr: PrRef, user: str, body: str, *, via_api: bool = False
-    ) -> IssueComment:
+    def comment(self, pr: PrRef, user: str, body: str, *, via_api: bool = False) -> IssueComment:
         """A comment on the PR's conversation (→ issue_comment.created)."""
         with self._op(via_api=via_api):
             p = self.pr(pr)
