@@ -23,6 +23,7 @@ DESIGN_FIELDS = {
     "merged_by", "merged_at", "tier", "risk_level", "risk_score", "findings", "approvals",
     "check_conclusion", "bypass", "policy_version", "seq", "hash", "prev_hash",
     "merge_index", "prev_merge_hash", "event", "plans",
+    "observed", "break_glass", "post_review",
 }  # fmt: skip
 
 

@@ -217,12 +217,14 @@ def test_the_author_cannot_break_glass_on_their_own_pr(stack: LocalStack) -> Non
     assert glass_events(stack, pr) == []
 
 
-def test_ordinary_comments_do_not_reevaluate(stack: LocalStack) -> None:
+def test_ordinary_comments_and_our_own_labels_do_not_reevaluate(stack: LocalStack) -> None:
     pr = agent_price_cut(stack)
     stack.wait_processed()
     assert stack.runtime is not None
     engine = stack.runtime.engine
     before = len(events_for_pr(engine, REPO, pr.number, kinds=("evaluation",)))
+    assert before == 1  # the App's own tier label (a `labeled` webhook) does not re-evaluate
+    assert pr.labels == ["countersign:tier-2"]
     stack.sim.comment(pr, "bob", "LGTM once finance signs off")
     stack.wait_processed()
     assert len(events_for_pr(engine, REPO, pr.number, kinds=("evaluation",))) == before
