@@ -124,7 +124,7 @@ def test_an_invalid_mode_fails_the_check_never_observes(stack: LocalStack) -> No
         "acme/typo", {**FILES, ".github/countersign.yml": CONFIG + "mode: observing\n"}
     )
     stack.wait_processed()
-    pr, run = price_cut(stack, "acme/typo")
+    _, run = price_cut(stack, "acme/typo")
     assert run.conclusion == "failure"
     assert (run.title or "").startswith("Failed: invalid repository config")
     assert "mode: Input should be 'enforce' or 'observe'" in (run.title or "")
