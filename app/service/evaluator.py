@@ -54,6 +54,8 @@ class EvaluationOutcome:
     check_run_id: int
     api_calls: tuple[str, ...]
     seconds: float
+    would_conclude: str | None = None
+    """In observe mode (conclusion `neutral`): what the enforced gate would have concluded."""
 
 
 class PullRequestEvaluator:
@@ -242,7 +244,12 @@ class PullRequestEvaluator:
             seconds=round(seconds, 3),
         )
         return EvaluationOutcome(
-            snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds
+            snapshot.head_sha,
+            conclusion,
+            check_run_id,
+            tuple(calls.calls),
+            seconds,
+            would_conclude=evaluation.would_conclude if evaluation.observed else None,
         )
 
     def _create_check_run(

@@ -129,3 +129,27 @@ def test_an_invalid_mode_fails_the_check_never_observes(stack: LocalStack) -> No
     assert (run.title or "").startswith("Failed: invalid repository config")
     assert "mode: Input should be 'enforce' or 'observe'" in (run.title or "")
     assert ".github/countersign.yml:5" in (run.summary or "")
+
+
+def test_an_observed_pr_does_not_block_the_merge_queue(stack: LocalStack) -> None:
+    """The group check of an observed PR is `neutral` too, naming what enforcing would decide."""
+    pr, run = price_cut(stack, "acme/observed")
+    assert run.conclusion == "neutral"
+    queue = stack.sim.merge_queue
+    group = queue.enqueue(pr, by="bob")
+
+    def group_checks() -> list[CheckRun]:
+        runs = stack.sim.check_runs_for("acme/observed", group.head_sha)
+        return [c for c in runs if c.name == "countersign" and c.status == "completed"]
+
+    stack.sim.wait_for(lambda: bool(group_checks()), 30, "the group check")
+    [group_check] = group_checks()
+    assert group_check.conclusion == "neutral"
+    assert (group_check.title or "").startswith("Merge group observed:")
+    assert "enforced, it would be `action_required`" in (group_check.title or "")
+    assert stack.runtime is not None
+    [record] = events_for_pr(
+        stack.runtime.engine, "acme/observed", pr.number, kinds=("merge_group",)
+    )
+    assert record.data()["conclusion"] == "neutral"
+    assert queue.advance(group) == "merged"
