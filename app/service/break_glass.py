@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from app.audit import store
-from app.errors import ConfigError
+from app.errors import ConfigError, GitHubError, GitHubUnavailable
 from app.github.client import InstallationClient
 from app.github.conversation import fetch_conversation
 from app.repo_config import parse_repo_config
@@ -48,7 +48,12 @@ def with_break_glass_facts(
     seen = head_first_seen(engine, snapshot.repo, snapshot.number, snapshot.head_sha)
     conversation = fetch_conversation(client, snapshot.repo, snapshot.number, head_first_seen=seen)
     members = dict(snapshot.team_members)
-    members[config.team_key] = client.team_members(config.team_key)
+    try:
+        members[config.team_key] = client.team_members(config.team_key)
+    except GitHubUnavailable:
+        raise  # retried with backoff
+    except GitHubError:
+        members.pop(config.team_key, None)  # unknown members: nobody breaks glass (fail closed)
     return snapshot.model_copy(update={"conversation": conversation, "team_members": members})
 
 

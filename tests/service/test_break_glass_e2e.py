@@ -235,3 +235,18 @@ def test_ordinary_comments_and_our_own_labels_do_not_reevaluate(stack: LocalStac
     stack.sim.delete_comment(comment.id, by="sam")
     stack.wait_processed()
     assert len(events_for_pr(engine, REPO, pr.number, kinds=("evaluation",))) == before + 2
+
+
+def test_unreadable_team_membership_means_no_break_glass(stack: LocalStack) -> None:
+    """Without `members: read` the team cannot be read: the label is reported, nothing opens."""
+    pr = agent_price_cut(stack)
+    [inst] = stack.sim.world.installations.values()
+    stack.sim.set_permissions(
+        inst.id, {k: v for k, v in inst.permissions.items() if k != "members"}
+    )
+    break_glass(stack, pr, "sam")
+    run = wait_check(
+        stack, pr, "action_required", "the members of @\u200bacme/sre could not be read"
+    )
+    assert "present but not honoured" in (run.summary or "")
+    assert glass_events(stack, pr) == []
