@@ -4,8 +4,9 @@ The rule (README, "Break-glass"): the break-glass label (default `countersign/br
 the PR, the **last** person who added it is a member of `break_glass.team`, is neither a bot, a
 registered agent nor the PR author, and the same person wrote a comment starting
 `/break-glass <reason>`. Both the label and the comment must be newer than the moment Countersign
-first saw the current head: a push makes a new head, so it voids an earlier break-glass (remove
-and re-add the label, and comment again). When anything cannot be established (the label's
+first saw the current head (GitHub's whole-second times at or after Countersign's exact one): a
+push makes a new head, so it voids an earlier break-glass (remove and re-add the label, and
+comment again). When anything cannot be established (the label's
 events cannot be read, team membership is unknown) nobody has broken glass: fail closed.
 
 Pure: the facts come in the snapshot (`Conversation`), the verdict goes into the report.
@@ -42,11 +43,6 @@ def parse_reason(body: str) -> str | None:
     return mask_url_passwords(reason)
 
 
-def _second(moment: datetime) -> datetime:
-    """GitHub's timestamps have whole seconds: compare ours at the same precision."""
-    return moment.replace(microsecond=0)
-
-
 def _is_bot(login: str, flagged: bool) -> bool:
     return flagged or login.lower().endswith("[bot]")
 
@@ -71,7 +67,7 @@ def _reason_comment(
         ):
             continue
         reason = parse_reason(comment.body)
-        if reason is not None and _second(comment.at) >= since:
+        if reason is not None and comment.at >= since:
             found = (comment, reason)
     return found
 
@@ -114,13 +110,16 @@ def decide(
     if who.lower() not in {m.lower() for m in members}:
         return refused(f"{who} is not a member of {config.team}", who)
     first_seen = conversation.head_first_seen
-    if first_seen is None or _second(event.at) < _second(first_seen):
+    # GitHub's times are cut to the second and ours are not: `at >= first_seen` holds only for a
+    # label (and comment) made after Countersign saw the head, never one in the same second as
+    # a push (it could belong to the previous head). Fail closed: such a label is refused.
+    if first_seen is None or event.at < first_seen:
         return refused(
             f"{who} added the label before Countersign saw the head {head[:7]} (a push voids "
             "break-glass): remove and re-add the label, then comment `/break-glass <reason>`",
             who,
         )
-    found = _reason_comment(conversation.comments, who, _second(first_seen))
+    found = _reason_comment(conversation.comments, who, first_seen)
     if found is None:
         return refused(
             f"{who} added the label but gave no reason for the head {head[:7]}: comment "

@@ -179,14 +179,20 @@ def test_disabled_without_a_team_and_unreadable_facts_fail_closed() -> None:
     assert glass is not None and not glass.active
 
 
-def test_a_label_in_the_same_second_as_the_head_was_first_seen_counts() -> None:
-    """GitHub writes whole seconds; Countersign's record has microseconds."""
+def test_a_label_in_the_same_second_as_the_head_was_first_seen_is_refused() -> None:
+    """GitHub writes whole seconds; a label stamped in the second the head was first seen may
+    have been given for the previous head (a push in that second): fail closed."""
     glass = decide(
         CONFIG,
-        snap(labeled("sam", -0.3), comments=(said("sam", REASON, -0.2),)),
+        snap(labeled("sam", -0.3), comments=(said("sam", REASON, 2),)),
         agent_logins=AGENTS,
     )
-    assert glass is not None and glass.active
+    assert glass is not None and not glass.active
+    assert "before Countersign saw the head" in glass.refused[0]
+    next_second = decide(
+        CONFIG, snap(labeled("sam", 0.6), comments=(said("sam", REASON, 0.6),)), agent_logins=AGENTS
+    )
+    assert next_second is not None and next_second.active
 
 
 def test_a_renamed_label_is_the_one_that_counts() -> None:

@@ -17,6 +17,7 @@ from app.audit.evidence import build_packet
 from app.audit.store import events_for_pr
 from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
+from app.service.break_glass import head_first_seen
 from app.sim.scenario import apply_setup
 from app.sim.state import CheckRun, PullRequest
 
@@ -109,7 +110,21 @@ def agent_price_cut(stack: LocalStack, branch: str = "agent/pro-cut") -> PullReq
     return pr
 
 
+def after_head_was_seen(stack: LocalStack, pr: PullRequest) -> None:
+    """GitHub stamps label events and comments with whole seconds, and break-glass counts only
+    those stamped at or after Countersign first saw the head: act once GitHub's clock is there."""
+    assert stack.runtime is not None
+    seen = head_first_seen(stack.runtime.engine, REPO, pr.number, pr.head_sha)
+    assert seen is not None
+    stack.sim.wait_for(
+        lambda: stack.sim.now().replace(microsecond=0) >= seen,
+        5,
+        "GitHub's clock to reach the second after the head was first seen",
+    )
+
+
 def break_glass(stack: LocalStack, pr: PullRequest, who: str, reason: str = REASON) -> None:
+    after_head_was_seen(stack, pr)
     stack.sim.add_labels(pr, [LABEL], by=who, via_api=False)
     stack.sim.comment(pr, who, f"/break-glass {reason}")
 
@@ -126,6 +141,7 @@ def test_break_glass_turns_the_head_green_records_it_once_and_marks_the_merge(
     stack: LocalStack,
 ) -> None:
     pr = agent_price_cut(stack)
+    after_head_was_seen(stack, pr)
     stack.sim.add_labels(pr, [LABEL], by="sam", via_api=False)
     wait_check(stack, pr, "action_required", "sam added the label but gave no reason")
     stack.sim.comment(pr, "sam", f"/break-glass {REASON}")
@@ -250,3 +266,13 @@ def test_unreadable_team_membership_means_no_break_glass(stack: LocalStack) -> N
     )
     assert "present but not honoured" in (run.summary or "")
     assert glass_events(stack, pr) == []
+
+
+def test_removing_the_label_gates_the_pr_again(stack: LocalStack) -> None:
+    pr = agent_price_cut(stack)
+    break_glass(stack, pr, "sam")
+    wait_check(stack, pr, "success", "Break-glass by sam")
+    stack.sim.remove_label(pr, LABEL, by="sam", via_api=False)
+    run = wait_check(stack, pr, "action_required", "Tier 2")
+    assert "Break-glass" not in (run.summary or "")
+    assert len(glass_events(stack, pr)) == 1  # what happened stays recorded
