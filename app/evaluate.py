@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import break_glass
 from app.agentops.history import AgentHistory
 from app.agentops.limits import rate_limit_problem
 from app.agentops.ramp import graduation_for
@@ -24,7 +25,7 @@ from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
 from app.policy.registry import Agent
 from app.proposer import identify_proposer
-from app.render import conclusion_for
+from app.render import conclusion_for, gate_conclusion
 from app.repo_config import RepoConfig, parse_repo_config
 from app.report import AgentInfo, Graduation, PolicyResult, Report, Tier
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
@@ -71,6 +72,16 @@ class Evaluation:
     @property
     def conclusion(self) -> str:
         return conclusion_for(self.report, enforced=self.enforced)
+
+    @property
+    def observed(self) -> bool:
+        """Observe mode: the check is `neutral`; nothing is requested or labelled."""
+        return self.report.mode == "observe"
+
+    @property
+    def would_conclude(self) -> str:
+        """What the gate concludes when enforced (the conclusion itself outside observe mode)."""
+        return gate_conclusion(self.report, enforced=self.enforced)
 
 
 def evaluate_snapshot(
@@ -187,6 +198,7 @@ def evaluate_snapshot(
             history=history or {},
         )
     )
+    glass = break_glass.decide(config.break_glass, snapshot, agent_logins=frozenset(agent_logins))
     report = Report(
         changes=tuple(changes),
         findings=tuple(findings),
@@ -199,6 +211,8 @@ def evaluate_snapshot(
         problems=tuple(problems),
         plans=plans,
         graduation=graduation,
+        mode=config.mode,
+        break_glass=glass,
     )
     return Evaluation(
         report=report,

@@ -15,7 +15,12 @@ from app.models import Change
 from app.render_order import Attention, changes_by_attention, findings_by_severity
 from app.report import Finding, Report
 
-Conclusion = Literal["success", "action_required", "failure"]
+Conclusion = Literal["success", "action_required", "failure", "neutral"]
+WOULD = {
+    "success": "would pass",
+    "action_required": "would wait for approvals",
+    "failure": "would fail",
+}
 
 CHECK_SUMMARY_LIMIT = 65_535
 CUT_REASON = "cut to fit GitHub's 65,535-character limit; the details link has the full report"
@@ -65,21 +70,44 @@ def _value(v: Any) -> str:
     return json.dumps(v, sort_keys=True, default=str)
 
 
-def conclusion_for(report: Report, *, enforced: bool = True) -> Conclusion:
-    """Fail closed: any problem, a policy deny or a blocked tier is `failure`."""
+def gate_conclusion(report: Report, *, enforced: bool = True) -> Conclusion:
+    """What enforcing the gate concludes. Fail closed: any problem, a policy deny or a blocked
+    tier is `failure` (break-glass never lifts those); break-glass lifts waiting, for its head."""
     if report.problems or report.policy.decision != "allow" or report.tier == "blocked":
         return "failure"
     if not enforced:
         return "success"
     if report.tier is None:
         return "failure"
+    if _broken_glass(report):
+        return "success"
     if report.plans is not None and report.plans.missing:
         return "action_required"  # waiting for the plan of this exact head
     return "success" if report.approvals.satisfied else "action_required"
 
 
+def conclusion_for(report: Report, *, enforced: bool = True) -> Conclusion:
+    """The check's conclusion: the gate's, or `neutral` in observe mode (nothing is enforced)."""
+    if report.mode == "observe":
+        return "neutral"
+    return gate_conclusion(report, enforced=enforced)
+
+
+def _broken_glass(report: Report) -> bool:
+    """Break-glass honoured for this report's head (app/break_glass.py decides per head)."""
+    return report.break_glass is not None and report.break_glass.active
+
+
 def check_title(report: Report, conclusion: Conclusion, *, enforced: bool = True) -> str:
     """One line for the checks list, e.g. `Tier 2 · high · 1 of 2 approvals (needs @acme/finance)`."""
+    if conclusion == "neutral":
+        would = gate_conclusion(report, enforced=enforced)
+        inner = _gate_title(report, would, enforced=enforced)
+        return f"Observe mode · {WOULD[would]} · {inner}"[:200]
+    return _gate_title(report, conclusion, enforced=enforced)
+
+
+def _gate_title(report: Report, conclusion: Conclusion, *, enforced: bool) -> str:
     if report.problems:
         return f"Failed: {report.problems[0]}"[:200]
     if report.policy.decision != "allow" or report.tier == "blocked":
@@ -87,6 +115,10 @@ def check_title(report: Report, conclusion: Conclusion, *, enforced: bool = True
         return f"Blocked by policy · {reason}"[:200]
     if not enforced:
         return f"Not an agent change · informational · {report.risk.level}"
+    glass = report.break_glass
+    if glass is not None and glass.active and conclusion == "success":
+        reason = " ".join((glass.reason or "").split())
+        return f"Break-glass by {glass.by} · Tier {report.tier} · {reason}"[:200]
     if report.plans is not None and report.plans.missing:
         dirs = ", ".join(report.plans.missing[:3])
         return f"Waiting for the plan of {dirs} at {report.plans.head_sha[:7]}"[:200]
@@ -135,6 +167,15 @@ def _finding_line(f: Finding) -> str:
 def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[str]:
     """Title, why it fails, the agent/tier/policy table and the approval checklist: never cut."""
     head: list[str] = [f"### Countersign: {check_title(report, conclusion, enforced=enforced)}", ""]
+    if conclusion == "neutral":
+        would = gate_conclusion(report, enforced=enforced)
+        head += [
+            "**Observe mode**: this check does not block merging and requests no reviewers "
+            "(`mode: observe` in .github/countersign.yml on the base branch). Enforced, it "
+            f"would conclude `{would}`.",
+            "",
+        ]
+    head += _break_glass_lines(report)
     if report.problems:
         head += ["**Why this fails**", ""] + [f"- {esc(p, 500)}" for p in report.problems] + [""]
     agent = report.agent
@@ -193,6 +234,27 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
     approvals += [f"- ignored: {esc(i, 300)}" for i in appr.ignored if i not in voided]
     approvals.append("")
     return head + approvals
+
+
+def _break_glass_lines(report: Report) -> list[str]:
+    """Who broke glass, when and why; or why the label does nothing."""
+    glass = report.break_glass
+    if glass is None:
+        return []
+    if glass.active:
+        return [
+            f"**Break-glass** by {esc(glass.by or '?')} ({esc(glass.team or '?')}) at "
+            f"{esc(glass.at or '?')} for head `{glass.head_sha[:7]}` only: {esc(glass.reason or '', 500)}",
+            "",
+            "A push voids it. The merge will be marked for post-merge review.",
+            "",
+        ]
+    return [
+        f"**Break-glass label `{esc(glass.label, 60)}` present but not honoured**",
+        "",
+        *[f"- {esc(why, 400)}" for why in glass.refused],
+        "",
+    ]
 
 
 def _voided_lines(report: Report) -> list[str]:

@@ -57,6 +57,39 @@ class TerraformConfig(BaseModel):
         )
 
 
+BREAK_GLASS_LABEL = "countersign/break-glass"
+
+
+class BreakGlassConfig(BaseModel):
+    """`break_glass:` — who may turn the check green in an emergency, and with which label.
+
+    No team means break-glass is disabled (the default)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    team: str | None = None
+    label: str = BREAK_GLASS_LABEL
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][\w.-]*", v):
+            raise ValueError(f"break_glass team {v!r} must be '@org/team'")
+        return v
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        if not v.strip() or len(v) > 50:
+            raise ValueError("break_glass label must be a non-empty name of at most 50 characters")
+        return v
+
+    @property
+    def team_key(self) -> str | None:
+        """`org/team` in lower case (the snapshot's `team_members` key), or None when disabled."""
+        return self.team[1:].lower() if self.team else None
+
+
 class RepoConfig(BaseModel):
     """The whole file. Every key is optional; an absent file means these defaults."""
 
@@ -70,9 +103,13 @@ class RepoConfig(BaseModel):
     """A commit whose author/committer is linked to no account and unknown to the registry
     enforces the gate (default) or, with `ignore`, counts as a human's."""
     labels: bool = True
+    mode: Literal["enforce", "observe"] = "enforce"
+    """`observe`: the check concludes `neutral` with the full report and requests/labels nothing
+    (rolling a gate out). An invalid value is a config error, which fails the check."""
     terraform: TerraformConfig = TerraformConfig()
     allowlists: Allowlists = Allowlists()
     """Where changes may point (regions, accounts, registries…); see `app.allowlists`."""
+    break_glass: BreakGlassConfig = BreakGlassConfig()
 
     @field_validator("approvers")
     @classmethod

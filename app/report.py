@@ -142,6 +142,23 @@ class Graduation(ReportModel):
     summary: str
 
 
+class BreakGlass(ReportModel):
+    """The break-glass label on the PR and what it did (see app/break_glass.py).
+
+    `active`: the check is green for `head_sha` only, because `by` (a member of `team`) added
+    the label and gave `reason`. Otherwise `refused` says why the label does nothing."""
+
+    label: str
+    active: bool = False
+    head_sha: str = ""
+    by: str | None = None
+    at: str | None = None
+    reason: str | None = None
+    comment_url: str | None = None
+    team: str | None = None
+    refused: tuple[str, ...] = ()
+
+
 class Report(ReportModel):
     schema_version: Literal[1] = 1
     changes: tuple[Change, ...] = ()
@@ -155,3 +172,7 @@ class Report(ReportModel):
     problems: tuple[str, ...] = ()
     plans: PlanStatus | None = None
     graduation: Graduation | None = None
+    mode: Literal["enforce", "observe"] = "enforce"
+    """The repository's `mode`: in `observe` the check is `neutral` and requests nothing."""
+    break_glass: BreakGlass | None = None
+    """Present when the break-glass label is on the PR."""

@@ -80,6 +80,40 @@ class TerraformPlan(SnapshotModel):
     plan: dict[str, Any]
 
 
+class LabelEvent(SnapshotModel):
+    """A label added to or removed from the PR (`GET /issues/{n}/events`): by whom and when."""
+
+    event: Literal["labeled", "unlabeled"]
+    label: str
+    actor: str
+    actor_is_bot: bool = False
+    at: datetime
+
+
+class PrComment(SnapshotModel):
+    """A comment on the PR's conversation (`GET /issues/{n}/comments`)."""
+
+    id: int
+    author: str
+    author_is_bot: bool = False
+    at: datetime
+    body: str
+    url: str = ""
+
+
+class Conversation(SnapshotModel):
+    """What break-glass is judged on, read only when its label is on the PR.
+
+    `head_first_seen` is when Countersign first saw the current head (its own record): a label
+    or comment older than that was given for an earlier head. `error` says why the facts could
+    not be read (then nobody has broken glass: fail closed)."""
+
+    label_events: tuple[LabelEvent, ...] = ()
+    comments: tuple[PrComment, ...] = ()
+    head_first_seen: datetime | None = None
+    error: str | None = None
+
+
 class PullRequestSnapshot(SnapshotModel):
     repo: str
     number: int = 0
@@ -108,4 +142,7 @@ class PullRequestSnapshot(SnapshotModel):
     problems: tuple[str, ...] = ()
     """Reasons the snapshot is incomplete in a way that must fail the check (e.g. > 3,000 files)."""
     team_members: dict[str, tuple[str, ...]] = {}
-    """`org/team` (lower case, no @) → member logins, for teams named in owners/approvers."""
+    """`org/team` (lower case, no @) → member logins, for teams named in owners/approvers and the
+    break-glass team."""
+    conversation: Conversation | None = None
+    """Label events and comments, fetched only when the break-glass label is on the PR."""

@@ -83,6 +83,10 @@ OPERATIONS = (
     "issues/remove-label",
     "issues/list-labels-for-repo",
     "issues/create-label",
+    # PR conversation: comments and issue events (break-glass reasons and who added a label).
+    "issues/list-comments",
+    "issues/create-comment",
+    "issues/list-events",
     "teams/list-members-in-org",
     "teams/get-membership-for-user-in-org",
     "users/get-by-username",
@@ -93,6 +97,7 @@ WEBHOOK_EVENTS = (
     "check_suite",
     "installation",
     "installation_repositories",
+    "issue_comment",
     "merge_group",
     "ping",
     "pull_request",

@@ -59,6 +59,17 @@ class Segregation(_Model):
     violations: list[str]
 
 
+class BreakGlassEvidence(_Model):
+    """Who broke glass for the merged head, when and why (the `break_glass` audit event)."""
+
+    by: str | None
+    at: str | None
+    reason: str | None
+    team: str | None
+    post_review: str | None
+    seq: int | None
+
+
 class EvidencePacket(_Model):
     repo: str
     pr: int
@@ -87,6 +98,9 @@ class EvidencePacket(_Model):
     segregation_of_duties: Segregation
     check_conclusion: str | None
     bypass: bool
+    break_glass: BreakGlassEvidence | None = None
+    """Set for a break-glass merge (then `bypass` is true: it needs post-merge review)."""
+    observed: bool = False
     plans: dict[str, str]
     chain_seq: int
     chain_hash: str
@@ -172,12 +186,31 @@ def build_packet(engine: Engine, repo: str, pr: int) -> EvidencePacket:
         segregation_of_duties=_segregation(record, approvals),
         check_conclusion=record.get("check_conclusion"),
         bypass=bool(record.get("bypass")),
+        break_glass=_break_glass(events, record) if record.get("break_glass") else None,
+        observed=bool(record.get("observed")),
         plans=dict(record.get("plans") or {}),
         chain_seq=merge.seq,
         chain_hash=merge.hash,
         merge_kind=merge.kind,
         evaluation_seq=evaluation.seq if evaluation is not None else None,
         problems=problems,
+    )
+
+
+def _break_glass(events: list[Any], record: dict[str, Any]) -> BreakGlassEvidence:
+    uses = [
+        e
+        for e in events
+        if e.kind == "break_glass" and e.data().get("head_sha") == record["head_sha"]
+    ]
+    data = uses[-1].data() if uses else {}
+    return BreakGlassEvidence(
+        by=data.get("by"),
+        at=data.get("at"),
+        reason=data.get("reason"),
+        team=data.get("team"),
+        post_review=record.get("post_review"),
+        seq=uses[-1].seq if uses else None,
     )
 
 

@@ -7,7 +7,7 @@ their field names are part of the export format: rename nothing without a format
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,10 @@ class EvaluationRecord(_Record):
     """Countersign's trace of this evaluation (hex), when tracing is on."""
     agent_trace_id: str | None = None
     """The agent's own trace the evaluation links to (`Agent-Trace-Parent:` trailer)."""
+    observed: bool = False
+    """Observe mode (`mode: observe`): the check was `neutral`, nothing requested or labelled."""
+    would_conclude: str | None = None
+    """In observe mode, what the gate would have concluded if enforced."""
 
 
 class MergeGroupPull(_Record):
@@ -128,6 +132,12 @@ class MergeRecord(_Record):
     """When the merged head was first evaluated (scorecards: approval latency)."""
     reverts: RevertRefs = Field(default_factory=RevertRefs)
     """Earlier merges this one reverts (`This reverts commit …`, `Reverts owner/repo#N`)."""
+    observed: bool = False
+    """Merged under observe mode: `bypass` then says whether the enforced gate would have let it."""
+    break_glass: bool = False
+    """Merged at a head whose check was green by break-glass (see the `break_glass` event)."""
+    post_review: Literal["needed"] | None = None
+    """`needed` for a break-glass merge: a human reviews it after the fact (`bypass_reviewed`)."""
 
 
 # The merge record fields, in export (CSV column) order.

@@ -46,6 +46,7 @@ KINDS: tuple[str, ...] = (
     "run_id_changed",
     "config_invalid",
     "merge_group",
+    "break_glass",
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 

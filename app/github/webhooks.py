@@ -24,6 +24,7 @@ HANDLED_EVENTS = frozenset(
         "installation",
         "installation_repositories",
         "merge_group",
+        "issue_comment",
         "ping",
     }
 )
@@ -137,6 +138,30 @@ class MergeGroupRef(Lenient):
     base_ref: str = ""
 
 
+class LabelRef(Lenient):
+    name: str = ""
+
+
+class IssuePullLink(Lenient):
+    """Present on an issue that is a pull request."""
+
+    url: str = ""
+
+
+class IssueRef(Lenient):
+    """The issue of an `issue_comment` event (a PR's conversation when `pull_request` is set)."""
+
+    number: int
+    state: str = "open"
+    pull_request: IssuePullLink | None = None
+
+
+class CommentRef(Lenient):
+    id: int | None = None
+    body: str = ""
+    user: Account | None = None
+
+
 class RequestedAction(Lenient):
     identifier: str = ""
 
@@ -154,6 +179,10 @@ class WebhookPayload(Lenient):
     check_suite: CheckSuiteRef | None = None
     requested_action: RequestedAction | None = None
     merge_group: MergeGroupRef | None = None
+    label: LabelRef | None = None
+    issue: IssueRef | None = None
+    comment: CommentRef | None = None
+    changes: dict[str, Any] | None = None
     number: int | None = None
 
     def pr_numbers(self) -> list[int]:
@@ -175,6 +204,8 @@ class WebhookPayload(Lenient):
         if self.merge_group is not None:
             queued = queued_pull(self.merge_group.head_ref)
             return [queued[0]] if queued else []
+        if self.issue is not None:
+            return [self.issue.number] if self.issue.pull_request is not None else []
         return [self.number] if self.number else []
 
     def head_sha(self) -> str | None:

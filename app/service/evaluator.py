@@ -31,6 +31,7 @@ from app.github.snapshot import fetch_snapshot
 from app.models import Change
 from app.owners import CodeOwnersMap
 from app.repo_config import parse_repo_config
+from app.service.break_glass import record_break_glass, with_break_glass_facts
 from app.service.logging import log
 from app.service.runtime import Runtime
 from app.service.tracing import describe_evaluation
@@ -58,6 +59,8 @@ class EvaluationOutcome:
     check_run_id: int
     api_calls: tuple[str, ...]
     seconds: float
+    would_conclude: str | None = None
+    """In observe mode (conclusion `neutral`): what the enforced gate would have concluded."""
 
 
 class PullRequestEvaluator:
@@ -187,6 +190,7 @@ class PullRequestEvaluator:
                     update={"team_members": {t: client.team_members(t) for t in teams}}
                 )
         record = self.agent_record(repo, number, snapshot)
+        snapshot = with_break_glass_facts(client, self.rt.engine, snapshot)
         try:
             evaluation = evaluate_snapshot(
                 snapshot, self.rt.gate, history=self.history(repo, number), agent_history=record
@@ -223,6 +227,8 @@ class PullRequestEvaluator:
             api_calls=len(calls),
             trace_id=telemetry.trace_id_of(span),
             agent_trace_id=agent_trace_id,
+            observed=evaluation.observed,
+            would_conclude=evaluation.would_conclude if evaluation.observed else None,
         ).model_dump(mode="json")
         payload["requested_reviewers"] = sorted(
             requested.already | requested.users | requested.teams
@@ -256,6 +262,7 @@ class PullRequestEvaluator:
                 agent_id=report.agent.id,
                 run_id=report.agent.run_id,
             )
+        record_break_glass(self.rt.engine, repo, number, report)
         bodies = checks.completed_bodies(
             report,
             conclusion,  # type: ignore[arg-type]
@@ -295,7 +302,12 @@ class PullRequestEvaluator:
             seconds=round(seconds, 3),
         )
         return EvaluationOutcome(
-            snapshot.head_sha, conclusion, check_run_id, tuple(calls.calls), seconds
+            snapshot.head_sha,
+            conclusion,
+            check_run_id,
+            tuple(calls.calls),
+            seconds,
+            would_conclude=evaluation.would_conclude if evaluation.observed else None,
         )
 
     def _create_check_run(
@@ -379,10 +391,14 @@ class PullRequestEvaluator:
         return None
 
     def _reviewers_to_request(self, evaluation: Evaluation, previous: Any) -> ReviewRequest:
-        """Missing owners/teams, asked once per SHA (never agents, never the author)."""
+        """Missing owners/teams, asked once per SHA (never agents, never the author); nobody in
+        observe mode."""
         already: set[str] = set()
         if previous is not None:
             already = set(previous.data().get("requested_reviewers") or [])
+        if evaluation.observed:
+            empty: frozenset[str] = frozenset()
+            return ReviewRequest(frozenset(already), empty, empty, empty, empty)
         author = (evaluation.report.agent.author or "").lower()
         users = {
             u
@@ -406,8 +422,8 @@ class PullRequestEvaluator:
         snapshot: PullRequestSnapshot,
         evaluation: Evaluation,
     ) -> None:
-        if not evaluation.config.labels or evaluation.report.tier is None:
-            return
+        if evaluation.observed or not evaluation.config.labels or evaluation.report.tier is None:
+            return  # observe mode labels nothing
         wanted = f"{TIER_LABEL_PREFIX}{evaluation.report.tier}"
         for label in snapshot.labels:
             if label.startswith(TIER_LABEL_PREFIX) and label != wanted:

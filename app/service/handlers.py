@@ -14,10 +14,11 @@ from app.agentops.reverts import RevertRefs, revert_refs
 from app.audit import agentops, store
 from app.audit.models import Delivery
 from app.audit.records import MergeApproval, MergeFinding, MergeRecord
+from app.break_glass import is_command
 from app.github import checks
 from app.github.client import CallLog
 from app.github.webhooks import MergeGroupRef, WebhookPayload, parse_payload
-from app.service.evaluator import PullRequestEvaluator
+from app.service.evaluator import TIER_LABEL_PREFIX, PullRequestEvaluator
 from app.service.logging import log
 from app.service.merge_group import MERGE_GROUP_EXTERNAL_PREFIX, decide_merge_group
 from app.service.reconcile import queue_reevaluation
@@ -25,6 +26,9 @@ from app.service.runtime import Runtime
 
 Outcome = Literal["done", "ignored"]
 PR_ACTIONS = {"opened", "synchronize", "reopened", "edited", "ready_for_review"}
+LABEL_ACTIONS = {"labeled", "unlabeled"}
+"""A label change re-evaluates (break-glass), except our own tier labels (no loop)."""
+COMMENT_ACTIONS = {"created", "edited", "deleted"}
 REVIEW_ACTIONS = {"submitted", "edited", "dismissed"}
 
 
@@ -93,7 +97,10 @@ class EventHandlers:
                     head_sha=pr.head.sha if pr.head else None,
                 )
                 return "done" if closed else "ignored"
-            if action in PR_ACTIONS and pr.state == "open":
+            label = payload.label.name if payload.label is not None else ""
+            ours = label.startswith(TIER_LABEL_PREFIX)
+            wanted = action in PR_ACTIONS or (action in LABEL_ACTIONS and not ours)
+            if wanted and pr.state == "open":
                 self.evaluator.evaluate_pr(
                     payload.installation.id,
                     repo,
@@ -103,6 +110,8 @@ class EventHandlers:
                 )
                 return "done"
             return "ignored"
+        if event == "issue_comment":
+            return self._comment(payload, repo, attempt, delivery.id)
         if event == "pull_request_review" and action in REVIEW_ACTIONS:
             pr = payload.pull_request
             if pr is None:
@@ -140,6 +149,25 @@ class EventHandlers:
         if event == "check_suite" and action == "rerequested":
             return self._evaluate_all(payload, repo, attempt, delivery.id)
         return "ignored"
+
+    def _comment(
+        self, payload: WebhookPayload, repo: str, attempt: int, delivery_id: str
+    ) -> Outcome:
+        """A `/break-glass` comment on an open PR (made, edited or deleted) re-evaluates it;
+        other comments, and comments on issues, are ignored."""
+        issue, comment = payload.issue, payload.comment
+        if payload.action not in COMMENT_ACTIONS or issue is None or comment is None:
+            return "ignored"
+        if issue.pull_request is None or issue.state != "open":
+            return "ignored"
+        bodies = [comment.body, *((payload.changes or {}).get("body") or {}).values()]
+        if not any(is_command(str(b)) for b in bodies):
+            return "ignored"
+        assert payload.installation is not None
+        self.evaluator.evaluate_pr(
+            payload.installation.id, repo, issue.number, attempt=attempt, delivery_id=delivery_id
+        )
+        return "done"
 
     def _evaluate_all(
         self, payload: WebhookPayload, repo: str, attempt: int, delivery_id: str
@@ -233,11 +261,15 @@ class EventHandlers:
         conclusion = None
         policy_version = ""
         reverts = revert_refs(repo, [pr.title, pr.body or ""])
+        observed = False
+        gate = None  # what the gate concluded (in observe mode: would have concluded)
         if latest is not None:
             ev = latest.data()
             report = ev.get("report") or {}
             conclusion = ev.get("conclusion")
             policy_version = ev.get("policy_version") or ""
+            observed = bool(ev.get("observed"))
+            gate = ev.get("would_conclude") if observed else conclusion
             reverts = reverts.union(RevertRefs.model_validate(ev.get("reverts") or {}))
         first_evaluated = next(
             (
@@ -247,7 +279,10 @@ class EventHandlers:
             ),
             None,
         )
-        bypass = conclusion != "success"
+        glass = report.get("break_glass") or {}
+        broke_glass = bool(glass.get("active")) and gate == "success"
+        # A break-glass merge skipped the approvals: a bypass that needs review after the fact.
+        bypass = gate != "success" or broke_glass
         agent = report.get("agent") or {}
         risk = report.get("risk") or {}
         record = MergeRecord(
@@ -282,9 +317,18 @@ class EventHandlers:
             run_cost_usd=agent.get("run_cost_usd"),
             head_first_evaluated_at=first_evaluated,
             reverts=reverts,
+            observed=observed,
+            break_glass=broke_glass,
+            post_review="needed" if broke_glass else None,
         )
         store.append(self.rt.engine, "bypass_merge" if bypass else "merge", record)
-        log.info("merge.recorded", bypass=bypass, run_id=record.run_id, agent=record.agent_id)
+        log.info(
+            "merge.recorded",
+            bypass=bypass,
+            break_glass=broke_glass,
+            run_id=record.run_id,
+            agent=record.agent_id,
+        )
         return "done"
 
     def give_up(self, delivery: Delivery, reason: str) -> None:

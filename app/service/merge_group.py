@@ -6,7 +6,8 @@ re-evaluated now (reviews may have been dismissed, config or policy may have cha
 group passes only when that evaluation is `success` *for the head that was queued*. Each PR
 named by the group ref is decided; PRs ahead of it in the queue have their own groups and checks
 (GitHub rebuilds the later groups when an earlier one fails). Fail closed: a ref that names no PR
-fails the group check.
+fails the group check. In observe mode (the PR's check is `neutral`) the group check is `neutral`
+too, saying what enforcing would decide: observing blocks nothing, the queue included.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def decide_merge_group(
             reason = (
                 f"#{number} changed since it was queued ({queued_sha[:7]} → {outcome.head_sha[:7]})"
             )
+        elif outcome.conclusion == "neutral":
+            reason = (
+                f"#{number} is observed (mode: observe) at {queued_sha[:7]}: enforced, it would "
+                f"be `{outcome.would_conclude}`"
+            )
         elif outcome.conclusion != "success":
             reason = f"#{number} is `{outcome.conclusion}` at {queued_sha[:7]}: its approvals or policy no longer hold"
         else:
@@ -55,14 +61,18 @@ def decide_merge_group(
     ok = bool(pulls) and all(
         p.conclusion == "success" and p.head_sha == p.queued_head_sha for p in pulls
     )
-    conclusion = "success" if ok else "failure"
+    observed = bool(pulls) and all(
+        p.conclusion == "neutral" and p.head_sha == p.queued_head_sha for p in pulls
+    )
+    conclusion = "success" if ok else "neutral" if observed else "failure"
+    verdict = "approved" if ok else "observed" if observed else "not approved"
     client = evaluator.client(installation_id, CallLog())
     body = {
         "status": "completed",
         "conclusion": conclusion,
         "details_url": evaluator.details_url(repo, pulls[0].number if pulls else 0),
         "output": {
-            "title": f"Merge group {'approved' if ok else 'not approved'}: {reason}"[:200],
+            "title": f"Merge group {verdict}: {reason}"[:200],
             "summary": (
                 "Countersign decides a merge group from the PRs in it, each re-evaluated at the "
                 f"head that was queued.\n\n- {reason}\n"

@@ -145,7 +145,7 @@ async def merge(request: Request, owner: str, repo: str, number: int) -> JSONRes
         raise SimError(422, f"merge_method must be merge, squash or rebase, not {method!r}")
     sha = sim.merge(
         f"{r.full_name}#{number}",
-        by=sim._app_bot(),
+        by=sim.app_bot(),
         method=method,
         sha=data.get("sha"),
         via_api=True,

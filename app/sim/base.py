@@ -19,7 +19,7 @@ from typing import Self
 from app.sim import identities, webhooks
 from app.sim.auth import TokenStore
 from app.sim.faults import Faults
-from app.sim.permissions import manifest_permissions
+from app.sim.permissions import ALWAYS_DELIVERED, manifest_events, manifest_permissions
 from app.sim.state import (
     AppIdentity,
     Changes,
@@ -88,6 +88,11 @@ class SimulatorBase:
             self.sender.submit(items, force_async=via_api)
 
     def _emit(self, item: Outgoing) -> None:
+        """Queue a webhook, if the App subscribed to its event (as GitHub, which sends an App
+        only the events of its registration, plus installation events)."""
+        app = self.world.app
+        if app is not None and item.event not in ALWAYS_DELIVERED and item.event not in app.events:
+            return
         self._pending.append(item)
 
     def close(self) -> None:
@@ -129,8 +134,10 @@ class SimulatorBase:
         slug: str = "countersign",
         owner: str = "acme",
         permissions: Mapping[str, str] | None = None,
+        events: tuple[str, ...] | None = None,
     ) -> AppIdentity:
-        """The App under test; its permissions are app.yml's `default_permissions` unless given."""
+        """The App under test; its permissions and subscribed events are app.yml's
+        `default_permissions` and `default_events` unless given."""
         with self._op():
             self._ensure_user(owner)
             self.world.app = AppIdentity(
@@ -145,6 +152,7 @@ class SimulatorBase:
                 permissions=dict(
                     permissions if permissions is not None else manifest_permissions()
                 ),
+                events=events if events is not None else manifest_events(),
             )
             self.add_user(f"{slug}[bot]", type="Bot")
             return self.world.app

@@ -40,6 +40,9 @@ _TABLE: list[tuple[str, str, str, Level]] = [
     # Labels live behind the issues API; adding one that does not exist yet creates it.
     ("POST", _REPO + r"/issues/\d+/labels", "issues", "write"),
     ("DELETE", _REPO + r"/issues/\d+/labels/[^/]+", "issues", "write"),
+    # A PR's conversation: comments and issue events (who added a label).
+    ("GET", _REPO + r"/issues/\d+/(comments|events)", "issues", "read"),
+    ("POST", _REPO + r"/issues/\d+/comments", "issues", "write"),
     ("GET", r"/orgs/[^/]+/teams/[^/]+/(members|memberships/[^/]+)", "members", "read"),
 ]
 _RULES = [(m, re.compile(f"^{p}$"), perm, level) for m, p, perm, level in _TABLE]
@@ -79,3 +82,18 @@ def manifest_permissions(path: Path | None = None) -> dict[str, str]:
     if not isinstance(perms, dict):
         raise ValueError(f"{source}: default_permissions must be a mapping")
     return {str(k): str(v) for k, v in perms.items()}
+
+
+ALWAYS_DELIVERED = frozenset({"installation", "installation_repositories", "ping"})
+"""Events GitHub sends every App whether or not it subscribed to them."""
+
+
+@lru_cache(maxsize=4)
+def manifest_events(path: Path | None = None) -> tuple[str, ...]:
+    """`default_events` of app.yml: the webhooks the App subscribes to (GitHub sends no others)."""
+    source = path or shipped_dir("app.yml")
+    data = YAML(typ="safe").load(source.read_text(encoding="utf-8")) or {}
+    events = data.get("default_events") or []
+    if not isinstance(events, list):
+        raise ValueError(f"{source}: default_events must be a list")
+    return tuple(str(e) for e in events)

@@ -13,6 +13,8 @@
       - {op: wait_check, conclusion: action_required}
       - {op: review, as: alice, state: APPROVED}
       - {op: merge, as: bob, expect: refused}
+      - {op: label, as: sam, name: countersign/break-glass}
+      - {op: comment, as: sam, body: "/break-glass INC-4711 checkout is down"}
 
 Steps act on the last PR opened unless they name `pr: <number>` (in `repo:`, default: the only
 repo). The same operations back the control API (`POST /_sim/ops/{op}`), so an out-of-process
@@ -41,6 +43,9 @@ STEP_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "edit_pr": (set(), {"as", "pr", "repo", "title", "body"}),
     "review": ({"as", "state"}, {"pr", "repo", "body", "commit"}),
     "dismiss_review": ({"as", "of"}, {"pr", "repo", "message"}),
+    "label": ({"as", "name"}, {"pr", "repo"}),
+    "unlabel": ({"as", "name"}, {"pr", "repo"}),
+    "comment": ({"as", "body"}, {"pr", "repo"}),
     "merge": ({"as"}, {"pr", "repo", "admin", "method", "expect"}),
     "rerequest_check": ({"as"}, {"pr", "repo", "name"}),
     "requested_action": ({"as", "identifier"}, {"pr", "repo", "name"}),
@@ -254,6 +259,15 @@ def _play(sim: Simulator, step: Step, played: Played) -> str:
         return f"{a['as']} dismissed {a['of']}'s review on {ref}"
     if step.op == "merge":
         return _merge(sim, pr, a)
+    if step.op == "label":
+        sim.add_labels(pr, [str(a["name"])], by=str(a["as"]), via_api=False)
+        return f"{a['as']} labelled {ref} {a['name']}"
+    if step.op == "unlabel":
+        sim.remove_label(pr, str(a["name"]), by=str(a["as"]), via_api=False)
+        return f"{a['as']} removed the label {a['name']} from {ref}"
+    if step.op == "comment":
+        sim.comment(pr, str(a["as"]), str(a["body"]))
+        return f"{a['as']} commented on {ref}"
     name = str(a.get("name") or "countersign")
     if step.op == "wait_check":
         return _wait_check(sim, pr, name, a)

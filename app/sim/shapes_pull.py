@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 from urllib.parse import quote
 
-from app.sim import forks, identities
+from app.sim import forks, identities, shapes_issues
 from app.sim.shapes import (
     EPOCH,
     integration,
@@ -103,7 +103,7 @@ def pull_request(world: World, pr: PullRequest) -> dict[str, Any]:
         "rebaseable": None if pr.merged else True,
         "mergeable_state": "unknown" if pr.merged else "clean",
         "merged_by": user(world, pr.merged_by) if pr.merged_by else None,
-        "comments": 0,
+        "comments": shapes_issues.comment_count(world, pr),
         "review_comments": 0,
         "maintainer_can_modify": False,
         "commits": len(pr.commit_shas),

@@ -164,6 +164,8 @@ class PullRequest:
     commit_shas: list[str] = field(default_factory=list)
     head_repo: str | None = None
     """Full name of the fork holding the head branch; None when it is in the base repository."""
+    issue_id: int | None = None
+    """The id of the PR's issue (its conversation), allocated when first shown."""
 
 
 @dataclass
@@ -176,6 +178,35 @@ class Review:
     commit_id: str
     submitted_at: datetime
     body: str = ""
+
+
+@dataclass
+class IssueComment:
+    """A comment on a PR's conversation (GitHub keeps these on the PR's issue)."""
+
+    id: int
+    repo: str
+    number: int
+    user: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class IssueEvent:
+    """One entry of `GET /issues/{n}/events`: who did what to the issue, and when.
+
+    The simulator records label changes (`labeled` / `unlabeled`), the entries a GitHub App reads
+    to learn who added a label."""
+
+    id: int
+    repo: str
+    number: int
+    event: Literal["labeled", "unlabeled"]
+    actor: str
+    created_at: datetime
+    label: str
 
 
 @dataclass
@@ -313,6 +344,8 @@ class World:
     repos: dict[str, Repo] = field(default_factory=dict)
     pulls: dict[tuple[str, int], PullRequest] = field(default_factory=dict)
     reviews: dict[int, Review] = field(default_factory=dict)
+    comments: dict[int, IssueComment] = field(default_factory=dict)
+    issue_events: list[IssueEvent] = field(default_factory=list)
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     installations: dict[int, Installation] = field(default_factory=dict)
     other_apps: dict[int, OtherApp] = field(default_factory=dict)

@@ -27,8 +27,8 @@ from typing import Any
 
 import httpx
 
-from app.sim import shapes, shapes_pull, taps
-from app.sim.state import CheckRun, Installation, PullRequest, Repo, Review, World
+from app.sim import shapes, shapes_issues, shapes_pull, taps
+from app.sim.state import CheckRun, Installation, IssueComment, PullRequest, Repo, Review, World
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -123,6 +123,23 @@ def review_event(world: World, review: Review, action: str, sender: str) -> Outg
         **_envelope(world, repo, sender, inst),
     }
     return Outgoing("pull_request_review", action, payload, inst.id if inst else None, repo.id)
+
+
+def issue_comment_event(
+    world: World, comment: IssueComment, action: str, sender: str, **extra: Any
+) -> Outgoing:
+    """`issue_comment` (created / edited / deleted) on a PR's conversation."""
+    pr = world.pulls[(comment.repo, comment.number)]
+    repo = world.repos[pr.repo.lower()]
+    inst = world.installation_for(pr.repo)
+    payload = {
+        "action": action,
+        "issue": shapes_issues.issue(world, pr),
+        "comment": shapes_issues.issue_comment(world, comment),
+        **extra,
+        **_envelope(world, repo, sender, inst),
+    }
+    return Outgoing("issue_comment", action, payload, inst.id if inst else None, repo.id)
 
 
 FULL_PULL_ONLY = (

@@ -100,3 +100,28 @@ def test_merge_group_names_its_pr_through_the_readonly_ref() -> None:
     assert payload.pr_numbers() == [12] and payload.head_sha() == "1" * 40
     assert queued_pull(f"gh-readonly-queue/release/1.x/pr-3-{sha}") == (3, sha)
     assert queued_pull("refs/heads/main") is None
+
+
+def test_a_comment_names_its_pr_only_when_the_issue_is_a_pull_request() -> None:
+    on_pr = parse_payload(
+        {
+            "action": "created",
+            "issue": {
+                "number": 7,
+                "state": "open",
+                "pull_request": {"url": "https://api.github.com/repos/acme/shop/pulls/7"},
+            },
+            "comment": {"id": 1, "body": "/break-glass db down", "user": {"login": "sam"}},
+        }
+    )
+    assert on_pr.pr_numbers() == [7]
+    assert on_pr.comment is not None and on_pr.comment.body == "/break-glass db down"
+    on_issue = parse_payload({"action": "created", "issue": {"number": 8, "state": "open"}})
+    assert on_issue.pr_numbers() == []
+
+
+def test_a_label_event_names_its_label() -> None:
+    payload = parse_payload(
+        {"action": "labeled", "number": 3, "label": {"name": "countersign/break-glass"}}
+    )
+    assert payload.label is not None and payload.label.name == "countersign/break-glass"

@@ -219,3 +219,32 @@ def test_control_api_plays_a_scenario_and_runs_ops(live: Simulator) -> None:
     bad = httpx.post(f"{base}/_sim/ops/open_pr", json={"repo": "acme/shop"})
     assert bad.status_code == 422
     assert httpx.post(f"{base}/_sim/ops/format_disk", json={}).status_code == 404
+
+
+def test_label_and_comment_steps_act_as_the_person_named(live: Simulator) -> None:
+    text = """
+name: break-glass-steps
+setup:
+  org: acme
+  users: [alice, sam]
+  repos: {acme/app: {files: {a.txt: "1"}}}
+  install: true
+steps:
+  - {op: open_pr, as: alice, branch: x, title: t, files: {a.txt: "2"}}
+  - {op: label, as: sam, name: countersign/break-glass}
+  - {op: comment, as: sam, body: "/break-glass INC-1 site down"}
+  - {op: unlabel, as: sam, name: countersign/break-glass}
+"""
+    played = scenario.run(live, scenario.load_scenario(text, "glass.yaml"))
+    pr = played.pulls[-1]
+    assert played.lines[1:] == [
+        f"sam labelled acme/app#{pr.number} countersign/break-glass",
+        f"sam commented on acme/app#{pr.number}",
+        f"sam removed the label countersign/break-glass from acme/app#{pr.number}",
+    ]
+    assert [(e.event, e.actor) for e in live.world.issue_events] == [
+        ("labeled", "sam"),
+        ("unlabeled", "sam"),
+    ]
+    assert [c.body for c in live.comments_of(pr)] == ["/break-glass INC-1 site down"]
+    assert pr.labels == []

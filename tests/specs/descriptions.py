@@ -51,6 +51,14 @@ REST_ERRATA = (
         "apps/get-repo-installation) says anyOf, as GitHub serves it",
     ),
     Erratum(
+        "/components/schemas/webhook-check-suite-rerequested/properties/check_suite/properties/app"
+        "/properties/events/items",
+        {"type": "string"},
+        "an App's `events` are the events it subscribed to; this enum (48 names) lacks "
+        "`merge_group`, which the same App object in GitHub's check_suite.requested and "
+        "check_suite.completed descriptions lists (an App subscribed to merge queues has it)",
+    ),
+    Erratum(
         "/components/schemas/pull-request-simple/properties/labels/items/properties/description",
         {"type": ["string", "null"]},
         "a label without a description has `description: null` (the `label` and `pull-request` "
