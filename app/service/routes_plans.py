@@ -20,7 +20,7 @@ from app import inbox
 from app.audit.plans import save_plan
 from app.errors import UnparseableError
 from app.semdiff.plans import plan_from
-from app.semdiff.terraform_plan import check_plan
+from app.semdiff.terraform_plan import check_plan, reject_constant
 from app.service.handlers import PLAN_EVENT
 from app.service.plan_auth import PlanAuthError, PlanAuthorizer
 from app.service.runtime import Runtime
@@ -89,8 +89,8 @@ async def post_plan(
         raise HTTPException(error.status, error.message, headers=headers) from None
     raw = await _body(request, rt.settings.max_plan_bytes)
     try:
-        body: Any = json.loads(raw)
-    except ValueError:
+        body: Any = json.loads(raw, parse_constant=reject_constant)
+    except (ValueError, RecursionError):
         raise HTTPException(400, "the body is not JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("dir"), str):
         raise HTTPException(400, 'the body must be {"dir": "<module dir>", "plan": {…}}')

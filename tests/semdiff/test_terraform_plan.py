@@ -177,3 +177,69 @@ def test_an_update_to_the_same_values_has_no_fields(before: dict[str, Any]) -> N
     }
     (change,) = analyze_plan(plan, "")
     assert change.fields == ()
+
+
+def secret_plan(actions: list[str], before: Any, after: Any) -> dict[str, Any]:
+    return {
+        "format_version": "0.1",  # 0.1 plans carry no sensitive marks at all
+        "resource_changes": [
+            {
+                "address": "vendor_app.api",
+                "mode": "managed",
+                "type": "vendor_app",
+                "change": {"actions": actions, "before": before, "after": after},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("actions", "before", "after"),
+    [
+        (["create"], None, {"api_token": "tok-live-1", "db": {"password": "pw-live-1"}}),
+        (["delete"], {"api_token": "tok-live-1", "db": {"password": "pw-live-1"}}, None),
+        (
+            ["update"],
+            {"api_token": "tok-live-1", "db": {"password": "pw-live-1"}, "size": 1},
+            {"api_token": "tok-live-2", "db": {"password": "pw-live-2"}, "size": 2},
+        ),
+    ],
+)
+def test_secret_named_attributes_are_masked_without_sensitive_marks(
+    actions: list[str], before: Any, after: Any
+) -> None:
+    changes = analyze_plan(secret_plan(actions, before, after), "")
+    change = by_address(changes)["vendor_app.api"]
+    text = json.dumps([c.model_dump(mode="json") for c in changes])
+    assert "tok-live" not in text and "pw-live" not in text
+    fields = {f.path: (f.before, f.after) for f in change.fields}
+    assert set(fields) >= {"api_token", "db.password"}
+    assert REDACTED in fields["api_token"] and REDACTED in fields["db.password"]
+    if actions == ["update"]:
+        assert fields["size"] == (1, 2)  # what is not a secret stays visible
+
+
+@given(after=st.dictionaries(st.text(min_size=1, max_size=6), values, max_size=5))
+def test_a_created_object_lists_each_attribute_as_the_structural_diff_does(
+    after: dict[str, Any],
+) -> None:
+    from app.redact import inherits_secret, is_secret_name
+    from app.semdiff.structure import diff_values
+
+    (change,) = analyze_plan(secret_plan(["create"], None, after), "")
+    expected: dict[str, Any] = {}
+
+    def walk(value: dict[str, Any], path: str, named: bool) -> None:
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            secret = is_secret_name(key) or (named and inherits_secret(key))
+            if isinstance(item, dict):
+                walk(item, sub, secret)
+            else:
+                expected.update(
+                    {f.path: f.after for f in diff_values(None, item, sub, named=secret)}
+                )
+
+    walk(after, "", False)
+    assert {f.path: f.after for f in change.fields} == expected
+    assert all(f.before is None for f in change.fields)
