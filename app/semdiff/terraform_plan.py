@@ -34,6 +34,7 @@ from app.gc_pause import paused_gc
 from app.models import REDACTED, Change, FieldChange, Op
 from app.redact import inherits_secret, is_secret_name, mask_secret, redacted_view
 from app.semdiff.structure import default_list_key, diff_values
+from app.semdiff.terraform_plan_outputs import output_changes
 
 UNKNOWN = "(known after apply)"
 PLAN_FILE = "plan.json"
@@ -101,8 +102,8 @@ def _analyze(plan: dict[str, Any], directory: str) -> list[Change]:
             out.append(change)
             if change.op in counts and not change.facts.get("importing"):
                 counts[change.op] += 1
-    for name, entry in sorted((plan.get("output_changes") or {}).items()):
-        change = _output_change(str(name), entry, file, directory)
+    for name, entry in sorted(output_changes(plan).items()):
+        change = _output_change(name, entry, file, directory)
         if change is not None:
             out.append(change)
     summary = _summary(plan, file, directory, counts)
