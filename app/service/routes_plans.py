@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from app import inbox
 from app.audit.plans import save_plan
 from app.errors import UnparseableError
+from app.gc_pause import paused_gc
 from app.semdiff.plans import plan_from
 from app.semdiff.terraform_plan import check_plan, reject_constant
 from app.service.handlers import PLAN_EVENT
@@ -88,8 +89,8 @@ async def post_plan(
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         raise HTTPException(error.status, error.message, headers=headers) from None
     raw = await _body(request, rt.settings.max_plan_bytes)
-    try:
-        body: Any = json.loads(raw, parse_constant=reject_constant)
+    try:  # a plan can be tens of MB: parse it off the event loop
+        body: Any = await run_in_threadpool(_parse, raw)
     except (ValueError, RecursionError):
         raise HTTPException(400, "the body is not JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("dir"), str):
@@ -120,6 +121,11 @@ async def post_plan(
         resource_changes=len(plan.plan.get("resource_changes") or []),
         queued=queued,
     )
+
+
+def _parse(raw: bytes) -> Any:
+    with paused_gc():
+        return json.loads(raw, parse_constant=reject_constant)
 
 
 def _valid_dir(directory: str) -> bool:

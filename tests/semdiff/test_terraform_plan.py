@@ -142,6 +142,7 @@ def test_broad_statements() -> None:
     ("text", "why"),
     [
         ("{", "not a JSON document"),
+        ('{"format_version": "1.2", "resource_changes": [], "x": NaN}', "NaN is not a JSON value"),
         ('{"resource_changes": []}', "no format_version"),
         ('{"format_version": "2.0"}', "unsupported plan format_version"),
         ('{"format_version": "1.2", "resource_changes": {}}', "not a list"),
