@@ -271,8 +271,17 @@ def _visible(value: Any, sensitive: Any, unknown: Any) -> Any:
     if unknown is True:
         return UNKNOWN
     if isinstance(value, dict):
-        keys = list(value) + [k for k in _keys(unknown) if k not in value]
-        return {k: _visible(value.get(k), part(sensitive, k), part(unknown, k)) for k in keys}
+        hidden = sensitive if isinstance(sensitive, dict) else {}
+        unknowns = unknown if isinstance(unknown, dict) else {}
+        out = {}
+        for k, v in value.items():
+            sub_sensitive, sub_unknown = hidden.get(k), unknowns.get(k)
+            # An attribute without a mask (most of them) is taken as it is, without a call.
+            out[k] = _visible(v, sub_sensitive, sub_unknown) if sub_sensitive or sub_unknown else v
+        for k in _keys(unknown):
+            if k not in value:
+                out[k] = _visible(None, hidden.get(k), True)
+        return out
     if isinstance(value, list):
         return [
             _visible(item, part(sensitive, i), part(unknown, i)) for i, item in enumerate(value)
