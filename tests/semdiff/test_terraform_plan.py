@@ -244,3 +244,67 @@ def test_a_created_object_lists_each_attribute_as_the_structural_diff_does(
     walk(after, "", False)
     assert {f.path: f.after for f in change.fields} == expected
     assert all(f.before is None for f in change.fields)
+
+
+@given(
+    after=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.text(alphabet="xyz", min_size=1, max_size=4).map(lambda s: f"val-{s}")
+        | st.dictionaries(
+            st.sampled_from(["e", "f"]),
+            st.text(alphabet="xyz", min_size=1, max_size=4).map(lambda s: f"val-{s}"),
+        ),
+        min_size=1,
+    ),
+    marked=st.sets(st.sampled_from(["a", "b", "c", "d", "a.e", "b.f"])),
+    action=st.sampled_from([["create"], ["update"], ["delete", "create"]]),
+)
+def test_nothing_marked_sensitive_is_shown(
+    after: dict[str, Any], marked: set[str], action: list[str]
+) -> None:
+    after = {  # every value names its path, so a shown value is never also a hidden one
+        k: {e: f"{k}.{e}-{x}" for e, x in v.items()} if isinstance(v, dict) else f"{k}-{v}"
+        for k, v in after.items()
+    }
+    mask: dict[str, Any] = {}
+    for path in marked:
+        top, _, sub = path.partition(".")
+        if sub and isinstance(after.get(top), dict):
+            inner = mask.setdefault(top, {})
+            if isinstance(inner, dict):
+                inner[sub] = True
+        elif not sub:
+            mask[top] = True
+    secrets = set()
+    for key, value in after.items():
+        if mask.get(key) is True:
+            secrets |= set(value.values()) if isinstance(value, dict) else {value}
+        elif isinstance(value, dict) and isinstance(mask.get(key), dict):
+            secrets |= {v for k, v in value.items() if mask[key].get(k) is True}
+    shown_values = set()
+    for value in after.values():
+        if isinstance(value, dict):
+            shown_values |= {v for v in value.values() if v not in secrets}
+        elif value not in secrets:
+            shown_values.add(value)
+    before = None if action == ["create"] else dict.fromkeys(after, "old")
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "x_thing.t",
+                "type": "x_thing",
+                "change": {
+                    "actions": action,
+                    "before": before,
+                    "after": after,
+                    "before_sensitive": {},
+                    "after_sensitive": mask,
+                },
+            }
+        ],
+    }
+    text = json.dumps([c.model_dump(mode="json") for c in analyze_plan(plan, "")])
+    leaked = [s for s in secrets if f'"{s}"' in text]
+    assert not leaked, (after, mask, action, text)
+    assert all(f'"{v}"' in text for v in shown_values - secrets)  # the rest stays visible
