@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from app.errors import UnparseableError
 from app.gc_pause import paused_gc
 from app.models import REDACTED, Change, FieldChange, Op
 from app.redact import inherits_secret, is_secret_name, mask_secret, redacted_view
-from app.semdiff.structure import default_list_key, diff_values
+from app.semdiff.structure import diff_values
+from app.semdiff.terraform_plan_iam import by_sid, decoded_policy, policy_facts
 from app.semdiff.terraform_plan_outputs import output_changes
 
 UNKNOWN = "(known after apply)"
@@ -44,7 +45,6 @@ _REPLACE_ORDER = {
     ("delete", "create"): "delete_before_create",
     ("create", "delete"): "create_before_destroy",
 }
-_POLICY_KEYS = ("policy", "assume_role_policy", "policy_document", "bucket_policy", "json")
 
 
 def plan_file(directory: str) -> str:
@@ -176,7 +176,7 @@ def _resource_change(entry: Any, file: str, directory: str) -> Change | None:
         facts["importing"] = True
         if importing.get("id") is not None:
             facts["import_id"] = str(importing["id"])
-    facts.update(_policy_facts(before, after))
+    facts.update(policy_facts(before, after))
     fields = _fields(before, after, "")
     if op in ("update", "replace"):
         fields += _hidden_changes(body, {f.path for f in fields})
@@ -326,7 +326,11 @@ def _fields(before: Any, after: Any, path: str, named: bool = False) -> list[Fie
         if before == after and type(before) is type(after):
             return []  # the common case in an update: skip decoding and the deep comparison
         return diff_values(
-            _decoded(path, before), _decoded(path, after), path, list_key=_by_sid, named=named
+            decoded_policy(path, before),
+            decoded_policy(path, after),
+            path,
+            list_key=by_sid,
+            named=named,
         )
     if one_sided:
         return _one_sided(before, after, path, named)
@@ -358,7 +362,7 @@ def _one_sided(before: Any, after: Any, path: str, named: bool) -> list[FieldCha
             else:
                 out.extend(_one_sided(value, None, sub, secret))
             continue
-        value = _decoded(sub, value)
+        value = decoded_policy(sub, value)
         shown = mask_secret(value) if secret else redacted_view(value)
         pair = (None, shown) if before is None else (shown, None)
         out.append(_field(sub, pair[0], pair[1]))
@@ -373,85 +377,3 @@ def _field(path: str, before: Any, after: Any) -> FieldChange:
     cost, which counts when a plan creates or deletes thousands of objects."""
     made: FieldChange = _VALIDATE_FIELD({"path": path, "before": before, "after": after})
     return made
-
-
-def _by_sid(path: str, items: Sequence[Any]) -> str | None:
-    """IAM statements match by `Sid` when every statement has one; other lists as usual."""
-    if path.endswith(".Statement") and all(isinstance(i, dict) and i.get("Sid") for i in items):
-        return "Sid"
-    return default_list_key(path, items)
-
-
-def _decoded(path: str, value: Any) -> Any:
-    """An IAM policy document held as a JSON string, as data (statement-by-statement diffs)."""
-    if not isinstance(value, str) or path.rsplit(".", 1)[-1] not in _POLICY_KEYS:
-        return value
-    document = _policy_document(value)
-    return document if document is not None else value
-
-
-def _policy_document(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, dict):
-        return value if "Statement" in value else None
-    if not isinstance(value, str) or not value.lstrip().startswith("{"):
-        return None
-    try:
-        document = json.loads(value)
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) and "Statement" in document else None
-
-
-def broad_statements(document: dict[str, Any]) -> list[str]:
-    """Why each Allow statement of an IAM policy is broad: wildcards and `NotAction`/`NotResource`."""
-    statements = document.get("Statement")
-    if isinstance(statements, dict):
-        statements = [statements]
-    out: list[str] = []
-    for index, statement in enumerate(statements if isinstance(statements, list) else []):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        label = str(statement.get("Sid") or f"#{index + 1}")
-        for key in ("NotAction", "NotResource", "NotPrincipal"):
-            if key in statement:
-                out.append(f"{label}: {key}")
-        for action in _as_list(statement.get("Action")):
-            if action == "*" or action.endswith(":*"):
-                out.append(f"{label}: Action {action}")
-        if "*" in _as_list(statement.get("Resource")):
-            out.append(f"{label}: Resource *")
-        principal = statement.get("Principal")
-        values = (
-            _as_list(principal)
-            if not isinstance(principal, dict)
-            else [v for p in principal.values() for v in _as_list(p)]
-        )
-        if "*" in values:
-            out.append(f"{label}: Principal *")
-    return out
-
-
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return []
-
-
-def _policy_facts(before: Any, after: Any) -> dict[str, Any]:
-    """`iam_broad_added`: broad Allow statements the plan introduces (rules read this)."""
-
-    def broad(side: Any, other: Any) -> set[str]:
-        found: set[str] = set()
-        if isinstance(side, dict):
-            for key in _POLICY_KEYS:
-                if isinstance(other, dict) and other.get(key) == side.get(key):
-                    continue  # unchanged document: adds nothing
-                document = _policy_document(side.get(key))
-                if document is not None:
-                    found |= {f"{key} {why}" for why in broad_statements(document)}
-        return found
-
-    added = sorted(broad(after, before) - broad(before, after))
-    return {"iam_broad_added": added} if added else {}

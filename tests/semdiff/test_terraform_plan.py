@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from app.errors import UnparseableError
 from app.models import REDACTED, Change
 from app.risk import evaluate_rules, load_rule_pack, tier_for
-from app.semdiff.terraform_plan import UNKNOWN, analyze_plan, broad_statements, load_plan
+from app.semdiff.terraform_plan import UNKNOWN, analyze_plan, load_plan
+from app.semdiff.terraform_plan_iam import broad_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "terraform_plan"
