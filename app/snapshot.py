@@ -72,7 +72,8 @@ class ContextFile(SnapshotModel):
 class TerraformPlan(SnapshotModel):
     """A `terraform show -json` plan for one module directory, bound to the PR head.
 
-    `sha256` is the digest of the plan bytes as received: approvals and audit records bind to it.
+    `sha256` is the digest of the plan's canonical JSON (`app.semdiff.plans.plan_digest`), the
+    same for the same plan however it was laid out: approvals and audit records bind to it.
     """
 
     dir: str

@@ -487,3 +487,38 @@ def test_scrub_text_masks_credentials_in_free_text(text: str, secret: str) -> No
 )
 def test_scrub_text_keeps_settings_and_plain_errors(text: str) -> None:
     assert scrub_text(text) == text
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["plain", "postgres://app:hunter2@db:5432/app", "vault:secret/x", ""])
+    | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["name", "password", "api_token", "tags", "url", "key"])
+            | st.text(max_size=5),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=15,
+)
+
+
+@given(value=json_values)
+def test_redacted_view_is_redact_tree_without_the_copy(value: Any) -> None:
+    from app.redact import redacted_view
+
+    def keys(tree: Any) -> list[str]:
+        if isinstance(tree, dict):
+            return [str(k) for k in tree] + [k for v in tree.values() for k in keys(v)]
+        return [k for v in tree for k in keys(v)] if isinstance(tree, list) else []
+
+    shown = redacted_view(value)
+    assert shown == redact_tree(value)
+    if "://" not in json.dumps(value) and not any(is_secret_name(k) for k in keys(value)):
+        assert shown is value  # nothing to mask: no copy

@@ -2,7 +2,8 @@
 
 A plan is bound to the head SHA it was made for: the evaluator reads plans of the PR's current
 head and no other, so a plan for an older head is never used for a newer one. Storage keeps the
-redacted plan (`redact_for_storage`) compressed; the digest is of the plan as received.
+redacted plan (`redact_for_storage`) compressed; the digest is of the plan as received (its
+canonical JSON), before redaction.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from typing import Any
 from app.models import REDACTED
 from app.redact import is_secret_literal, is_secret_name
 from app.semdiff.terraform_plan import part as _part
+from app.semdiff.terraform_plan_outputs import output_changes
 
 # What a stored plan keeps: the parts the analyzer reads. `variables`, `planned_values`,
 # `prior_state` and `configuration` repeat values (sensitive ones in clear, for variables) and are
@@ -30,11 +31,10 @@ def redact_for_storage(plan: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: plan[k] for k in _KEPT if k in plan}
     for section in _SECTIONS:
         out[section] = [_redact_entry(e) for e in plan.get(section) or [] if isinstance(e, dict)]
-    outputs: dict[str, Any] = {}
-    for name, entry in (plan.get("output_changes") or {}).items():
-        if isinstance(entry, dict):
-            outputs[str(name)] = _redact_change(entry)
-    out["output_changes"] = outputs
+    # Sensitivity that old plans only mark in `planned_values` is folded in first (that section
+    # is not kept), so the stored outputs are redacted and read back as sensitive.
+    outputs = output_changes(plan)
+    out["output_changes"] = {name: _redact_change(entry) for name, entry in outputs.items()}
     return out
 
 

@@ -19,8 +19,9 @@ from pydantic import BaseModel
 from app import inbox
 from app.audit.plans import save_plan
 from app.errors import UnparseableError
+from app.gc_pause import paused_gc
 from app.semdiff.plans import plan_from
-from app.semdiff.terraform_plan import check_plan
+from app.semdiff.terraform_plan import check_plan, reject_constant
 from app.service.handlers import PLAN_EVENT
 from app.service.plan_auth import PlanAuthError, PlanAuthorizer
 from app.service.runtime import Runtime
@@ -88,9 +89,9 @@ async def post_plan(
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         raise HTTPException(error.status, error.message, headers=headers) from None
     raw = await _body(request, rt.settings.max_plan_bytes)
-    try:
-        body: Any = json.loads(raw)
-    except ValueError:
+    try:  # a plan can be tens of MB: parse it off the event loop
+        body: Any = await run_in_threadpool(_parse, raw)
+    except (ValueError, RecursionError):
         raise HTTPException(400, "the body is not JSON") from None
     if not isinstance(body, dict) or not isinstance(body.get("dir"), str):
         raise HTTPException(400, 'the body must be {"dir": "<module dir>", "plan": {…}}')
@@ -120,6 +121,11 @@ async def post_plan(
         resource_changes=len(plan.plan.get("resource_changes") or []),
         queued=queued,
     )
+
+
+def _parse(raw: bytes) -> Any:
+    with paused_gc():
+        return json.loads(raw, parse_constant=reject_constant)
 
 
 def _valid_dir(directory: str) -> bool:

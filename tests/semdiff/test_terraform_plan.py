@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from app.errors import UnparseableError
 from app.models import REDACTED, Change
 from app.risk import evaluate_rules, load_rule_pack, tier_for
-from app.semdiff.terraform_plan import UNKNOWN, analyze_plan, broad_statements, load_plan
+from app.semdiff.terraform_plan import UNKNOWN, analyze_plan, load_plan
+from app.semdiff.terraform_plan_iam import broad_statements
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "terraform_plan"
@@ -142,6 +143,7 @@ def test_broad_statements() -> None:
     ("text", "why"),
     [
         ("{", "not a JSON document"),
+        ('{"format_version": "1.2", "resource_changes": [], "x": NaN}', "NaN is not a JSON value"),
         ('{"resource_changes": []}', "no format_version"),
         ('{"format_version": "2.0"}', "unsupported plan format_version"),
         ('{"format_version": "1.2", "resource_changes": {}}', "not a list"),
@@ -177,3 +179,133 @@ def test_an_update_to_the_same_values_has_no_fields(before: dict[str, Any]) -> N
     }
     (change,) = analyze_plan(plan, "")
     assert change.fields == ()
+
+
+def secret_plan(actions: list[str], before: Any, after: Any) -> dict[str, Any]:
+    return {
+        "format_version": "0.1",  # 0.1 plans carry no sensitive marks at all
+        "resource_changes": [
+            {
+                "address": "vendor_app.api",
+                "mode": "managed",
+                "type": "vendor_app",
+                "change": {"actions": actions, "before": before, "after": after},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("actions", "before", "after"),
+    [
+        (["create"], None, {"api_token": "tok-live-1", "db": {"password": "pw-live-1"}}),
+        (["delete"], {"api_token": "tok-live-1", "db": {"password": "pw-live-1"}}, None),
+        (
+            ["update"],
+            {"api_token": "tok-live-1", "db": {"password": "pw-live-1"}, "size": 1},
+            {"api_token": "tok-live-2", "db": {"password": "pw-live-2"}, "size": 2},
+        ),
+    ],
+)
+def test_secret_named_attributes_are_masked_without_sensitive_marks(
+    actions: list[str], before: Any, after: Any
+) -> None:
+    changes = analyze_plan(secret_plan(actions, before, after), "")
+    change = by_address(changes)["vendor_app.api"]
+    text = json.dumps([c.model_dump(mode="json") for c in changes])
+    assert "tok-live" not in text and "pw-live" not in text
+    fields = {f.path: (f.before, f.after) for f in change.fields}
+    assert set(fields) >= {"api_token", "db.password"}
+    assert REDACTED in fields["api_token"] and REDACTED in fields["db.password"]
+    if actions == ["update"]:
+        assert fields["size"] == (1, 2)  # what is not a secret stays visible
+
+
+@given(after=st.dictionaries(st.text(min_size=1, max_size=6), values, max_size=5))
+def test_a_created_object_lists_each_attribute_as_the_structural_diff_does(
+    after: dict[str, Any],
+) -> None:
+    from app.redact import inherits_secret, is_secret_name
+    from app.semdiff.structure import diff_values
+
+    (change,) = analyze_plan(secret_plan(["create"], None, after), "")
+    expected: dict[str, Any] = {}
+
+    def walk(value: dict[str, Any], path: str, named: bool) -> None:
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            secret = is_secret_name(key) or (named and inherits_secret(key))
+            if isinstance(item, dict):
+                walk(item, sub, secret)
+            else:
+                expected.update(
+                    {f.path: f.after for f in diff_values(None, item, sub, named=secret)}
+                )
+
+    walk(after, "", False)
+    assert {f.path: f.after for f in change.fields} == expected
+    assert all(f.before is None for f in change.fields)
+
+
+@given(
+    after=st.dictionaries(
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.text(alphabet="xyz", min_size=1, max_size=4).map(lambda s: f"val-{s}")
+        | st.dictionaries(
+            st.sampled_from(["e", "f"]),
+            st.text(alphabet="xyz", min_size=1, max_size=4).map(lambda s: f"val-{s}"),
+        ),
+        min_size=1,
+    ),
+    marked=st.sets(st.sampled_from(["a", "b", "c", "d", "a.e", "b.f"])),
+    action=st.sampled_from([["create"], ["update"], ["delete", "create"]]),
+)
+def test_nothing_marked_sensitive_is_shown(
+    after: dict[str, Any], marked: set[str], action: list[str]
+) -> None:
+    after = {  # every value names its path, so a shown value is never also a hidden one
+        k: {e: f"{k}.{e}-{x}" for e, x in v.items()} if isinstance(v, dict) else f"{k}-{v}"
+        for k, v in after.items()
+    }
+    mask: dict[str, Any] = {}
+    for path in marked:
+        top, _, sub = path.partition(".")
+        if sub and isinstance(after.get(top), dict):
+            inner = mask.setdefault(top, {})
+            if isinstance(inner, dict):
+                inner[sub] = True
+        elif not sub:
+            mask[top] = True
+    secrets = set()
+    for key, value in after.items():
+        if mask.get(key) is True:
+            secrets |= set(value.values()) if isinstance(value, dict) else {value}
+        elif isinstance(value, dict) and isinstance(mask.get(key), dict):
+            secrets |= {v for k, v in value.items() if mask[key].get(k) is True}
+    shown_values = set()
+    for value in after.values():
+        if isinstance(value, dict):
+            shown_values |= {v for v in value.values() if v not in secrets}
+        elif value not in secrets:
+            shown_values.add(value)
+    before = None if action == ["create"] else dict.fromkeys(after, "old")
+    plan = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "x_thing.t",
+                "type": "x_thing",
+                "change": {
+                    "actions": action,
+                    "before": before,
+                    "after": after,
+                    "before_sensitive": {},
+                    "after_sensitive": mask,
+                },
+            }
+        ],
+    }
+    text = json.dumps([c.model_dump(mode="json") for c in analyze_plan(plan, "")])
+    leaked = [s for s in secrets if f'"{s}"' in text]
+    assert not leaked, (after, mask, action, text)
+    assert all(f'"{v}"' in text for v in shown_values - secrets)  # the rest stays visible

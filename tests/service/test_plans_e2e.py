@@ -164,6 +164,9 @@ def test_plan_flow_from_waiting_to_audited_merge(stack: LocalStack) -> None:
         post(stack, head, issuer.token(REPO, head), {"dir": "infra/prod", "plan": {}}).status_code
         == 400
     )
+    not_json = {"dir": "infra/prod", "plan": {**replace_plan(), "errored": float("nan")}}
+    refused = post(stack, head, issuer.token(REPO, head), not_json)  # json.dumps writes NaN
+    assert refused.status_code == 400 and "not JSON" in refused.text
 
     accepted = post(stack, head, issuer.token(REPO, head), body)
     assert accepted.status_code == 202, accepted.text
