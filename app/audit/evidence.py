@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from app.audit.chain import MERGE_KINDS
+from app.audit.models import AuditEvent
 from app.audit.store import events_for_pr
 from app.errors import UsageError
 
@@ -59,6 +60,15 @@ class Segregation(_Model):
     violations: list[str]
 
 
+class BypassReview(_Model):
+    """The after-the-fact review of a bypass merge (`bypass_reviewed` event)."""
+
+    reviewer: str
+    note: str
+    time: datetime
+    seq: int
+
+
 class EvidencePacket(_Model):
     repo: str
     pr: int
@@ -93,6 +103,8 @@ class EvidencePacket(_Model):
     merge_kind: str
     evaluation_seq: int | None
     problems: list[str]
+    bypass_review: BypassReview | None = None
+    """For a bypass merge: its review, None while it still needs one."""
 
 
 def parse_change(text: str) -> tuple[str, int]:
@@ -178,7 +190,24 @@ def build_packet(engine: Engine, repo: str, pr: int) -> EvidencePacket:
         merge_kind=merge.kind,
         evaluation_seq=evaluation.seq if evaluation is not None else None,
         problems=problems,
+        bypass_review=_bypass_review(events, merge.seq) if merge.kind == "bypass_merge" else None,
     )
+
+
+def _bypass_review(events: list[AuditEvent], merge_seq: int) -> BypassReview | None:
+    """The first review recorded for the bypass merge at `merge_seq`."""
+    for event in events:
+        if event.kind != "bypass_reviewed" or event.seq <= merge_seq:
+            continue
+        data = event.data()
+        if data.get("merge_seq") == merge_seq:
+            return BypassReview(
+                reviewer=str(data.get("reviewer")),
+                note=str(data.get("note") or ""),
+                time=event.occurred_at,
+                seq=event.seq,
+            )
+    return None
 
 
 def _change(change: dict[str, Any]) -> dict[str, Any]:

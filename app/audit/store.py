@@ -42,6 +42,8 @@ KINDS: tuple[str, ...] = (
     "run_id_changed",
     "config_invalid",
     "merge_group",
+    "bypass_reviewed",
+    "chain_verified",
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
