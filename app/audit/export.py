@@ -41,7 +41,8 @@ def tier_text(dialect: str) -> sa.ColumnElement[str]:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
 
-        return sa.cast(EVENTS.c.payload, JSONB)["tier"].astext
+        tier: sa.ColumnElement[str] = sa.cast(EVENTS.c.payload, JSONB)["tier"].astext
+        return tier
     return sa.cast(sa.func.json_extract(EVENTS.c.payload, "$.tier"), sa.String)
 
 

@@ -169,7 +169,9 @@ def login(request: Request, ctx: Context, next: str | None = None) -> Response:
         ctx.settings.web_url(), ctx.settings.oauth_client_id, callback_url(ctx.settings), state
     )
     response = RedirectResponse(target, status_code=302)
-    set_cookie(response, request, LOGIN_COOKIE, encode_pending(ctx.login_signer, pending), LOGIN_SECONDS)
+    set_cookie(
+        response, request, LOGIN_COOKIE, encode_pending(ctx.login_signer, pending), LOGIN_SECONDS
+    )
     return response
 
 
@@ -273,6 +275,7 @@ def current_session(request: Request, ctx: Context) -> Session:
             int(session.expires_at - now),
         )
     request.state.console_user = session.login
+    request.state.console_csrf = csrf.token_for(ctx.signer, session)
     return session
 
 

@@ -123,6 +123,8 @@ def decode_pending(signer: Signer, cookie: str | None) -> PendingLogin | None:
     if value is None:
         return None
     try:
-        return PendingLogin(str(value["state"]), str(value["next_path"]), float(value["expires_at"]))
+        return PendingLogin(
+            str(value["state"]), str(value["next_path"]), float(value["expires_at"])
+        )
     except (KeyError, TypeError, ValueError):
         return None
