@@ -71,6 +71,7 @@ class ConsoleStack:
             console_teams=TEAMS,
             console_session_secret=SecretStr(secrets.token_hex(32)),
             signing_key=SecretStr(pem),
+            console_login_rate_per_minute=1000,  # many sign-ins from 127.0.0.1 (tested apart)
         )
 
     @property
