@@ -11,8 +11,8 @@ import secrets
 import socket
 import threading
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, Self
 
 import uvicorn

@@ -6,8 +6,8 @@ and agent-written text rendered inert."""
 from __future__ import annotations
 
 import re
-from contextlib import closing
 import time
+from contextlib import closing
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -84,9 +84,9 @@ def test_sign_in_sets_a_strict_session_cookie_and_csp(console: ConsoleStack) -> 
         back = httpx.get(start.headers["location"])
         done = client.get(back.headers["location"])
         assert done.status_code == 303
-        session_cookie = [
+        session_cookie = next(
             v for v in done.headers.get_list("set-cookie") if v.startswith(SESSION_COOKIE + "=")
-        ][0]
+        )
         assert "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie
         assert "Secure" not in session_cookie  # plain HTTP on 127.0.0.1 only
         page = client.get("/console/merges")
@@ -173,7 +173,7 @@ def test_membership_is_rechecked_and_a_removed_member_is_locked_out(
         refused = client.get("/console/agents")
         assert refused.status_code == 403
         cleared = [v for v in refused.headers.get_list("set-cookie") if SESSION_COOKIE in v]
-        assert cleared and ('Max-Age=0' in cleared[0] or "expires=" in cleared[0].lower())
+        assert cleared and ("Max-Age=0" in cleared[0] or "expires=" in cleared[0].lower())
 
 
 def _csrf(html: str) -> str:
