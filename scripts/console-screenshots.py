@@ -27,7 +27,7 @@ WIDTH, HEIGHT = 1280, 860
 
 def shoot(page: Page, out: Path, name: str) -> None:
     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
-    print(f"wrote {out / f'{name}.png'}")  # noqa: T201
+    print(f"wrote {out / f'{name}.png'}")
 
 
 def main() -> int:
