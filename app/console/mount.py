@@ -7,13 +7,13 @@ pages; the rest of the service keeps FastAPI's JSON errors.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.console import auth, exports, pages
 from app.console.auth import NotSignedIn, clear_cookie, login_redirect, set_cookie
@@ -27,6 +27,44 @@ def _is_console(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
 
 
+class ConsoleHeaders:
+    """ASGI middleware for `/console` responses only (the webhook path is left untouched): the
+    security headers, and the session cookie a membership re-check refreshed or revoked."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+                for cookie in _session_cookie(Request(scope)):
+                    headers.append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _session_cookie(request: Request) -> list[str]:
+    """The Set-Cookie value a re-check asked for (refreshed or cleared), if any."""
+    state = request.scope.get("state") or {}
+    carrier = Response()
+    if state.get("console_clear_session"):
+        clear_cookie(carrier, request, SESSION_COOKIE)
+    elif state.get("console_session_cookie") is not None:
+        value, max_age = state["console_session_cookie"]
+        set_cookie(carrier, request, SESSION_COOKIE, value, max_age)
+    return carrier.headers.getlist("set-cookie")
+
+
 def mount_console(app: FastAPI) -> None:
     """Add the console to `app` (it answers 503 until its settings are complete)."""
     app.include_router(auth.router)
@@ -34,21 +72,7 @@ def mount_console(app: FastAPI) -> None:
     app.include_router(exports.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
 
-    @app.middleware("http")
-    async def console_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not _is_console(request):
-            return response
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        refreshed = getattr(request.state, "console_session_cookie", None)
-        if getattr(request.state, "console_clear_session", False):
-            clear_cookie(response, request, SESSION_COOKIE)
-        elif refreshed is not None:
-            set_cookie(response, request, SESSION_COOKIE, refreshed[0], refreshed[1])
-        return response
+    app.add_middleware(ConsoleHeaders)
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, _error: NotSignedIn) -> Response:
