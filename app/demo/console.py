@@ -26,17 +26,19 @@ DEMO_USER = "erin"
 """Erin (acme/compliance) did not merge anything, so she may review the demo's bypass merge."""
 
 
-def console_settings(public_key_path: Path) -> dict[str, Any]:
-    """LocalStack settings for a console on the demo data; writes the signing public key."""
+def console_settings(public_key_path: Path | None) -> dict[str, Any]:
+    """LocalStack settings for a console on the demo data; writes the signing public key to
+    `public_key_path` when given (so downloaded bundles can be verified)."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
-    public_key_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    if public_key_path is not None:
+        public_key_path.write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
-    )
     return {
         "console_teams": TEAMS,
         "console_session_secret": SecretStr(secrets.token_hex(32)),

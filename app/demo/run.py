@@ -47,7 +47,8 @@ def run_demo(
     started = time.perf_counter()
     out.print(f"[bold]Countersign demo[/bold]: {scenario.description.strip()}\n")
     public_key = db_path.with_name(db_path.stem + "-signing-key.pub.pem")
-    with LocalStack(url, extensions=(add_demo_sign_in,), **console_settings(public_key)) as stack:
+    console_config = console_settings(public_key if keep_serving else None)
+    with LocalStack(url, extensions=(add_demo_sign_in,), **console_config) as stack:
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out
         ) as progress:
