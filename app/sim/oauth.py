@@ -16,6 +16,7 @@ or the small form shown when nobody is) consents at once.
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import timedelta
 from html import escape
@@ -126,8 +127,6 @@ async def access_token(request: Request) -> Response:
     raw = (await request.body()).decode("utf-8", "replace")
     fields: dict[str, str] = {k: v[0] for k, v in parse_qs(request.url.query).items()}
     if raw.lstrip().startswith("{"):
-        import json
-
         try:
             body = json.loads(raw)
         except ValueError:
