@@ -153,11 +153,18 @@ class AgentStats:
     """PRs whose newest evaluation concluded `failure` (the gate refused them)."""
     bypassed: int
     merges_with_run_id: int
+    prs_with_run_id: int
+    """PRs whose evaluation or merge recorded a run ID (the gate fails the others)."""
 
     @property
     def run_id_coverage(self) -> float | None:
         """Share of merges that carry a run ID (None without merges)."""
         return self.merges_with_run_id / self.merges if self.merges else None
+
+    @property
+    def pr_run_id_coverage(self) -> float:
+        """Share of PRs that named their run."""
+        return self.prs_with_run_id / self.prs if self.prs else 0.0
 
 
 def agent_stats(engine: Engine) -> list[AgentStats]:
@@ -166,6 +173,7 @@ def agent_stats(engine: Engine) -> list[AgentStats]:
     One pass over evaluations and merges of agent changes (events with an `agent_id`).
     """
     prs: dict[str, set[tuple[str, int]]] = {}
+    traced: dict[str, set[tuple[str, int]]] = {}
     latest: dict[tuple[str, str, int], str] = {}
     merges: dict[str, list[bool]] = {}
     bypassed: dict[str, int] = {}
@@ -185,6 +193,8 @@ def agent_stats(engine: Engine) -> list[AgentStats]:
         for kind, agent, repo, pr, run_id, payload in conn.execute(query):
             key = (str(repo), int(pr or 0))
             prs.setdefault(agent, set()).add(key)
+            if run_id:
+                traced.setdefault(agent, set()).add(key)
             if kind == "evaluation":
                 latest[(agent, *key)] = str(json.loads(payload).get("conclusion") or "")
             else:
@@ -203,6 +213,7 @@ def agent_stats(engine: Engine) -> list[AgentStats]:
             blocked=blocked.get(agent, 0),
             bypassed=bypassed.get(agent, 0),
             merges_with_run_id=sum(merges.get(agent, [])),
+            prs_with_run_id=len(traced.get(agent, set())),
         )
         for agent in sorted(prs)
     ]

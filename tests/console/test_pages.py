@@ -138,6 +138,7 @@ def test_agents_page_aggregates_per_agent(erin: httpx.Client, console: ConsoleSt
     assert (infra.prs, infra.merges, infra.bypassed) == (3, 1, 1)
     assert infra.blocked == 2  # the CODEOWNERS edit and the change without a run ID
     assert infra.run_id_coverage == 1.0
+    assert (infra.prs_with_run_id, stats["pricing-bot"].pr_run_id_coverage) == (2, 1.0)
     assert stats["pricing-bot"].merges == 1 and stats["pricing-bot"].blocked == 0
     html = erin.get("/console/agents").text
     assert html.count('data-testid="agent-row"') == len(stats)

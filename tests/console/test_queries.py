@@ -75,6 +75,7 @@ def test_agent_stats(db_engine: sa.Engine) -> None:
     assert pricing.run_id_coverage == 1.0
     assert (infra.prs, infra.merges, infra.blocked, infra.bypassed) == (1, 1, 0, 1)
     assert infra.run_id_coverage == 0.0
+    assert pricing.prs_with_run_id == 1  # PR 1 merged with run r1; PR 2 never named a run
 
 
 def test_bypass_review_rules_and_chain(db_engine: sa.Engine) -> None:
