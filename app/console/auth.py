@@ -218,7 +218,11 @@ def callback(
 
     _rate_limit(ctx, request)
     pending = decode_pending(ctx.login_signer, request.cookies.get(LOGIN_COOKIE))
-    if pending is None or not state or not hmac.compare_digest(state, pending.state):
+    if (
+        pending is None
+        or not state
+        or not hmac.compare_digest(state.encode(), pending.state.encode())
+    ):
         raise HTTPException(403, "sign-in state does not match this browser; start again")
     if error or not code:
         raise HTTPException(403, f"GitHub did not sign you in ({error or 'no code'})")

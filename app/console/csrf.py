@@ -34,5 +34,5 @@ async def read_form(request: Request) -> dict[str, str]:
 def check(form: dict[str, str], signer: Signer, session: Session) -> None:
     """403 unless the form carries this session's token."""
     given = form.get(FIELD, "")
-    if not given or not hmac.compare_digest(given, token_for(signer, session)):
+    if not given or not hmac.compare_digest(given.encode(), token_for(signer, session).encode()):
         raise HTTPException(403, "missing or invalid CSRF token: reload the page and try again")

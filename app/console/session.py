@@ -71,7 +71,7 @@ class Signer:
             return None
         body, mac = cookie.split(".")
         expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
-        if not hmac.compare_digest(mac, expected):
+        if not hmac.compare_digest(mac.encode(), expected.encode()):
             return None
         try:
             value = json.loads(_unb64(body))

@@ -140,7 +140,9 @@ async def access_token(request: Request) -> Response:
         if (
             app is None
             or fields.get("client_id") != app.client_id
-            or not secrets.compare_digest(fields.get("client_secret", ""), app.client_secret)
+            or not secrets.compare_digest(
+                fields.get("client_secret", "").encode(), app.client_secret.encode()
+            )
         ):
             return _answer(
                 _error(

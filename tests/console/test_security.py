@@ -112,6 +112,8 @@ def test_oauth_state_must_match_the_browser(console: ConsoleStack) -> None:
         wrong = client.get("/console/callback", params={"code": code, "state": "x" * 43})
         assert wrong.status_code == 403
         assert "state" in wrong.text
+        odd = client.get("/console/callback", params={"code": code, "state": "é" * 43})
+        assert odd.status_code == 403  # non-ASCII input is refused, never a crash
         assert SESSION_COOKIE not in client.cookies
     with console.client() as stranger:  # no pre-login cookie: someone else's callback URL
         stolen = stranger.get(back.headers["location"])
@@ -197,7 +199,7 @@ def _posts_refused(erin: httpx.Client, carol: httpx.Client) -> None:
         ("/console/logout", {}),
     ]
     for path, form in posts:
-        for token in (None, "", "0" * 64, theirs):
+        for token in (None, "", "0" * 64, "é" * 64, theirs):
             data = dict(form) if token is None else {**form, "csrf_token": token}
             answer = erin.post(path, data=data)
             assert answer.status_code == 403, (path, token, answer.status_code)
