@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck pytest bench corpus clean
+.PHONY: demo demo-console test lint typecheck pytest bench corpus clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/countersign demo
+
+demo-console: $(STAMP)
+	$(BIN)/countersign demo --keep-serving
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench scripts

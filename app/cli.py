@@ -198,6 +198,14 @@ def demo(
     db: Annotated[Path, typer.Option(help="SQLite file for the demo's audit store.")] = Path(
         "countersign-demo.db"
     ),
+    keep_serving: Annotated[
+        bool,
+        typer.Option(
+            "--keep-serving",
+            help="Stay up after the report (until Ctrl-C) and print the compliance console's URL "
+            "with a local demo sign-in.",
+        ),
+    ] = False,
 ) -> None:
     """Run the App and a local GitHub on loopback and play agent PR scenarios end to end."""
     import logging
@@ -205,7 +213,7 @@ def demo(
     from app.demo.run import run_demo
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    if not run_demo(db):
+    if not run_demo(db, keep_serving=keep_serving):
         raise typer.Exit(1)
 
 

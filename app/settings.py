@@ -90,11 +90,77 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=500, ge=1, le=100_000)
     """Most deliveries one purge pass clears (keeps each transaction short)."""
 
+    github_web_url: str | None = None
+    """GitHub's web host for the OAuth sign-in pages; default derived from `github_api_url`
+    (`https://api.github.com` → `https://github.com`, `https://ghe.example/api/v3` →
+    `https://ghe.example`)."""
+    oauth_client_id: str | None = None
+    """The GitHub App's client ID (App settings → General), for console sign-in."""
+    oauth_client_secret: SecretStr | None = None
+    """A client secret generated in the GitHub App's settings, for console sign-in."""
+    console_teams: str = ""
+    """Teams allowed into the compliance console, comma-separated `org/slug` (none: closed)."""
+    console_session_secret: SecretStr | None = None
+    """Signs console session cookies (32+ random characters; changing it signs everyone out)."""
+    console_recheck_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    """How often a console session's team membership is checked again with GitHub."""
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    """How long a console sign-in lasts before GitHub is asked again."""
+    console_login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
+    """Sign-in attempts (login and callback) one client IP may make per minute (429 above)."""
+
     def jwks_url(self) -> str:
         return self.oidc_jwks_url or self.oidc_issuer.rstrip("/") + "/.well-known/jwks"
 
+    def web_url(self) -> str:
+        """Where GitHub's sign-in pages are (`/login/oauth/authorize`)."""
+        if self.github_web_url:
+            return self.github_web_url.rstrip("/")
+        api = self.github_api_url.rstrip("/")
+        if api == "https://api.github.com":
+            return "https://github.com"
+        return api.removesuffix("/api/v3")
+
+    def console_team_list(self) -> tuple[str, ...]:
+        """`COUNTERSIGN_CONSOLE_TEAMS` as lower-case `org/slug` entries (a leading @ is dropped)."""
+        teams = []
+        for entry in self.console_teams.split(","):
+            team = entry.strip().removeprefix("@").lower()
+            if team:
+                teams.append(team)
+        return tuple(teams)
+
+    def console_missing(self) -> list[str]:
+        """The settings the console still needs; empty when it may serve (it never runs open)."""
+        missing = [
+            name
+            for name, value in (
+                ("COUNTERSIGN_OAUTH_CLIENT_ID", self.oauth_client_id),
+                ("COUNTERSIGN_OAUTH_CLIENT_SECRET", self.oauth_client_secret),
+                ("COUNTERSIGN_CONSOLE_SESSION_SECRET", self.console_session_secret),
+                ("COUNTERSIGN_APP_ID", self.app_id),
+            )
+            if not value
+        ]
+        if not self.console_team_list():
+            missing.append("COUNTERSIGN_CONSOLE_TEAMS")
+        return missing
+
     @model_validator(mode="after")
     def _no_placeholders(self) -> Settings:
+        session = self.console_session_secret
+        if session is not None and len(session.get_secret_value().strip()) < 32:
+            raise ValueError(
+                "COUNTERSIGN_CONSOLE_SESSION_SECRET is shorter than 32 characters; use a long "
+                "random value (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        for team in self.console_team_list():
+            org, _, slug = team.partition("/")
+            if not org or not slug or "/" in slug:
+                raise ValueError(
+                    f"COUNTERSIGN_CONSOLE_TEAMS: {team!r} is not org/team-slug "
+                    "(e.g. acme/compliance,acme/security)"
+                )
         for name in ("webhook_secret", "audit_token"):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:

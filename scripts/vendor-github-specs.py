@@ -42,6 +42,7 @@ OPERATIONS = (
     "apps/list-installations",
     "apps/get-installation",
     "apps/get-repo-installation",
+    "apps/get-org-installation",
     "apps/create-installation-access-token",
     "apps/list-repos-accessible-to-installation",
     "apps/list-webhook-deliveries",
@@ -90,6 +91,7 @@ OPERATIONS = (
     "teams/list-members-in-org",
     "teams/get-membership-for-user-in-org",
     "users/get-by-username",
+    "users/get-authenticated",
     "rate-limit/get",
 )
 WEBHOOK_EVENTS = (

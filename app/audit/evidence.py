@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 
 from app.audit.chain import MERGE_KINDS
+from app.audit.models import AuditEvent
 from app.audit.store import events_for_pr
 from app.errors import UsageError
 
@@ -70,6 +71,15 @@ class BreakGlassEvidence(_Model):
     seq: int | None
 
 
+class BypassReview(_Model):
+    """The after-the-fact review of a bypass merge (`bypass_reviewed` event)."""
+
+    reviewer: str
+    note: str
+    time: datetime
+    seq: int
+
+
 class EvidencePacket(_Model):
     repo: str
     pr: int
@@ -107,6 +117,8 @@ class EvidencePacket(_Model):
     merge_kind: str
     evaluation_seq: int | None
     problems: list[str]
+    bypass_review: BypassReview | None = None
+    """For a bypass merge: its review, None while it still needs one."""
 
 
 def parse_change(text: str) -> tuple[str, int]:
@@ -158,6 +170,7 @@ def build_packet(engine: Engine, repo: str, pr: int) -> EvidencePacket:
     base_sha = payload.get("base_sha") or report.get("base_sha")
     if not base_sha:
         problems.append("the base SHA is not recorded for this merge")
+    review = _bypass_review(events, merge.seq) if merge.kind == "bypass_merge" else None
     return EvidencePacket(
         repo=record["repo"],
         pr=int(record["pr"]),
@@ -186,7 +199,7 @@ def build_packet(engine: Engine, repo: str, pr: int) -> EvidencePacket:
         segregation_of_duties=_segregation(record, approvals),
         check_conclusion=record.get("check_conclusion"),
         bypass=bool(record.get("bypass")),
-        break_glass=_break_glass(events, record) if record.get("break_glass") else None,
+        break_glass=_break_glass(events, record, review) if record.get("break_glass") else None,
         observed=bool(record.get("observed")),
         plans=dict(record.get("plans") or {}),
         chain_seq=merge.seq,
@@ -194,10 +207,14 @@ def build_packet(engine: Engine, repo: str, pr: int) -> EvidencePacket:
         merge_kind=merge.kind,
         evaluation_seq=evaluation.seq if evaluation is not None else None,
         problems=problems,
+        bypass_review=review,
     )
 
 
-def _break_glass(events: list[Any], record: dict[str, Any]) -> BreakGlassEvidence:
+def _break_glass(
+    events: list[Any], record: dict[str, Any], review: BypassReview | None
+) -> BreakGlassEvidence:
+    """`post_review` is `reviewed` once a `bypass_reviewed` event names this merge."""
     uses = [
         e
         for e in events
@@ -209,9 +226,25 @@ def _break_glass(events: list[Any], record: dict[str, Any]) -> BreakGlassEvidenc
         at=data.get("at"),
         reason=data.get("reason"),
         team=data.get("team"),
-        post_review=record.get("post_review"),
+        post_review="reviewed" if review is not None else record.get("post_review"),
         seq=uses[-1].seq if uses else None,
     )
+
+
+def _bypass_review(events: list[AuditEvent], merge_seq: int) -> BypassReview | None:
+    """The first review recorded for the bypass merge at `merge_seq`."""
+    for event in events:
+        if event.kind != "bypass_reviewed" or event.seq <= merge_seq:
+            continue
+        data = event.data()
+        if data.get("merge_seq") == merge_seq:
+            return BypassReview(
+                reviewer=str(data.get("reviewer")),
+                note=str(data.get("note") or ""),
+                time=event.occurred_at,
+                seq=event.seq,
+            )
+    return None
 
 
 def _change(change: dict[str, Any]) -> dict[str, Any]:

@@ -36,10 +36,33 @@ FORMATS: tuple[Format, ...] = ("jsonl", "csv")
 CSV_COLUMNS: tuple[str, ...] = (*CHAIN_FIELDS, *MERGE_FIELDS, "event")
 
 
+def tier_text(dialect: str) -> sa.ColumnElement[str]:
+    """A merge record's tier as text (`"2"`, `"blocked"`), read from the stored payload."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        tier: sa.ColumnElement[str] = sa.cast(EVENTS.c.payload, JSONB)["tier"].astext
+        return tier
+    return sa.cast(sa.func.json_extract(EVENTS.c.payload, "$.tier"), sa.String)
+
+
 def _conditions(
-    since: datetime | None, until: datetime | None, repo: str | None, agent: str | None
+    since: datetime | None,
+    until: datetime | None,
+    repo: str | None,
+    agent: str | None,
+    *,
+    run_id: str | None = None,
+    tier: str | None = None,
+    bypass: bool | None = None,
+    dialect: str = "sqlite",
 ) -> list[sa.ColumnElement[bool]]:
-    conditions: list[sa.ColumnElement[bool]] = [EVENTS.c.kind.in_(MERGE_KINDS)]
+    kinds = MERGE_KINDS if bypass is None else ("bypass_merge",) if bypass else ("merge",)
+    conditions: list[sa.ColumnElement[bool]] = [EVENTS.c.kind.in_(kinds)]
+    if run_id is not None:
+        conditions.append(EVENTS.c.run_id == run_id)
+    if tier is not None:
+        conditions.append(tier_text(dialect) == tier)
     if since is not None:
         conditions.append(EVENTS.c.occurred_at >= _aware(since))
     if until is not None:
@@ -76,19 +99,35 @@ def export_merges(
     fmt: Format = "jsonl",
     *,
     progress: Callable[[int], None] | None = None,
+    run_id: str | None = None,
+    tier: str | None = None,
+    bypass: bool | None = None,
 ) -> Generator[str, None, None]:
     """Export lines (each ending in a newline): header, one record per merge, footer.
 
-    `since` is inclusive and `until` exclusive, on the time the merge was recorded.
+    `since` is inclusive and `until` exclusive, on the time the merge was recorded. The console's
+    extra filters (`run_id`, `tier`, `bypass`) appear in the header only when set.
     """
     if fmt not in FORMATS:
         raise ValueError(f"export format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    filters = {
+    filters: dict[str, Any] = {
         "since": iso_utc(since) if since else None,
         "until": iso_utc(until) if until else None,
         "repo": repo,
         "agent": agent,
     }
+    extra = {"run_id": run_id, "tier": tier, "bypass": bypass}
+    filters.update({k: v for k, v in extra.items() if v is not None})
+    conditions = _conditions(
+        since,
+        until,
+        repo,
+        agent,
+        run_id=run_id,
+        tier=tier,
+        bypass=bypass,
+        dialect=engine.dialect.name,
+    )
     header = {
         "_countersign_export": {
             "format_version": 1,
@@ -102,7 +141,7 @@ def export_merges(
         yield _csv_line(CSV_COLUMNS)
     count, last_seq, last_hash = 0, None, GENESIS_HASH
     render = _jsonl_record if fmt == "jsonl" else _csv_record
-    for row in stream_events(engine, _conditions(since, until, repo, agent)):
+    for row in stream_events(engine, conditions):
         yield render(row)
         count, last_seq, last_hash = count + 1, int(row.seq), str(row.hash)
         if progress is not None and count % 10_000 == 0:

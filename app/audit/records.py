@@ -142,3 +142,23 @@ class MergeRecord(_Record):
 
 # The merge record fields, in export (CSV column) order.
 MERGE_FIELDS: tuple[str, ...] = tuple(MergeRecord.model_fields)
+
+
+class BypassReviewRecord(_Record):
+    """A console user reviewed a bypass merge after the fact (`bypass_reviewed` event)."""
+
+    merge_seq: int
+    merge_hash: str
+    merged_by: str | None
+    reviewer: str
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class ChainVerifiedRecord(_Record):
+    """Someone verified the whole chain (`chain_verified` event): what they found."""
+
+    ok: bool
+    count: int
+    first_bad_seq: int | None
+    reason: str
+    by: str

@@ -47,6 +47,8 @@ KINDS: tuple[str, ...] = (
     "config_invalid",
     "merge_group",
     "break_glass",
+    "bypass_reviewed",
+    "chain_verified",
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 

@@ -11,10 +11,12 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Self
 
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app import inbox
@@ -37,12 +39,16 @@ def generate_key() -> tuple[str, str]:
 class _Server:
     """uvicorn on 127.0.0.1 with a socket we bound (so the port is known), in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self) -> None:
+        # Bound before the app is built, so the app's settings can name its own URL.
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(256)
         self.port = int(self.sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self, app: Any, timeout: float = 30.0) -> str:
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, timeout_graceful_shutdown=5
         )
@@ -50,19 +56,18 @@ class _Server:
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, name="countersign", daemon=True
         )
-
-    def start(self, timeout: float = 30.0) -> str:
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the Countersign service did not start")
             time.sleep(0.01)
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
+        if hasattr(self, "server"):
+            self.server.should_exit = True
+            self.thread.join(timeout=20)
         self.sock.close()
 
 
@@ -80,6 +85,7 @@ class LocalStack:
         migrate: bool = True,
         log_level: str = "WARNING",
         audit_token: str | None = None,
+        extensions: tuple[Callable[[LocalStack], None], ...] = (),
         **settings: Any,
     ) -> None:
         self.database_url = database_url
@@ -89,6 +95,7 @@ class LocalStack:
         self.webhook_secret = secrets.token_hex(20)
         self.audit_token = audit_token or secrets.token_hex(16)
         self.private_key, self.public_key = generate_key()
+        self.oauth_client_secret = secrets.token_hex(20)
         self.sim = Simulator()
         self.sim_server = SimServer(self.sim)
         self._extra: dict[str, Any] = {"log_level": log_level, **settings}
@@ -97,12 +104,18 @@ class LocalStack:
         if policies_dir is not None:
             self._extra["policies_dir"] = policies_dir
         self.url = ""
+        self.app: FastAPI | None = None
+        self._extensions: list[Callable[[LocalStack], None]] = list(extensions)
+        """Called with the stack after the app is built, before it serves (the demo's routes)."""
         self.runtime: Runtime | None = None
         self._server: _Server | None = None
 
     def settings(self) -> Settings:
+        public = {"public_url": self._server.url} if self._server is not None else {}
         return Settings(
             app_id=APP_ID,
+            oauth_client_id=f"Iv1.{APP_ID:016x}",
+            oauth_client_secret=SecretStr(self.oauth_client_secret),
             private_key=SecretStr(self.private_key),
             webhook_secret=SecretStr(self.webhook_secret),
             audit_token=SecretStr(self.audit_token),
@@ -110,26 +123,29 @@ class LocalStack:
             github_api_url=self.sim_server.api_url,
             reconcile_interval_seconds=0,
             log_json=True,
-            **{"oidc_issuer": f"{self.sim_server.base_url}/oidc", **self._extra},
+            **{"oidc_issuer": f"{self.sim_server.base_url}/oidc", **public, **self._extra},
         )
 
     def __enter__(self) -> Self:
         self.sim_server.start()
         if self.migrate:
             upgrade(self.database_url)
+        self._server = _Server()
         settings = self.settings()
         self.runtime = build_runtime(settings)
-        app = create_app(settings, role=self.role, workers=self.workers, runtime=self.runtime)
-        self._server = _Server(app)
-        self.sim.set_app(
+        self.app = create_app(settings, role=self.role, workers=self.workers, runtime=self.runtime)
+        for extend in self._extensions:
+            extend(self)
+        app = self.sim.set_app(
             APP_ID,
             self.public_key,
             webhook_url="http://placeholder.invalid/webhooks/github",
             webhook_secret=self.webhook_secret,
         )
-        self.url = self._server.start()
-        assert self.sim.world.app is not None
-        self.sim.world.app.webhook_url = f"{self.url}/webhooks/github"
+        app.client_secret = self.oauth_client_secret
+        self.url = self._server.start(self.app)
+        app.webhook_url = f"{self.url}/webhooks/github"
+        self.sim.set_oauth_callback(f"{self.url}/console/callback")
         return self
 
     def wait_processed(self, timeout: float = 30.0) -> None:

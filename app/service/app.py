@@ -101,6 +101,9 @@ def create_app(
     app.include_router(analyze_router)
     app.include_router(api_router)
     app.include_router(plans_router)
+    from app.console.mount import mount_console
+
+    mount_console(app)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -100,8 +100,8 @@ def env_text(creds: AppCredentials, key_path: Path, api_url: str | None) -> str:
         f"COUNTERSIGN_APP_ID={creds.app_id}",
         f"COUNTERSIGN_PRIVATE_KEY_PATH={_quote(str(key_path.resolve()))}",
         f"COUNTERSIGN_WEBHOOK_SECRET={_quote(creds.webhook_secret)}",
-        f"COUNTERSIGN_CLIENT_ID={_quote(creds.client_id)}",
-        f"COUNTERSIGN_CLIENT_SECRET={_quote(creds.client_secret)}",
+        f"COUNTERSIGN_OAUTH_CLIENT_ID={_quote(creds.client_id)}",
+        f"COUNTERSIGN_OAUTH_CLIENT_SECRET={_quote(creds.client_secret)}",
     ]
     if api_url:
         lines.append(f"COUNTERSIGN_GITHUB_API_URL={_quote(api_url)}")

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from app.sim import api_app, api_compare, api_issues, api_repos, control, manifests, oidc
+from app.sim import api_app, api_compare, api_issues, api_repos, control, manifests, oauth, oidc
 from app.sim.apiutil import API_PREFIX, RequestLogAndFaults, error_response
 from app.sim.auth import AuthFailure
 from app.sim.state import SimError
@@ -33,6 +33,8 @@ def create_app(sim: Simulator) -> ASGIApp:
     app.include_router(oidc.router)
     app.include_router(manifests.api_router, prefix=API_PREFIX)
     app.include_router(manifests.web_router)  # github.com pages: the manifest form target
+    app.include_router(oauth.api_router, prefix=API_PREFIX)
+    app.include_router(oauth.web_router)  # github.com pages: the OAuth user flow
 
     @app.exception_handler(SimError)
     async def sim_error(_: Request, exc: SimError) -> JSONResponse:

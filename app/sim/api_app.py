@@ -105,6 +105,24 @@ def get_repo_installation(request: Request, owner: str, repo: str) -> JSONRespon
         return JSONResponse(shapes.installation(sim.world, inst))
 
 
+@router.get("/orgs/{org}/installation")
+def get_org_installation(request: Request, org: str) -> JSONResponse:
+    sim = _sim(request)
+    app_auth(sim, request)
+    with sim.lock:
+        inst = next(
+            (
+                i
+                for i in sim.world.installations.values()
+                if i.account.lower() == org.lower() and not i.suspended
+            ),
+            None,
+        )
+        if inst is None:
+            raise SimError(404, "Not Found")
+        return JSONResponse(shapes.installation(sim.world, inst))
+
+
 def _item(d: Delivery) -> dict[str, Any]:
     return {
         "id": d.id,

@@ -318,8 +318,10 @@ def team_members(request: Request, org: str, slug: str) -> JSONResponse:
 def team_membership(request: Request, org: str, slug: str, username: str) -> JSONResponse:
     sim = _sim(request)
     with sim.lock:
-        installation_auth(sim, request)
+        inst = installation_auth(sim, request)
         team = sim.world.team(org, slug)
+        if team is not None and team.org.lower() != inst.account.lower():
+            team = None  # another organization's teams are invisible to this installation
         role = next(
             (v for k, v in (team.members if team else {}).items() if k.lower() == username.lower()),
             None,

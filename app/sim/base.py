@@ -192,6 +192,21 @@ class SimulatorBase:
             self.world.teams[(org.lower(), slug.lower())] = team
             return team
 
+    def oauth_sign_in(self, login: str | None) -> None:
+        """Who is signed in to the simulated github.com (None: nobody; authorize shows a form)."""
+        with self._op():
+            user = self.world.user(login) if login else None
+            if login is not None and user is None:
+                raise SimError(404, f"no user {login!r} in the simulator; add it with add_user")
+            self.world.signed_in = user.login if user is not None else None
+
+    def set_oauth_callback(self, *urls: str) -> None:
+        """The App's user-authorization callback URLs (GitHub App settings)."""
+        with self._op():
+            if self.world.app is None:
+                raise SimError(404, "no App configured in the simulator (set_app)")
+            self.world.app.callback_urls = tuple(urls)
+
     def install(
         self, account: str, repositories: list[str] | None = None, *, by: str | None = None
     ) -> Installation:

@@ -26,6 +26,8 @@ OPS = frozenset(
         "add_org",
         "add_team",
         "install",
+        "oauth_sign_in",
+        "set_oauth_callback",
         "uninstall",
         "create_repo",
         "open_pr",

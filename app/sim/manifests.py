@@ -136,7 +136,7 @@ def convert(request: Request, code: str) -> Response:
         description=manifest.get("description") or "",
         external_url=manifest["url"],
         permissions=dict(manifest.get("default_permissions") or {}),
-        client_secret=secrets.token_hex(20),
+        client_secret=app.client_secret,
         webhook_secret=webhook_secret,
         pem=pem,
     )

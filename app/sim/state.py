@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -260,6 +261,25 @@ class AppIdentity:
     )
     permissions: dict[str, str] = field(default_factory=dict)
     """What the App asks for (app.yml's `default_permissions` unless a test says otherwise)."""
+    client_secret: str = field(default_factory=lambda: secrets.token_hex(20))
+    callback_urls: tuple[str, ...] = ()
+    """The App's user-authorization callback URLs (GitHub allows up to 10)."""
+    """The OAuth client secret of the App's user-authorization flow (`client_id` is derived)."""
+
+    @property
+    def client_id(self) -> str:
+        """GitHub Apps' OAuth client id (`Iv1.` and 16 hex digits; also in GET /app)."""
+        return f"Iv1.{self.id:016x}"
+
+
+@dataclass
+class OAuthCode:
+    """A code handed out by `/login/oauth/authorize`: valid 10 minutes, exchanged once."""
+
+    client_id: str
+    login: str
+    redirect_uri: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -349,6 +369,11 @@ class World:
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     installations: dict[int, Installation] = field(default_factory=dict)
     other_apps: dict[int, OtherApp] = field(default_factory=dict)
+    signed_in: str | None = None
+    """The user signed in to the simulated github.com (who `/login/oauth/authorize` consents as)."""
+    oauth_codes: dict[str, OAuthCode] = field(default_factory=dict)
+    user_tokens: dict[str, str] = field(default_factory=dict)
+    """OAuth user access tokens (`ghu_…`) to the login they act for."""
     diff_cache: dict[tuple[int, str, str], list[FileChange]] = field(default_factory=dict)
     """PR file lists by (repo id, base, head): commits are immutable, so entries never go stale."""
     last_id: int = 1000

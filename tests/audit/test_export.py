@@ -106,3 +106,25 @@ def test_export_is_lazy(db_engine: sa.Engine) -> None:
 def test_unknown_format_is_refused(db_engine: sa.Engine) -> None:
     with pytest.raises(ValueError, match="jsonl, csv"):
         next(export_merges(db_engine, fmt="xml"))  # type: ignore[arg-type]
+
+
+def test_console_filters_run_id_tier_and_bypass(db_engine: sa.Engine) -> None:
+    append(db_engine, "merge", record(1, run_id="run_a", tier=2), occurred_at=START)
+    append(db_engine, "bypass_merge", record(2, run_id="run_b", tier=3, bypass=True))
+    append(db_engine, "merge", record(3, run_id="run_c", tier="blocked"), occurred_at=START)
+
+    def prs(**filters: object) -> list[int]:
+        lines = list(export_merges(db_engine, **filters))  # type: ignore[arg-type]
+        return [int(r["pr"]) for r in records(lines)]  # type: ignore[call-overload]
+
+    assert prs(run_id="run_b") == [2]
+    assert prs(tier="2") == [1]
+    assert prs(tier="3") == [2]
+    assert prs(tier="blocked") == [3]
+    assert prs(bypass=True) == [2]
+    assert prs(bypass=False) == [1, 3]
+    header = json.loads(next(iter(export_merges(db_engine, tier="3", bypass=True))))
+    assert header["_countersign_export"]["filters"]["tier"] == "3"
+    assert header["_countersign_export"]["filters"]["bypass"] is True
+    plain = json.loads(next(iter(export_merges(db_engine))))["_countersign_export"]["filters"]
+    assert set(plain) == {"since", "until", "repo", "agent"}  # unchanged without the new filters

@@ -96,7 +96,7 @@ def test_setup_registers_the_app_and_the_credentials_work(
     assert app is not None and values["COUNTERSIGN_APP_ID"] == str(app.id) == str(creds.app_id)
     assert values["COUNTERSIGN_PRIVATE_KEY_PATH"] == str(key.resolve())
     assert values["COUNTERSIGN_WEBHOOK_SECRET"] == app.webhook_secret
-    assert values["COUNTERSIGN_CLIENT_ID"] and values["COUNTERSIGN_CLIENT_SECRET"]
+    assert values["COUNTERSIGN_OAUTH_CLIENT_ID"] and values["COUNTERSIGN_OAUTH_CLIENT_SECRET"]
     assert values["COUNTERSIGN_GITHUB_API_URL"] == server.api_url
     # GitHub registered what app.yml asked for, owned by the organization.
     assert app.owner == "acme"

@@ -1,0 +1,225 @@
+"""Console pages: Merges, Merge evidence (+ bypass review), Agents, Chain, Who can.
+
+Every route but `signed-out` needs a session (auth.SignedIn); every POST checks the CSRF token.
+Audit reads run in the thread pool (sync routes); they only read, except the two recorded actions.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from app.console import csrf
+from app.console.auth import Context, SignedIn, context
+from app.console.queries import (
+    PER_PAGE,
+    MergeFilter,
+    ReviewRefused,
+    agent_stats,
+    distinct_values,
+    last_verification,
+    merges_page,
+    record_bypass_review,
+    verify_and_record,
+)
+from app.console.views import render
+from app.errors import UsageError
+from app.service.runtime import Runtime
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+TIERS = ("0", "1", "2", "3", "blocked")
+Owner = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
+Number = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def engine_of(request: Request) -> Engine:
+    runtime: Runtime = request.app.state.runtime
+    return runtime.engine
+
+
+def _date(value: str | None, name: str, *, end: bool = False) -> datetime | None:
+    """An ISO date or time; a bare `until` date includes that whole day."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(400, f"{name} {value!r} is not a date (use YYYY-MM-DD)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if end and len(value) == 10:
+        moment += timedelta(days=1)
+    return moment
+
+
+def parse_filter(request: Request) -> tuple[MergeFilter, dict[str, str]]:
+    """The filter from the query string, and its raw values (to refill the form and links)."""
+    params = request.query_params
+    raw = {
+        name: params.get(name, "").strip()
+        for name in ("repo", "agent", "run_id", "tier", "bypass", "since", "until")
+    }
+    if raw["tier"] and raw["tier"] not in TIERS:
+        raise HTTPException(400, f"tier must be one of {', '.join(TIERS)}")
+    if raw["bypass"] not in ("", "yes", "no"):
+        raise HTTPException(400, "bypass must be yes or no")
+    flt = MergeFilter(
+        repo=raw["repo"] or None,
+        agent=raw["agent"] or None,
+        run_id=raw["run_id"] or None,
+        tier=raw["tier"] or None,
+        bypass={"yes": True, "no": False}.get(raw["bypass"]),
+        since=_date(raw["since"], "since"),
+        until=_date(raw["until"], "until", end=True),
+    )
+    return flt, raw
+
+
+@router.get("")
+def home(_session: SignedIn) -> Response:
+    return RedirectResponse("/console/merges", status_code=303)
+
+
+@router.get("/signed-out")
+def signed_out(request: Request, _ctx: Context) -> Response:
+    return render(request, "signed_out.html.j2")
+
+
+@router.get("/merges")
+def merges(request: Request, _session: SignedIn, page: int = 1) -> Response:
+    """Merges, newest first, filtered and paginated."""
+    flt, raw = parse_filter(request)
+    page = max(1, min(page, 1_000_000))
+    engine = engine_of(request)
+    rows, total = merges_page(engine, flt, page)
+    return render(
+        request,
+        "merges.html.j2",
+        page="merges",
+        rows=rows,
+        total=total,
+        current=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        filters=raw,
+        repos=distinct_values(engine, "repo"),
+        agents=distinct_values(engine, "agent_id"),
+        tiers=TIERS,
+    )
+
+
+@router.get("/merges/{owner}/{name}/{number}")
+def evidence(
+    request: Request, owner: Owner, name: Owner, number: Number, _session: SignedIn
+) -> Response:
+    """One merge's evidence packet (app.audit.evidence), with the bypass review form."""
+    from app.audit.evidence import build_packet
+
+    try:
+        packet = build_packet(engine_of(request), f"{owner}/{name}", number)
+    except UsageError as error:
+        raise HTTPException(404, str(error)) from error
+    return render(
+        request,
+        "evidence.html.j2",
+        page="merges",
+        p=packet,
+        can_review=packet.bypass
+        and packet.bypass_review is None
+        and (packet.merged_by or "").casefold() != request.state.console_user.casefold(),
+    )
+
+
+@router.post("/merges/{owner}/{name}/{number}/review")
+async def review_bypass(
+    request: Request, owner: Owner, name: Owner, number: Number, session: SignedIn, ctx: Context
+) -> Response:
+    """Mark a bypass merge reviewed (audit event `bypass_reviewed`)."""
+    form = await csrf.read_form(request)
+    csrf.check(form, ctx.signer, session)
+    try:
+        await run_in_threadpool(
+            record_bypass_review,
+            engine_of(request),
+            f"{owner}/{name}",
+            number,
+            reviewer=session.login,
+            note=form.get("note", ""),
+        )
+    except ReviewRefused as refused:
+        raise HTTPException(409, str(refused)) from refused
+    except UsageError as error:
+        raise HTTPException(404, str(error)) from error
+    return RedirectResponse(f"/console/merges/{owner}/{name}/{number}", status_code=303)
+
+
+@router.get("/agents")
+def agents(request: Request, _session: SignedIn) -> Response:
+    return render(request, "agents.html.j2", page="agents", stats=agent_stats(engine_of(request)))
+
+
+@router.get("/chain")
+def chain(request: Request, _session: SignedIn) -> Response:
+    from app.audit.store import chain_head
+
+    engine = engine_of(request)
+    return render(
+        request,
+        "chain.html.j2",
+        page="chain",
+        last=last_verification(engine),
+        head=chain_head(engine),
+    )
+
+
+@router.post("/chain/verify")
+async def verify_now(request: Request, session: SignedIn, ctx: Context) -> Response:
+    """Recompute the whole chain now and record the result (`chain_verified`)."""
+    csrf.check(await csrf.read_form(request), ctx.signer, session)
+    await run_in_threadpool(verify_and_record, engine_of(request), session.login)
+    return RedirectResponse("/console/chain", status_code=303)
+
+
+@router.get("/who-can")
+def who_can(
+    request: Request,
+    _session: SignedIn,
+    action: str = "propose",
+    kind: str = "",
+    op: str = "",
+    env: str = "",
+    repo: str = "",
+) -> Response:
+    """`countersign policy who-can` as a form, over the loaded Cedar policies."""
+    from app.models import KINDS
+
+    if action not in ("propose", "approve"):
+        raise HTTPException(400, "action must be propose or approve")
+    if kind and kind not in KINDS:
+        raise HTTPException(400, f"kind must be one of {', '.join(KINDS)}")
+    runtime: Runtime = request.app.state.runtime
+    asked = bool(request.query_params)
+    rows = (
+        runtime.gate.policy.who_can(
+            action=action, kind=kind or None, op=op or None, env=env or None, repo=repo or None
+        )
+        if asked
+        else []
+    )
+    return render(
+        request,
+        "who_can.html.j2",
+        page="who-can",
+        asked=asked,
+        rows=rows,
+        form={"action": action, "kind": kind, "op": op, "env": env, "repo": repo},
+        kinds=KINDS,
+        ops=("create", "update", "delete", "rename", "replace"),
+    )
+
+
+__all__ = ["context", "router"]

@@ -1,0 +1,184 @@
+"""What a signed-in compliance user gets from each console page, on the demo scenario's data."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.audit.signing import ENVELOPE_NAME, EXPORT_NAME, load_public_key, verify_bundle
+from app.audit.verify import verify_chain
+from app.console.queries import MergeFilter, agent_stats, merges_page
+from app.errors import AuditIntegrityError
+from tests.console.harness import BYPASS_PR, MERGES, XSS_PR, ConsoleStack
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def erin(console: ConsoleStack) -> Iterator[httpx.Client]:
+    with closing(console.sign_in("erin")) as client:
+        yield client
+
+
+def _count(html: str) -> int:
+    match = re.search(r'data-testid="merge-count">(\d+)<', html)
+    assert match is not None
+    return int(match.group(1))
+
+
+def test_merges_filter_by_each_field(erin: httpx.Client) -> None:
+    assert _count(erin.get("/console/merges").text) == MERGES
+    cases = {
+        "bypass=yes": 1,
+        "bypass=no": 2,
+        "agent=pricing-bot": 1,
+        "run_id=run_infra_7f3a": 1,
+        "tier=3": 1,
+        "tier=0": 1,
+        "repo=acme/platform": MERGES,
+        "repo=acme/other": 0,
+        "since=2000-01-01&until=2999-01-01": MERGES,
+        "until=2000-01-01": 0,
+    }
+    for query, expected in cases.items():
+        assert _count(erin.get(f"/console/merges?{query}").text) == expected, query
+    bad = erin.get("/console/merges?since=yesterday")
+    assert bad.status_code == 400 and "since" in bad.text
+
+
+def test_merges_are_newest_first_and_paginated(console: ConsoleStack) -> None:
+    assert console.stack.runtime is not None
+    engine = console.stack.runtime.engine
+    rows, total = merges_page(engine, MergeFilter(), page=1, per_page=2)
+    older, _ = merges_page(engine, MergeFilter(), page=2, per_page=2)
+    assert total == MERGES and len(rows) == 2 and len(older) == 1
+    seqs = [r.seq for r in rows + older]
+    assert seqs == sorted(seqs, reverse=True)
+    assert rows[0].pr == XSS_PR
+
+
+def test_evidence_page_shows_the_packet(erin: httpx.Client) -> None:
+    html = erin.get("/console/merges/acme/platform/3").text
+    for expected in (
+        "Cut the Pro plan from $49 to $29.40",
+        "run_pricing_q4_042",
+        "dave",  # the operator
+        "pricing.",  # a finding's rule id
+        "Segregation of duties",
+        "PASS",
+        "Policy version",
+        "Merge SHA",
+    ):
+        assert expected in html, expected
+    assert erin.get("/console/merges/acme/platform/99").status_code == 404
+    packet = erin.get("/console/evidence/acme/platform/3.json").json()
+    assert packet["run_id"] == "run_pricing_q4_042" and packet["bypass"] is False
+    printable = erin.get("/console/evidence/acme/platform/3.html")
+    assert "script-src" not in printable.headers["content-security-policy"]
+    assert "default-src 'none'" in printable.headers["content-security-policy"]
+
+
+def test_bypass_review_by_someone_other_than_the_merger(console: ConsoleStack) -> None:
+    path = f"/console/merges/acme/platform/{BYPASS_PR}"
+    with closing(console.sign_in("carol")) as carol:  # carol merged it past the gate
+        page = carol.get(path).text
+        assert "needs review" in page and "someone else must review it" in page
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+        assert token is not None
+        refused = carol.post(f"{path}/review", data={"csrf_token": token[1], "note": "fine"})
+        assert refused.status_code == 409 and "someone else" in refused.text
+    with closing(console.sign_in("erin")) as erin:
+        page = erin.get(path).text
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+        assert token is not None
+        empty = erin.post(f"{path}/review", data={"csrf_token": token[1], "note": "  "})
+        assert empty.status_code == 409
+        done = erin.post(
+            f"{path}/review",
+            data={"csrf_token": token[1], "note": "Decommission ticket OPS-12 approved by CAB"},
+        )
+        assert done.status_code == 303
+        page = erin.get(path).text
+        assert "reviewed</span> by erin" in page and "OPS-12" in page
+        assert "Mark reviewed" not in page
+        listed = erin.get("/console/merges?bypass=yes").text
+        assert "reviewed</span> by erin" in listed
+        again = erin.post(f"{path}/review", data={"csrf_token": token[1], "note": "twice"})
+        assert again.status_code == 409 and "already reviewed" in again.text
+        packet = erin.get(f"/console/evidence/acme/platform/{BYPASS_PR}.json").json()
+        assert packet["bypass_review"]["reviewer"] == "erin"
+    assert console.stack.runtime is not None
+    assert verify_chain(console.stack.runtime.engine).ok
+
+
+def test_verify_now_records_the_result(erin: httpx.Client, console: ConsoleStack) -> None:
+    page = erin.get("/console/chain").text
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+    assert token is not None
+    assert erin.post("/console/chain/verify", data={"csrf_token": token[1]}).status_code == 303
+    shown = erin.get("/console/chain").text
+    assert re.search(r"by erin: \d+ events,\s*<span class=\"ok\">verified</span>", shown), shown
+    assert console.stack.runtime is not None
+    result = verify_chain(console.stack.runtime.engine)
+    assert result.ok  # the recorded verification is itself a chained event
+
+
+def test_agents_page_aggregates_per_agent(erin: httpx.Client, console: ConsoleStack) -> None:
+    assert console.stack.runtime is not None
+    stats = {s.agent_id: s for s in agent_stats(console.stack.runtime.engine)}
+    infra = stats["infra-bot"]
+    assert (infra.prs, infra.merges, infra.bypassed) == (3, 1, 1)
+    assert infra.blocked == 2  # the CODEOWNERS edit and the change without a run ID
+    assert infra.run_id_coverage == 1.0
+    assert (infra.prs_with_run_id, stats["pricing-bot"].pr_run_id_coverage) == (2, 1.0)
+    assert stats["pricing-bot"].merges == 1 and stats["pricing-bot"].blocked == 0
+    html = erin.get("/console/agents").text
+    assert html.count('data-testid="agent-row"') == len(stats)
+
+
+def test_exports_follow_the_filter(erin: httpx.Client) -> None:
+    csv_text = erin.get("/console/export/merges.csv?bypass=yes").text
+    assert csv_text.count("acme/platform") >= 1
+    records = [
+        json.loads(line)
+        for line in erin.get("/console/export/merges.jsonl?agent=pricing-bot").text.splitlines()
+    ]
+    merges = [r for r in records if "seq" in r]
+    assert [r["run_id"] for r in merges] == ["run_pricing_q4_042"]
+    assert records[0]["_countersign_export"]["filters"]["agent"] == "pricing-bot"
+
+
+def test_signed_bundle_verifies_offline_and_fails_on_one_byte(
+    erin: httpx.Client, console: ConsoleStack, tmp_path: Path
+) -> None:
+    answer = erin.get("/console/export/bundle.zip?tier=3")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/zip"
+    zipfile.ZipFile(io.BytesIO(answer.content)).extractall(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([EXPORT_NAME, ENVELOPE_NAME])
+    served_key = erin.get("/console/export/public-key.pem").text
+    assert served_key == console.public_key_path.read_text()
+    key = load_public_key(console.public_key_path)
+    assert verify_bundle(tmp_path, key) == 1
+    export = tmp_path / EXPORT_NAME
+    data = bytearray(export.read_bytes())
+    data[data.index(b"run_infra_7f3a")] ^= 0x01
+    export.write_bytes(bytes(data))
+    with pytest.raises(AuditIntegrityError, match="DIGEST MISMATCH"):
+        verify_bundle(tmp_path, key)
+
+
+def test_who_can_answers_from_the_loaded_policies(erin: httpx.Client) -> None:
+    html = erin.get("/console/who-can?action=propose&kind=pricing").text
+    assert "pricing-bot" in html
+    approve = erin.get("/console/who-can?action=approve").text
+    assert "humans" in approve
+    assert erin.get("/console/who-can?action=delete").status_code == 400

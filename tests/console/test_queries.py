@@ -1,0 +1,97 @@
+"""The console's audit reads and writes on both databases (SQLite always, PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app.audit.records import MergeRecord
+from app.audit.store import append
+from app.audit.verify import verify_chain
+from app.console.queries import (
+    MergeFilter,
+    ReviewRefused,
+    agent_stats,
+    last_verification,
+    merges_page,
+    record_bypass_review,
+    verify_and_record,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audit"
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def merge(pr: int, **overrides: object) -> MergeRecord:
+    data = json.loads((FIXTURES / "merge_pricing.json").read_text())
+    return MergeRecord.model_validate({**data, "pr": pr, **overrides})
+
+
+def evaluation(engine: sa.Engine, pr: int, agent: str, conclusion: str, day: int) -> None:
+    append(
+        engine,
+        "evaluation",
+        {"conclusion": conclusion, "head_sha": "h"},
+        occurred_at=START + timedelta(days=day),
+        repo="acme/catalog",
+        pr_number=pr,
+        agent_id=agent,
+    )
+
+
+def fill(engine: sa.Engine) -> None:
+    evaluation(engine, 1, "pricing-bot", "action_required", 0)
+    evaluation(engine, 1, "pricing-bot", "success", 0)
+    append(engine, "merge", merge(1, agent_id="pricing-bot", run_id="r1", tier=2))
+    evaluation(engine, 2, "pricing-bot", "failure", 1)
+    evaluation(engine, 3, "infra-bot", "action_required", 2)
+    append(
+        engine,
+        "bypass_merge",
+        merge(3, agent_id="infra-bot", run_id=None, tier=3, bypass=True, merged_by="carol"),
+    )
+
+
+def test_merges_page_filters_and_orders(db_engine: sa.Engine) -> None:
+    fill(db_engine)
+    rows, total = merges_page(db_engine, MergeFilter())
+    assert total == 2 and [r.pr for r in rows] == [3, 1]
+    assert rows[0].bypass and rows[0].reviewed_by is None
+    assert merges_page(db_engine, MergeFilter(tier="3"))[1] == 1
+    assert merges_page(db_engine, MergeFilter(bypass=False))[0][0].pr == 1
+    assert merges_page(db_engine, MergeFilter(run_id="r1"))[1] == 1
+    assert merges_page(db_engine, MergeFilter(), page=2, per_page=1)[0][0].pr == 1
+
+
+def test_agent_stats(db_engine: sa.Engine) -> None:
+    fill(db_engine)
+    stats = {s.agent_id: s for s in agent_stats(db_engine)}
+    pricing, infra = stats["pricing-bot"], stats["infra-bot"]
+    assert (pricing.prs, pricing.merges, pricing.blocked, pricing.bypassed) == (2, 1, 1, 0)
+    assert pricing.run_id_coverage == 1.0
+    assert (infra.prs, infra.merges, infra.blocked, infra.bypassed) == (1, 1, 0, 1)
+    assert infra.run_id_coverage == 0.0
+    assert pricing.prs_with_run_id == 1  # PR 1 merged with run r1; PR 2 never named a run
+
+
+def test_bypass_review_rules_and_chain(db_engine: sa.Engine) -> None:
+    fill(db_engine)
+    with pytest.raises(ReviewRefused, match="not a bypass"):
+        record_bypass_review(db_engine, "acme/catalog", 1, reviewer="erin", note="ok")
+    with pytest.raises(ReviewRefused, match="someone else"):
+        record_bypass_review(db_engine, "acme/catalog", 3, reviewer="Carol", note="mine")
+    seq = record_bypass_review(db_engine, "acme/catalog", 3, reviewer="erin", note="CAB-7")
+    rows, _ = merges_page(db_engine, MergeFilter(bypass=True))
+    assert rows[0].reviewed_by == "erin"
+    with pytest.raises(ReviewRefused, match="already reviewed"):
+        record_bypass_review(db_engine, "acme/catalog", 3, reviewer="frank", note="again")
+    assert last_verification(db_engine) is None
+    result = verify_and_record(db_engine, "erin")
+    last = last_verification(db_engine)
+    assert result.ok and last is not None
+    assert (last.ok, last.count, last.by, last.seq) == (True, seq, "erin", seq + 1)
+    assert verify_chain(db_engine).ok
