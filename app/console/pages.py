@@ -157,9 +157,30 @@ async def review_bypass(
     return RedirectResponse(f"/console/merges/{owner}/{name}/{number}", status_code=303)
 
 
+SCORECARD_DAYS = (7, 30, 90)
+
+
 @router.get("/agents")
-def agents(request: Request, _session: SignedIn) -> Response:
-    return render(request, "agents.html.j2", page="agents", stats=agent_stats(engine_of(request)))
+def agents(request: Request, _session: SignedIn, days: int = 30) -> Response:
+    """All-time coverage per agent, then the Agent Ops scorecards over a window (7, 30 or 90
+    days): reverts, approval latency, cost per merge, pre-flight calls, per rule class."""
+    from app.agentops.scorecard import Window
+    from app.audit.agentops import agent_scorecards
+
+    if days not in SCORECARD_DAYS:
+        raise HTTPException(400, f"days must be one of {', '.join(map(str, SCORECARD_DAYS))}")
+    engine = engine_of(request)
+    now = datetime.now(UTC)
+    cards = agent_scorecards(engine, Window(since=now - timedelta(days=days), until=now))
+    return render(
+        request,
+        "agents.html.j2",
+        page="agents",
+        stats=agent_stats(engine),
+        cards=cards,
+        days=days,
+        day_choices=SCORECARD_DAYS,
+    )
 
 
 @router.get("/chain")

@@ -8,11 +8,14 @@ import re
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from app.agentops.scorecard import Window
+from app.audit.agentops import agent_scorecards
 from app.audit.signing import ENVELOPE_NAME, EXPORT_NAME, load_public_key, verify_bundle
 from app.audit.verify import verify_chain
 from app.console.queries import MergeFilter, agent_stats, merges_page
@@ -142,6 +145,18 @@ def test_agents_page_aggregates_per_agent(erin: httpx.Client, console: ConsoleSt
     assert stats["pricing-bot"].merges == 1 and stats["pricing-bot"].blocked == 0
     html = erin.get("/console/agents").text
     assert html.count('data-testid="agent-row"') == len(stats)
+    # The Agent Ops scorecards over the window, an agent row and one per rule class.
+    assert console.stack.runtime is not None
+    now = datetime.now(UTC)
+    cards = agent_scorecards(
+        console.stack.runtime.engine, Window(since=now - timedelta(days=30), until=now)
+    )
+    assert {c.agent_id for c in cards} == set(stats)
+    assert html.count('data-testid="scorecard-row"') == len(cards)
+    infra_card = next(c for c in cards if c.agent_id == "infra-bot" and c.rule_class is None)
+    assert (infra_card.merged, infra_card.bypassed) == (infra.merges, infra.bypassed)
+    assert erin.get("/console/agents?days=7").status_code == 200
+    assert erin.get("/console/agents?days=5").status_code == 400
 
 
 def test_exports_follow_the_filter(erin: httpx.Client) -> None:
