@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/audit.py --records 100000
 	$(BIN)/python bench/tracing.py
 	$(BIN)/python bench/scorecard.py --events 100000
+	$(BIN)/python bench/console.py --events 30000
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/corpus.py $(CORPUS_ARGS)
