@@ -326,10 +326,12 @@ def team_membership(request: Request, org: str, slug: str, username: str) -> JSO
             (v for k, v in (team.members if team else {}).items() if k.lower() == username.lower()),
             None,
         )
-        if team is None or role is None:
+        invited = team is not None and any(p.lower() == username.lower() for p in team.pending)
+        if team is None or (role is None and not invited):
             raise SimError(404, "Not Found")
         url = f"{sim.world.api_url}/organizations/{team.org}/team/{team.id}/memberships/{username}"
-        return JSONResponse({"url": url, "role": role, "state": "active"})
+        state = "active" if role is not None else "pending"
+        return JSONResponse({"url": url, "role": role or "member", "state": state})
 
 
 @router.get("/users/{username}")

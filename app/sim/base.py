@@ -192,6 +192,15 @@ class SimulatorBase:
             self.world.teams[(org.lower(), slug.lower())] = team
             return team
 
+    def invite_to_team(self, org: str, slug: str, login: str) -> None:
+        """An invitation `login` has not accepted yet (membership `pending`, not a member)."""
+        with self._op():
+            team = self.world.team(org, slug)
+            if team is None:
+                raise SimError(404, f"no team {org}/{slug}")
+            self._ensure_user(login)
+            team.pending.add(login)
+
     def oauth_sign_in(self, login: str | None) -> None:
         """Who is signed in to the simulated github.com (None: nobody; authorize shows a form)."""
         with self._op():

@@ -60,6 +60,9 @@ class Team:
     name: str
     members: dict[str, Literal["member", "maintainer"]] = field(default_factory=dict)
     description: str | None = None
+    pending: set[str] = field(default_factory=set)
+    """Invited, not yet accepted: GitHub answers their membership with `state: pending` and
+    leaves them out of the team's member list."""
 
 
 @dataclass

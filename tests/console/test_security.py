@@ -146,6 +146,18 @@ def test_users_outside_the_teams_get_403(console: ConsoleStack) -> None:
         assert client.get("/console/merges").status_code == 303
 
 
+def test_a_pending_invitation_is_not_membership(console: ConsoleStack) -> None:
+    """GitHub answers an unaccepted team invitation with `state: pending`: no way in."""
+    sim = console.stack.sim
+    sim.invite_to_team("acme", "compliance", "grace")
+    sim.oauth_sign_in("grace")
+    with console.client() as client:
+        page = client.get("/console/login", follow_redirects=True)
+        assert page.status_code == 403
+        assert "grace is not an active member" in page.text
+        assert SESSION_COOKIE not in client.cookies
+
+
 def _aged_session(console: ConsoleStack, login: str) -> str:
     settings = console.stack.settings()
     assert settings.console_session_secret is not None
