@@ -5,9 +5,10 @@ Two independent nets, run on start and periodically by the worker role:
    cursor pages); for each failed one whose GUID is not in our inbox, ask GitHub to send it again
    (`POST …/attempts`).
 2. Sweep: list open PRs of every repository of every installation (every page of each list); for
-   each whose head has no evaluation in
-   our audit store, enqueue a synthetic `pull_request.synchronize` delivery into the inbox, so the
-   normal worker path evaluates it (same code, same idempotence).
+   each whose head has no evaluation in our audit store, or whose latest evaluation was held by an
+   agent rate limit (`agent.rate-limited`, which clears with time or a close), enqueue a synthetic
+   `pull_request.synchronize` delivery into the inbox, so the normal worker path evaluates it
+   (same code, same idempotence).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app import inbox, telemetry
+from app.agentops.limits import RATE_LIMITED
 from app.audit import store
 from app.github.client import CallLog
 from app.service.logging import log
@@ -107,14 +109,21 @@ def sweep_open_prs(rt: Runtime) -> list[str]:
             for pr in client.open_pulls(full_name):
                 sha = pr["head"]["sha"]
                 number = int(pr["number"])
-                if store.latest_evaluation(rt.engine, full_name, number, sha) is not None:
+                latest = store.latest_evaluation(rt.engine, full_name, number, sha)
+                if latest is None:
+                    delivery_id = f"sweep-{sha[:40]}-{number}"
+                elif _rate_limited(latest.data()):
+                    # Once per evaluation: a limit that has cleared turns the check green without
+                    # anyone pressing Re-run; one still in force records one more evaluation.
+                    delivery_id = f"ratelimit-{sha[:12]}-{number}-{latest.seq}"
+                else:
                     continue
                 stored = queue_reevaluation(
                     rt,
                     installation_id=inst_id,
                     repository=repo,
                     pr=pr,
-                    delivery_id=f"sweep-{sha[:40]}-{number}",
+                    delivery_id=delivery_id,
                     sender="countersign-sweep",
                 )
                 if stored:
@@ -123,6 +132,11 @@ def sweep_open_prs(rt: Runtime) -> list[str]:
         rt.wake.set()
         log.info("reconcile.swept", count=len(queued), prs=queued[:20])
     return queued
+
+
+def _rate_limited(evaluation: dict[str, Any]) -> bool:
+    problems = (evaluation.get("report") or {}).get("problems") or []
+    return any(str(p).startswith(RATE_LIMITED) for p in problems)
 
 
 def reconcile(rt: Runtime) -> ReconcileResult:

@@ -20,6 +20,7 @@ from app.audit.agentops import agent_scorecards
 from app.audit.records import EvaluationRecord, MergeApproval, MergeFinding, MergeRecord
 from app.demo.stack import LocalStack
 from app.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk
+from app.service.reconcile import sweep_open_prs
 from app.sim.scenario import apply_setup
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
 
@@ -371,3 +372,33 @@ def test_an_open_pr_limit_clears_when_the_earlier_pr_is_closed(tmp_path: Path) -
         assert len(events) == 1 and events[0].agent_id == "docs-bot"
         stack.sim.rerequest_check(limited.id, by="docs-bot[bot]")
         wait_check(stack, second, "success")
+
+
+def test_the_sweep_re_evaluates_a_rate_limited_pr_once_its_limit_clears(tmp_path: Path) -> None:
+    """Nobody presses Re-run: the reconciliation sweep re-evaluates rate-limited heads."""
+    limits = "defaults:\n  limits: {open_prs: 1}\n"
+    url = f"sqlite:///{tmp_path / 'sweep.db'}"
+    with LocalStack(url, policies_dir=policies(tmp_path, defaults=limits)) as stack:
+        apply_setup(stack.sim, SETUP)
+        stack.wait_processed()
+        first, second = (
+            stack.sim.open_pr(REPO, "docs-bot[bot]", f"agent/docs-s{i}",
+                              {f"docs/s{i}.md": f"# {i}\n"}, title=f"Docs {i}",
+                              body=f"x\n\nAgent-Run-Id: run_sweep_{i}")
+            for i in (1, 2)
+        )  # fmt: skip
+        wait_check(stack, first, "success")
+        wait_check(stack, second, "failure", contains="agent.rate-limited")
+        assert stack.runtime is not None
+        # Still limited: the sweep re-evaluates once per evaluation, and the check stays failed.
+        assert sweep_open_prs(stack.runtime) == [f"{REPO}#{second.number}"]
+        stack.wait_processed()
+        engine = engine_of(stack)
+        assert len(store.evaluations_for_pr(engine, REPO, second.number)) == 2
+        wait_check(stack, second, "failure", contains="agent.rate-limited")
+        stack.sim.close_pr(first, by="docs-bot[bot]")
+        stack.wait_processed()
+        assert sweep_open_prs(stack.runtime) == [f"{REPO}#{second.number}"]
+        stack.wait_processed()
+        wait_check(stack, second, "success")
+        assert sweep_open_prs(stack.runtime) == []  # green heads are left alone
