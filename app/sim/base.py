@@ -69,6 +69,10 @@ class SimulatorBase:
         self._commit_seq = itertools.count(1)
 
     # --- plumbing --------------------------------------------------------------------------
+    def app_bot(self) -> str:
+        """The App's bot login (the sender of what the App does through the API)."""
+        return f"{self.world.app.slug}[bot]" if self.world.app else "github-actions[bot]"
+
     def now(self) -> datetime:
         return self._clock() if self._clock else datetime.now(UTC)
 
