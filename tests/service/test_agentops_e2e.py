@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -348,7 +349,9 @@ def test_a_rate_limit_holds_across_two_worker_processes(tmp_path: Path) -> None:
         assert "(prs_per_hour: 2); clears at" in title
 
 
-def test_an_open_pr_limit_clears_when_the_earlier_pr_is_closed(tmp_path: Path) -> None:
+@contextmanager
+def two_docs_prs_over_open_limit(tmp_path: Path) -> Iterator[tuple[LocalStack, Any, Any]]:
+    """docs-bot may have one open PR; it opens two: the first passes, the second is limited."""
     limits = "defaults:\n  limits: {open_prs: 1}\n"
     url = f"sqlite:///{tmp_path / 'open.db'}"
     with LocalStack(url, policies_dir=policies(tmp_path, defaults=limits)) as stack:
@@ -361,7 +364,14 @@ def test_an_open_pr_limit_clears_when_the_earlier_pr_is_closed(tmp_path: Path) -
             for i in (1, 2)
         )  # fmt: skip
         wait_check(stack, first, "success")
-        limited = wait_check(stack, second, "failure")
+        wait_check(stack, second, "failure", contains="agent.rate-limited")
+        yield stack, first, second
+
+
+def test_an_open_pr_limit_clears_when_the_earlier_pr_is_closed(tmp_path: Path) -> None:
+    with two_docs_prs_over_open_limit(tmp_path) as (stack, first, second):
+        limited = stack.sim.latest_check(second)
+        assert limited is not None
         assert limited.title.startswith(
             "Failed: agent.rate-limited: agent 'docs-bot' has 1 open PR opened before this one "
             "(open_prs: 1); clears when one of them is merged or closed"
@@ -376,19 +386,7 @@ def test_an_open_pr_limit_clears_when_the_earlier_pr_is_closed(tmp_path: Path) -
 
 def test_the_sweep_re_evaluates_a_rate_limited_pr_once_its_limit_clears(tmp_path: Path) -> None:
     """Nobody presses Re-run: the reconciliation sweep re-evaluates rate-limited heads."""
-    limits = "defaults:\n  limits: {open_prs: 1}\n"
-    url = f"sqlite:///{tmp_path / 'sweep.db'}"
-    with LocalStack(url, policies_dir=policies(tmp_path, defaults=limits)) as stack:
-        apply_setup(stack.sim, SETUP)
-        stack.wait_processed()
-        first, second = (
-            stack.sim.open_pr(REPO, "docs-bot[bot]", f"agent/docs-s{i}",
-                              {f"docs/s{i}.md": f"# {i}\n"}, title=f"Docs {i}",
-                              body=f"x\n\nAgent-Run-Id: run_sweep_{i}")
-            for i in (1, 2)
-        )  # fmt: skip
-        wait_check(stack, first, "success")
-        wait_check(stack, second, "failure", contains="agent.rate-limited")
+    with two_docs_prs_over_open_limit(tmp_path) as (stack, first, second):
         assert stack.runtime is not None
         # Still limited: the sweep re-evaluates once per evaluation, and the check stays failed.
         assert sweep_open_prs(stack.runtime) == [f"{REPO}#{second.number}"]
