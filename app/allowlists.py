@@ -21,6 +21,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from app.risk.matcher import glob_regex
+
 Category = Literal[
     "regions",
     "accounts",
@@ -117,15 +119,7 @@ class AllowlistLayer:
 
 @functools.lru_cache(maxsize=4096)
 def _glob(pattern: str) -> re.Pattern[str]:
-    pieces = []
-    for char in pattern.lower():
-        if char == "*":
-            pieces.append("[^/]*")
-        elif char == "?":
-            pieces.append("[^/]")
-        else:
-            pieces.append(re.escape(char))
-    return re.compile("".join(pieces))
+    return glob_regex([pattern.lower()], star="[^/]*", one="[^/]")
 
 
 def _prefixes(repository: str) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from app.models import REDACTED
@@ -229,21 +230,17 @@ def _clean(value: Any) -> bool:
     if kind in _PLAIN_LEAVES:
         return True
     if kind is dict:
-        for k, v in value.items():
-            if type(k) is not str or is_secret_name(k):
+        if any(type(k) is not str or is_secret_name(k) for k in value):
+            return False
+        items: Iterable[Any] = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return False  # anything else (tuples, str subclasses): let redact_tree decide
+    for v in items:  # strings inline: most leaves are, and a call per leaf is the cost here
+        if type(v) is str:
+            if "://" in v:
                 return False
-            if type(v) is str:
-                if "://" in v:
-                    return False
-            elif type(v) not in _PLAIN_LEAVES and not _clean(v):
-                return False
-        return True
-    if kind is list:
-        for v in value:
-            if type(v) is str:
-                if "://" in v:
-                    return False
-            elif type(v) not in _PLAIN_LEAVES and not _clean(v):
-                return False
-        return True
-    return False  # anything else (tuples, str subclasses): let redact_tree decide
+        elif type(v) not in _PLAIN_LEAVES and not _clean(v):
+            return False
+    return True

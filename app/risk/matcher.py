@@ -20,20 +20,23 @@ from app.models import Change
 _FILE_CACHE_LIMIT = 20_000
 
 
-def glob_regex(globs: Sequence[str]) -> re.Pattern[str]:
-    """One anchored regex for a list of simple globs."""
+def glob_regex(
+    globs: Sequence[str], *, star: str = ".*", one: str = ".", flags: int = 0
+) -> re.Pattern[str]:
+    """One anchored regex for a list of simple globs (`*` and `?`; `star`/`one` say what they
+    may match, e.g. `[^/]*` where a pattern must not cross a path separator)."""
     alternatives = []
     for glob in globs:
         pieces = []
         for char in glob:
             if char == "*":
-                pieces.append(".*")
+                pieces.append(star)
             elif char == "?":
-                pieces.append(".")
+                pieces.append(one)
             else:
                 pieces.append(re.escape(char))
         alternatives.append("".join(pieces))
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL)
+    return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL | flags)
 
 
 def file_spec(globs: Sequence[str]) -> pathspec.PathSpec[Any]:

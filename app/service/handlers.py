@@ -256,7 +256,13 @@ class EventHandlers:
             if event.data().get("merge_commit_sha") == merge_sha:
                 return "done"
         head_sha = pr.head.sha if pr.head else ""
-        latest = store.latest_evaluation(self.rt.engine, repo, pr.number, head_sha)
+        # One read of the head's evaluations, oldest first: the last decides, the first dates it.
+        at_head = [
+            e
+            for e in store.evaluations_for_pr(self.rt.engine, repo, pr.number)
+            if e.head_sha == head_sha
+        ]
+        latest = at_head[-1] if at_head else None
         report: dict[str, Any] = {}
         conclusion = None
         policy_version = ""
@@ -271,14 +277,7 @@ class EventHandlers:
             observed = bool(ev.get("observed"))
             gate = ev.get("would_conclude") if observed else conclusion
             reverts = reverts.union(RevertRefs.model_validate(ev.get("reverts") or {}))
-        first_evaluated = next(
-            (
-                e.occurred_at
-                for e in store.evaluations_for_pr(self.rt.engine, repo, pr.number)
-                if e.head_sha == head_sha
-            ),
-            None,
-        )
+        first_evaluated = at_head[0].occurred_at if at_head else None
         glass = report.get("break_glass") or {}
         broke_glass = bool(glass.get("active")) and gate == "success"
         # A break-glass merge skipped the approvals: a bypass that needs review after the fact.
