@@ -97,6 +97,8 @@ def decide(
     if event is None:
         return refused(f"no `labeled` event of `{label}` is listed: who added it is unknown")
     who = event.actor
+    if not who:
+        return refused(f"GitHub names no actor for the last `labeled` event of `{label}`")
     lowered = {login.lower() for login in agent_logins}
     if _is_bot(who, event.actor_is_bot):
         return refused(f"{who} is a bot: bots can never break glass", who)

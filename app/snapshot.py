@@ -87,6 +87,7 @@ class LabelEvent(SnapshotModel):
     event: Literal["labeled", "unlabeled"]
     label: str
     actor: str
+    """Empty when GitHub names no actor (`actor: null`)."""
     actor_is_bot: bool = False
     at: datetime
 

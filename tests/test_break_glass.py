@@ -179,6 +179,17 @@ def test_disabled_without_a_team_and_unreadable_facts_fail_closed() -> None:
     assert glass is not None and not glass.active
 
 
+def test_a_relabel_github_names_no_actor_for_is_refused() -> None:
+    """sam labelled, then the label was removed and put back by an actor GitHub does not name
+    (`actor: null`): sam's older event must not decide."""
+    unknown = LabelEvent(event="unlabeled", label=LABEL, actor="", at=at(6))
+    again = LabelEvent(event="labeled", label=LABEL, actor="", at=at(7))
+    s = snap(labeled("sam"), unknown, again, comments=(said("sam", REASON),))
+    glass = decide(CONFIG, s, agent_logins=AGENTS)
+    assert glass is not None and not glass.active
+    assert "names no actor" in glass.refused[0]
+
+
 def test_a_label_in_the_same_second_as_the_head_was_first_seen_is_refused() -> None:
     """GitHub writes whole seconds; a label stamped in the second the head was first seen may
     have been given for the previous head (a push in that second): fail closed."""

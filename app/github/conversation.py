@@ -47,10 +47,13 @@ def label_events(items: list[dict[str, Any]]) -> tuple[LabelEvent, ...]:
         name = (
             (item.get("label") or {}).get("name") if isinstance(item.get("label"), dict) else None
         )
-        if event not in ("labeled", "unlabeled") or actor is None or at is None or not name:
+        if event not in ("labeled", "unlabeled") or at is None or not name:
             continue
+        # An actor GitHub does not name (`actor: null`) is kept as unknown, never skipped: the
+        # last change of the label must stay the one that decides (break-glass refuses it).
+        login, is_bot = actor if actor is not None else ("", False)
         out.append(
-            LabelEvent(event=event, label=str(name), actor=actor[0], actor_is_bot=actor[1], at=at)
+            LabelEvent(event=event, label=str(name), actor=login, actor_is_bot=is_bot, at=at)
         )
     return tuple(out)
 

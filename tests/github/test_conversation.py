@@ -52,6 +52,23 @@ def test_without_issues_permission_nobody_can_be_established(hub: Hub) -> None:
     assert conv.label_events == () and conv.comments == ()
 
 
+def test_a_label_event_without_an_actor_is_kept_as_unknown() -> None:
+    """Skipping it would let an older `labeled` event by someone else decide."""
+    events = [
+        {"event": "labeled", "actor": {"login": "sam"}, "created_at": "2026-12-02T09:00:02Z",
+         "label": {"name": "countersign/break-glass"}},
+        {"event": "unlabeled", "actor": None, "created_at": "2026-12-02T09:00:03Z",
+         "label": {"name": "countersign/break-glass"}},
+        {"event": "labeled", "actor": None, "created_at": "2026-12-02T09:00:04Z",
+         "label": {"name": "countersign/break-glass"}},
+    ]  # fmt: skip
+    assert [(e.event, e.actor) for e in label_events(events)] == [
+        ("labeled", "sam"),
+        ("unlabeled", ""),
+        ("labeled", ""),
+    ]
+
+
 def test_other_events_and_ghost_comments_are_skipped() -> None:
     """GitHub lists every kind of issue event; a deleted account's comment has `user: null`."""
     events = [
