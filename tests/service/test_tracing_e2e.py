@@ -76,13 +76,32 @@ def open_docs_pr(stack: LocalStack, body: str) -> PullRequest:
     )
 
 
-def wait_success(stack: LocalStack, pr: PullRequest) -> None:
+def wait_success(
+    stack: LocalStack, pr: PullRequest, spans: InMemorySpanExporter, *, attempts: int = 1
+) -> None:
+    """A green check, every delivery handled, and the `opened` delivery spans ended: a delivery
+    span ends just after its inbox row is completed, so the inbox alone says too little."""
     stack.sim.wait_for(
         lambda: (stack.sim.latest_check(pr) or pr).__dict__.get("conclusion") == "success",
         30,
         "a green check",
     )
     stack.wait_processed()
+    stack.sim.wait_for(
+        lambda: len(opened_deliveries(spans.get_finished_spans(), pr)) >= attempts,
+        30,
+        f"{attempts} ended `delivery pull_request` span(s) of the opening",
+    )
+
+
+def opened_deliveries(all_spans: tuple[ReadableSpan, ...], pr: PullRequest) -> list[ReadableSpan]:
+    return [
+        s
+        for s in all_spans
+        if s.name == "delivery pull_request"
+        and (s.attributes or {}).get(telemetry.PR) == pr.number
+        and (s.attributes or {}).get(telemetry.DELIVERY_ACTION) == "opened"
+    ]
 
 
 def children(all_spans: tuple[ReadableSpan, ...], parent: ReadableSpan) -> list[ReadableSpan]:
@@ -103,7 +122,7 @@ def test_one_delivery_is_one_trace_carrying_the_run_id(
 ) -> None:
     stack.sim.requests.clear()
     pr = open_docs_pr(stack, f"Reword.\n\nAgent-Run-Id: run_docs_7\nAgent-Trace-Parent: {TRACE}")
-    wait_success(stack, pr)
+    wait_success(stack, pr, spans)
     finished = spans.get_finished_spans()
     [evaluation] = pr_evaluations(finished, pr)
     attrs = dict(evaluation.attributes or {})
@@ -182,7 +201,7 @@ def test_bad_trace_parent_is_ignored_with_a_note(
 ) -> None:
     bad = f"00-{TRACE_ID.upper()}-{PARENT_ID}-01"
     pr = open_docs_pr(stack, f"Reword.\n\nAgent-Run-Id: run_docs_8\nAgent-Trace-Parent: {bad}")
-    wait_success(stack, pr)  # a bad trace link fails nothing
+    wait_success(stack, pr, spans)  # a bad trace link fails nothing
     [evaluation] = pr_evaluations(spans.get_finished_spans(), pr)
     assert evaluation.links == ()
     assert telemetry.AGENT_TRACE_ID not in (evaluation.attributes or {})
@@ -203,16 +222,9 @@ def test_a_failed_attempt_is_an_error_span_without_secrets_then_a_clean_retry(
 ) -> None:
     stack.sim.faults.inject("GET", "/repos/*/*/pulls/*", Fault.error(502, "Bad Gateway"), times=1)
     pr = open_docs_pr(stack, "Reword.\n\nAgent-Run-Id: run_docs_9")
-    wait_success(stack, pr)
+    wait_success(stack, pr, spans, attempts=2)
     finished = spans.get_finished_spans()
-    deliveries = [
-        s
-        for s in finished
-        if s.name == "delivery pull_request"
-        and (s.attributes or {}).get(telemetry.PR) == pr.number
-        and (s.attributes or {}).get(telemetry.DELIVERY_ACTION) == "opened"
-    ]
-    failed, retried = sorted(deliveries, key=lambda s: s.start_time or 0)
+    failed, retried = sorted(opened_deliveries(finished, pr), key=lambda s: s.start_time or 0)
     assert failed.status.status_code is StatusCode.ERROR
     assert "GitHubUnavailable: GitHub answered 502" in (failed.status.description or "")
     assert (failed.attributes or {})[telemetry.DELIVERY_OUTCOME] == "pending"
@@ -243,7 +255,7 @@ def test_reconcile_is_the_root_of_its_github_calls(
     spans.clear()
     assert stack.runtime is not None
     reconcile(stack.runtime)
-    wait_success(stack, pr)
+    wait_success(stack, pr, spans)
     finished = spans.get_finished_spans()
     [root] = [s for s in finished if s.name == "reconcile"]
     assert root.parent is None
