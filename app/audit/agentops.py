@@ -305,21 +305,39 @@ def agent_scorecards(
 
 
 def _openings(
-    engine: Engine, agent_id: str, before_seq: int, repo: str, pr: int
+    engine: Engine, agent_id: str, before_seq: int, repo: str, pr: int, since: datetime
 ) -> tuple[list[datetime], int]:
-    """Opening times of the agent's other PRs opened before `before_seq`, and how many of those
-    PRs are open now (their latest lifecycle event, at any seq, is an opening)."""
-    latest: dict[tuple[str, int], tuple[int, str]] = {}
-    opened: list[datetime] = []
-    conditions = [EVENTS.c.agent_id == agent_id, EVENTS.c.kind.in_(LIFECYCLE)]
-    for row, _ in _rows(engine, conditions):
-        key = (row.repo or "", int(row.pr_number or 0))
-        if key == (repo, pr):
-            continue
-        latest[key] = (int(row.seq), row.kind)
-        if row.kind == AGENT_PR and int(row.seq) < before_seq:
-            opened.append(_aware(row.occurred_at))
-    still_open = sum(1 for seq, kind in latest.values() if kind == AGENT_PR and seq < before_seq)
+    """Opening times since `since` of the agent's other PRs opened before `before_seq`, and how
+    many of those PRs are open now (their latest lifecycle event, at any seq, is an opening).
+
+    Both in SQL (an evaluation's hot path): the times of the last day only, and the open count
+    from each PR's latest lifecycle event, so the cost does not grow with the agent's history.
+    """
+    others = [
+        EVENTS.c.agent_id == agent_id,
+        EVENTS.c.kind.in_(LIFECYCLE),
+        sa.not_(sa.and_(EVENTS.c.repo == repo, EVENTS.c.pr_number == pr)),
+    ]
+    latest = (
+        sa.select(sa.func.max(EVENTS.c.seq).label("seq"))
+        .where(*others)
+        .group_by(EVENTS.c.repo, EVENTS.c.pr_number)
+        .subquery()
+    )
+    open_now = (
+        sa.select(sa.func.count())
+        .select_from(EVENTS.join(latest, EVENTS.c.seq == latest.c.seq))
+        .where(EVENTS.c.kind == AGENT_PR, EVENTS.c.seq < before_seq)
+    )
+    recent = (
+        sa.select(EVENTS.c.occurred_at)
+        .where(*others, EVENTS.c.kind == AGENT_PR, EVENTS.c.seq < before_seq)
+        .where(EVENTS.c.occurred_at > since)
+        .order_by(EVENTS.c.seq)
+    )
+    with engine.connect() as conn:
+        still_open = int(conn.execute(open_now).scalar_one())
+        opened = [_aware(at) for at in conn.execute(recent).scalars()]
     return opened, still_open
 
 
@@ -335,8 +353,8 @@ def agent_history(
 ) -> AgentHistory:
     """What one evaluation of an agent's PR needs from the store (see AgentHistory)."""
     moment = _aware(now or datetime.now(UTC))
-    opened, still_open = _openings(engine, agent_id, opening_seq, repo, pr)
     hour, day = moment - timedelta(hours=1), moment - timedelta(days=1)
+    opened, still_open = _openings(engine, agent_id, opening_seq, repo, pr, day)
     records: dict[int, Scorecard] = {}
     days = sorted(set(windows))
     if days:
