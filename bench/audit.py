@@ -4,7 +4,7 @@
 
 Without --database-url it runs on a temporary SQLite file and, when COUNTERSIGN_TEST_DATABASE_URL
 is set, on a fresh schema in that PostgreSQL database too. Steps, per database:
-1. append throughput through `app.audit.store.append` (1 writer; 4 writer processes on PostgreSQL);
+1. append throughput through `app.store.audit.store.append` (1 writer; 4 writer processes on PostgreSQL);
 2. bulk-load N merge events (chain computed in Python; executemany on SQLite, COPY on PostgreSQL);
 3. export them to JSONL (records/s, peak RSS of the exporting process, RSS at 10 % vs the end);
 4. baseline: a bare driver-level SELECT of the same rows streamed to `json.dumps` lines;
@@ -34,10 +34,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
-from app.audit.models import EVENTS, HEAD  # noqa: E402
-from app.audit.records import MergeRecord  # noqa: E402
-from app.db import make_engine, upgrade  # noqa: E402
+from app.store.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
+from app.store.audit.records import MergeRecord  # noqa: E402
+from app.store.db import make_engine, upgrade  # noqa: E402
+from app.store.tables import EVENTS, HEAD  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "audit" / "merge_pricing.json"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -161,7 +161,7 @@ def bulk_load(engine: sa.Engine, count: int) -> float:
 
 
 def child_export(url: str, out: str, total: int) -> dict[str, Any]:
-    from app.audit.export import export_merges
+    from app.store.audit.export import export_merges
 
     engine = make_engine(url)
     rss_early: list[float] = []
@@ -228,7 +228,7 @@ def child_baseline(url: str, out: str) -> dict[str, Any]:
 
 
 def child_verify(url: str, out: str | None) -> dict[str, Any]:
-    from app.audit.verify import verify_chain, verify_export
+    from app.store.audit.verify import verify_chain, verify_export
 
     engine = make_engine(url)
     started = time.perf_counter()
@@ -254,7 +254,7 @@ def child_verify(url: str, out: str | None) -> dict[str, Any]:
 
 
 def child_append(url: str, count: int, start_at: float) -> dict[str, Any]:
-    from app.audit.store import append
+    from app.store.audit.store import append
 
     engine = make_engine(url)
     template = MergeRecord.model_validate_json(FIXTURE.read_text())

@@ -36,10 +36,10 @@ from fastapi.testclient import TestClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.config.settings import Settings  # noqa: E402
 from app.console.session import SESSION_COOKIE, Signer, encode_session, new_session  # noqa: E402
-from app.db import make_engine, upgrade  # noqa: E402
 from app.service.app import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.store.db import make_engine, upgrade  # noqa: E402
 
 SECRET = "bench-console-session-secret-0123456789abcdef"
 

@@ -94,7 +94,7 @@ def run(runs: int = 5, n_files: int = 50) -> dict[str, float]:
             calls.append(len(made))
             last_calls = made
         from app.github.client import CallLog, GitHubApp
-        from app.github.snapshot import fetch_snapshot
+        from app.github.snapshot_fetch import fetch_snapshot
 
         client_app = GitHubApp(4242, stack.private_key, base_url=stack.sim_server.api_url)
         inst = stack.sim.world.installation_for("acme/infra")

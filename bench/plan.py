@@ -82,8 +82,8 @@ def make_plan(count: int) -> bytes:
 CHILD = """
 import gc, json, resource, sys, time, tracemalloc
 sys.path.insert(0, {root!r})
-from app.semdiff.plans import plan_digest
-from app.semdiff.terraform_plan import analyze_plan, load_plan
+from app.semdiff.terraform.plan.merge import plan_digest
+from app.semdiff.terraform.plan.read import analyze_plan, load_plan
 data = open({path!r}, "rb").read()
 gc.collect()
 mode = {mode!r}

@@ -19,9 +19,9 @@ import cedarpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from app.config.settings import shipped_dir
 from app.policy import PolicyEngine, ProposeSummary, summarize
 from app.risk import evaluate_rules, load_rule_pack
-from app.settings import shipped_dir
 
 
 def per_decision(engine: PolicyEngine, n: int = 2000) -> dict[str, float]:

@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.models import Change, FieldChange  # noqa: E402
+from app.core.models import Change, FieldChange  # noqa: E402
 from app.risk import evaluate, load_rule_pack  # noqa: E402
 from app.risk.celenv import build_context, compile_when, pr_view, run_when  # noqa: E402
 

@@ -31,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.agentops.scorecard import Window  # noqa: E402
-from app.audit.agentops import agent_history, agent_scorecards  # noqa: E402
-from app.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
-from app.audit.models import EVENTS, HEAD  # noqa: E402
-from app.audit.records import EvaluationRecord, MergeRecord  # noqa: E402
-from app.db import make_engine, upgrade  # noqa: E402
-from app.models import Change, FieldChange  # noqa: E402
-from app.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk  # noqa: E402
+from app.core.models import Change, FieldChange  # noqa: E402
+from app.core.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk  # noqa: E402
+from app.store.audit.agent_events import agent_history, agent_scorecards  # noqa: E402
+from app.store.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
+from app.store.audit.records import EvaluationRecord, MergeRecord  # noqa: E402
+from app.store.db import make_engine, upgrade  # noqa: E402
+from app.store.tables import EVENTS, HEAD  # noqa: E402
 
 AGENTS = ("pricing-bot", "infra-bot", "docs-bot", "copilot")
 RULES = ("pricing.large-change", "terraform.delete-stateful", "data.key-removed", "text.docs")

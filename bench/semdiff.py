@@ -18,11 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app.models import FileDiff
-from app.repo_config import parse_repo_config
-from app.semdiff import documents, terraform_hcl, terraform_parse
+from app.config.repo import parse_repo_config
+from app.core.models import FileDiff
+from app.core.yamlsafe import load_yaml_documents
+from app.semdiff.common import documents
 from app.semdiff.dispatch import analyze_files
-from app.yamlsafe import load_yaml_documents
+from app.semdiff.terraform import hcl as terraform_hcl
+from app.semdiff.terraform import parse as terraform_parse
 
 CONFIG = parse_repo_config(
     'paths:\n  "catalog/**.json": {kind: pricing, key: plan_code, price_fields: [monthly_usd]}\n'

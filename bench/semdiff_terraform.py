@@ -21,11 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import hcl2
 
-from app.models import FileDiff
-from app.repo_config import PathRule
-from app.semdiff import terraform_hcl
-from app.semdiff.terraform import analyze
-from app.semdiff.terraform_parse import parse_side
+from app.config.repo import PathRule
+from app.core.models import FileDiff
+from app.semdiff.terraform import hcl as terraform_hcl
+from app.semdiff.terraform.analyzer import analyze
+from app.semdiff.terraform.parse import parse_side
 
 RESOURCES = 360  # 14 lines each: ~5,000 lines per side
 CHANGED = 50  # 30 updates, 10 creates, 10 deletes

@@ -32,8 +32,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from app import telemetry
 from app.demo.stack import LocalStack
+from app.runtime import telemetry
 from app.sim.scenario import apply_setup
 
 MODES = ("off", "memory", "otlp")

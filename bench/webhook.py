@@ -104,8 +104,8 @@ def serve(kind: str, port: int) -> None:
     if kind == "bare":
         app: Any = bare_app()
     else:
+        from app.config.settings import Settings
         from app.service.app import build_runtime, create_app
-        from app.settings import Settings
 
         settings = Settings()
         app = create_app(settings, role="web", runtime=build_runtime(settings))
@@ -170,7 +170,7 @@ def summarize(name: str, lat: list[float], elapsed: float, errors: int) -> dict[
 
 
 def run(requests: int = 2000, concurrency: int = 8) -> dict[str, Any]:
-    from app.db import upgrade
+    from app.store.db import upgrade
 
     tmp = Path(tempfile.mkdtemp(prefix="cs-bench-"))
     url = f"sqlite:///{tmp / 'bench.db'}"

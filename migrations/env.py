@@ -1,8 +1,8 @@
 """Alembic environment: compares against SQLModel.metadata; batch mode for SQLite ALTERs.
 
 The URL comes from (first match): a connection passed in `config.attributes["connection"]`
-(app.db.upgrade, tests), `config.attributes["url"]`, `sqlalchemy.url` in alembic.ini, or
-COUNTERSIGN_DATABASE_URL through app.settings.Settings.
+(app.store.db.upgrade, tests), `config.attributes["url"]`, `sqlalchemy.url` in alembic.ini, or
+COUNTERSIGN_DATABASE_URL through app.config.settings.Settings.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import app.audit.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from app.db import make_engine
+import app.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app.store.db import make_engine
 
 config = context.config
 if config.config_file_name is not None and config.get_section("loggers") is not None:
@@ -27,7 +27,7 @@ def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if url:
         return str(url)
-    from app.settings import Settings
+    from app.config.settings import Settings
 
     return Settings().database_url
 

@@ -34,14 +34,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.errors import UsageError  # noqa: E402
-from app.evaluate import Gatekeeper, evaluate_snapshot  # noqa: E402
-from app.report import Report  # noqa: E402
-from app.semdiff.scope import is_terraform_module_file  # noqa: E402
-from app.semdiff.terraform_parse import flavor_of, parse_side  # noqa: E402
-from app.settings import shipped_dir  # noqa: E402
+from app.config.settings import shipped_dir  # noqa: E402
+from app.core.errors import UsageError  # noqa: E402
+from app.core.report import Report  # noqa: E402
+from app.core.yamlsafe import load_yaml  # noqa: E402
+from app.gate.pipeline import Gatekeeper, evaluate_snapshot  # noqa: E402
+from app.semdiff.common.scope import is_terraform_module_file  # noqa: E402
+from app.semdiff.terraform.parse import flavor_of, parse_side  # noqa: E402
 from app.sources.git import GitRepo, snapshot_from_git  # noqa: E402
-from app.yamlsafe import load_yaml  # noqa: E402
 
 RULE_ERROR = "risk.rule-error"
 

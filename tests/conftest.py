@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from hypothesis import settings
 from sqlalchemy.engine import make_url
 
-from app.db import make_engine, upgrade
 from app.sim import taps
+from app.store.db import make_engine, upgrade
 from tests.specs.traffic import TrafficChecker
 
 PG_ENV = "COUNTERSIGN_TEST_DATABASE_URL"

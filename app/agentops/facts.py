@@ -1,5 +1,5 @@
 """The few facts of each audit event a scorecard needs, as plain values (built by the store
-reader, app/audit/agentops.py, or by tests and the console directly)."""
+reader, app/store/audit/agent_events.py, or by tests and the console directly)."""
 
 from __future__ import annotations
 

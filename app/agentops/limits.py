@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.agentops.config import AgentLimits
 from app.agentops.history import AgentHistory
+from app.config.agent_ops import AgentLimits
 
 RATE_LIMITED = "agent.rate-limited"
 

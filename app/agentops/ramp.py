@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.agentops.config import GraduationEntry, GraduationGates
 from app.agentops.history import AgentHistory
 from app.agentops.scorecard import Scorecard
-from app.models import Change
-from app.report import Finding, GateFigures, Graduation, Tier
+from app.config.agent_ops import GraduationEntry, GraduationGates
+from app.core.models import Change
+from app.core.report import Finding, GateFigures, Graduation, Tier
 
 
 def _covered(entry: GraduationEntry, finding: Finding, changes: Sequence[Change]) -> bool:

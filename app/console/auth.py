@@ -23,6 +23,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.config.settings import Settings
 from app.console import csrf
 from app.console.session import (
     LOGIN_COOKIE,
@@ -37,10 +38,9 @@ from app.console.session import (
     encode_session,
     new_session,
 )
-from app.errors import GitHubError, GitHubUnavailable
-from app.service.logging import log
-from app.service.runtime import Runtime
-from app.settings import Settings
+from app.core.errors import GitHubError, GitHubUnavailable
+from app.runtime.context import Runtime
+from app.runtime.logging import log
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 HOME = "/console/merges"

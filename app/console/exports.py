@@ -1,7 +1,7 @@
 """Console downloads: the merge export (CSV, JSONL) and a signed bundle for the current filter,
 plus one change's evidence packet as JSON or printable HTML.
 
-All of them reuse the CLI's functions (app.audit.export, app.audit.signing, app.audit.evidence)
+All of them reuse the CLI's functions (app.store.audit.export, app.store.audit.signing, app.store.audit.evidence)
 and stream. A signed bundle is a zip of the two files `countersign audit export --signed` writes
 (`audit-export.jsonl`, `audit-export.dsse.json`): unzip it and run `countersign audit verify
 --bundle DIR --public-key FILE`. Without a signing key the bundle answers 503 (never unsigned).
@@ -23,8 +23,8 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 from app.console.auth import SignedIn
 from app.console.pages import TIERS, Number, Owner, engine_of, parse_filter
 from app.console.views import render
-from app.errors import UsageError
-from app.service.runtime import Runtime
+from app.core.errors import UsageError
+from app.runtime.context import Runtime
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CHUNK = 1 << 16
@@ -53,7 +53,7 @@ def export_page(request: Request, _session: SignedIn) -> Response:
 @router.get("/export/merges.{fmt}")
 def export_file(request: Request, fmt: str, _session: SignedIn) -> StreamingResponse:
     """The merge export for the filter in the query string, streamed."""
-    from app.audit.export import export_merges
+    from app.store.audit.export import export_merges
 
     if fmt not in ("jsonl", "csv"):
         raise HTTPException(404, "export formats are merges.jsonl and merges.csv")
@@ -77,7 +77,7 @@ def export_file(request: Request, fmt: str, _session: SignedIn) -> StreamingResp
 
 
 def _signing_key(runtime: Runtime) -> object:
-    from app.audit.signing import SigningKeyError, load_signing_key
+    from app.store.audit.signing import SigningKeyError, load_signing_key
 
     settings = runtime.settings
     pem = settings.signing_key.get_secret_value() if settings.signing_key else None
@@ -92,9 +92,9 @@ def export_bundle(request: Request, _session: SignedIn) -> StreamingResponse:
     """A signed bundle (JSONL + DSSE envelope) for the filter, zipped and streamed."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from app.audit.export import export_merges
-    from app.audit.signing import ENVELOPE_NAME, EXPORT_NAME, write_envelope
-    from app.audit.store import chain_head
+    from app.store.audit.export import export_merges
+    from app.store.audit.signing import ENVELOPE_NAME, EXPORT_NAME, write_envelope
+    from app.store.audit.store import chain_head
 
     runtime: Runtime = request.app.state.runtime
     key = _signing_key(runtime)
@@ -165,7 +165,7 @@ def evidence_file(
     request: Request, owner: Owner, name: Owner, number: Number, fmt: str, _session: SignedIn
 ) -> Response:
     """The evidence packet as JSON, or the printable page `countersign audit evidence` writes."""
-    from app.audit.evidence import build_packet, render_html, render_json
+    from app.store.audit.evidence import build_packet, render_html, render_json
 
     if fmt not in ("json", "html"):
         raise HTTPException(404, "evidence formats are .json and .html")

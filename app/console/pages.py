@@ -28,8 +28,8 @@ from app.console.queries import (
     verify_and_record,
 )
 from app.console.views import render
-from app.errors import UsageError
-from app.service.runtime import Runtime
+from app.core.errors import UsageError
+from app.runtime.context import Runtime
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 TIERS = ("0", "1", "2", "3", "blocked")
@@ -116,8 +116,8 @@ def merges(request: Request, _session: SignedIn, page: int = 1) -> Response:
 def evidence(
     request: Request, owner: Owner, name: Owner, number: Number, _session: SignedIn
 ) -> Response:
-    """One merge's evidence packet (app.audit.evidence), with the bypass review form."""
-    from app.audit.evidence import build_packet
+    """One merge's evidence packet (app.store.audit.evidence), with the bypass review form."""
+    from app.store.audit.evidence import build_packet
 
     try:
         packet = build_packet(engine_of(request), f"{owner}/{name}", number)
@@ -165,7 +165,7 @@ def agents(request: Request, _session: SignedIn, days: int = 30) -> Response:
     """All-time coverage per agent, then the Agent Ops scorecards over a window (7, 30 or 90
     days): reverts, approval latency, cost per merge, pre-flight calls, per rule class."""
     from app.agentops.scorecard import Window
-    from app.audit.agentops import agent_scorecards
+    from app.store.audit.agent_events import agent_scorecards
 
     if days not in SCORECARD_DAYS:
         raise HTTPException(400, f"days must be one of {', '.join(map(str, SCORECARD_DAYS))}")
@@ -185,7 +185,7 @@ def agents(request: Request, _session: SignedIn, days: int = 30) -> Response:
 
 @router.get("/chain")
 def chain(request: Request, _session: SignedIn) -> Response:
-    from app.audit.store import chain_head
+    from app.store.audit.store import chain_head
 
     engine = engine_of(request)
     return render(
@@ -216,7 +216,7 @@ def who_can(
     repo: str = "",
 ) -> Response:
     """`countersign policy who-can` as a form, over the loaded Cedar policies."""
-    from app.models import KINDS
+    from app.core.models import KINDS
 
     if action not in ("propose", "approve"):
         raise HTTPException(400, "action must be propose or approve")

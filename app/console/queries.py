@@ -1,7 +1,7 @@
 """The console's reads and its two writes (bypass reviews, chain verifications) on the audit store.
 
-Merges are filtered with the export's conditions (app.audit.export), so the list a user sees and
-the file they download hold the same records. Writes go through `app.audit.store.append`: they are
+Merges are filtered with the export's conditions (app.store.audit.export), so the list a user sees and
+the file they download hold the same records. Writes go through `app.store.audit.store.append`: they are
 chained events like any other.
 """
 
@@ -15,13 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from app.audit.chain import MERGE_KINDS
-from app.audit.export import merge_conditions
-from app.audit.models import EVENTS
-from app.audit.records import BypassReviewRecord, ChainVerifiedRecord
-from app.audit.store import append
-from app.audit.verify import VerifyResult, verify_chain
-from app.errors import UsageError
+from app.core.errors import UsageError
+from app.store.audit.chain import MERGE_KINDS
+from app.store.audit.export import merge_conditions
+from app.store.audit.records import BypassReviewRecord, ChainVerifiedRecord
+from app.store.audit.store import append
+from app.store.audit.verify import VerifyResult, verify_chain
+from app.store.tables import EVENTS
 
 PER_PAGE = 25
 
@@ -225,7 +225,7 @@ class ReviewRefused(UsageError):
 
 def record_bypass_review(engine: Engine, repo: str, pr: int, *, reviewer: str, note: str) -> int:
     """Record the review of the PR's newest bypass merge; the new event's seq."""
-    from app.audit.evidence import build_packet
+    from app.store.audit.evidence import build_packet
 
     packet = build_packet(engine, repo, pr)
     if not packet.bypass:
@@ -295,7 +295,7 @@ def last_verification(engine: Engine) -> Verification | None:
 
 
 def verify_and_record(engine: Engine, by: str) -> VerifyResult:
-    """Recompute the whole chain (app.audit.verify) and record what was found."""
+    """Recompute the whole chain (app.store.audit.verify) and record what was found."""
     result = verify_chain(engine)
     append(
         engine,

@@ -16,8 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 
-from app.audit.evidence import TEMPLATES as AUDIT_TEMPLATES
-from app.audit.evidence import http_url
+from app.store.audit.evidence import TEMPLATES as AUDIT_TEMPLATES
+from app.store.audit.evidence import http_url
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

@@ -17,12 +17,12 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.audit.export import export_merges
-from app.audit.verify import verify_chain
 from app.demo.console import DEMO_USER, add_demo_sign_in, console_settings
 from app.demo.stack import LocalStack
 from app.sim.scenario import load_file
 from app.sim.scenario import run as play
+from app.store.audit.export import export_merges
+from app.store.audit.verify import verify_chain
 
 SCENARIO = Path(__file__).with_name("scenario.yaml")
 

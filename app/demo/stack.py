@@ -19,14 +19,14 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from app import inbox
-from app.db import upgrade
+from app.config.settings import Settings
+from app.runtime.context import Runtime
 from app.service.app import build_runtime, close_runtime, create_app
-from app.service.runtime import Runtime
-from app.settings import Settings
 from app.sim.auth import app_key_pair
 from app.sim.server import SimServer
 from app.sim.simulator import Simulator
+from app.store import inbox
+from app.store.db import upgrade
 
 APP_ID = 4242
 

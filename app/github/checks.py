@@ -12,9 +12,9 @@ import hashlib
 import json
 from typing import Any
 
+from app.core.report import Report
+from app.gate.render.markdown import Conclusion, annotations_for, check_title, render_markdown
 from app.github.client import InstallationClient
-from app.render import Conclusion, annotations_for, check_title, render_markdown
-from app.report import Report
 
 CHECK_NAME = "countersign"
 ANNOTATIONS_PER_REQUEST = 50

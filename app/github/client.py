@@ -2,7 +2,7 @@
 
 Every call goes through `InstallationClient.call`, which records `METHOD /path > status` (so an
 evaluation can report and count its API calls), makes one client span per call (method, route
-template, status; see app/telemetry.py) and maps failures onto our error tree:
+template, status; see app/runtime/telemetry.py) and maps failures onto our error tree:
 rate limits, 5xx and network errors become GitHubUnavailable (retry later, honouring Retry-After /
 X-RateLimit-Reset); other 4xx become GitHubError. GraphQL rate limits arrive as HTTP 200 with
 `errors[].type == "RATE_LIMITED"` and are mapped the same way. Lists follow GitHub's `Link: next`
@@ -25,10 +25,10 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.exception import RequestError, RequestFailed, RequestTimeout
 from opentelemetry.trace import Span, SpanKind
 
-from app import telemetry
-from app.errors import GitHubError, GitHubPermissionDenied, GitHubUnavailable
+from app.core.errors import GitHubError, GitHubPermissionDenied, GitHubUnavailable
 from app.github.contents import Blob, ContentsReader, TreeEntry
 from app.github.routes import route_template
+from app.runtime import telemetry
 
 MAX_PR_FILES = 3000
 MAX_LISTED_PR_COMMITS = 250

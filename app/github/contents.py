@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from app.errors import GitHubError
+from app.core.errors import GitHubError
 
 if TYPE_CHECKING:
     from app.github.client import InstallationClient

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.errors import GitHubError, GitHubUnavailable
+from app.core.errors import GitHubError, GitHubUnavailable
+from app.core.snapshot import Conversation, LabelEvent, PrComment
 from app.github.client import InstallationClient
-from app.snapshot import Conversation, LabelEvent, PrComment
 
 MAX_CONVERSATION_ITEMS = 3000
 """Events and comments read per PR (oldest first): a longer list cannot show the latest label

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from app.errors import GitHubError, GitHubUnavailable
+from app.core.errors import GitHubError, GitHubUnavailable
 from app.github.client import GitHubApp
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from app.errors import SignatureInvalid
+from app.core.errors import SignatureInvalid
 
 HANDLED_EVENTS = frozenset(
     {

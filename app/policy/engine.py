@@ -16,11 +16,11 @@ from typing import Any
 
 import cedarpy
 
-from app.errors import PolicyLoadError
-from app.models import KINDS
-from app.policy.registry import REGISTRY_FILE, Agent, AgentRegistry
+from app.config.agents import REGISTRY_FILE, Agent, AgentRegistry
+from app.core.errors import PolicyLoadError
+from app.core.models import KINDS
+from app.core.report import PolicyResult
 from app.policy.summary import ProposeSummary
-from app.report import PolicyResult
 
 SCHEMA_FILE = "schema.cedarschema"
 _ID = re.compile(r'@id\(\s*"([^"]*)"\s*\)')

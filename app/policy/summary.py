@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.models import SEVERITIES, Change
-from app.report import Finding
+from app.core.models import SEVERITIES, Change
+from app.core.report import Finding
 
 
 @dataclass(frozen=True)

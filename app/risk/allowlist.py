@@ -1,7 +1,7 @@
 """The allowlist stage: a destination a change introduces outside the configured lists.
 
-`facts.destinations` (from `app.semdiff.destinations`) says what each change introduces; this
-stage holds every value against the effective lists (`app.allowlists.effective_layers`) and
+`facts.destinations` (from `app.semdiff.destinations.introduced`) says what each change introduces; this
+stage holds every value against the effective lists (`app.config.allowlists.effective_layers`) and
 reports each one outside them as `allowlist.destination` (high, tier 2) on that change, naming
 the value, the category and the list that refused it. It is a stage of its own rather than a
 rule of the pack because a rule sees only the change and the PR, never the repository's or the
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.allowlists import CATEGORIES, NOUNS, AllowlistLayer, Category, refusing_layer
-from app.models import Change
-from app.redact import mask_url_passwords
-from app.report import Finding
-from app.semdiff.destinations import FACT
+from app.config.allowlists import CATEGORIES, NOUNS, AllowlistLayer, Category, refusing_layer
+from app.core.models import Change
+from app.core.redact import mask_url_passwords
+from app.core.report import Finding
+from app.semdiff.destinations.introduced import FACT
 
 RULE = "allowlist.destination"
 TIER = 2

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from app.models import Change
+from app.core.models import Change
 from app.risk.celext import load_cel_extension
 
 cel = load_cel_extension()

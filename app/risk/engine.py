@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.models import Change, Severity
-from app.report import Finding
+from app.core.models import Change, Severity
+from app.core.report import Finding
 from app.risk.celenv import WhenError, build_context, pr_view, run_when
 from app.risk.rules import Rule, RulePack
 from app.risk.score import default_tier, raised

@@ -15,33 +15,10 @@ from typing import Any
 
 import pathspec
 
-from app.models import Change
+from app.core.globs import file_spec, glob_regex
+from app.core.models import Change
 
 _FILE_CACHE_LIMIT = 20_000
-
-
-def glob_regex(
-    globs: Sequence[str], *, star: str = ".*", one: str = ".", flags: int = 0
-) -> re.Pattern[str]:
-    """One anchored regex for a list of simple globs (`*` and `?`; `star`/`one` say what they
-    may match, e.g. `[^/]*` where a pattern must not cross a path separator)."""
-    alternatives = []
-    for glob in globs:
-        pieces = []
-        for char in glob:
-            if char == "*":
-                pieces.append(star)
-            elif char == "?":
-                pieces.append(one)
-            else:
-                pieces.append(re.escape(char))
-        alternatives.append("".join(pieces))
-    return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL | flags)
-
-
-def file_spec(globs: Sequence[str]) -> pathspec.PathSpec[Any]:
-    lines = [re.sub(r"\*\*(?!/)", "**/*", glob) for glob in globs]
-    return pathspec.PathSpec.from_lines("gitignore", lines)
 
 
 @dataclass

@@ -23,13 +23,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from app.errors import RuleLoadError, UnparseableError
-from app.models import KINDS, Change, Kind, Op, Severity
+from app.core.errors import RuleLoadError, UnparseableError
+from app.core.models import KINDS, Change, Kind, Op, Severity
+from app.core.yamlsafe import YamlDocument, line_of, load_yaml_documents
 from app.risk.celenv import WhenError, compile_when
 from app.risk.matcher import Matcher
 from app.risk.rulecache import load_items, store_items
 from app.risk.template import Template, TemplateError, parse_template
-from app.yamlsafe import YamlDocument, line_of, load_yaml_documents
 
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+")
 SUFFIXES = (".yaml", ".yml")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from app.models import SEVERITIES, Severity
-from app.report import Finding, Risk, Tier
+from app.core.models import SEVERITIES, Severity
+from app.core.report import Finding, Risk, Tier
 
 DEFAULT_TIER: dict[Severity, int] = {"info": 0, "low": 1, "medium": 1, "high": 2, "critical": 3}
 RANK: dict[Severity, int] = {s: i for i, s in enumerate(SEVERITIES)}

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.models import Change
-from app.redact import is_secret_name, mask_secret, redact_tree
+from app.core.models import Change
+from app.core.redact import is_secret_name, mask_secret, redact_tree
 
 SIMPLE = ("address", "file", "op", "kind", "field")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")

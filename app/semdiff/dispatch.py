@@ -17,24 +17,21 @@ from typing import Any
 
 import pathspec
 
-from app.errors import UnparseableError
-from app.models import REDACTED, Change, FileDiff, Kind
-from app.repo_config import PathRule, RepoConfig
-from app.semdiff import (
-    governance,
-    kubernetes,
-    pricing,
-    sql_python,
-    templating,
-    terraform,
-    text,
-    tooling,
-    workflow,
-)
-from app.semdiff.documents import read_documents, structured_format
-from app.semdiff.scope import is_terraform_module_file, module_dir
+from app.config.repo import PathRule, RepoConfig
+from app.core.errors import UnparseableError
+from app.core.models import REDACTED, Change, FileDiff, Kind
+from app.core.snapshot import ContextFile
+from app.semdiff import governance
+from app.semdiff.common import templating, text
+from app.semdiff.common.documents import read_documents, structured_format
+from app.semdiff.common.scope import is_terraform_module_file, module_dir
+from app.semdiff.kubernetes import objects as kubernetes
+from app.semdiff.kubernetes import tooling
+from app.semdiff.pricing import analyzer as pricing
 from app.semdiff.scoped import ScopedAnalysis, is_scoped
-from app.snapshot import ContextFile
+from app.semdiff.sql import python_migrations as sql_python
+from app.semdiff.terraform import analyzer as terraform
+from app.semdiff.workflow import analyzer as workflow
 
 Analyzer = Callable[[FileDiff, PathRule], list[Change]]
 
@@ -53,7 +50,7 @@ ANALYZERS: dict[Kind, Analyzer] = {
 def _sql() -> ModuleType:
     """The SQL analyzer, imported on first use: sqlglot alone costs ~0.2 s of start-up, which a
     `countersign analyze` of a change without SQL should not pay."""
-    from app.semdiff import sql
+    from app.semdiff.sql import analyzer as sql
 
     return sql
 

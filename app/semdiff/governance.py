@@ -19,12 +19,12 @@ from typing import Any
 
 from ruamel.yaml.nodes import MappingNode
 
-from app.errors import UnparseableError
-from app.models import Change, FieldChange, FileDiff, Op
-from app.repo_config import PathRule
-from app.semdiff import text
-from app.semdiff.documents import decode_text, read_documents, structured_format
-from app.semdiff.structure import diff_values
+from app.config.repo import PathRule
+from app.core.errors import UnparseableError
+from app.core.models import Change, FieldChange, FileDiff, Op
+from app.semdiff.common import text
+from app.semdiff.common.documents import decode_text, read_documents, structured_format
+from app.semdiff.common.structure import diff_values
 
 __all__ = ["analyze", "governance_file", "parse_codeowners"]
 

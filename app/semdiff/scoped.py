@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from app.errors import UnparseableError
-from app.models import Change, FileDiff, Kind
-from app.semdiff import kubernetes, terraform, text
-from app.semdiff.identity import Placed
-from app.semdiff.kubernetes import K8sObject
-from app.semdiff.kubernetes_scope import diff_manifests
-from app.semdiff.scope import is_terraform_module_file, module_dir
-from app.semdiff.terraform_parse import TfFile, flavor_of, parse_side
-from app.snapshot import ContextFile
+from app.core.errors import UnparseableError
+from app.core.models import Change, FileDiff, Kind
+from app.core.snapshot import ContextFile
+from app.semdiff.common import text
+from app.semdiff.common.identity import Placed
+from app.semdiff.common.scope import is_terraform_module_file, module_dir
+from app.semdiff.kubernetes import objects as kubernetes
+from app.semdiff.kubernetes.objects import K8sObject
+from app.semdiff.kubernetes.scope import diff_manifests
+from app.semdiff.terraform import analyzer as terraform
+from app.semdiff.terraform.parse import TfFile, flavor_of, parse_side
 
 __all__ = ["ScopedAnalysis", "is_scoped"]
 

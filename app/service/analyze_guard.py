@@ -23,7 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from app.settings import Settings
+from app.config.settings import Settings
 
 T = TypeVar("T")
 

@@ -14,20 +14,20 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app import __version__
-from app.errors import CountersignError, DatabaseNotReady
-from app.service.logging import configure_logging, log
-from app.service.runtime import Runtime
-from app.settings import Settings
+from app.config.settings import Settings
+from app.core.errors import CountersignError, DatabaseNotReady
+from app.runtime.context import Runtime
+from app.runtime.logging import configure_logging, log
 
 Role = Literal["web", "worker", "all"]
 
 
 def build_runtime(settings: Settings, *, github: object | None = None) -> Runtime:
     """Engine, rules/policies and the GitHub App client; raise a typed error when unusable."""
-    from app.db import ensure_migrated, make_engine
-    from app.evaluate import Gatekeeper
+    from app.gate.pipeline import Gatekeeper
     from app.github.client import GitHubApp
-    from app.service.tracing import setup_tracing
+    from app.runtime.tracing import setup_tracing
+    from app.store.db import ensure_migrated, make_engine
 
     engine = make_engine(settings.database_url)
     ensure_migrated(engine)
@@ -92,10 +92,10 @@ def create_app(
         description="Policy-enforced gate between AI agents and the systems they change.",
         lifespan=lifespan,
     )
-    from app.service.routes_analyze import router as analyze_router
-    from app.service.routes_api import router as api_router
-    from app.service.routes_plans import router as plans_router
-    from app.service.webhook import router as webhook_router
+    from app.service.routes.analyze import router as analyze_router
+    from app.service.routes.audit_api import router as api_router
+    from app.service.routes.plans import router as plans_router
+    from app.service.routes.webhook import router as webhook_router
 
     app.include_router(webhook_router)
     app.include_router(analyze_router)
@@ -113,7 +113,7 @@ def create_app(
     @app.get("/readyz", tags=["ops"], responses={503: {"description": "Database not ready"}})
     def readyz(request: Request) -> JSONResponse:
         """Readiness: the database answers and its schema is at the current migration."""
-        from app.db import ensure_migrated
+        from app.store.db import ensure_migrated
 
         rt: Runtime = request.app.state.runtime
         try:
@@ -125,7 +125,7 @@ def create_app(
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     def metrics(request: Request) -> PlainTextResponse:
         """Prometheus metrics (deliveries, evaluation latency, API calls, queue depth)."""
-        from app import inbox
+        from app.store import inbox
 
         rt: Runtime = request.app.state.runtime
         try:
@@ -154,8 +154,8 @@ def _refresh_agent_gauges(rt: Runtime) -> None:
     from datetime import UTC, datetime, timedelta
 
     from app.agentops.scorecard import Window
-    from app.audit.agentops import agent_scorecards
-    from app.service.metrics import AGENT_REFRESH_SECONDS, AGENT_WINDOW_DAYS
+    from app.runtime.metrics import AGENT_REFRESH_SECONDS, AGENT_WINDOW_DAYS
+    from app.store.audit.agent_events import agent_scorecards
 
     metrics = rt.metrics
     if time.monotonic() - metrics.agent_refreshed_at < AGENT_REFRESH_SECONDS:

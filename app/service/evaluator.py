@@ -16,26 +16,28 @@ import structlog
 from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
-from app import inbox, telemetry
 from app.agentops.history import AgentHistory
 from app.agentops.reverts import revert_refs
-from app.approvals import PriorEvaluation
-from app.audit import agentops, store
-from app.audit.plans import plans_for
-from app.audit.records import EvaluationRecord
-from app.errors import ConfigError
-from app.evaluate import Evaluation, evaluate_snapshot, proposing_agent
+from app.config.repo import parse_repo_config
+from app.core.errors import ConfigError
+from app.core.models import Change
+from app.core.snapshot import PullRequestSnapshot
+from app.gate.approvals import PriorEvaluation
+from app.gate.owners import CodeOwnersMap
+from app.gate.pipeline import Evaluation, evaluate_snapshot, proposing_agent
 from app.github import checks
 from app.github.client import CallLog, InstallationClient
-from app.github.snapshot import fetch_snapshot
-from app.models import Change
-from app.owners import CodeOwnersMap
-from app.repo_config import parse_repo_config
-from app.service.break_glass import record_break_glass, with_break_glass_facts
-from app.service.logging import log
-from app.service.runtime import Runtime
-from app.service.tracing import describe_evaluation
-from app.snapshot import PullRequestSnapshot
+from app.github.snapshot_fetch import fetch_snapshot
+from app.runtime import telemetry
+from app.runtime.context import Runtime
+from app.runtime.logging import log
+from app.runtime.tracing import describe_evaluation
+from app.service.break_glass_facts import record_break_glass, with_break_glass_facts
+from app.store import inbox
+from app.store.audit import agent_events as agentops
+from app.store.audit import store
+from app.store.audit.records import EvaluationRecord
+from app.store.plans import plans_for
 
 TIER_LABEL_PREFIX = "countersign:tier-"
 CHECK_RUN_CREATED = "check_run_created"
@@ -69,7 +71,7 @@ class PullRequestEvaluator:
 
     def client(self, installation_id: int, log_: CallLog) -> InstallationClient:
         if self.rt.github is None:
-            from app.settings import SettingsError
+            from app.config.settings import SettingsError
 
             raise SettingsError("GitHub App is not configured (COUNTERSIGN_APP_ID …)")
         return self.rt.github.installation(installation_id, log_)

@@ -11,18 +11,19 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from app.agentops.reverts import RevertRefs, revert_refs
-from app.audit import agentops, store
-from app.audit.models import Delivery
-from app.audit.records import MergeApproval, MergeFinding, MergeRecord
-from app.break_glass import is_command
+from app.gate.break_glass import is_command
 from app.github import checks
 from app.github.client import CallLog
 from app.github.webhooks import MergeGroupRef, WebhookPayload, parse_payload
+from app.runtime.context import Runtime
+from app.runtime.logging import log
 from app.service.evaluator import TIER_LABEL_PREFIX, PullRequestEvaluator
-from app.service.logging import log
 from app.service.merge_group import MERGE_GROUP_EXTERNAL_PREFIX, decide_merge_group
 from app.service.reconcile import queue_reevaluation
-from app.service.runtime import Runtime
+from app.store.audit import agent_events as agentops
+from app.store.audit import store
+from app.store.audit.records import MergeApproval, MergeFinding, MergeRecord
+from app.store.tables import Delivery
 
 Outcome = Literal["done", "ignored"]
 PR_ACTIONS = {"opened", "synchronize", "reopened", "edited", "ready_for_review"}

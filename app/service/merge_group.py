@@ -12,13 +12,13 @@ too, saying what enforcing would decide: observing blocks nothing, the queue inc
 
 from __future__ import annotations
 
-from app.audit import store
-from app.audit.records import MergeGroupPull, MergeGroupRecord
 from app.github import checks
 from app.github.client import CallLog
 from app.github.webhooks import MergeGroupRef, queued_pull
+from app.runtime.logging import log
 from app.service.evaluator import PullRequestEvaluator
-from app.service.logging import log
+from app.store.audit import store
+from app.store.audit.records import MergeGroupPull, MergeGroupRecord
 
 MERGE_GROUP_EXTERNAL_PREFIX = "merge-group:"
 """`external_id` of a group check: the prefix, then the group's read-only ref (for Re-run)."""

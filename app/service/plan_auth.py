@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 
-from app.settings import Settings
+from app.config.settings import Settings
 
 ALGORITHMS = ["RS256", "ES256"]
 

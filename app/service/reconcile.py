@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app import inbox, telemetry
 from app.agentops.limits import RATE_LIMITED
-from app.audit import store
 from app.github.client import CallLog
-from app.service.logging import log
-from app.service.runtime import Runtime
+from app.runtime import telemetry
+from app.runtime.context import Runtime
+from app.runtime.logging import log
+from app.store import inbox
+from app.store.audit import store
 
 MAX_REDELIVERIES_PER_RUN = 50
 REDELIVERY_WINDOW = timedelta(days=3)

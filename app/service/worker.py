@@ -6,7 +6,7 @@ a retry with exponential backoff and jitter, honouring Retry-After; a crash leav
 expire and `reclaim_expired` hands the delivery to another worker.
 
 Each processed delivery is one trace: a `delivery <event>` span (consumer) whose children are the
-evaluation, its GitHub calls and its audit appends (see app/telemetry.py).
+evaluation, its GitHub calls and its audit appends (see app/runtime/telemetry.py).
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from app import inbox, telemetry
-from app.audit.models import Delivery
-from app.errors import GitHubPermissionDenied, GitHubUnavailable
-from app.service.logging import log
-from app.service.prlock import pr_lock
-from app.service.runtime import Runtime
+from app.core.errors import GitHubPermissionDenied, GitHubUnavailable
+from app.runtime import telemetry
+from app.runtime.context import Runtime
+from app.runtime.logging import log
+from app.store import inbox
+from app.store.pr_lock import pr_lock
+from app.store.tables import Delivery
 
 IDLE_POLL_SECONDS = 0.5
 BUSY_RETRY_SECONDS = 0.2
@@ -194,8 +195,8 @@ class WorkerPool:
                 return
 
     def _retention_loop(self) -> None:
-        """Purge expired inbox bodies, one bounded batch at a time (see app/retention.py)."""
-        from app.retention import purge_batch
+        """Purge expired inbox bodies, one bounded batch at a time (see app/store/retention.py)."""
+        from app.store.retention import purge_batch
 
         settings = self.rt.settings
         while not self._stop.is_set():

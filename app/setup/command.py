@@ -7,7 +7,7 @@ import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 
-from app.settings import shipped_dir
+from app.config.settings import shipped_dir
 from app.setup.envfile import AppCredentials
 from app.setup.flow import SetupOptions, run_setup
 from app.setup.manifest import build_manifest, load_app_yml

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import CountersignError
+from app.core.errors import CountersignError
 
 PRIVATE = 0o600
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 
-from app.errors import CountersignError
+from app.core.errors import CountersignError
 from app.setup.envfile import AppCredentials, refuse_overwrite, write_credentials
 from app.setup.manifest import build_manifest
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from app.errors import CountersignError
-from app.yamlsafe import load_yaml
+from app.core.errors import CountersignError
+from app.core.yamlsafe import load_yaml
 
 WEBHOOK_PATH = "/webhooks/github"
 _STRINGS = ("name", "url", "redirect_url", "setup_url", "description")

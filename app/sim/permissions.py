@@ -16,7 +16,7 @@ from typing import Literal
 
 from ruamel.yaml import YAML
 
-from app.settings import shipped_dir
+from app.config.settings import shipped_dir
 
 Level = Literal["read", "write"]
 NOT_ACCESSIBLE = "Resource not accessible by integration"

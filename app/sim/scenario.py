@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.errors import CountersignError, UnparseableError
+from app.core.errors import CountersignError, UnparseableError
+from app.core.yamlsafe import line_of, load_yaml_documents
 from app.sim.simulator import Simulator
 from app.sim.state import PullRequest, SimError
-from app.yamlsafe import line_of, load_yaml_documents
 
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
 

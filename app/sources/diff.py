@@ -9,8 +9,8 @@ from __future__ import annotations
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
-from app.errors import UsageError
-from app.models import FileDiff
+from app.core.errors import UsageError
+from app.core.models import FileDiff
 
 MAX_DIFF_BYTES = 25 * 1024 * 1024
 

@@ -10,12 +10,12 @@ import re
 import subprocess
 from pathlib import Path
 
-from app.errors import UsageError
-from app.models import FileDiff, FileStatus
-from app.repo_config import CONFIG_PATH
-from app.semdiff.scope import is_terraform_module_file, module_dir, module_dirs_to_read
-from app.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnapshot
-from app.trailers import co_authors
+from app.config.repo import CONFIG_PATH
+from app.core.errors import UsageError
+from app.core.models import FileDiff, FileStatus
+from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnapshot
+from app.gate.trailers import co_authors
+from app.semdiff.common.scope import is_terraform_module_file, module_dir, module_dirs_to_read
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")

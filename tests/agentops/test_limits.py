@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.agentops.config import AgentLimits
 from app.agentops.history import AgentHistory
 from app.agentops.limits import rate_limit_problem
+from app.config.agent_ops import AgentLimits
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 

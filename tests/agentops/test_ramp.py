@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from app.agentops.config import GraduationEntry
 from app.agentops.history import AgentHistory
 from app.agentops.ramp import graduation_for
 from app.agentops.scorecard import Scorecard
-from app.models import Change
-from app.report import Finding
+from app.config.agent_ops import GraduationEntry
+from app.core.models import Change
+from app.core.report import Finding
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
 PRICE = Change(file="catalog/plans.json", kind="pricing", address="plan_code:pro", op="update")

@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
-from app.audit.export import count_merges
 from app.demo.run import SCENARIO
 from app.demo.stack import LocalStack
 from app.sim.scenario import load_file, load_scenario, run
+from app.store.audit.export import count_merges
 
 TEAMS = "acme/compliance,acme/security"
 XSS_TITLE = "<script>window.__xss=1;alert('title')</script><img src=x onerror=\"alert('img')\">"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
-from app.audit.signing import load_public_key, verify_bundle
+from app.store.audit.signing import load_public_key, verify_bundle
 from tests.console.browser import CHROMIUM, launch, sign_in
 from tests.console.harness import BYPASS_PR, XSS_PR, ConsoleStack
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from rich.console import Console
 
+from app.config.settings import Settings
 from app.demo.run import run_demo
 from app.service.app import create_app
-from app.settings import Settings
 
 pytestmark = pytest.mark.e2e
 

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from app.agentops.scorecard import Window
-from app.audit.agentops import agent_scorecards
-from app.audit.signing import ENVELOPE_NAME, EXPORT_NAME, load_public_key, verify_bundle
-from app.audit.verify import verify_chain
 from app.console.queries import MergeFilter, agent_stats, merges_page
-from app.errors import AuditIntegrityError
+from app.core.errors import AuditIntegrityError
+from app.store.audit.agent_events import agent_scorecards
+from app.store.audit.signing import ENVELOPE_NAME, EXPORT_NAME, load_public_key, verify_bundle
+from app.store.audit.verify import verify_chain
 from tests.console.harness import BYPASS_PR, MERGES, XSS_PR, ConsoleStack
 
 pytestmark = pytest.mark.e2e

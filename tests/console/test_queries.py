@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.audit.records import MergeRecord
-from app.audit.store import append
-from app.audit.verify import verify_chain
 from app.console.queries import (
     MergeFilter,
     ReviewRefused,
@@ -21,6 +18,9 @@ from app.console.queries import (
     record_bypass_review,
     verify_and_record,
 )
+from app.store.audit.records import MergeRecord
+from app.store.audit.store import append
+from app.store.audit.verify import verify_chain
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audit"
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

@@ -1,3 +1,4 @@
+from app.core.report import Finding, Report
 from app.github.checks import (
     REEVALUATE_ACTION,
     annotation_set,
@@ -5,7 +6,6 @@ from app.github.checks import (
     completed_bodies,
     failure_body,
 )
-from app.report import Finding, Report
 
 
 def test_annotations_are_batched_by_50_and_the_first_patch_completes() -> None:

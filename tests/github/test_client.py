@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from app.errors import GitHubError, GitHubPermissionDenied, GitHubUnavailable
-from app.github.snapshot import fetch_snapshot
+from app.core.errors import GitHubError, GitHubPermissionDenied, GitHubUnavailable
+from app.github.snapshot_fetch import fetch_snapshot
 from app.sim.faults import Fault
 from app.sim.integrations import foreign_check_run
 from tests.github.conftest import APP_ID, Hub

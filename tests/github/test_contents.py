@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.github.snapshot import fetch_snapshot
+from app.github.snapshot_fetch import fetch_snapshot
 from app.sim.graphql import TEXT_LIMIT
 from app.sim.state import blob_sha
 from tests.github.conftest import Hub

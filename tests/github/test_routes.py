@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from app import telemetry
 from app.github.routes import TEMPLATES, UNKNOWN, route_template
+from app.runtime import telemetry
 from tests.github.conftest import Hub
 
 REPO = "acme/platform"

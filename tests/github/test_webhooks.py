@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.errors import SignatureInvalid
+from app.core.errors import SignatureInvalid
 from app.github.webhooks import parse_payload, sign, verify_signature
 
 SECRET = "s3cr3t-for-tests"

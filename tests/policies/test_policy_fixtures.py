@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.config.settings import shipped_dir
 from app.policy import ApprovalSubject, PolicyEngine, ProposeSummary
-from app.settings import shipped_dir
 
 HERE = Path(__file__).parent
 CASES = sorted((HERE / "ALLOW").glob("*.json")) + sorted((HERE / "DENY").glob("*.json"))

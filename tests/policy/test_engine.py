@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import PolicyLoadError
-from app.models import Change
+from app.config.settings import shipped_dir
+from app.core.errors import PolicyLoadError
+from app.core.models import Change
+from app.core.report import Finding
 from app.policy import PolicyEngine, ProposeSummary, summarize
-from app.report import Finding
-from app.settings import shipped_dir
 
 
 @pytest.fixture

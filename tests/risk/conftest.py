@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.models import Change
+from app.core.models import Change
 from app.risk import RulePack, load_rule_pack
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from app.allowlists import Allowlists, effective_layers
-from app.evaluate import Gatekeeper, evaluate_snapshot
-from app.models import Change, FileDiff
-from app.report import Finding
+from app.config.allowlists import Allowlists, effective_layers
+from app.core.models import Change, FileDiff
+from app.core.report import Finding
+from app.core.snapshot import PullRequestSnapshot
+from app.gate.pipeline import Gatekeeper, evaluate_snapshot
 from app.risk.allowlist import RULE, allowlist_findings
-from app.semdiff.plans import read_plan
-from app.snapshot import PullRequestSnapshot
+from app.semdiff.terraform.plan.merge import read_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "destinations"

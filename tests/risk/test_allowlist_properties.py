@@ -8,12 +8,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.allowlists import CATEGORIES, Allowlists, effective_layers
-from app.models import FileDiff
-from app.repo_config import RepoConfig
-from app.report import Finding
+from app.config.allowlists import CATEGORIES, Allowlists, effective_layers
+from app.config.repo import RepoConfig
+from app.core.models import FileDiff
+from app.core.report import Finding
 from app.risk.allowlist import allowlist_findings
-from app.semdiff.destinations import with_destinations
+from app.semdiff.destinations.introduced import with_destinations
 from app.semdiff.dispatch import analyze_files
 
 LABEL = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.models import Change, FieldChange
+from app.core.models import Change, FieldChange
 from app.risk.celenv import WhenError, build_context, change_view, compile_when, pr_view, run_when
 
 SG = Change(

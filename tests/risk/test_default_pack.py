@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.models import Change
+from app.core.models import Change
 from app.risk import RulePack, evaluate, load_rule_pack, risk_summary, run_examples, tier_for
 
 LoadSet = Callable[[str], tuple[list[Change], dict[str, Any]]]

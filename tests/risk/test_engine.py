@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.models import KINDS, REDACTED, Change, FieldChange
+from app.core.models import KINDS, REDACTED, Change, FieldChange
 from app.risk import RulePack, evaluate, evaluate_rules, load_rule_pack, tier_for
 
 REPLICAS = """\

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from app.models import Change, FieldChange
-from app.risk.matcher import Matcher, glob_regex
+from app.core.globs import glob_regex
+from app.core.models import Change, FieldChange
+from app.risk.matcher import Matcher
 
 
 def tf(address: str, rtype: str, file: str = "infra/db.tf", **facts: Any) -> Change:

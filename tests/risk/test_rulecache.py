@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import RuleLoadError
+from app.core.errors import RuleLoadError
 from app.risk import load_rule_pack
 from app.risk.rulecache import cache_dir
 

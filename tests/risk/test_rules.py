@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import RuleLoadError
+from app.core.errors import RuleLoadError
 from app.risk import load_rule_pack
 
 GOOD = """\

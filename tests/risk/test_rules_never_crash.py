@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from app.models import KINDS, Change, FileDiff, Kind
-from app.repo_config import parse_repo_config
+from app.config.repo import parse_repo_config
+from app.core.models import KINDS, Change, FileDiff, Kind
 from app.risk import RulePack, evaluate_rules
 from app.semdiff.dispatch import analyze_files
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.models import SEVERITIES, Severity
-from app.report import Finding
+from app.core.models import SEVERITIES, Severity
+from app.core.report import Finding
 from app.risk import default_tier, risk_summary, score_of, tier_for
 from app.risk.score import raised
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from app.models import Change, FileDiff
-from app.render import render_markdown
-from app.repo_config import RepoConfig
-from app.report import Report
+from app.config.repo import RepoConfig
+from app.core.models import Change, FileDiff
+from app.core.report import Report
+from app.gate.render.markdown import render_markdown
 from app.semdiff.dispatch import analyze_file, analyze_files
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.models import FileDiff, Kind
-from app.repo_config import parse_repo_config
+from app.config.repo import parse_repo_config
+from app.core.models import FileDiff, Kind
 from app.semdiff.dispatch import analyze_files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from app.errors import UnparseableError
-from app.models import Change, FileDiff
-from app.repo_config import PathRule
+from app.config.repo import PathRule
+from app.core.errors import UnparseableError
+from app.core.models import Change, FileDiff
 from app.semdiff.governance import analyze, governance_file, parse_codeowners
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "governance"

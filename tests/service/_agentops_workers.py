@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config.settings import Settings
 from app.service.app import build_runtime
 from app.service.worker import WorkerPool
-from app.settings import Settings
 
 
 def run_worker(settings: Settings, ready: Any, stop: Any, results: Any) -> None:

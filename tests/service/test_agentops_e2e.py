@@ -16,13 +16,13 @@ import pytest
 import sqlalchemy as sa
 
 from app.agentops.scorecard import Window
-from app.audit import store
-from app.audit.agentops import agent_scorecards
-from app.audit.records import EvaluationRecord, MergeApproval, MergeFinding, MergeRecord
+from app.core.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk
 from app.demo.stack import LocalStack
-from app.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk
 from app.service.reconcile import sweep_open_prs
 from app.sim.scenario import apply_setup
+from app.store.audit import store
+from app.store.audit.agent_events import agent_scorecards
+from app.store.audit.records import EvaluationRecord, MergeApproval, MergeFinding, MergeRecord
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
 
 pytestmark = pytest.mark.e2e

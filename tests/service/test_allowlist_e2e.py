@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.sim.scenario import apply_setup
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from app.audit.evidence import build_packet
-from app.audit.store import events_for_pr
-from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
-from app.service.break_glass import head_first_seen
+from app.service.break_glass_facts import head_first_seen
 from app.sim.scenario import apply_setup
 from app.sim.state import CheckRun, PullRequest
+from app.store.audit.evidence import build_packet
+from app.store.audit.store import events_for_pr
+from app.store.audit.verify import verify_chain
 
 pytestmark = pytest.mark.e2e
 

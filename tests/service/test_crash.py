@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session, select
 
-from app import inbox
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.sim import webhooks
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
+from app.store import inbox
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -55,7 +55,7 @@ def start_worker(stack: LocalStack) -> subprocess.Popen[bytes]:
         "COUNTERSIGN_LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--role", "worker"],
+        [sys.executable, "-m", "app.cli.main", "serve", "--role", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

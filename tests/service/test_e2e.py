@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.audit.export import export_merges
-from app.audit.store import events_for_pr
-from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
 from app.sim.scenario import apply_setup
+from app.store.audit.export import export_merges
+from app.store.audit.store import events_for_pr
+from app.store.audit.verify import verify_chain
 
 pytestmark = pytest.mark.e2e
 

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from app.audit import store
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.service.evaluator import ANNOTATIONS_SENT
 from app.sim import webhooks
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
+from app.store.audit import store
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -182,7 +182,7 @@ def test_installation_is_recorded_and_redelivery_is_not_processed_twice(stack: L
     assert stack.runtime is not None
     from sqlmodel import Session, select
 
-    from app.audit.models import AuditEvent
+    from app.store.tables import AuditEvent
 
     engine = stack.runtime.engine
 

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app import inbox
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
+from app.store import inbox
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from app import inbox
-from app.audit.store import evaluations_for_pr
+from app.core.models import FileDiff
+from app.core.snapshot import Commit, PullRequestSnapshot
 from app.demo.stack import LocalStack
-from app.evaluate import evaluate_snapshot
-from app.models import FileDiff
+from app.gate.pipeline import evaluate_snapshot
 from app.service.reconcile import sweep_open_prs
 from app.sim.faults import Fault
 from app.sim.integrations import foreign_check_run
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
-from app.snapshot import Commit, PullRequestSnapshot
+from app.store import inbox
+from app.store.audit.store import evaluations_for_pr
 from tests.github.tariffs import CONFIG, cut_last_price, tariff_book
 
 pytestmark = pytest.mark.e2e

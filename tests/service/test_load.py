@@ -19,13 +19,13 @@ from collections import Counter
 import pytest
 from sqlmodel import Session, select
 
-from app import inbox
-from app.audit.models import AuditEvent
-from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
 from app.sim import webhooks
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
+from app.store import inbox
+from app.store.audit.verify import verify_chain
+from app.store.tables import AuditEvent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1200)]
 REPO = "acme/platform"
@@ -57,7 +57,7 @@ def worker(stack: LocalStack) -> subprocess.Popen[bytes]:
         "COUNTERSIGN_LOG_LEVEL": "ERROR",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--role", "worker"],
+        [sys.executable, "-m", "app.cli.main", "serve", "--role", "worker"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.sim.scenario import apply_setup
 from app.sim.state import CheckRun, PullRequest
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 

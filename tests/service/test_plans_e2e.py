@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.audit.evidence import build_packet
-from app.audit.export import export_merges
-from app.audit.models import PLANS
-from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
 from app.sim.oidc import issuer_for
 from app.sim.scenario import apply_setup
+from app.store.audit.evidence import build_packet
+from app.store.audit.export import export_merges
+from app.store.audit.verify import verify_chain
+from app.store.tables import PLANS
 
 pytestmark = pytest.mark.e2e
 

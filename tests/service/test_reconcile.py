@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.service.reconcile import reconcile, redeliver_failed, sweep_open_prs
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.audit.models import DELIVERIES
-from app.audit.store import events_for_pr
-from app.audit.verify import verify_chain
 from app.demo.stack import LocalStack
-from app.retention import EVENT_KIND
 from app.sim.scenario import apply_setup
+from app.store.audit.store import events_for_pr
+from app.store.audit.verify import verify_chain
+from app.store.retention import EVENT_KIND
+from app.store.tables import DELIVERIES
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"

@@ -15,14 +15,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, format_trace_id
 
-from app import telemetry
-from app.audit.store import events_for_pr
 from app.demo.stack import LocalStack
 from app.github.routes import TEMPLATES
+from app.runtime import telemetry
 from app.service.reconcile import reconcile
 from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
+from app.store.audit.store import events_for_pr
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app import inbox
-from app.audit.store import append
 from app.demo.stack import LocalStack
 from app.github.webhooks import sign
+from app.store import inbox
+from app.store.audit.store import append
 
 PAYLOAD = {
     "action": "opened",
@@ -74,7 +74,7 @@ def test_bad_signatures_are_401_and_recorded(stack: LocalStack, signature: str |
     assert inbox.queue_depth(stack.runtime.engine) == 0
     from sqlmodel import Session, select
 
-    from app.audit.models import AuditEvent
+    from app.store.tables import AuditEvent
 
     with Session(stack.runtime.engine) as session:
         kinds = [e.kind for e in session.exec(select(AuditEvent)).all()]
@@ -125,7 +125,7 @@ def test_missing_delivery_header_is_400(stack: LocalStack) -> None:
 
 
 def test_database_down_is_503(stack: LocalStack) -> None:
-    from app.db import make_engine
+    from app.store.db import make_engine
 
     assert stack.runtime is not None
     healthy = stack.runtime.engine

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.errors import CountersignError
+from app.config.settings import shipped_dir
+from app.core.errors import CountersignError
 from app.github.client import GitHubApp
-from app.settings import shipped_dir
 from app.setup.envfile import CredentialsExist
 from app.setup.flow import ManifestFlow, SetupFailed, SetupOptions, exchange_code
 from app.setup.manifest import load_app_yml
@@ -163,7 +163,7 @@ def test_the_cli_runs_the_flow(sim: tuple[Simulator, SimServer], tmp_path: Path)
     command = [
         sys.executable,
         "-m",
-        "app.cli",
+        "app.cli.main",
         "setup",
         "--no-browser",
         "--github-url",

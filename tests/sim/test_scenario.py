@@ -61,7 +61,7 @@ class StandInApp:
                     try:
                         app.handle(self.headers["X-GitHub-Event"], json.loads(body))
                     except Exception as exc:  # surfaced by the test, not swallowed
-                        app.errors.append(repr(exc))
+                        app.core.errors.append(repr(exc))
                         status = 500
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.github.client import GitHubApp, InstallationClient
-from app.github.snapshot import fetch_snapshot
+from app.github.snapshot_fetch import fetch_snapshot
 from app.sim import taps
 from app.sim.api import create_app
 from app.sim.simulator import Simulator

@@ -1,0 +1,408 @@
+"""`countersign` command line. Heavy imports happen inside commands so `analyze` starts fast.
+
+Exit codes: 0 success, 1 unexpected failure (message, no traceback unless --debug), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+
+from app.core.errors import CountersignError, UsageError
+
+err = Console(stderr=True)
+app = typer.Typer(
+    name="countersign",
+    help="A policy-enforced gate between AI agents and the systems they change.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="Risk rules: test the shipped examples.", no_args_is_help=True)
+policy_app = typer.Typer(
+    help="Cedar policies: validate, and ask who may do what.", no_args_is_help=True
+)
+retention_app = typer.Typer(help="Retention: purge expired inbox bodies.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(policy_app, name="policy")
+app.add_typer(retention_app, name="retention")
+
+
+def _mount_audit() -> None:
+    from app.cli.agents import agents_app
+    from app.cli.audit import audit_app, db_app
+
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")
+    app.add_typer(agents_app, name="agents")
+
+
+_mount_audit()
+
+_state: dict[str, bool] = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _settings() -> Any:
+    from pydantic import ValidationError
+
+    from app.config.settings import Settings, SettingsError
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "COUNTERSIGN_" + "_".join(str(p) for p in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name if first['loc'] else 'settings'}: {message}") from None
+
+
+@app.command()
+def analyze(
+    repo: Annotated[
+        Path | None, typer.Option(help="A git repository to read both sides from.")
+    ] = None,
+    base: Annotated[str | None, typer.Option(help="Base revision (e.g. origin/main).")] = None,
+    head: Annotated[str | None, typer.Option(help="Head revision (e.g. HEAD).")] = None,
+    diff: Annotated[str | None, typer.Option(help="A unified diff file, or - for stdin.")] = None,
+    author: Annotated[
+        str | None, typer.Option(help="PR author login (e.g. infra-bot[bot]).")
+    ] = None,
+    repo_name: Annotated[str | None, typer.Option(help="owner/name for policy decisions.")] = None,
+    fmt: Annotated[
+        Literal["json", "markdown"], typer.Option("--format", help="Output format.")
+    ] = "json",
+    rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
+    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+    plan: Annotated[
+        Path | None,
+        typer.Option(help="A Terraform plan as JSON (`terraform show -json plan.out`)."),
+    ] = None,
+    plan_dir: Annotated[
+        str, typer.Option(help="The module directory the plan is for (repository-relative).")
+    ] = "",
+) -> None:
+    """Pre-flight a change: semantic diff, risk, tier, policy and required approvals.
+
+    With --plan, what Terraform will do (replacements, instance deletes, drift) is judged too,
+    alone or together with --repo/--base/--head.
+    """
+    from app.core.snapshot import PullRequestSnapshot
+    from app.gate.pipeline import Gatekeeper, evaluate
+    from app.gate.render.markdown import render_markdown
+
+    if diff is not None and (repo or base or head):
+        raise UsageError("use either --diff or --repo/--base/--head, not both")
+    if diff is None and plan is None and not (base and head):
+        raise UsageError(
+            "give --base and --head (with --repo, default .), --diff FILE|-, or --plan FILE"
+        )
+    settings = _settings()
+    gate = Gatekeeper.load(rules_dir or settings.rules_dir, policies_dir or settings.policies_dir)
+    if diff is not None:
+        from app.sources.diff import files_from_diff
+
+        if diff == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(diff).read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise UsageError(f"cannot read {diff}: {exc.strerror}") from exc
+        snapshot = PullRequestSnapshot(
+            repo=repo_name or "local/diff",
+            author=author,
+            author_is_bot=bool(author and author.endswith("[bot]")),
+            files=tuple(files_from_diff(text)),
+        )
+    elif base and head:
+        from app.sources.git import snapshot_from_git
+
+        snapshot = snapshot_from_git(
+            repo or Path("."), base, head, author=author, repo_name=repo_name
+        )
+    else:
+        snapshot = PullRequestSnapshot(
+            repo=repo_name or "local/plan",
+            author=author,
+            author_is_bot=bool(author and author.endswith("[bot]")),
+        )
+    if plan is not None:
+        from app.semdiff.terraform.plan.merge import read_plan
+
+        try:
+            data = plan.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {plan}: {exc.strerror}") from exc
+        snapshot = snapshot.model_copy(update={"plans": (read_plan(data, plan_dir, str(plan)),)})
+    report = evaluate(snapshot, gate)
+    if fmt == "json":
+        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+    else:
+        typer.echo(render_markdown(report, limit=10_000_000))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    role: Annotated[
+        Literal["web", "worker", "all"],
+        typer.Option(help="web: HTTP only; worker: inbox workers only; all: both."),
+    ] = "all",
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Inbox worker threads.")] = 1,
+) -> None:
+    """Run the GitHub App (webhooks, API, inbox workers)."""
+    import uvicorn
+
+    from app.service.app import build_runtime, close_runtime, create_app
+
+    settings = _settings()
+    settings.require_github()
+    runtime = build_runtime(settings)  # fail here, with a clear message, not inside uvicorn
+    if role == "worker":
+        from app.service.worker import WorkerPool
+
+        pool = WorkerPool(runtime, workers=workers)
+        pool.start()
+        err.print(f"countersign worker: {len(pool.workers)} worker(s); Ctrl-C to stop")
+        try:
+            import threading
+
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pool.stop()
+        finally:
+            close_runtime(runtime)
+        return
+    application = create_app(settings, role=role, workers=workers, runtime=runtime)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        close_runtime(runtime)
+
+
+@app.command()
+def demo(
+    db: Annotated[Path, typer.Option(help="SQLite file for the demo's audit store.")] = Path(
+        "countersign-demo.db"
+    ),
+    keep_serving: Annotated[
+        bool,
+        typer.Option(
+            "--keep-serving",
+            help="Stay up after the report (until Ctrl-C) and print the compliance console's URL "
+            "with a local demo sign-in.",
+        ),
+    ] = False,
+) -> None:
+    """Run the App and a local GitHub on loopback and play agent PR scenarios end to end."""
+    import logging
+
+    from app.demo.run import run_demo
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    if not run_demo(db, keep_serving=keep_serving):
+        raise typer.Exit(1)
+
+
+@app.command()
+def setup(
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where GitHub reaches `countersign serve` (webhooks go to …/webhooks/github)."
+        ),
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Register the App for this organization (else your account).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="App name (default: app.yml's).")] = None,
+    github_url: Annotated[
+        str, typer.Option(help="GitHub web URL (GitHub Enterprise: https://HOST).")
+    ] = "https://github.com",
+    api_url: Annotated[
+        str, typer.Option(help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3).")
+    ] = "https://api.github.com",
+    manifest: Annotated[
+        Path | None, typer.Option(help="App manifest YAML (default: the shipped app.yml).")
+    ] = None,
+    env_file: Annotated[Path, typer.Option(help="Where to write the settings.")] = Path(".env"),
+    key_file: Annotated[Path, typer.Option(help="Where to write the private key.")] = Path(
+        "countersign.private-key.pem"
+    ),
+    port: Annotated[int, typer.Option(help="Local port for the form (0: any free port).")] = 0,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing .env / key file.")] = False,
+    browser: Annotated[bool, typer.Option(help="Open the form in a browser.")] = True,
+    show_manifest: Annotated[
+        bool, typer.Option("--print-manifest", help="Print the manifest JSON and stop.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for GitHub.")] = 600.0,
+) -> None:
+    """Register the GitHub App from app.yml (GitHub's manifest flow) and write its credentials."""
+    from app.setup.command import app_yml_path, print_manifest, setup_app
+    from app.setup.flow import SetupOptions
+    from app.setup.manifest import load_app_yml
+
+    path = app_yml_path(manifest)
+    if show_manifest:
+        typer.echo(print_manifest(path, public_url=public_url, name=name))
+        return
+    options = SetupOptions(
+        app_yml=load_app_yml(path),
+        env_path=env_file,
+        key_path=key_file,
+        github_url=github_url,
+        api_url=api_url,
+        org=org,
+        public_url=public_url,
+        name=name,
+        port=port,
+        force=force,
+        timeout=timeout,
+    )
+    setup_app(options, open_browser=browser, say=typer.echo)
+
+
+@rules_app.command("test")
+def rules_test(
+    rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
+) -> None:
+    """Run every rule's `examples` (must match / must not match)."""
+    from app.risk import load_rule_pack, run_examples
+
+    pack = load_rule_pack(rules_dir or _settings().rules_dir)
+    results = run_examples(pack)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        err.print(
+            f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}"
+        )
+    typer.echo(
+        f"{len(pack.rules)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed"
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
+@policy_app.command("check")
+def policy_check(
+    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+) -> None:
+    """Validate policies against the schema and the agent registry."""
+    from app.policy import PolicyEngine
+
+    engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
+    problems = engine.check()
+    for problem in problems:
+        err.print(f"[red]problem:[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"policies OK (version {engine.version[:12]})")
+
+
+@retention_app.command("run")
+def retention_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be purged; change nothing.")
+    ] = False,
+) -> None:
+    """Clear the raw bodies of finished webhook deliveries older than the retention period."""
+    from app.cli.audit import _engine
+    from app.store.retention import cutoff_for, purge_all
+
+    settings = _settings()
+    days = settings.inbox_retention_days
+    verb = "would purge" if dry_run else "purged"
+    count = size = 0
+    with _engine() as engine:
+        for batch in purge_all(
+            engine, retention_days=days, batch_size=settings.retention_batch_size, dry_run=dry_run
+        ):
+            for d in batch.deliveries:
+                typer.echo(
+                    f"{verb} {d.id} {d.event} {d.status} received {d.received_at.isoformat()} "
+                    f"({d.bytes} bytes)"
+                )
+            count += len(batch.deliveries)
+            size += batch.bytes
+            if batch.audit_seq is not None:
+                typer.echo(f"recorded retention_purge as audit event seq {batch.audit_seq}")
+    cutoff = cutoff_for(days).isoformat(timespec="seconds")
+    typer.echo(
+        f"{verb} {count} delivery bodies ({size} bytes) finished before {cutoff} "
+        f"(COUNTERSIGN_INBOX_RETENTION_DAYS={days:g})"
+    )
+
+
+@policy_app.command("who-can")
+def policy_who_can(
+    action: Annotated[str, typer.Argument(help="propose or approve")],
+    kind: Annotated[str | None, typer.Option(help="Change kind, e.g. terraform.")] = None,
+    op: Annotated[str | None, typer.Option(help="create, update, delete or rename.")] = None,
+    env: Annotated[str | None, typer.Option(help="Environment, e.g. production.")] = None,
+    repo: Annotated[str | None, typer.Option(help="owner/name.")] = None,
+    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
+) -> None:
+    """Which agents may do this, and which policies grant it."""
+    from app.policy import PolicyEngine
+
+    if action not in ("propose", "approve"):
+        raise UsageError("ACTION must be 'propose' or 'approve'")
+    engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
+    rows = engine.who_can(action=action, kind=kind, op=op, env=env, repo=repo)
+    if not rows:
+        typer.echo("nobody")
+    for row in rows:
+        typer.echo(str(row))
+
+
+def main() -> None:
+    """Entry point: map typed errors to exit codes and clear messages."""
+    debug = "--debug" in sys.argv
+    try:
+        # standalone_mode=False returns (not raises) the code of a `typer.Exit(n)`.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            raise SystemExit(rc)
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(2) from None
+    except CountersignError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise SystemExit(1) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        err.print("aborted")
+        raise SystemExit(1) from None
+    except Exception as exc:  # click usage errors and anything unexpected
+        # Typer vendors click; match its exception types by name, whichever module they live in.
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "UsageError" in names or "BadParameter" in names:
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(2) from None
+        if "ClickException" in names:
+            exc.show()  # type: ignore[attr-defined]
+            raise SystemExit(getattr(exc, "exit_code", 1)) from None
+        if debug:
+            raise
+        err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)")
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Per-repository configuration, `.github/countersign.yml`, always read from the base branch.
+
+Parsed with the shared safe YAML loader and validated by pydantic so that an invalid file becomes a
+failing check that names the line and the fix, never a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any, Literal
+
+import pathspec
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from app.config.allowlists import Allowlists
+from app.core.errors import ConfigError, UnparseableError
+from app.core.models import KINDS, Kind
+from app.core.yamlsafe import line_of, load_yaml_documents
+
+CONFIG_PATH = ".github/countersign.yml"
+
+
+class PathRule(BaseModel):
+    """What a set of paths is: its kind, pricing key/price fields, and environment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Kind | None = None
+    key: str | None = None
+    price_fields: tuple[str, ...] | None = None
+    currency_field: str | None = None
+    environment: str | None = None
+
+    def merged(self, other: PathRule) -> PathRule:
+        """`other` (a later, more specific entry) wins field by field."""
+        data = self.model_dump()
+        data.update({k: v for k, v in other.model_dump().items() if v is not None})
+        return PathRule(**data)
+
+
+class TerraformConfig(BaseModel):
+    """`terraform:` — whether PRs touching these module directories need a plan of their head."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plans: Literal["required", "optional", "off"] = "optional"
+    dirs: tuple[str, ...] = ()
+
+    def covers(self, directory: str) -> bool:
+        """A module directory listed in `dirs` (globs, `*` within one folder); all when empty."""
+        if not self.dirs:
+            return True
+        return any(
+            pathspec.PathSpec.from_lines("gitignore", [f"/{glob.strip('/')}"]).match_file(directory)
+            for glob in self.dirs
+        )
+
+
+BREAK_GLASS_LABEL = "countersign/break-glass"
+
+
+class BreakGlassConfig(BaseModel):
+    """`break_glass:` — who may turn the check green in an emergency, and with which label.
+
+    No team means break-glass is disabled (the default)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    team: str | None = None
+    label: str = BREAK_GLASS_LABEL
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"@[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9][\w.-]*", v):
+            raise ValueError(f"break_glass team {v!r} must be '@org/team'")
+        return v
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, v: str) -> str:
+        if not v.strip() or len(v) > 50:
+            raise ValueError("break_glass label must be a non-empty name of at most 50 characters")
+        return v
+
+    @property
+    def team_key(self) -> str | None:
+        """`org/team` in lower case (the snapshot's `team_members` key), or None when disabled."""
+        return self.team[1:].lower() if self.team else None
+
+
+class RepoConfig(BaseModel):
+    """The whole file. Every key is optional; an absent file means these defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    paths: dict[str, PathRule] = Field(default_factory=dict)
+    approvers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    invalidate_on_push: Literal["content", "strict"] = "content"
+    enforce_for: Literal["agents", "all"] = "agents"
+    unknown_authors: Literal["enforce", "ignore"] = "enforce"
+    """A commit whose author/committer is linked to no account and unknown to the registry
+    enforces the gate (default) or, with `ignore`, counts as a human's."""
+    labels: bool = True
+    mode: Literal["enforce", "observe"] = "enforce"
+    """`observe`: the check concludes `neutral` with the full report and requests/labels nothing
+    (rolling a gate out). An invalid value is a config error, which fails the check."""
+    terraform: TerraformConfig = TerraformConfig()
+    allowlists: Allowlists = Allowlists()
+    """Where changes may point (regions, accounts, registries…); see `app.config.allowlists`."""
+    break_glass: BreakGlassConfig = BreakGlassConfig()
+
+    @field_validator("approvers")
+    @classmethod
+    def _approver_keys(cls, v: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        allowed = {*KINDS, "change_board"}
+        for key, owners in v.items():
+            if key not in allowed:
+                raise ValueError(f"unknown approver group {key!r}; use one of {sorted(allowed)}")
+            for owner in owners:
+                if not owner.startswith("@"):
+                    raise ValueError(f"approver {owner!r} must be '@user' or '@org/team'")
+        return v
+
+    @cached_property
+    def _specs(self) -> list[tuple[pathspec.PathSpec[Any], PathRule]]:
+        return [
+            (pathspec.PathSpec.from_lines("gitignore", [_crossing(glob)]), rule)
+            for glob, rule in self.paths.items()
+        ]
+
+    def rule_for(self, path: str) -> PathRule:
+        """Merge every matching `paths` entry in file order (later entries win per field)."""
+        rule = PathRule()
+        for spec, entry in self._specs:
+            if spec.match_file(path):
+                rule = rule.merged(entry)
+        return rule
+
+
+def _crossing(glob: str) -> str:
+    """`catalog/**.json` means any depth, as users write it: rewrite to `catalog/**/*.json`."""
+    return re.sub(r"\*\*(?!/)", "**/*", glob)
+
+
+def parse_repo_config(data: bytes | str | None, source: str = CONFIG_PATH) -> RepoConfig:
+    """Parse and validate the config; None (absent file) gives the defaults."""
+    if data is None:
+        return RepoConfig()
+    try:
+        docs = load_yaml_documents(data, source)
+    except UnparseableError as exc:
+        raise ConfigError(exc.message, file=source, line=exc.line) from exc
+    if not docs or docs[0].value is None:
+        return RepoConfig()
+    if len(docs) > 1:
+        raise ConfigError("expected one YAML document", file=source, line=docs[1].line)
+    doc = docs[0]
+    if not isinstance(doc.value, dict):
+        raise ConfigError("the top level must be a mapping", file=source, line=doc.line)
+    try:
+        return RepoConfig.model_validate(doc.value)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc: tuple[Any, ...] = tuple(err["loc"])
+        line = None
+        for cut in range(len(loc), 0, -1):
+            line = line_of(doc.node, loc[:cut])
+            if line:
+                break
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        raise ConfigError(
+            f"{where}: {err['msg']}",
+            file=source,
+            line=line or doc.line,
+            hint="see the schema in README.md, section 'Repository configuration'",
+        ) from exc

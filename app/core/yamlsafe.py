@@ -1,0 +1,138 @@
+"""Safe YAML loading with caps, shared by every YAML reader (manifests, config, rules).
+
+One loader for the whole product: ruamel.yaml's safe loader (YAML 1.2, so `yes` stays a string and
+`0755` is an integer, as Kubernetes reads it). Anchors and aliases are allowed but the *expanded*
+size of every document is capped, so a "billion laughs" file is refused instead of exhausting
+memory when it is walked; unknown tags (CloudFormation `!Ref`, `!!python/...`) are refused, never
+executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from app.core.errors import UnparseableError
+
+# YAML 1.1's "value" key type resolves a plain `=` to `tag:yaml.org,2002:value`, which the safe
+# constructor then refuses; in YAML 1.2 (and to Kubernetes) `=` is just a string. Real CRDs carry
+# it (an enum of operators), so read it as the string it is.
+SafeConstructor.add_constructor(
+    "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
+)
+
+MAX_YAML_BYTES = 10 * 1024 * 1024
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 200
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One document: its value, its first line (1-based) and its node (for line look-ups)."""
+
+    value: Any
+    line: int
+    node: Node | None
+
+
+def _expanded_size(node: Node, memo: dict[int, int], depth: int, source: str) -> int:
+    key = id(node)
+    if key in memo:
+        if memo[key] < 0:
+            raise UnparseableError("recursive YAML alias", file=source)
+        return memo[key]
+    if depth > MAX_DEPTH:
+        raise UnparseableError(f"YAML nested deeper than {MAX_DEPTH} levels", file=source)
+    memo[key] = -1
+    size = 1
+    if isinstance(node, SequenceNode):
+        for child in node.value:
+            size += _expanded_size(child, memo, depth + 1, source)
+    elif isinstance(node, MappingNode):
+        for k, v in node.value:
+            size += _expanded_size(k, memo, depth + 1, source)
+            size += _expanded_size(v, memo, depth + 1, source)
+    memo[key] = size
+    if size > MAX_EXPANDED_NODES:
+        raise UnparseableError(
+            f"YAML expands to more than {MAX_EXPANDED_NODES:,} nodes (alias bomb?)",
+            file=source,
+            line=node.start_mark.line + 1,
+        )
+    return size
+
+
+def _decode(data: bytes | str, source: str) -> str:
+    if isinstance(data, str):
+        return data
+    if len(data) > MAX_YAML_BYTES:
+        raise UnparseableError(f"YAML file larger than {MAX_YAML_BYTES:,} bytes", file=source)
+    if b"\x00" in data:
+        raise UnparseableError("binary content (NUL byte)", file=source)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnparseableError(
+            f"not valid UTF-8 at byte {exc.start}", file=source, hint="save the file as UTF-8"
+        ) from exc
+
+
+def load_yaml_documents(data: bytes | str, source: str = "<yaml>") -> list[YamlDocument]:
+    """Parse every document of a YAML stream; raise UnparseableError (with line) on bad input."""
+    text = _decode(data, source)
+    if len(text) > MAX_YAML_BYTES:
+        raise UnparseableError(f"YAML file larger than {MAX_YAML_BYTES:,} bytes", file=source)
+    yaml = YAML(typ="safe", pure=True)
+    docs: list[YamlDocument] = []
+    try:
+        for node in yaml.compose_all(text):
+            if node is None:
+                continue
+            _expanded_size(node, {}, 0, source)
+            value = yaml.constructor.construct_document(node)
+            docs.append(YamlDocument(value=value, line=node.start_mark.line + 1, node=node))
+    except UnparseableError:
+        raise
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UnparseableError(f"invalid YAML: {problem}", file=source, line=line) from exc
+    except RecursionError as exc:
+        raise UnparseableError("YAML nested too deeply", file=source) from exc
+    return docs
+
+
+def load_yaml(data: bytes | str, source: str = "<yaml>") -> Any:
+    """Parse a single-document YAML file (None when empty)."""
+    docs = load_yaml_documents(data, source)
+    if len(docs) > 1:
+        raise UnparseableError(
+            "expected one YAML document, found several", file=source, line=docs[1].line
+        )
+    return docs[0].value if docs else None
+
+
+def line_of(node: Node | None, path: tuple[str | int, ...]) -> int | None:
+    """The 1-based line where `path` (mapping keys / sequence indexes) starts inside `node`."""
+    current = node
+    for part in path:
+        if isinstance(current, MappingNode):
+            for k, v in current.value:
+                if isinstance(k, ScalarNode) and k.value == str(part):
+                    current = v
+                    break
+            else:
+                return None
+        elif isinstance(current, SequenceNode) and isinstance(part, int):
+            if part >= len(current.value):
+                return None
+            current = current.value[part]
+        else:
+            return None
+    return current.start_mark.line + 1 if current is not None else None

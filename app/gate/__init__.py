@@ -1,0 +1,1 @@
+"""The pure decision: a PR snapshot in, a report out (config, changes, proposer, findings, policy, approvals)."""

@@ -1,0 +1,54 @@
+"""Everything a running service needs, built once by the app factory (nothing at import time)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+
+from app.config.settings import Settings
+from app.runtime.metrics import Metrics
+
+if TYPE_CHECKING:
+    from app.gate.pipeline import Gatekeeper
+    from app.github.client import GitHubApp
+    from app.runtime.tracing import Tracing
+    from app.service.analyze_guard import AnalyzeGuard
+    from app.service.plan_auth import PlanAuthorizer
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    gate: Gatekeeper
+    github: GitHubApp | None
+    metrics: Metrics = field(default_factory=Metrics)
+    wake: threading.Event = field(default_factory=threading.Event)
+    """Set by the webhook route so an idle in-process worker picks a new delivery at once."""
+    started_at: float = field(default_factory=time.time)
+    plan_authorizer: PlanAuthorizer | None = None
+    """Built on first use (it fetches and caches the OIDC issuer's keys)."""
+    analyze_guard: AnalyzeGuard | None = None
+    """The pre-flight API's rate limiter and bounded runner, built on its first call."""
+    tracing: Tracing | None = None
+    """Trace export built from OTEL_* variables (app/runtime/tracing.py); whoever builds the
+    runtime shuts it down (flushing queued spans) when the runtime stops."""
+    _rejections: list[float] = field(default_factory=list)
+
+    @property
+    def webhook_secret(self) -> str:
+        secret = self.settings.webhook_secret
+        return secret.get_secret_value() if secret is not None else ""
+
+    def allow_rejection_record(self, per_minute: int = 10) -> bool:
+        """Bound the audit records of rejected deliveries, so a flood cannot fill the store."""
+        now = time.monotonic()
+        self._rejections[:] = [t for t in self._rejections if now - t < 60]
+        if len(self._rejections) >= per_minute:
+            return False
+        self._rejections.append(now)
+        return True

@@ -1,0 +1,1 @@
+"""What every analyzer family builds on: structured and plain-text diffs, documents, templating and identity scopes."""

@@ -1,0 +1,446 @@
+"""The Kubernetes analyzer: which objects of a manifest file are created, updated or deleted, with
+field paths and the facts risk rules need (replicas, images, privileges, RBAC wildcards).
+
+Objects are matched by API group, kind, namespace and name across every manifest of the PR
+(`kubernetes_scope`), so reordering documents, keys or containers, or moving an object to another
+file, is no change; fields the API server writes (status, resourceVersion,
+managedFields…) are ignored because a manifest exported with `kubectl get -o yaml` carries them.
+Secret values never leave this module: a Secret's `data`/`stringData` values and secret-named
+`env` values are sealed (compared by digest) before diffing and shown only as REDACTED.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.config.repo import PathRule
+from app.core.errors import UnparseableError
+from app.core.models import REDACTED, Change, FieldChange, FileDiff, Op
+from app.core.redact import is_secret_literal, is_secret_name
+from app.core.yamlsafe import YamlDocument, line_of
+from app.semdiff.common.data import diff_tree, order_change, read_side
+from app.semdiff.common.documents import Format, structured_format
+from app.semdiff.common.identity import Placed
+from app.semdiff.common.structure import default_list_key
+
+__all__ = ["K8sObject", "analyze", "detect", "object_change", "objects_of"]
+
+CLUSTER_SCOPED = frozenset(
+    {
+        "Namespace", "Node", "PersistentVolume", "StorageClass", "CustomResourceDefinition",
+        "ClusterRole", "ClusterRoleBinding", "PriorityClass", "IngressClass", "RuntimeClass",
+        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "APIService",
+        "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "CSIDriver", "CSINode",
+        "VolumeAttachment", "VolumeSnapshotClass", "PodSecurityPolicy", "ClusterIssuer",
+        "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
+    }
+)  # fmt: skip
+WORKLOADS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+)
+POD_SPEC_PATH = {"Pod": "spec", "CronJob": "spec.jobTemplate.spec.template.spec"}
+REPLICATED = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+# Lists whose items Kubernetes itself merges by `name` (strategic merge patch keys).
+NAME_KEYED = frozenset(
+    {*CONTAINER_LISTS, "volumes", "env", "ports", "volumeMounts", "volumeDevices",
+     "imagePullSecrets"}
+)  # fmt: skip
+NOISE_METADATA = ("generation", "resourceVersion", "uid", "creationTimestamp", "managedFields")
+NOISE_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+@dataclass(frozen=True)
+class _Sealed:
+    """A secret value, compared by digest and rendered as REDACTED; the value itself is gone."""
+
+    digest: str
+
+
+@dataclass(frozen=True)
+class K8sObject:
+    """One object of one side: identity, cleaned body (noise dropped, secrets sealed), line."""
+
+    address: str
+    kind: str
+    namespace: str | None
+    name: str
+    api_version: str
+    body: dict[str, Any]
+    line: int | None
+
+    @property
+    def api_group(self) -> str:
+        """`apps` for `apps/v1`, `""` for the core group (`v1`)."""
+        return self.api_version.rsplit("/", 1)[0] if "/" in self.api_version else ""
+
+    @property
+    def identity(self) -> tuple[str, str, str | None, str]:
+        """What makes two definitions one cluster object: API group, kind, namespace, name."""
+        return (self.api_group, self.kind, self.namespace, self.name)
+
+
+def detect(docs: Sequence[YamlDocument]) -> bool:
+    """True when every non-empty document is a Kubernetes object or a `kind: List` of them."""
+    values = [d.value for d in docs if d.value is not None]
+    return bool(values) and all(_is_object(v) or _is_list(v) for v in values)
+
+
+def _is_object(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("apiVersion"), str)
+        and isinstance(value.get("kind"), str)
+        and bool(value["apiVersion"])
+        and bool(value["kind"])
+    )
+
+
+def _is_list(value: Any) -> bool:
+    return (
+        _is_object(value)
+        and str(value["kind"]).endswith("List")
+        and isinstance(value.get("items"), list)
+    )
+
+
+def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
+    """Create/update/delete per object of one file, regardless of document order.
+
+    The dispatcher matches objects over every manifest of the PR (`kubernetes_scope`); this is
+    the same matching over one file.
+    """
+    del rule  # `environment` is added by the dispatcher
+    from app.semdiff.kubernetes.scope import diff_manifests
+
+    base_source = file.old_path or file.path
+    base = objects_of(file.base, base_source)
+    head = objects_of(file.head, file.path)
+    return diff_manifests(
+        [Placed(base, 0, base_source, file.path)], [Placed(head, 0, file.path, file.path)]
+    )
+
+
+def objects_of(data: bytes | None, path: str) -> dict[str, K8sObject]:
+    """The objects of one side of a manifest (none when the side does not exist), by address."""
+    fmt: Format = "json" if structured_format(path) == "json" else "yaml"
+    return _objects(read_side(data, fmt, path), path)
+
+
+def _objects(docs: Sequence[YamlDocument], source: str) -> dict[str, K8sObject]:
+    out: dict[str, K8sObject] = {}
+    for number, doc in enumerate(docs, start=1):
+        if not _is_object(doc.value):
+            raise UnparseableError(
+                f"document {number} is not a Kubernetes object",
+                file=source,
+                line=doc.line,
+                hint="every document needs apiVersion and kind",
+            )
+        if _is_list(doc.value):
+            items = doc.value["items"]
+            for index, item in enumerate(items):
+                line = line_of(doc.node, ("items", index)) or doc.line
+                if not _is_object(item):
+                    raise UnparseableError(
+                        f"item {index} of the {doc.value['kind']} is not a Kubernetes object",
+                        file=source,
+                        line=line,
+                        hint="every item needs apiVersion and kind",
+                    )
+                _add(out, _object(item, line), source)
+        else:
+            _add(out, _object(doc.value, doc.line), source)
+    return out
+
+
+def _add(out: dict[str, K8sObject], obj: K8sObject, source: str) -> None:
+    if obj.address in out:
+        raise UnparseableError(
+            f"{obj.address} is defined twice (first at line {out[obj.address].line})",
+            file=source,
+            line=obj.line,
+            hint="kubectl would apply both and keep the last; keep one definition",
+        )
+    out[obj.address] = obj
+
+
+def _object(value: dict[str, Any], line: int | None) -> K8sObject:
+    kind = str(value["kind"])
+    meta = value.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name = meta.get("name") or (f"{meta['generateName']}*" if meta.get("generateName") else "")
+    name = str(name) or "<unnamed>"
+    namespace: str | None = None
+    if kind not in CLUSTER_SCOPED:
+        namespace = str(meta.get("namespace") or "default")
+    address = f"{kind}/{namespace}/{name}" if namespace is not None else f"{kind}/{name}"
+    return K8sObject(
+        address=address,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        api_version=str(value["apiVersion"]),
+        body=_clean(value, kind),
+        line=line,
+    )
+
+
+def _clean(value: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A copy without server-written noise, with secret values sealed (the cache stays intact)."""
+    body = {k: _seal_env(v, str(k)) for k, v in value.items() if k != "status"}
+    meta = body.get("metadata")
+    if isinstance(meta, dict):
+        meta = {k: v for k, v in meta.items() if k not in NOISE_METADATA}
+        annotations = meta.get("annotations")
+        if isinstance(annotations, dict):
+            annotations = {k: v for k, v in annotations.items() if k not in NOISE_ANNOTATIONS}
+            if annotations:
+                meta["annotations"] = annotations
+            else:
+                del meta["annotations"]
+        body["metadata"] = meta
+    if kind == "Secret":
+        for section in ("data", "stringData"):
+            if section in body:
+                data = body[section]
+                body[section] = (
+                    {k: _seal(v) for k, v in data.items()}
+                    if isinstance(data, dict)
+                    else _seal(data)
+                )
+    return body
+
+
+def _seal(value: Any) -> _Sealed | None:
+    if value is None:
+        return None
+    raw = json.dumps(value, sort_keys=True, default=str).encode()
+    return _Sealed(hashlib.sha256(raw).hexdigest())
+
+
+def _seal_env(value: Any, key: str = "") -> Any:
+    """Seal `value` of `env` items whose name says secret (`DB_PASSWORD`), at any depth."""
+    if isinstance(value, dict):
+        return {k: _seal_env(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        if key == "env":
+            return [_seal_env_item(item) for item in value]
+        return [_seal_env(v) for v in value]
+    return value
+
+
+def _seal_env_item(item: Any) -> Any:
+    if (
+        isinstance(item, dict)
+        and is_secret_name(str(item.get("name", "")))
+        and is_secret_literal(item.get("value"))
+    ):
+        return {**_seal_env(item), "value": _seal(item["value"])}
+    return _seal_env(item)
+
+
+def _unseal(value: Any) -> Any:
+    if isinstance(value, _Sealed):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _unseal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unseal(v) for v in value]
+    return value
+
+
+def list_key(path: str, items: Sequence[Any]) -> str | None:
+    """Containers, volumes, env, ports… by `name`; RBAC `rules` whole; else the default."""
+    field = path.rsplit(".", 1)[-1]
+    if field == "rules":
+        return None
+    if field not in NAME_KEYED:
+        return default_list_key(path, items)
+    if not all(isinstance(i, dict) for i in items):
+        return None
+    candidates = ("name", "containerPort", "port") if field == "ports" else ("name",)
+    for candidate in candidates:
+        values = [i.get(candidate) for i in items]
+        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+            return candidate
+    return None
+
+
+def _fields(before: K8sObject | None, after: K8sObject | None) -> list[FieldChange]:
+    b = before.body if before is not None else None
+    a = after.body if after is not None else None
+    out = [
+        FieldChange(path=f.path, before=_unseal(f.before), after=_unseal(f.after))
+        for f in diff_tree(b, a, list_key=list_key)
+    ]
+    # Init containers run one after another: their order is behaviour, not formatting.
+    current = after or before
+    kind = current.kind if current is not None else ""
+    inits = [_get(_pod_spec(kind, body), "initContainers") for body in (b, a)]
+    if kind in WORKLOADS and all(
+        isinstance(i, list) and list_key("x.initContainers", i) == "name" and _unique_names(i)
+        for i in inits
+    ):
+        path = f"{POD_SPEC_PATH.get(kind, 'spec.template.spec')}.initContainers"
+        moved = order_change(path, inits[0], inits[1], "name")
+        out.extend([moved] if moved else [])
+    return out
+
+
+def _unique_names(items: Any) -> bool:
+    names = [i.get("name") for i in items] if isinstance(items, list) else []
+    return len(set(names)) == len(names)
+
+
+def object_change(
+    path: str,
+    before: K8sObject | None,
+    after: K8sObject | None,
+    op: Op,
+    *,
+    old_file: str | None = None,
+) -> Change | None:
+    """The change of one object between its two definitions; None when nothing differs."""
+    fields = _fields(before, after)
+    if op == "update" and not fields:
+        return None
+    current = after or before
+    assert current is not None
+    return Change(
+        file=path,
+        kind="kubernetes",
+        address=current.address,
+        op=op,
+        fields=tuple(fields),
+        facts=_facts(before, after),
+        line=current.line,
+        old_file=old_file,
+    )
+
+
+def _get(body: Any, *keys: str) -> Any:
+    for key in keys:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
+def _facts(before: K8sObject | None, after: K8sObject | None) -> dict[str, Any]:
+    current = after or before
+    assert current is not None
+    b = before.body if before is not None else None
+    a = after.body if after is not None else None
+    facts: dict[str, Any] = {
+        "object_kind": current.kind,
+        "namespace": current.namespace,
+        "name": current.name,
+        "api_version": current.api_version,
+    }
+    kind = current.kind
+    if kind in WORKLOADS:
+        facts["replicas_before"] = _replicas(kind, b)
+        facts["replicas_after"] = _replicas(kind, a)
+        facts["images_before"] = _images(kind, b)
+        facts["images_after"] = _images(kind, a)
+        facts.update(_security(kind, a))
+    if kind == "Service":
+        facts["service_type_before"] = _service_type(b)
+        facts["service_type_after"] = _service_type(a)
+    if kind in ("Role", "ClusterRole"):
+        rules = _get(a, "rules")
+        facts["rbac_wildcard"] = isinstance(rules, list) and any(_wildcard(r) for r in rules)
+    if kind in ("RoleBinding", "ClusterRoleBinding"):
+        facts["cluster_admin"] = (
+            _get(a, "roleRef", "kind") == "ClusterRole"
+            and _get(a, "roleRef", "name") == "cluster-admin"
+        )
+    return facts
+
+
+def _pod_spec(kind: str, body: Any) -> dict[str, Any] | None:
+    path = POD_SPEC_PATH.get(kind, "spec.template.spec")
+    spec = _get(body, *path.split("."))
+    return spec if isinstance(spec, dict) else None
+
+
+def _containers(spec: dict[str, Any] | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for field in CONTAINER_LISTS:
+        items = _get(spec, field)
+        if isinstance(items, list):
+            out.extend(i for i in items if isinstance(i, dict))
+    return out
+
+
+def _replicas(kind: str, body: Any) -> int | None:
+    """Declared replicas (Kubernetes defaults an absent count to 1); None for no object."""
+    if body is None:
+        return None
+    if kind == "Pod":
+        return 1
+    if kind not in REPLICATED:
+        return None
+    value = _get(body, "spec", "replicas")
+    if value is None:
+        return 1
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _images(kind: str, body: Any) -> dict[str, str] | None:
+    if body is None:
+        return None
+    return {
+        str(c.get("name", index)): str(c.get("image", ""))
+        for index, c in enumerate(_containers(_pod_spec(kind, body)))
+    }
+
+
+def _security(kind: str, body: Any) -> dict[str, bool]:
+    """Privilege facts of the object as it will run (all False when it is deleted).
+
+    `run_as_root` is True when a container's effective securityContext (container over pod)
+    says `runAsUser: 0` or `runAsNonRoot: false` explicitly; an image's default user is unknown
+    here. `allow_privilege_escalation` is True when set explicitly or implied by `privileged`.
+    """
+    spec = _pod_spec(kind, body)
+    pod_ctx = _dict(_get(spec, "securityContext"))
+    contexts = [_dict(c.get("securityContext")) for c in _containers(spec)] or [{}]
+    privileged = any(ctx.get("privileged") is True for ctx in contexts)
+    escalation = privileged or any(ctx.get("allowPrivilegeEscalation") is True for ctx in contexts)
+    root = False
+    for ctx in contexts:
+        user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
+        non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
+        root = root or (user == 0 and not isinstance(user, bool)) or non_root is False
+    return {
+        "privileged": privileged,
+        "host_network": _get(spec, "hostNetwork") is True,
+        "host_pid": _get(spec, "hostPID") is True,
+        "allow_privilege_escalation": escalation,
+        "run_as_root": root and spec is not None,
+    }
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _service_type(body: Any) -> str | None:
+    if body is None:
+        return None
+    value = _get(body, "spec", "type")
+    return str(value) if value is not None else "ClusterIP"
+
+
+def _wildcard(rule: Any) -> bool:
+    if not isinstance(rule, dict):
+        return False
+    for field in ("verbs", "resources", "apiGroups"):
+        values = rule.get(field)
+        if isinstance(values, list) and "*" in values:
+            return True
+    return False

@@ -1,0 +1,50 @@
+"""Kubernetes identity over the whole PR: which definitions on the two sides are one object.
+
+A cluster object is identified by API group, kind, namespace and name, not by the file that
+declares it: moving a manifest, converting it from JSON to YAML, or splitting and merging
+multi-document files changes nothing in the cluster, so it is no change here. The same object may
+be declared in several files (one per overlay or environment folder); definitions in the same
+file pair first, then identical ones, then the rest (`identity.pair`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.core.models import Change
+from app.semdiff.common.identity import Placed, group, pair
+from app.semdiff.kubernetes.objects import K8sObject, object_change
+
+__all__ = ["diff_manifests"]
+
+
+def diff_manifests(
+    base: Sequence[Placed[dict[str, K8sObject]]], head: Sequence[Placed[dict[str, K8sObject]]]
+) -> list[Change]:
+    """Create/update/delete of every object declared on either side of the given manifests."""
+    before = group(
+        (obj.identity, Placed(obj, f.slot, f.path, f.file)) for f in base for obj in f.obj.values()
+    )
+    after = group(
+        (obj.identity, Placed(obj, f.slot, f.path, f.file)) for f in head for obj in f.obj.values()
+    )
+    out: list[Change] = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        pairing = pair(before.get(key, []), after.get(key, []), _same)
+        for b, h in pairing.matched:
+            old_file = b.path if b.path != h.file else None
+            change = object_change(h.file, b.obj, h.obj, "update", old_file=old_file)
+            out.extend([change] if change is not None else [])
+        for b in pairing.only_base:
+            old_file = b.path if b.path != b.file else None
+            change = object_change(b.file, b.obj, None, "delete", old_file=old_file)
+            out.extend([change] if change is not None else [])
+        for h in pairing.only_head:
+            change = object_change(h.file, None, h.obj, "create")
+            out.extend([change] if change is not None else [])
+    out.sort(key=lambda c: (c.file, c.line or 0, c.address))
+    return out
+
+
+def _same(a: K8sObject, b: K8sObject) -> bool:
+    return a.body == b.body

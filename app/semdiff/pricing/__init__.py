@@ -1,0 +1,1 @@
+"""Price books: keyed records, exact money, terms and discounts."""

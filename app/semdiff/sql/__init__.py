@@ -1,0 +1,1 @@
+"""SQL migrations, plain and embedded (PL/pgSQL, Alembic, Django)."""

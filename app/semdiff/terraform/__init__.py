@@ -1,0 +1,1 @@
+"""Terraform: HCL and JSON syntax, module-wide identity, and plans."""

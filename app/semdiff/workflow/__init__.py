@@ -1,0 +1,1 @@
+"""GitHub Actions workflows: triggers, token permissions, secrets, steps."""

@@ -1,0 +1,307 @@
+"""`POST /api/analyze`: the agents' pre-flight door, open only to registered agents' tokens.
+
+Order of the checks, cheapest first, so an anonymous or abusive caller costs next to nothing:
+bearer token (401) → rate limit of that token (429) → body size by Content-Length, then while
+reading (413) → JSON and schema (400/422) → claimed author (403) → file count (413) → evaluation
+in a bounded worker thread with a deadline (503 when busy or late). Every call is counted by
+agent and outcome (`countersign_analyze_requests_total`) and logged as one `analyze.call` line;
+each call of a known agent past its rate limit is also an `analyze_call` audit event, which the
+agent's scorecard counts.
+
+The token decides the agent: the analysis runs as that agent (its first login, else its branch
+prefix or commit identity), and `author`, when given, must be one of that agent's logins, so no
+caller can pre-flight a change as another agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from app.config.agents import Agent
+from app.core.errors import UsageError
+from app.runtime.context import Runtime
+from app.runtime.logging import log
+from app.service.analyze_guard import AnalyzeGuard, RunnerBusy, RunnerRefused, retry_after_header
+
+router = APIRouter(prefix="/api")
+
+
+class FileContents(BaseModel):
+    base: str | None = Field(default=None, description="File content on the base side (UTF-8).")
+    head: str | None = Field(default=None, description="File content on the head side (UTF-8).")
+
+
+class AnalyzeRequest(BaseModel):
+    """A unified diff (as `git diff` prints it), optionally with whole file contents."""
+
+    diff: str
+    files: dict[str, FileContents] = Field(default_factory=dict)
+    author: str | None = Field(
+        default=None,
+        max_length=100,
+        description="One of the calling agent's logins (default: its first). The bearer token "
+        "decides the agent; naming another agent's login is refused with 403.",
+    )
+    repo: str = Field(default="local/preflight", max_length=200)
+    body: str = Field(default="", max_length=65_536, description="PR body (for Agent-Run-Id).")
+    config: str | None = Field(default=None, max_length=1_000_000, description="Repo config YAML.")
+    codeowners: str | None = Field(default=None, max_length=1_000_000)
+
+
+class Refusal(Exception):
+    """A documented refusal: HTTP status, the outcome label counted, and a message for the caller."""
+
+    def __init__(
+        self, status: int, outcome: str, detail: str, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.outcome = outcome
+        self.detail = detail
+        self.retry_after = retry_after
+
+    def response(self) -> JSONResponse:
+        headers: dict[str, str] = {}
+        if self.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if self.retry_after is not None:
+            headers["Retry-After"] = retry_after_header(self.retry_after)
+        return JSONResponse({"detail": self.detail}, status_code=self.status, headers=headers)
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` inlined (an OpenAPI requestBody has no `$defs`)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(dict(defs[node["$ref"].rsplit("/", 1)[-1]]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
+REQUEST_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": _inline(AnalyzeRequest.model_json_schema())}},
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON"},
+    401: {"description": "Missing or unknown agent token"},
+    403: {"description": "`author` is not one of the calling agent's logins"},
+    413: {"description": "Body larger than COUNTERSIGN_ANALYZE_MAX_BYTES, or too many files"},
+    422: {"description": "The body does not match the schema, or `diff` is not a unified diff"},
+    429: {"description": "Over this token's rate; see Retry-After"},
+    503: {"description": "Evaluation slots busy or deadline exceeded; see Retry-After"},
+}
+
+
+def _guard(rt: Runtime) -> AnalyzeGuard:
+    if rt.analyze_guard is None:  # built on first use, on the event loop (no race)
+        rt.analyze_guard = AnalyzeGuard(rt.settings)
+    return rt.analyze_guard
+
+
+def _authenticate(rt: Runtime, request: Request) -> tuple[Agent, str]:
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    found = rt.gate.policy.registry.agent_for_token(token)
+    if found is None:
+        raise Refusal(
+            401,
+            "unauthorized",
+            "missing or unknown agent token: send `Authorization: Bearer <token>` with a token "
+            "declared under the agent's `api_tokens` in agents.yaml",
+        )
+    return found
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    too_large = Refusal(
+        413, "too_large", f"request body over {limit} bytes (COUNTERSIGN_ANALYZE_MAX_BYTES)"
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise Refusal(400, "invalid", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _identity(agent: Agent, claimed: str | None) -> dict[str, Any]:
+    """Snapshot fields that make the proposer stage recognise exactly this agent."""
+    from app.core.snapshot import Commit, GitIdentity
+
+    if claimed is not None:
+        if claimed.strip().lower() not in agent.logins:
+            raise Refusal(
+                403,
+                "forbidden_author",
+                f"this token belongs to agent {agent.id!r}; author {claimed!r} is not one of its "
+                "logins (omit `author` to use the agent's own)",
+            )
+        login: str | None = claimed.strip()
+    else:
+        login = agent.logins[0] if agent.logins else None
+    if login is not None:
+        return {"author": login, "author_is_bot": login.endswith("[bot]")}
+    if agent.branch_prefixes:
+        return {"head_ref": f"{agent.branch_prefixes[0]}preflight"}
+    who = GitIdentity(
+        name=agent.names[0] if agent.names else "", email=next(iter(agent.emails), "")
+    )
+    commit = Commit(sha="0" * 40, author=who, committer=who)
+    return {"commits": (commit,), "linked_accounts": False}
+
+
+def _evaluate(rt: Runtime, agent: Agent, raw: bytes, max_files: int) -> dict[str, Any]:
+    """Parse, check and evaluate one request (runs in a bounded worker thread)."""
+    from app.core.snapshot import PullRequestSnapshot
+    from app.gate.pipeline import evaluate
+    from app.sources.diff import files_from_diff
+
+    try:
+        data = json.loads(raw)
+    except ValueError as error:  # includes invalid UTF-8
+        raise Refusal(400, "invalid", f"the body is not JSON: {error}") from None
+    except RecursionError:
+        raise Refusal(400, "invalid", "the body is JSON nested too deeply") from None
+    try:
+        body = AnalyzeRequest.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        raise Refusal(422, "invalid", problems[:2000]) from None
+    identity = _identity(agent, body.author)
+    if len(body.files) > max_files:
+        raise Refusal(
+            413,
+            "too_many_files",
+            f"{len(body.files)} entries in `files`, over {max_files} "
+            "(COUNTERSIGN_ANALYZE_MAX_FILES); split the change",
+        )
+    contents = {
+        path: (
+            c.base.encode("utf-8") if c.base is not None else None,
+            c.head.encode("utf-8") if c.head is not None else None,
+        )
+        for path, c in body.files.items()
+    }
+    try:
+        files = files_from_diff(body.diff, contents)
+    except UsageError as error:
+        raise Refusal(422, "invalid", str(error)) from None
+    if len(files) > max_files:
+        raise Refusal(
+            413,
+            "too_many_files",
+            f"the diff changes {len(files)} files, over {max_files} "
+            "(COUNTERSIGN_ANALYZE_MAX_FILES); split the change",
+        )
+    snapshot = PullRequestSnapshot(
+        repo=body.repo,
+        body=body.body,
+        files=tuple(files),
+        config_text=body.config.encode("utf-8") if body.config is not None else None,
+        codeowners=body.codeowners,
+        **identity,
+    )
+    report = evaluate(snapshot, rt.gate)
+    if report.agent.id != agent.id:  # fail closed: the token's agent is the only proposer
+        raise RuntimeError(f"pre-flight evaluated as {report.agent.id!r}, not {agent.id!r}")
+    return report.model_dump(mode="json")
+
+
+@router.post(
+    "/analyze", tags=["analyze"], responses=RESPONSES, openapi_extra={"requestBody": REQUEST_BODY}
+)
+async def analyze(request: Request) -> JSONResponse:
+    """Pre-flight a change as the calling agent: the report `countersign analyze` prints."""
+    rt: Runtime = request.app.state.runtime
+    guard = _guard(rt)
+    started = time.monotonic()
+    agent_id, fingerprint, size = "-", "-", 0
+    try:
+        agent, fingerprint = _authenticate(rt, request)
+        agent_id = agent.id
+        limit = agent.api_rate_limit
+        wait = guard.limiter.take(
+            fingerprint,
+            limit.per_minute if limit else guard.per_minute,
+            limit.burst if limit else guard.burst,
+        )
+        if wait > 0:
+            raise Refusal(
+                429, "rate_limited", f"over the rate for agent {agent.id!r}", retry_after=wait
+            )
+        raw = await _read_capped(request, guard.max_bytes)
+        size = len(raw)
+        try:
+            report = await guard.runner.run(lambda: _evaluate(rt, agent, raw, guard.max_files))
+        except RunnerRefused as refused:
+            outcome = "busy" if isinstance(refused, RunnerBusy) else "deadline"
+            raise Refusal(503, outcome, str(refused), retry_after=refused.retry_after) from None
+    except Refusal as refusal:
+        _count(rt, agent_id, refusal.outcome, refusal.status, fingerprint, size, started)
+        await _record(rt, agent_id, refusal.outcome, refusal.status)
+        return refusal.response()
+    except Exception:
+        _count(rt, agent_id, "error", 500, fingerprint, size, started)
+        await _record(rt, agent_id, "error", 500)
+        raise
+    _count(rt, agent_id, "ok", 200, fingerprint, size, started)
+    await _record(rt, agent_id, "ok", 200)
+    return JSONResponse(report)
+
+
+UNRECORDED = frozenset({"unauthorized", "rate_limited"})
+"""Outcomes not written to the audit store: no agent (401), or refused by the token's rate
+limit (429), so a caller can never make us write faster than its rate allows."""
+
+
+async def _record(rt: Runtime, agent: str, outcome: str, status: int) -> None:
+    """Count the call in the agent's scorecard: an `analyze_call` audit event (every process
+    sees it, and it survives restarts). Off the event loop: the append waits for the chain lock."""
+    if agent == "-" or outcome in UNRECORDED:
+        return
+    from app.store.audit.agent_events import record_analyze_call
+
+    await asyncio.to_thread(
+        record_analyze_call, rt.engine, agent_id=agent, outcome=outcome, status=status
+    )
+
+
+def _count(
+    rt: Runtime, agent: str, outcome: str, status: int, fingerprint: str, size: int, started: float
+) -> None:
+    rt.metrics.analyze_calls.labels(agent=agent, outcome=outcome).inc()
+    log.info(
+        "analyze.call",
+        agent=agent,
+        outcome=outcome,
+        status=status,
+        fingerprint=fingerprint,
+        bytes=size,
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+    )

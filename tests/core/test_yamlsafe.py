@@ -1,0 +1,136 @@
+"""The one YAML loader: alias bombs refused, tags refused (never run), YAML 1.2, line look-ups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import UnparseableError
+from app.core.yamlsafe import MAX_DEPTH, line_of, load_yaml, load_yaml_documents
+
+
+def laughs(levels: int, width: int = 9) -> str:
+    lines = [f"a0: &a0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_billion_laughs_is_refused_with_the_line() -> None:
+    with pytest.raises(UnparseableError, match="alias bomb") as info:
+        load_yaml_documents(laughs(10), "bomb.yaml")
+    assert info.value.file == "bomb.yaml"
+    assert info.value.line is not None
+
+
+def test_small_aliases_and_merge_keys_still_load() -> None:
+    doc = load_yaml(laughs(3) + "defaults: &d {retries: 3}\njob:\n  <<: *d\n  name: x\n")
+    assert doc["a2"][0][0] == ["lol"] * 9
+    assert doc["job"] == {"retries": 3, "name": "x"}
+
+
+def test_recursive_alias_is_refused() -> None:
+    with pytest.raises(UnparseableError, match="recursive"):
+        load_yaml_documents("a: &a [1, *a]\n", "loop.yaml")
+
+
+def test_deep_nesting_is_refused() -> None:
+    deep = "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5)
+    with pytest.raises(UnparseableError, match=r"deeper|deeply"):
+        load_yaml_documents(deep, "deep.yaml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bucket: !Ref OrdersBucket\n",
+        "arn: !GetAtt [OrdersBucket, Arn]\n",
+        "x: !!python/name:os.system\n",
+        "x: !custom {a: 1}\n",
+    ],
+)
+def test_unknown_tags_are_refused(text: str) -> None:
+    with pytest.raises(UnparseableError, match="constructor for the tag") as info:
+        load_yaml_documents(text, "template.yaml")
+    assert info.value.line == 1
+
+
+def test_python_tags_are_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    text = f"x: !!python/object/apply:os.system ['touch {marker}']\n"
+    with pytest.raises(UnparseableError):
+        load_yaml_documents(text, "evil.yaml")
+    assert not marker.exists()
+
+
+def test_yaml_1_2_scalars() -> None:
+    doc = load_yaml(
+        "a: yes\nb: no\nc: on\nd: off\ne: 0755\nf: 0o17\ng: ~\nh: true\ni: 1e3\nj: 0x1F\nk: '1'\n"
+    )
+    assert doc == {
+        "a": "yes",
+        "b": "no",
+        "c": "on",
+        "d": "off",
+        "e": 755,
+        "f": 15,
+        "g": None,
+        "h": True,
+        "i": 1000.0,
+        "j": 31,
+        "k": "1",
+    }
+
+
+def test_workflow_on_key_is_the_string_on() -> None:
+    assert list(load_yaml("on: push\n")) == ["on"]
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("a: 1\na: 2\n", 2),
+        ("a:\n  b: 1\n c: 2\n", 3),
+        ("a:\n\tb: 1\n", 2),
+        ("a: [1, 2\n", 2),
+    ],
+    ids=["duplicate-key", "indentation", "tab", "unclosed"],
+)
+def test_syntax_errors_name_the_line(text: str, line: int) -> None:
+    with pytest.raises(UnparseableError, match="invalid YAML") as info:
+        load_yaml_documents(text, "x.yaml")
+    assert info.value.line == line
+    assert str(info.value).startswith(f"x.yaml:{line}: ")
+
+
+def test_encoding_errors() -> None:
+    with pytest.raises(UnparseableError, match="UTF-8") as info:
+        load_yaml_documents(b"name: caf\xe9\n", "latin1.yaml")
+    assert info.value.hint == "save the file as UTF-8"
+    with pytest.raises(UnparseableError, match="NUL"):
+        load_yaml_documents(b"a: 1\x00\n", "bin.yaml")
+    assert load_yaml(b"\xef\xbb\xbfa: 1\n") == {"a": 1}, "a UTF-8 BOM is fine"
+
+
+def test_documents_lines_and_empty_streams() -> None:
+    docs = load_yaml_documents("# header\n---\na: 1\n---\n---\nb:\n  - x\n  - y\n", "m.yaml")
+    assert [d.value for d in docs] == [{"a": 1}, None, {"b": ["x", "y"]}], "explicit empty doc"
+    assert [d.line for d in docs] == [3, 5, 6]
+    assert load_yaml_documents("", "e.yaml") == []
+    assert load_yaml("# only a comment\n") is None
+    with pytest.raises(UnparseableError, match="several") as info:
+        load_yaml("a: 1\n---\nb: 2\n", "one.yaml")
+    assert info.value.line == 3
+
+
+def test_line_of() -> None:
+    text = "spec:\n  containers:\n    - name: web\n      image: nginx\n    - name: side\n"
+    [doc] = load_yaml_documents(text)
+    assert line_of(doc.node, ()) == 1
+    assert line_of(doc.node, ("spec", "containers")) == 3
+    assert line_of(doc.node, ("spec", "containers", 1)) == 5
+    assert line_of(doc.node, ("spec", "containers", 0, "image")) == 4
+    assert line_of(doc.node, ("spec", "missing")) is None
+    assert line_of(doc.node, ("spec", "containers", 7)) is None
+    assert line_of(doc.node, ("spec", "containers", "name")) is None
+    assert line_of(None, ("a",)) is None
