@@ -97,7 +97,7 @@ class MergeApproval(_Record):
 
 
 class MergeRecord(_Record):
-    """A merged PR, linked to the agent run that produced it (DESIGN.md "Audit store").
+    """A merged PR, linked to the agent run that produced it (docs/adr/0005-audit-chain.md).
 
     `merge_index` and `prev_merge_hash` are assigned by the store under the append lock (leave
     them unset): they make an unfiltered merge export a chain of its own, so a deleted line shows.
