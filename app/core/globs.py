@@ -1,17 +1,37 @@
 """Glob dialects, in one place: every path or name pattern Countersign reads goes through here.
 
+Each dialect is named for what it matches, because users write each one in a different file and
+expect it to behave like the tool they know there:
+
 - `glob_regex`: simple `*`/`?` globs as one anchored regex; the caller says whether `*` may cross
-  a path separator (rule addresses and types may; allowlist hosts and registries may not).
-- `file_spec`: gitignore-style path globs (`**` crosses directories), as CODEOWNERS users write.
+  a path separator (risk-rule addresses, types and fields may; allowlist hosts and registries may
+  not). No character classes.
+- `file_spec`: path globs as CODEOWNERS and `.gitignore` users write them (risk rules' `file:`,
+  `.github/countersign.yml` `paths:`); `dir/**.json` is read as `dir/**/*.json` (any depth).
+- `gitignore_spec`: gitignore lines exactly as git reads them, for the product's own fixed path
+  sets (workflow files, governance files, migration folders).
+- `dir_spec`: module directories (`terraform.dirs`), anchored at the repository root; `*` stays
+  within one folder.
+- `repo_glob_match`: `owner/name` repository patterns of the agent registry (`repos:`), fnmatch
+  style: case-insensitive, `*` crosses `/` (`*` is every repository, `acme/*` every one of acme),
+  `[abc]` classes allowed.
+
+`pathspec` and `fnmatch` are imported only here (ruff's banned-api check keeps it so).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from fnmatch import fnmatchcase
+from typing import Any, TypeAlias
 
 import pathspec
+
+__all__ = ["dir_spec", "file_spec", "gitignore_spec", "glob_regex", "repo_glob_match"]
+
+PathSpec: TypeAlias = "pathspec.PathSpec[Any]"
+"""A compiled path glob set: `.match_file(path)`."""
 
 
 def glob_regex(
@@ -33,6 +53,29 @@ def glob_regex(
     return re.compile("(?:" + "|".join(alternatives) + r")\Z", re.DOTALL | flags)
 
 
-def file_spec(globs: Sequence[str]) -> pathspec.PathSpec[Any]:
-    lines = [re.sub(r"\*\*(?!/)", "**/*", glob) for glob in globs]
+def _any_depth(glob: str) -> str:
+    """`catalog/**.json` means any depth, as users write it: rewrite to `catalog/**/*.json`."""
+    return re.sub(r"\*\*(?!/)", "**/*", glob)
+
+
+def file_spec(globs: Iterable[str]) -> PathSpec:
+    """User-written path globs, gitignore style, with `**` not followed by `/` at any depth."""
+    return gitignore_spec(_any_depth(glob) for glob in globs)
+
+
+def gitignore_spec(lines: Iterable[str]) -> PathSpec:
+    """Gitignore lines as git reads them (no rewriting): the product's fixed path sets."""
     return pathspec.PathSpec.from_lines("gitignore", lines)
+
+
+def dir_spec(globs: Iterable[str]) -> PathSpec:
+    """Directory globs anchored at the repository root (`modules/*` is one level below
+    `modules/`, not `x/modules/y`); surrounding slashes are ignored."""
+    return gitignore_spec(f"/{glob.strip('/')}" for glob in globs)
+
+
+def repo_glob_match(repo: str, globs: Iterable[str]) -> bool:
+    """Whether `owner/name` matches one of the registry's repository patterns (fnmatch,
+    case-insensitive as GitHub names are; `*` crosses `/`, unlike the allowlists)."""
+    name = repo.lower()
+    return any(fnmatchcase(name, glob.lower()) for glob in globs)

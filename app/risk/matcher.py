@@ -2,8 +2,8 @@
 
 Keys are AND, the values of one key are OR. `type`, `address` and `field` are simple globs
 (`*` any run of characters, `?` one character, everything else literal, so `containers[web]`
-in a field path needs no escaping); `file` is gitignore-style (pathspec), with `dir/**.json`
-meaning any depth as in `.github/countersign.yml`.
+in a field path needs no escaping); `file` is `app.core.globs.file_spec` (gitignore style, `dir/**.json`
+meaning any depth as in `.github/countersign.yml`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import pathspec
-
-from app.core.globs import file_spec, glob_regex
+from app.core.globs import PathSpec, file_spec, glob_regex
 from app.core.models import Change
 
 _FILE_CACHE_LIMIT = 20_000
@@ -29,7 +26,7 @@ class Matcher:
     ops: frozenset[str] | None = None
     types: re.Pattern[str] | None = None
     addresses: re.Pattern[str] | None = None
-    files: pathspec.PathSpec[Any] | None = None
+    files: PathSpec | None = None
     fields: re.Pattern[str] | None = None
     environments: frozenset[str] | None = None
     _file_cache: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
-import pathspec
-
 from app.config.repo import PathRule, RepoConfig
 from app.core.errors import UnparseableError
+from app.core.globs import gitignore_spec
 from app.core.models import REDACTED, Change, FileDiff, Kind
 from app.core.snapshot import ContextFile
 from app.semdiff import governance
@@ -55,11 +54,8 @@ def _sql() -> ModuleType:
     return sql
 
 
-WORKFLOW_PATHS = pathspec.PathSpec.from_lines(
-    "gitignore", [".github/workflows/*.yml", ".github/workflows/*.yaml"]
-)
-GOVERNANCE_PATHS = pathspec.PathSpec.from_lines(
-    "gitignore",
+WORKFLOW_PATHS = gitignore_spec([".github/workflows/*.yml", ".github/workflows/*.yaml"])
+GOVERNANCE_PATHS = gitignore_spec(
     [
         "/CODEOWNERS",
         "/.github/CODEOWNERS",
