@@ -25,8 +25,8 @@ from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FileDiff, Op
 from app.core.redact import is_secret_name
+from app.core.text import decode_text
 from app.semdiff.common import templating
-from app.semdiff.common.documents import decode_text
 from app.semdiff.sql import wrapped as sql_wrapped
 
 __all__ = ["Statement", "analyze", "classify", "statements"]

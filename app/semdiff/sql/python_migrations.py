@@ -16,20 +16,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pathspec
-
 from app.core.errors import UnparseableError
+from app.core.globs import gitignore_spec
 from app.core.models import Change, FileDiff, Op
-from app.semdiff.common.documents import decode_text
+from app.core.text import decode_text
 
 __all__ = ["analyze", "is_python_migration", "operations"]
 
 Source = Literal["alembic", "django"]
 
-ALEMBIC_PATHS = pathspec.PathSpec.from_lines(
-    "gitignore", ["**/alembic/versions/*.py", "**/migrations/versions/*.py"]
-)
-DJANGO_PATHS = pathspec.PathSpec.from_lines("gitignore", ["**/migrations/0*.py"])
+ALEMBIC_PATHS = gitignore_spec(["**/alembic/versions/*.py", "**/migrations/versions/*.py"])
+DJANGO_PATHS = gitignore_spec(["**/migrations/0*.py"])
 MAX_CODE_FACT = 300
 DYNAMIC = "dynamic_value"
 
