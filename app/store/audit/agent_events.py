@@ -245,6 +245,7 @@ def evaluation_fact(row: Any, f: dict[str, Any]) -> EvaluationFact:
         conclusion=str(f.get("conclusion") or ""),
         blocked=f.get("tier") == "blocked",
         rule_classes=_classes(f.get("findings")),
+        run_id=row.run_id or None,
     )
 
 
