@@ -176,19 +176,9 @@ def analyze_file(file: FileDiff, config: RepoConfig, kind: Kind | None = None) -
         except Exception as exc:  # fail closed: an analyzer bug is a finding, not a crash
             reason = f"{kind} analyzer failed: {exc!r}"[:300]
             changes.extend(text.unparseable(file, kind, reason))
-    renamed = file.status == "renamed" and file.old_path and file.old_path != file.path
-    if renamed and not any(c.address == file.path and c.op == "rename" for c in changes):
+    rename = text.file_rename(file, kind)
+    if rename and not any(c.address == file.path and c.op == "rename" for c in changes):
         # One file-level `rename`, unless the file-level change above already says it.
-        rename = Change(
-            file=file.path,
-            kind=kind,
-            address=file.path,
-            op="rename",
-            old_file=file.old_path,
-            fields=(),
-            facts={"renamed_from": file.old_path},
-            line=1,
-        )
         changes.insert(0, rename)
     return [_with_context(c, rule, file) for c in changes]
 

@@ -11,7 +11,6 @@ not parse as Python is unparseable (fail closed).
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from app.core.errors import UnparseableError
 from app.core.globs import gitignore_spec
 from app.core.models import Change, FileDiff, Op
 from app.core.text import decode_text
+from app.semdiff.common.structure import unmatched_by_key
 
 __all__ = ["analyze", "is_python_migration", "operations"]
 
@@ -360,17 +360,9 @@ def analyze(file: FileDiff) -> list[Change]:
     """Operations added (create) and removed (delete), matched by their code."""
     base = [] if file.base is None else operations(file.base, file.old_path or file.path)
     head = [] if file.head is None else operations(file.head, file.path)
-    unmatched = Counter(o.key for o in base)
-    out: list[Change] = []
-    for operation in head:
-        if unmatched[operation.key] > 0:
-            unmatched[operation.key] -= 1
-        else:
-            out.extend(operation.build(file.path, "create"))
-    for operation in reversed(base):
-        if unmatched[operation.key] > 0:
-            unmatched[operation.key] -= 1
-            out.extend(operation.build(file.path, "delete"))
+    added, removed = unmatched_by_key(base, head, lambda o: o.key)
+    out = [c for o in added for c in o.build(file.path, "create")]
+    out += [c for o in reversed(removed) for c in o.build(file.path, "delete")]
     from app.semdiff.sql import analyzer as sql
 
     return sql.dedupe_addresses(out)
