@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.agentops.reverts import RevertRefs
 from app.core.models import Severity
-from app.core.report import Tier
+from app.core.report import Finding, Tier
 
 
 class _Record(BaseModel):
@@ -75,15 +75,10 @@ class ApprovalEventRecord(_Record):
     reason: str = ""
 
 
-class MergeFinding(_Record):
-    """A finding as recorded at merge time."""
+class MergeFinding(Finding):
+    """A finding as recorded at merge time: the report's `Finding`, whose message older
+    records may lack (the same fields, so the same JSON)."""
 
-    rule: str
-    severity: Severity
-    tier: Tier
-    file: str | None = None
-    line: int | None = None
-    address: str | None = None
     message: str = ""
 
 
