@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from app.demo.stack import LocalStack
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
+from tests.stacks import session_key_pair
 
 pytestmark = pytest.mark.e2e
 AGENT_TOKEN = "pf_schemathesis_3e7a1c9d5b2f8e4a"
@@ -29,6 +30,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # A rate high enough that generated cases reach the evaluation, not only the 429.
     with LocalStack(
         f"sqlite:///{tmp / 'api.db'}",
+        key_pair=session_key_pair(),
         role="web",
         policies_dir=policies,
         analyze_rate_per_minute=6000,
