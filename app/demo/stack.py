@@ -5,7 +5,7 @@ exercise exactly what production runs: signed webhooks into `POST /webhooks/gith
 inbox, workers, and githubkit calls back to a GitHub API (here the simulator's).
 
 Starting a stack costs seconds (two servers, migrations, rules and policies); `reset()` gives the
-next test an empty world on the running servers in a fraction of that (see docs/testing.md).
+next test an empty world on the running servers in a fraction of that (see tests/stacks.py).
 """
 
 from __future__ import annotations
