@@ -258,6 +258,6 @@ class LocalStack:
             if self._server is not None:
                 self._server.stop()
             self.sim_server.stop()
-        self.sim.close()
-        if self.runtime is not None:
-            close_runtime(self.runtime)
+            self.sim.close()
+            if self.runtime is not None:
+                close_runtime(self.runtime)
