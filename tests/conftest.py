@@ -37,8 +37,12 @@ os.environ["COUNTERSIGN_CACHE_DIR"] = tempfile.mkdtemp(prefix="countersign-test-
 # CI replays the same examples every run (a red CI must mean a regression, not a new random draw);
 # developers' runs keep exploring new inputs, and what they find becomes a fixed test.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+# `make test-fast`: fewer examples where a test names no count (tests/examples.py for the rest).
+settings.register_profile("fast", max_examples=20)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+elif os.environ.get("COUNTERSIGN_FAST_TESTS") == "1":
+    settings.load_profile("fast")
 
 
 @pytest.fixture

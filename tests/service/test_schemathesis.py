@@ -14,6 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from app.demo.stack import LocalStack
+from tests.examples import examples
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
 from tests.stacks import session_key_pair
 
@@ -58,7 +59,7 @@ def test_every_operation_is_covered(stack: LocalStack) -> None:
 
 def conforms(operation: schemathesis.APIOperation, headers: dict[str, str]) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: schemathesis.Case) -> None:
         # `diff` must be a unified diff, which a JSON schema cannot say: our documented 422 for
         # a schema-valid non-diff is correct, so that one "positive data" check is excluded.
