@@ -146,9 +146,21 @@ def observed(repo: str, family: str, sha: str, finding: Finding) -> cm.Observed:
     )
 
 
-def changed_lines(git: GitRepo, base: str, head: str) -> list[tuple[str, str, str]]:
-    """(path, sign, text) of every added or removed line of the commit, for `is_routine`."""
-    raw = git.run("diff", "--unified=0", "--no-color", "--no-ext-diff", base, head)
+def changed_lines(
+    git: GitRepo, base: str, head: str, paths: list[str]
+) -> list[tuple[str, str, str]]:
+    """(path, sign, text) of every added or removed line of the commit, for `is_routine`.
+
+    A snapshot may lack its largest blobs; then only the replayed paths are read, and when even
+    those are missing the commit counts as not version-only (its subject still decides)."""
+    diff = ("diff", "--unified=0", "--no-color", "--no-ext-diff", base, head)
+    try:
+        raw = git.run(*diff)
+    except UsageError:
+        try:
+            raw = git.run(*diff, "--", *paths)
+        except UsageError:
+            return []
     out: list[tuple[str, str, str]] = []
     path = ""
     for line in raw.decode("utf-8", "replace").splitlines():
@@ -162,10 +174,11 @@ def changed_lines(git: GitRepo, base: str, head: str) -> list[tuple[str, str, st
 
 
 def record(
-    result: RepoResult, git: GitRepo, family: str, commit: tuple[str, str], report: Report
+    result: RepoResult, git: GitRepo, entry: dict[str, Any], commit: tuple[str, str], report: Report
 ) -> None:
     """Add one evaluated commit's problems, high/critical findings and routine-ness to `result`."""
     base, sha = commit
+    family, paths = str(entry.get("family", "other")), [str(p) for p in entry["paths"]]
     result.changes += len(report.changes)
     result.tiers[str(report.tier)] += 1
     for finding in report.findings:
@@ -184,7 +197,7 @@ def record(
             commit=sha,
             subject=subject,
             tier=tier_for(report.findings),
-            routine=cm.is_routine(subject, changed_lines(git, base, sha)),
+            routine=cm.is_routine(subject, changed_lines(git, base, sha, paths)),
             unparseable=tuple(unparseable),
         )
     )
@@ -215,7 +228,7 @@ def replay(entry: dict[str, Any], mirror: Path, gate: Gatekeeper) -> RepoResult 
                 f"{sha[:10]}: {type(exc).__name__}: {exc} ({last.filename}:{last.lineno})"
             )
             continue
-        record(result, git, str(entry.get("family", "other")), (parents[1], sha), report)
+        record(result, git, entry, (parents[1], sha), report)
         result.files += len(snapshot.files)
     result.seconds = time.perf_counter() - started
     return result
