@@ -249,14 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quota", type=int, default=10, help="labels wanted per rule and family")
     parser.add_argument("--seed", default="corpus", help="seed of the sample's hash ranking")
     parser.add_argument("--stubs", type=Path, help="write unlabelled sampled findings here")
+    parser.add_argument("--report", type=Path, help="write the numbers as Markdown here")
     args = parser.parse_args(argv)
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse fallbacks are not ours
     manifest = load_yaml(args.manifest.read_bytes(), str(args.manifest))
-    labels = cm.parse_labels(
-        load_yaml(args.labels.read_bytes(), str(args.labels)) if args.labels.exists() else {},
-        str(args.labels),
-    )
     gate = Gatekeeper.load(shipped_dir("risk_rules"), shipped_dir("policies"))
     results: list[RepoResult] = []
     for entry in manifest["repos"]:
@@ -279,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         "false deletes": sum(len(r.false_deletes) for r in results),
     }
     print("TOTAL: " + ", ".join(f"{k} {v}" for k, v in total.items()))
+    labels = cm.parse_labels(  # read after the replay, so labelling can go on while it runs
+        load_yaml(args.labels.read_bytes(), str(args.labels)) if args.labels.exists() else {},
+        str(args.labels),
+    )
     metrics = cm.compute(
         [f for r in results for f in r.high],
         labels,
@@ -294,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     missed = cm.failures(metrics)
     for miss in missed:
         print(f"TARGET MISSED: {miss}")
+    if args.report is not None:
+        args.report.write_text(report_markdown(results, metrics, missed))
     return 1 if total["crashes"] or total["rule errors"] or missed else 0
 
 
@@ -344,6 +347,34 @@ def print_metrics(metrics: cm.Metrics, show: int) -> None:
         [f"{c.repo} {c.commit[:10]} {c.unparseable[0]}" for c in metrics.unparseable],
         show,
     )
+
+
+def report_markdown(results: list[RepoResult], metrics: cm.Metrics, missed: list[str]) -> str:
+    """The run's numbers as Markdown, for corpus/REPORT.md."""
+    out = [
+        "| repository | commits | high/critical | unparseable files | false deletes | seconds |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    out += [
+        f"| {r.repo} | {r.commits} | {len(r.high)} | {len(r.unparseable)} "
+        f"| {len(r.false_deletes)} | {r.seconds:.0f} |"
+        for r in results
+    ]
+    out += ["", *cm.table(metrics), ""]
+    out.append(
+        f"- routine commits at tier 2+: {len(metrics.routine_tier2)} of {metrics.routine} "
+        f"({metrics.routine_share:.1%})"
+    )
+    out.append(f"- false deletes: {metrics.false_deletes}")
+    out.append(
+        f"- unparseable commits: {len(metrics.unparseable)} of {metrics.commits} "
+        f"({metrics.unparseable_share:.1%})"
+    )
+    out += [
+        f"  - {c.repo} {c.commit[:10]}: {'; '.join(c.unparseable)}" for c in metrics.unparseable
+    ]
+    out += ["", "Targets missed:", *[f"- {m}" for m in missed or ["none"]]]
+    return "\n".join(out) + "\n"
 
 
 def _listed(label: str, items: list[str], show: int) -> None:
