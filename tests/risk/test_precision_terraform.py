@@ -74,3 +74,60 @@ def test_major_version_source_backend_and_region_still_fire(default_pack: RulePa
     assert ("terraform.provider-backend", "high", "provider.aws") in rules(
         default_pack, region="us-east-1"
     )
+
+
+# A faithful re-creation of an IRSA policy document edit (terraform-aws-iam 673fb442b1,
+# Apache-2.0): one statement's condition changes, the wildcard statement beside it does not.
+POLICY = """data "aws_iam_policy_document" "gateway" {
+  statement {
+    %(sid)s
+    actions   = ["%(wildcard)s"]
+    resources = ["*"]
+  }
+
+  statement {
+    actions   = ["%(action)s"]
+    resources = ["arn:aws:iam::*:role/aws-service-role/vpc-lattice/AWSServiceRoleForVpcLattice"]
+    condition {
+      test     = "StringLike"
+      variable = "iam:AWSServiceName"
+      values   = [%(service)s]
+    }
+  }
+}
+"""
+POLICY_BASE = {
+    "sid": "",
+    "wildcard": "vpc-lattice:*",
+    "action": "iam:CreateServiceLinkedRole",
+    "service": '"vpc-lattice.${local.dns_suffix}"',
+}
+
+
+def policy_findings(pack: RulePack, base: dict[str, str], **edit: str) -> list[tuple[str, str]]:
+    head = {**base, **edit}
+    diff = FileDiff(
+        path="modules/irsa/policies.tf",
+        base=(POLICY % base).encode(),
+        head=(POLICY % head).encode(),
+    )
+    changes = analyze_files([diff], RepoConfig(), [])
+    findings = evaluate_rules(pack, changes, is_agent=True, author="renovate[bot]")
+    return sorted((f.rule, f.message) for f in findings)
+
+
+def test_unchanged_wildcard_statement_is_not_reported_again(default_pack: RulePack) -> None:
+    service = "data.aws_service_principal.vpc_lattice[0].name"
+    assert [r for r, _ in policy_findings(default_pack, POLICY_BASE, service=service)] == [
+        "terraform.change"
+    ]
+    named = {**POLICY_BASE, "sid": 'sid = "Lattice"'}
+    assert [r for r, _ in policy_findings(default_pack, named, service=service)] == [
+        "terraform.change"
+    ]
+
+
+def test_a_statement_that_gains_a_wildcard_is_reported(default_pack: RulePack) -> None:
+    hits = policy_findings(default_pack, POLICY_BASE, action="iam:*")
+    assert [r for r, _ in hits] == ["terraform.iam-wildcard"]
+    assert "statement[#2].actions" in hits[0][1]
