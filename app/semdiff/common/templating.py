@@ -25,7 +25,16 @@ from typing import Any, Literal
 
 from app.core.errors import UnparseableError
 
-__all__ = ["Action", "Masked", "find_actions", "has_actions", "mask", "unmask", "unmask_tree"]
+__all__ = [
+    "Action",
+    "Masked",
+    "conditional_blocks",
+    "find_actions",
+    "has_actions",
+    "mask",
+    "unmask",
+    "unmask_tree",
+]
 
 Target = Literal["yaml", "sql"]
 
@@ -220,6 +229,19 @@ def _entry_form(lines: list[str], number: int, indent: int) -> Literal["list", "
     return "map"
 
 
+_KEY = re.compile(r"^[^\s#\-\[{][^:]*:(\s|$)")
+
+
+def _key_follows(lines: list[str], number: int, column: int) -> bool:
+    """Whether the next line with text is a mapping key at `column` (an item's next key)."""
+    for raw in lines[number + 1 :]:
+        content = _without_markers(raw).strip()
+        if not content or content.startswith("#"):
+            continue
+        return _indent(raw) == column and bool(_KEY.match(content))
+    return False
+
+
 def _word(action: str) -> str:
     inner = action[2:-2].strip().strip("-").strip()
     return inner.split(None, 1)[0] if inner.split() else ""
@@ -242,6 +264,29 @@ def _alternative_spans(actions: list[Action]) -> list[tuple[int, int]]:
             if began is not None:
                 spans.append((began, action.start))
     return spans
+
+
+def conditional_blocks(text: str, source: str = "<template>") -> list[tuple[int, int]]:
+    """1-based (first, last) lines inside each `if`/`with` block (all its branches).
+
+    `hostNetwork: true` under `{{ if .Values.hostNetwork }}` is what a chart offers, not what
+    every release runs; a rule can tell the two apart.
+    """
+    spans: list[tuple[int, int]] = []
+    stack: list[tuple[bool, int]] = []
+    for action in find_actions(text, source):
+        word = _word(action.text)
+        if word in ("if", "with"):
+            stack.append((True, action.end))
+        elif word in ("range", "define", "block", "for", "macro", "call", "filter"):
+            stack.append((False, action.end))
+        elif word.startswith("end") and stack:
+            conditional, began = stack.pop()
+            if conditional:
+                spans.append((began, action.start))
+    return [
+        (text.count("\n", 0, lo) + 1, text.count("\n", 0, hi) + 1) for lo, hi in spans if lo < hi
+    ]
 
 
 class _Masker:
@@ -341,6 +386,18 @@ class _Masker:
             texts = texts[:-1]
             if not actions:
                 return texts[0]
+        if (
+            self.target == "yaml"
+            and texts[0].strip() == "-"
+            and len(actions) == 1
+            and not actions[0].control
+            and not texts[1].strip()
+            and _key_follows(lines, number, len(texts[0]))
+        ):
+            # `- {{ toYaml $x | nindent 8 | trim }}` with `key:` lines below at the item's
+            # indentation: the action renders the item's first keys, the lines below add more.
+            name = self.name(actions[0].text)
+            return f"{texts[0]}{name}: {name}"
         out = [texts[0]]
         for action, after in zip(actions, texts[1:], strict=True):
             if action.control:
