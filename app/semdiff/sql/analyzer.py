@@ -392,20 +392,8 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
         )
 
         return sql_python.analyze(file)
+    from app.semdiff.sql.matching import match_statements  # here: matching builds on this module
+
     base = [] if file.base is None else statements(file.base, file.old_path or file.path)
     head = [] if file.head is None else statements(file.head, file.path)
-    unmatched = Counter(s.key for s in base)
-    added: list[Statement] = []
-    for statement in head:
-        if unmatched[statement.key] > 0:
-            unmatched[statement.key] -= 1
-        else:
-            added.append(statement)
-    removed: list[Statement] = []
-    for statement in reversed(base):  # the last copies of a repeated statement are the removed
-        if unmatched[statement.key] > 0:
-            unmatched[statement.key] -= 1
-            removed.append(statement)
-    out = [c for s in added for c in changes_of(file.path, s, "create")]
-    out += [c for s in reversed(removed) for c in changes_of(file.path, s, "delete")]
-    return dedupe_addresses(out)
+    return match_statements(file.path, base, head)
