@@ -84,7 +84,7 @@ def test_every_move_of_a_record_is_named_readably() -> None:
     )
     assert [m["delta_pct"] for m in change.facts["moves"]] == [300.0, -75.0]
     assert change.facts["moves"][1]["before"] == "0.00000015"  # exact amounts stay in the facts
-    (finding,) = [f for f in evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")]
+    (finding,) = evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")
     assert finding.rule == "pricing.large-change"
     assert "-75 %" in finding.message and "+300 %" in finding.message
 
