@@ -131,3 +131,20 @@ def test_a_statement_that_gains_a_wildcard_is_reported(default_pack: RulePack) -
     hits = policy_findings(default_pack, POLICY_BASE, action="iam:*")
     assert [r for r, _ in hits] == ["terraform.iam-wildcard"]
     assert "statement[#2].actions" in hits[0][1]
+
+
+def test_a_new_module_directory_declaring_its_requirements_is_routine(
+    default_pack: RulePack,
+) -> None:
+    """A new `modules/x/versions.tf` (no backend) moves no state; a new backend does."""
+
+    def created(text: str) -> list[str]:
+        diff = FileDiff(path="modules/vectors/versions.tf", status="added", head=text.encode())
+        changes = analyze_files([diff], RepoConfig(), [])
+        findings = evaluate_rules(default_pack, changes, is_agent=True, author="renovate[bot]")
+        return sorted(f.rule for f in findings)
+
+    requirements = 'terraform {\n  required_providers {\n    aws = ">= 6.42"\n  }\n}\n'
+    assert created(requirements) == ["terraform.change"]
+    backend = 'terraform {\n  backend "s3" {\n    bucket = "acme-tf-state"\n  }\n}\n'
+    assert created(backend) == ["terraform.provider-backend"]
