@@ -25,16 +25,7 @@ from typing import Any, Literal
 
 from app.core.errors import UnparseableError
 
-__all__ = [
-    "Action",
-    "Masked",
-    "conditional_blocks",
-    "find_actions",
-    "has_actions",
-    "mask",
-    "unmask",
-    "unmask_tree",
-]
+__all__ = ["Action", "Masked", "find_actions", "has_actions", "mask", "unmask", "unmask_tree"]
 
 Target = Literal["yaml", "sql"]
 
@@ -242,6 +233,11 @@ def _key_follows(lines: list[str], number: int, column: int) -> bool:
     return False
 
 
+def word_of(action: str) -> str:
+    """The first word inside an action (`if`, `end`, `include`…), "" for an empty one."""
+    return _word(action)
+
+
 def _word(action: str) -> str:
     inner = action[2:-2].strip().strip("-").strip()
     return inner.split(None, 1)[0] if inner.split() else ""
@@ -264,29 +260,6 @@ def _alternative_spans(actions: list[Action]) -> list[tuple[int, int]]:
             if began is not None:
                 spans.append((began, action.start))
     return spans
-
-
-def conditional_blocks(text: str, source: str = "<template>") -> list[tuple[int, int]]:
-    """1-based (first, last) lines inside each `if`/`with` block (all its branches).
-
-    `hostNetwork: true` under `{{ if .Values.hostNetwork }}` is what a chart offers, not what
-    every release runs; a rule can tell the two apart.
-    """
-    spans: list[tuple[int, int]] = []
-    stack: list[tuple[bool, int]] = []
-    for action in find_actions(text, source):
-        word = _word(action.text)
-        if word in ("if", "with"):
-            stack.append((True, action.end))
-        elif word in ("range", "define", "block", "for", "macro", "call", "filter"):
-            stack.append((False, action.end))
-        elif word.startswith("end") and stack:
-            conditional, began = stack.pop()
-            if conditional:
-                spans.append((began, action.start))
-    return [
-        (text.count("\n", 0, lo) + 1, text.count("\n", 0, hi) + 1) for lo, hi in spans if lo < hi
-    ]
 
 
 class _Masker:

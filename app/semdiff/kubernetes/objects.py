@@ -24,6 +24,7 @@ from app.core.models import REDACTED, Change, FieldChange, FileDiff, Op
 from app.core.redact import is_secret_literal, is_secret_name
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common import templating
+from app.semdiff.common.conditions import conditional_blocks
 from app.semdiff.common.data import diff_tree, order_change, read_side
 from app.semdiff.common.documents import Format, structured_format
 from app.semdiff.common.identity import Placed
@@ -135,7 +136,7 @@ def objects_of(data: bytes | None, path: str) -> dict[str, K8sObject]:
     fmt: Format = "json" if structured_format(path) == "json" else "yaml"
     blocks: list[tuple[int, int]] = []
     if data is not None and fmt == "yaml" and templating.has_actions(data):
-        blocks = templating.conditional_blocks(data.decode("utf-8", "replace"), path)
+        blocks = conditional_blocks(data.decode("utf-8", "replace"), path)
     return _objects(read_side(data, fmt, path), path, blocks)
 
 
