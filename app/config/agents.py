@@ -67,6 +67,9 @@ class Agent(BaseModel):
     max_price_delta_pct: float | None = Field(default=None, ge=0, le=10_000)
     environments: tuple[str, ...] | None = None
     run_signing_key: str | None = None
+    automation: bool = False
+    """Deterministic automation (Renovate, release-please, Dependabot), not an AI agent: gated
+    like an agent with its grants, but it has no agent run, so no `Agent-Run-Id` is required."""
     run_links: tuple[str, ...] = ()
     """URL prefixes of the agent's session links (e.g. `https://chatgpt.com/codex/tasks/`): when no
     `Agent-Run-Id:` trailer is present, the first such link in the PR body or a commit message is

@@ -4,7 +4,7 @@ One loader for the whole product: ruamel.yaml's safe loader (YAML 1.2, so `yes` 
 `0755` is an integer, as Kubernetes reads it). Anchors and aliases are allowed but the *expanded*
 size of every document is capped, so a "billion laughs" file is refused instead of exhausting
 memory when it is walked; unknown tags (CloudFormation `!Ref`, `!!python/...`) are refused, never
-executed.
+executed; MkDocs's `!ENV` and `!relative` are read as the text written.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -27,6 +27,23 @@ from app.core.text import decode_text
 SafeConstructor.add_constructor(
     "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
 )
+
+
+def _tagged_text(loader: SafeConstructor, node: Node) -> str:
+    """A configuration tag read as the text it is written as (`!ENV [SITE_URL, x]`)."""
+    if isinstance(node, ScalarNode):
+        return f"{node.tag} {node.value}".rstrip()
+    if isinstance(node, SequenceNode):
+        items = ", ".join(str(i.value) for i in node.value if isinstance(i, ScalarNode))
+        return f"{node.tag} [{items}]"
+    raise ConstructorError(None, None, f"tag {node.tag} on a mapping", node.start_mark)
+
+
+# Tags of configuration tools that substitute a value at load time (MkDocs's `!ENV` environment
+# variables and `!relative` paths): read as the text written, never resolved or executed. Other
+# unknown tags (CloudFormation's `!Ref`, `!!python/...`) are still refused.
+for _tag in ("!ENV", "!relative"):
+    SafeConstructor.add_constructor(_tag, _tagged_text)
 
 MAX_YAML_BYTES = 10 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000

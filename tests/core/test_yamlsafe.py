@@ -162,3 +162,22 @@ def test_every_reader_decodes_through_one_function() -> None:
             read_documents(data, "json", "f.json")
         assert direct.value.message == via_yaml.value.message == via_documents.value.message
     assert decode_text(b"\xef\xbb\xbfa", "f") == "a"
+
+
+def test_mkdocs_env_tags_are_read_as_written() -> None:
+    """mkdocs.yml's `!ENV` (issue #24): the text written, never an environment lookup."""
+    text = (
+        "site_name: Demo\nextra:\n  analytics:\n    property: !ENV GOOGLE_ANALYTICS_KEY\n"
+        "  version: !ENV [DOCS_VERSION, 'latest']\ndocs_dir: !relative $config_dir/docs\n"
+    )
+    assert load_yaml(text, "mkdocs.yml") == {
+        "site_name": "Demo",
+        "extra": {
+            "analytics": {"property": "!ENV GOOGLE_ANALYTICS_KEY"},
+            "version": "!ENV [DOCS_VERSION, latest]",
+        },
+        "docs_dir": "!relative $config_dir/docs",
+    }
+    with pytest.raises(UnparseableError, match="on a mapping") as info:
+        load_yaml("a: !ENV {x: 1}\n", "mkdocs.yml")
+    assert info.value.line == 1

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 from app.core.models import FieldChange
 from app.core.redact import inherits_secret, is_secret_name, mask_secret, redact, redact_tree
 
-# Fields that identify an item inside a list, in order of preference.
-LIST_KEYS: tuple[str, ...] = ("name", "id", "key", "sku", "code", "plan_code", "uid", "type")
+# Fields that identify an item inside a list, in order of preference (`it`: a test case of
+# helm-unittest and similar suites, named by what it checks).
+LIST_KEYS: tuple[str, ...] = ("name", "id", "key", "sku", "code", "plan_code", "uid", "type", "it")
 
 KeyChooser = Callable[[str, Sequence[Any]], str | None]
 T = TypeVar("T")

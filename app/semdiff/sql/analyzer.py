@@ -27,7 +27,6 @@ from app.core.models import REDACTED, Change, FileDiff, Op
 from app.core.redact import is_secret_name
 from app.core.text import decode_text
 from app.semdiff.common import templating
-from app.semdiff.common.structure import unmatched_by_key
 from app.semdiff.sql import wrapped as sql_wrapped
 
 __all__ = ["Statement", "analyze", "classify", "statements"]
@@ -387,9 +386,8 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
         )
 
         return sql_python.analyze(file)
+    from app.semdiff.sql.matching import match_statements  # here: matching builds on this module
+
     base = [] if file.base is None else statements(file.base, file.old_path or file.path)
     head = [] if file.head is None else statements(file.head, file.path)
-    added, removed = unmatched_by_key(base, head, lambda s: s.key)
-    out = [c for s in added for c in changes_of(file.path, s, "create")]
-    out += [c for s in removed for c in changes_of(file.path, s, "delete")]
-    return dedupe_addresses(out)
+    return match_statements(file.path, base, head)

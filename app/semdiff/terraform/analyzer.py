@@ -30,6 +30,7 @@ from app.semdiff.terraform.parse import (
     parse_side,
     unwrap,
 )
+from app.semdiff.terraform.statements import diff_statements, is_statement_path
 
 __all__ = ["analyze", "diff_files", "diff_module"]
 
@@ -120,6 +121,10 @@ def _diff(before: Any, after: Any, path: str, secret_keys: dict[str, bool]) -> l
         after is None and isinstance(before, dict)
     )
     both_dicts = isinstance(before, dict) and isinstance(after, dict)
+    if before is not None and after is not None and is_statement_path(path):
+        statements = diff_statements(before, after, path, lambda b, a, p: _diff(b, a, p, {}))
+        if statements is not None:
+            return statements
     if not (one_sided_dict or both_dicts):
         return diff_values(before, after, path, list_key=default_list_key)
     b: dict[str, Any] = before if isinstance(before, dict) else {}

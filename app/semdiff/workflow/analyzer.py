@@ -23,6 +23,7 @@ from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.data import diff_tree, read_side
 from app.semdiff.common.structure import KeyChooser, default_list_key
 from app.semdiff.workflow.facts import (
+    checks_out_code,
     checks_out_pr_head,
     inherits_secrets,
     script_injections,
@@ -211,7 +212,13 @@ def _with_pr_target(
     now = bool(file_facts["pull_request_target"]) and scope["checks_out_pr_head"]
     checked_before = bool(scope.pop("checked_out_pr_head_before"))
     was = base_target and checked_before
-    return {**file_facts, **scope, "pr_target_checkout": now, "pr_target_checkout_before": was}
+    return {
+        **file_facts,
+        **scope,
+        "pull_request_target_before": base_target,
+        "pr_target_checkout": now,
+        "pr_target_checkout_before": was,
+    }
 
 
 def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
@@ -265,5 +272,6 @@ def _scope_facts(
         "script_injection": injections,
         "new_script_injection": [i for i in injections if i not in injections_before],
         "checks_out_pr_head": checks_out_pr_head(after),
+        "checks_out_code": checks_out_code(after),
         "checked_out_pr_head_before": checks_out_pr_head(before),
     }
