@@ -52,6 +52,9 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
 ) -> None:
     _state["debug"] = debug
+    from app.runtime.logging import route_stdlib_logging
+
+    route_stdlib_logging()  # library log lines: scrubbed, on stderr; noisy parsers silent
 
 
 def _settings() -> Any:
