@@ -25,6 +25,7 @@ from app.console.queries import (
     last_verification,
     merges_page,
     record_bypass_review,
+    review_refusal,
     verify_and_record,
 )
 from app.console.views import render
@@ -128,9 +129,7 @@ def evidence(
         "evidence.html.j2",
         page="merges",
         p=packet,
-        can_review=packet.bypass
-        and packet.bypass_review is None
-        and (packet.merged_by or "").casefold() != request.state.console_user.casefold(),
+        review_refused=review_refusal(packet, request.state.console_user),
     )
 
 
