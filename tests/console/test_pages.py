@@ -197,3 +197,23 @@ def test_who_can_answers_from_the_loaded_policies(erin: httpx.Client) -> None:
     approve = erin.get("/console/who-can?action=approve").text
     assert "humans" in approve
     assert erin.get("/console/who-can?action=delete").status_code == 400
+
+
+EDGE_DATES = [
+    ("until", "9999-12-31"),
+    ("until", "9999-12-31T23:00:00-05:00"),
+    ("since", "0001-01-01T00:00:00+05:00"),
+    ("since", "9999-12-31T23:59:59-23:59"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), EDGE_DATES)
+@pytest.mark.parametrize(
+    "path", ["/console/merges", "/console/export/merges.csv", "/console/export/merges.jsonl"]
+)
+def test_dates_at_the_edges_are_400_with_the_range(
+    erin: httpx.Client, path: str, name: str, value: str
+) -> None:
+    response = erin.get(path, params={name: value})
+    assert response.status_code == 400, response.text[:200]
+    assert name in response.text and "between" in response.text

@@ -193,3 +193,38 @@ def test_analyze_api_is_closed_when_no_agent_declares_a_token(stack: LocalStack)
         timeout=30,
     )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("until", "9999-12-31"),
+        ("until", "9999-12-31T23:00:00-05:00"),
+        ("since", "0001-01-01T00:00:00+05:00"),
+    ],
+)
+def test_audit_export_dates_at_the_edges_are_400(
+    stack: LocalStack, fmt: str, name: str, value: str
+) -> None:
+    auth = {"Authorization": f"Bearer {stack.audit_token}"}
+    params = {name: value, "format": fmt}
+    response = httpx.get(f"{stack.url}/api/audit/merges", params=params, headers=auth)
+    assert response.status_code == 400, response.text[:200]
+    assert name in response.json()["detail"] and "between" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**PAYLOAD, "number": 10**30, "pull_request": {**PAYLOAD["pull_request"], "number": 10**30}},  # type: ignore[dict-item]
+        {**PAYLOAD, "number": 2**31, "pull_request": {**PAYLOAD["pull_request"], "number": 2**31}},  # type: ignore[dict-item]
+        {**PAYLOAD, "installation": {"id": 10**30}},
+    ],
+)  # fmt: skip
+def test_signed_webhook_with_out_of_range_numbers_is_400(
+    stack: LocalStack, payload: dict[str, object]
+) -> None:
+    response = post(stack, json.dumps(payload).encode())
+    assert response.status_code == 400, response.text
+    assert "out of range" in response.json()["reason"]

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from app.core.errors import UsageError
+from app.core.moments import parse_moment
 from app.runtime.context import Runtime
 
 router = APIRouter(prefix="/api")
@@ -47,14 +49,9 @@ def _when(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise HTTPException(400, f"{name} must be an ISO-8601 date or time") from error
-    if moment.tzinfo is None:
-        from datetime import UTC
-
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+        return parse_moment(value, name)
+    except UsageError as error:
+        raise HTTPException(400, str(error)) from None
 
 
 @router.get(

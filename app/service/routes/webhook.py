@@ -48,7 +48,9 @@ async def _read_body(request: Request) -> bytes | None:
 
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "Duplicate delivery: acknowledged, not processed again"},
-    400: {"description": "Missing headers, wrong content type or invalid JSON"},
+    400: {
+        "description": "Missing headers, wrong content type, invalid JSON or numbers out of range"
+    },
     401: {"description": "Missing or invalid X-Hub-Signature-256"},
     413: {"description": "Body over 25 MiB"},
     503: {"description": "Database unavailable: GitHub will redeliver"},
@@ -97,6 +99,10 @@ async def receive_webhook(request: Request) -> JSONResponse:
         rt.metrics.deliveries.labels(event="other", outcome="ignored").inc()
         return _answer(202, "ignored", reason=f"event {event!r} is not handled")
     payload = parse_payload(data)
+    problem = _out_of_range(payload)
+    if problem is not None:
+        rt.metrics.deliveries.labels(event=event, outcome="invalid").inc()
+        return _answer(400, "rejected", reason=problem)
     try:
         stored = await run_in_threadpool(_store, rt, delivery_id, event, payload, body)
     except (DatabaseNotReady, sa_exc.OperationalError, sa_exc.InterfaceError) as error:
@@ -109,6 +115,22 @@ async def receive_webhook(request: Request) -> JSONResponse:
     rt.metrics.deliveries.labels(event=event, outcome="accepted").inc()
     rt.wake.set()
     return _answer(202, "accepted", delivery=delivery_id)
+
+
+PR_NUMBER_MAX = 2**31 - 1  # the inbox and audit columns (GitHub's numbers are far below it)
+ID_MAX = 2**63 - 1
+
+
+def _out_of_range(payload: Any) -> str | None:
+    """Why the numbers the inbox stores cannot be stored, or None. A signed body is GitHub's,
+    but a clear 400 beats an overflow deep in the database driver."""
+    for number in payload.pr_numbers():
+        if not 1 <= number <= PR_NUMBER_MAX:
+            return f"pull request number {str(number)[:24]} is out of range (1 to {PR_NUMBER_MAX})"
+    installation = payload.installation.id if payload.installation else None
+    if installation is not None and not 0 <= installation <= ID_MAX:
+        return f"installation id {str(installation)[:24]} is out of range (0 to {ID_MAX})"
+    return None
 
 
 def _store(rt: Runtime, delivery_id: str, event: str, payload: Any, body: bytes) -> bool:
