@@ -191,7 +191,15 @@ def serve(
         return
     application = create_app(settings, role=role, workers=workers, runtime=runtime)
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,  # uvicorn's loggers reach the root handler (scrubbed, structlog)
+            access_log=False,
+            **settings.proxy_options(),  # forwarded headers only from trusted proxies
+        )
     finally:
         close_runtime(runtime)
 

@@ -48,9 +48,14 @@ class _Server:
         self.port = int(self.sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, app: Any, timeout: float = 30.0) -> str:
+    def start(self, app: Any, proxy: dict[str, Any], timeout: float = 30.0) -> str:
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, timeout_graceful_shutdown=5
+            app,
+            log_level="warning",
+            log_config=None,  # uvicorn's loggers reach the root handler (scrubbed, structlog)
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            **proxy,  # forwarded headers only from COUNTERSIGN_TRUSTED_PROXIES
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -143,7 +148,7 @@ class LocalStack:
             webhook_secret=self.webhook_secret,
         )
         app.client_secret = self.oauth_client_secret
-        self.url = self._server.start(self.app)
+        self.url = self._server.start(self.app, settings.proxy_options())
         app.webhook_url = f"{self.url}/webhooks/github"
         self.sim.set_oauth_callback(f"{self.url}/console/callback")
         return self
