@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     """How long a console sign-in lasts before GitHub is asked again."""
     console_login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
     """Sign-in attempts (login and callback) one client IP may make per minute (429 above)."""
+    webhook_max_unverified: int = Field(default=8, ge=1, le=1024)
+    """Webhook bodies read at once before their signature is checked (503 above it)."""
+    webhook_read_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Longest a webhook body may take to arrive (408 after it), so slow bodies hold no slot."""
     trusted_proxies: str = ""
     """Comma-separated IPs or networks of reverse proxies whose `X-Forwarded-For` and
     `X-Forwarded-Proto` name the client (none by default: the socket's peer is the client)."""

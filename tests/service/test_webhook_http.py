@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 
 import httpx
 import pytest
@@ -67,8 +69,13 @@ def test_accepts_and_stores_once(stack: LocalStack) -> None:
     "signature",
     [None, "", "sha1=0123", "sha256=" + "0" * 64, "sha256=nothex"],
 )
-def test_bad_signatures_are_401_and_recorded(stack: LocalStack, signature: str | None) -> None:
-    response = post(stack, json.dumps(PAYLOAD).encode(), signature=signature)
+def test_bad_signatures_are_401_counted_and_kept_out_of_the_chain(
+    stack: LocalStack, signature: str | None
+) -> None:
+    """Unsigned requests are anyone's: a metric and a log line, never a permanent chain event."""
+    response = post(
+        stack, json.dumps(PAYLOAD).encode(), signature=signature, delivery="attacker-chosen-text"
+    )
     assert response.status_code == 401
     assert stack.runtime is not None
     assert inbox.queue_depth(stack.runtime.engine) == 0
@@ -77,8 +84,13 @@ def test_bad_signatures_are_401_and_recorded(stack: LocalStack, signature: str |
     from app.store.tables import AuditEvent
 
     with Session(stack.runtime.engine) as session:
-        kinds = [e.kind for e in session.exec(select(AuditEvent)).all()]
-    assert "delivery_rejected" in kinds
+        events = session.exec(select(AuditEvent)).all()
+    assert not [e for e in events if "attacker-chosen-text" in e.payload]
+    assert "delivery_rejected" not in [e.kind for e in events]
+    rejected = stack.runtime.metrics.registry.get_sample_value(
+        "countersign_deliveries_total", {"event": "unknown", "outcome": "bad_signature"}
+    )
+    assert rejected == 1
 
 
 def test_signature_for_another_secret_is_rejected(stack: LocalStack) -> None:
@@ -228,3 +240,45 @@ def test_signed_webhook_with_out_of_range_numbers_is_400(
     response = post(stack, json.dumps(payload).encode())
     assert response.status_code == 400, response.text
     assert "out of range" in response.json()["reason"]
+
+
+def _slow_request(stack: LocalStack, declared: int = 1000) -> socket.socket:
+    """A webhook request whose body never arrives in full (a client holding the connection)."""
+    host, port = stack.url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=30)
+    conn.sendall(
+        b"POST /webhooks/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: slow\r\n"
+        + f"Content-Length: {declared}\r\n\r\n".encode()
+        + b'{"action": '
+    )
+    return conn
+
+
+def _unverified_reads(stack: LocalStack) -> float:
+    assert stack.runtime is not None
+    value = stack.runtime.metrics.registry.get_sample_value("countersign_webhook_unverified_reads")
+    return value or 0.0
+
+
+def test_a_slow_unsigned_body_is_cut_off_with_408(db_url: str) -> None:
+    with LocalStack(db_url, role="web", webhook_read_seconds=0.5) as stack:
+        with closing(_slow_request(stack)) as conn:
+            answer = conn.recv(4096)  # the server answers without the rest of the body
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+        stack.sim.wait_for(lambda: _unverified_reads(stack) == 0, 10, "the read slot freed")
+
+
+def test_concurrent_unverified_bodies_are_bounded(db_url: str) -> None:
+    with LocalStack(db_url, role="web", webhook_max_unverified=2) as stack:
+        held = [_slow_request(stack), _slow_request(stack)]
+        try:
+            stack.sim.wait_for(lambda: _unverified_reads(stack) == 2, 10, "two reads in flight")
+            busy = post(stack, json.dumps(PAYLOAD).encode(), signature=None)
+            assert busy.status_code == 503
+            assert busy.headers["retry-after"]
+        finally:
+            for conn in held:
+                conn.close()
+        stack.sim.wait_for(lambda: _unverified_reads(stack) == 0, 10, "the read slots freed")
+        assert post(stack, json.dumps(PAYLOAD).encode(), signature=None).status_code == 401

@@ -4,10 +4,16 @@ Nothing is evaluated here: the delivery is persisted (deduplicated by X-GitHub-D
 worker picks it up, so a slow GitHub or a crash never loses a webhook. Answers per DESIGN.md:
 bad signature 401, non-JSON 400, over 25 MiB 413, duplicate 200, unknown event 202, database
 down 503.
+
+Before the signature is checked a request is anyone's, so it costs little: at most
+`COUNTERSIGN_WEBHOOK_MAX_UNVERIFIED` bodies are read at once (503 with Retry-After above it),
+each within `COUNTERSIGN_WEBHOOK_READ_SECONDS` (408 after it), and a rejected request leaves a
+metric and a log line, never an audit event (the chain is permanent; the requester is unknown).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -52,8 +58,9 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
         "description": "Missing headers, wrong content type, invalid JSON or numbers out of range"
     },
     401: {"description": "Missing or invalid X-Hub-Signature-256"},
+    408: {"description": "Body not received within COUNTERSIGN_WEBHOOK_READ_SECONDS"},
     413: {"description": "Body over 25 MiB"},
-    503: {"description": "Database unavailable: GitHub will redeliver"},
+    503: {"description": "Database unavailable, or too many bodies being read: retry"},
 }
 
 
@@ -74,7 +81,23 @@ async def receive_webhook(request: Request) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
     event = request.headers.get("x-github-event", "")
     delivery_id = request.headers.get("x-github-delivery", "")
-    body = await _read_body(request)
+    if rt.unverified_reads >= rt.settings.webhook_max_unverified:
+        rt.metrics.deliveries.labels(event="unknown", outcome="busy").inc()
+        answer = _answer(503, "busy", reason="too many webhook bodies being read; retry")
+        answer.headers["Retry-After"] = "1"
+        return answer
+    rt.unverified_reads += 1  # no await between the check and this: one event loop
+    rt.metrics.unverified_reads.inc()
+    try:
+        async with asyncio.timeout(rt.settings.webhook_read_seconds):
+            body = await _read_body(request)
+    except TimeoutError:
+        rt.metrics.deliveries.labels(event="unknown", outcome="too_slow").inc()
+        seconds = rt.settings.webhook_read_seconds
+        return _answer(408, "rejected", reason=f"body not received within {seconds:g} s")
+    finally:
+        rt.unverified_reads -= 1
+        rt.metrics.unverified_reads.dec()
     if body is None:
         rt.metrics.deliveries.labels(event=event[:32] or "unknown", outcome="too_large").inc()
         return _answer(413, "rejected", reason=f"body over {MAX_BODY} bytes")
@@ -83,8 +106,6 @@ async def receive_webhook(request: Request) -> JSONResponse:
     except SignatureInvalid as error:
         rt.metrics.deliveries.labels(event="unknown", outcome="bad_signature").inc()
         log.warning("webhook.rejected", reason=str(error), delivery=delivery_id[:64])
-        if rt.allow_rejection_record():
-            await run_in_threadpool(_record_rejection, rt, delivery_id[:64], event[:64], str(error))
         return _answer(401, "rejected", reason="invalid signature")
     if not _EVENT.match(event) or not _DELIVERY_ID.match(delivery_id):
         return _answer(400, "rejected", reason="missing X-GitHub-Event or X-GitHub-Delivery")
@@ -147,16 +168,3 @@ def _store(rt: Runtime, delivery_id: str, event: str, payload: Any, body: bytes)
         head_sha=payload.head_sha(),
         payload=body,
     )
-
-
-def _record_rejection(rt: Runtime, delivery_id: str, event: str, reason: str) -> None:
-    from app.store.audit import store
-
-    try:
-        store.append(
-            rt.engine,
-            "delivery_rejected",
-            {"delivery_id": delivery_id, "event": event, "reason": reason},
-        )
-    except Exception as error:  # best effort: the 401 stands either way
-        log.warning("audit.rejection_not_recorded", error=str(error)[:200])

@@ -43,7 +43,7 @@ KINDS: tuple[str, ...] = (
     "dismissal",
     "merge",
     "bypass_merge",
-    "delivery_rejected",
+    "delivery_rejected",  # no longer written (unsigned requests stay out of the chain); old chains
     "run_id_changed",
     "config_invalid",
     "merge_group",
