@@ -52,6 +52,9 @@ def close_runtime(rt: Runtime) -> None:
     rt.engine.dispose()
 
 
+BUNDLE_LEFTOVER_SECONDS = 3600.0
+
+
 def create_app(
     settings: Settings,
     *,
@@ -68,6 +71,11 @@ def create_app(
             runtime if runtime is not None else await run_in_threadpool(build_runtime, settings)
         )
         app.state.runtime = rt
+        if role in ("web", "all"):
+            from app.console.exports import sweep_bundle_leftovers
+
+            # Bundles a killed process left behind (an older one is no longer being built).
+            await run_in_threadpool(sweep_bundle_leftovers, BUNDLE_LEFTOVER_SECONDS)
         pool = None
         if role in ("worker", "all"):
             from app.service.worker import WorkerPool

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing
@@ -217,3 +218,32 @@ def test_dates_at_the_edges_are_400_with_the_range(
     response = erin.get(path, params={name: value})
     assert response.status_code == 400, response.text[:200]
     assert name in response.text and "between" in response.text
+
+
+def test_a_bundle_leaves_no_export_on_disk_once_it_streams(
+    erin: httpx.Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle's folder is gone before the first byte is sent, so a client that goes away
+    mid-download leaves nothing behind (the open file is freed when the stream is dropped)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with erin.stream("GET", "/console/export/bundle.zip") as answer:
+        assert answer.status_code == 200
+        assert list(tmp_path.iterdir()) == []  # nothing read yet: the stream is still open
+        first = next(answer.iter_bytes())
+        assert first.startswith(b"PK")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_start_up_removes_bundle_leftovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process killed mid-download leaves its export behind: the next start removes it."""
+    from app.console.exports import BUNDLE_PREFIX, sweep_bundle_leftovers
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f"{BUNDLE_PREFIX}crashed"
+    stale.mkdir()
+    (stale / "bundle.zip").write_bytes(b"PK" + b"\0" * 1024)
+    other = tmp_path / "someone-elses"
+    other.mkdir()
+    assert sweep_bundle_leftovers(min_age_seconds=3600) == 0  # maybe still being built
+    assert sweep_bundle_leftovers() == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["someone-elses"]
