@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     """How long a console sign-in lasts before GitHub is asked again."""
     console_login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
     """Sign-in attempts (login and callback) one client IP may make per minute (429 above)."""
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus sends for `/metrics` (it lists agent ids and counts); unset:
+    `/metrics` answers 404."""
+    api_docs: bool = False
+    """Serve `/docs`, `/redoc` and `/openapi.json` (off in production unless enabled)."""
     webhook_max_unverified: int = Field(default=8, ge=1, le=1024)
     """Webhook bodies read at once before their signature is checked (503 above it)."""
     webhook_read_seconds: float = Field(default=10.0, gt=0, le=300)
@@ -188,7 +193,7 @@ class Settings(BaseSettings):
                     f"COUNTERSIGN_TRUSTED_PROXIES: {proxy!r} is not an IP address or network "
                     "(e.g. 10.0.0.5,10.1.0.0/16)"
                 ) from None
-        for name in ("webhook_secret", "audit_token"):
+        for name in ("webhook_secret", "audit_token", "metrics_token"):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise ValueError(

@@ -99,6 +99,7 @@ class LocalStack:
         self.migrate = migrate
         self.webhook_secret = secrets.token_hex(20)
         self.audit_token = audit_token or secrets.token_hex(16)
+        self.metrics_token = secrets.token_hex(16)
         self.private_key, self.public_key = generate_key()
         self.oauth_client_secret = secrets.token_hex(20)
         self.sim = Simulator()
@@ -128,7 +129,13 @@ class LocalStack:
             github_api_url=self.sim_server.api_url,
             reconcile_interval_seconds=0,
             log_json=True,
-            **{"oidc_issuer": f"{self.sim_server.base_url}/oidc", **public, **self._extra},
+            **{
+                "oidc_issuer": f"{self.sim_server.base_url}/oidc",
+                "metrics_token": SecretStr(self.metrics_token),
+                "api_docs": True,  # the local stack documents itself (tests read the schema)
+                **public,
+                **self._extra,
+            },
         )
 
     def __enter__(self) -> Self:

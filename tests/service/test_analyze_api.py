@@ -173,7 +173,8 @@ def test_each_call_is_counted_by_agent_and_outcome(stack: LocalStack) -> None:
     ]
     assert re.fullmatch(r"[0-9a-f]{12}", calls[1]["fingerprint"])
     assert calls[1]["bytes"] > 0 and PRICING not in str(calls)
-    metrics = httpx.get(f"{stack.url}/metrics", timeout=30).text
+    auth = {"Authorization": f"Bearer {stack.metrics_token}"}
+    metrics = httpx.get(f"{stack.url}/metrics", headers=auth, timeout=30).text
     counted = {
         (m["agent"], m["outcome"]): float(m["n"])
         for m in re.finditer(

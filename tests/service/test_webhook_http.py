@@ -156,7 +156,8 @@ def test_database_down_is_503(stack: LocalStack) -> None:
 def test_health_metrics_and_openapi(stack: LocalStack) -> None:
     assert httpx.get(f"{stack.url}/healthz").json() == {"status": "ok"}
     post(stack, json.dumps(PAYLOAD).encode())
-    metrics = httpx.get(f"{stack.url}/metrics").text
+    auth = {"Authorization": f"Bearer {stack.metrics_token}"}
+    metrics = httpx.get(f"{stack.url}/metrics", headers=auth).text
     assert 'countersign_deliveries_total{event="pull_request",outcome="accepted"} 1.0' in metrics
     assert "countersign_inbox_queue_depth 1.0" in metrics
     spec = httpx.get(f"{stack.url}/openapi.json").json()
@@ -282,3 +283,31 @@ def test_concurrent_unverified_bodies_are_bounded(db_url: str) -> None:
                 conn.close()
         stack.sim.wait_for(lambda: _unverified_reads(stack) == 0, 10, "the read slots freed")
         assert post(stack, json.dumps(PAYLOAD).encode(), signature=None).status_code == 401
+
+
+def test_metrics_need_their_token_and_api_docs_are_off_by_default(db_url: str) -> None:
+    """`/metrics` names agents: served only with COUNTERSIGN_METRICS_TOKEN as a bearer token
+    (404 while none is set). `/docs`, `/redoc` and `/openapi.json` need COUNTERSIGN_API_DOCS."""
+    with LocalStack(db_url, role="web", metrics_token=None, api_docs=False) as stack:
+        for path in ("/metrics", "/docs", "/redoc", "/openapi.json"):
+            assert httpx.get(f"{stack.url}{path}").status_code == 404, path
+    with LocalStack(db_url, role="web", migrate=False) as stack:
+        url = f"{stack.url}/metrics"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        auth = {"Authorization": f"Bearer {stack.metrics_token}"}
+        assert "countersign_inbox_queue_depth" in httpx.get(url, headers=auth).text
+        assert httpx.get(f"{stack.url}/openapi.json").status_code == 200  # the harness enables it
+
+
+@pytest.mark.parametrize(
+    "path", ["/console/merges/", "/api/audit/merges/", "/healthz/", "//evil.example/"]
+)
+def test_redirects_never_take_the_host_header(stack: LocalStack, path: str) -> None:
+    response = httpx.get(
+        f"{stack.url}{path}", headers={"Host": "evil.example"}, follow_redirects=False
+    )
+    location = response.headers.get("location", "")
+    assert "evil.example" not in location, (response.status_code, location)
+    if response.is_redirect:
+        assert location.startswith("/") and location[1:2] not in ("/", "\\")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import SecretStr
 
 from app.core.errors import UsageError
 from app.core.moments import parse_moment
@@ -24,8 +25,11 @@ def _runtime(request: Request) -> Runtime:
 
 def require_audit_token(request: Request) -> None:
     """Bearer token from COUNTERSIGN_AUDIT_TOKEN; compared in constant time; 401 otherwise."""
-    rt = _runtime(request)
-    expected = rt.settings.audit_token
+    require_token(request, _runtime(request).settings.audit_token)
+
+
+def require_token(request: Request, expected: SecretStr | None) -> None:
+    """The request's bearer token is `expected` (constant time), else 401."""
     header = request.headers.get("authorization", "")
     given = header[7:] if header[:7].lower() == "bearer " else ""
     secret = expected.get_secret_value() if expected is not None else ""
