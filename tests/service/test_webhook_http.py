@@ -311,3 +311,22 @@ def test_redirects_never_take_the_host_header(stack: LocalStack, path: str) -> N
     assert "evil.example" not in location, (response.status_code, location)
     if response.is_redirect:
         assert location.startswith("/") and location[1:2] not in ("/", "\\")
+
+
+def test_audit_api_csv_neutralises_formulas_and_jsonl_keeps_them(stack: LocalStack) -> None:
+    from pathlib import Path
+
+    from app.store.audit.records import MergeRecord
+
+    assert stack.runtime is not None
+    fixture = Path(__file__).parents[1] / "fixtures" / "audit" / "merge_pricing.json"
+    record = MergeRecord.model_validate(
+        {**json.loads(fixture.read_text()), "title": "=1+cmd|' /C calc'!A0"}
+    )
+    append(stack.runtime.engine, "merge", record)
+    auth = {"Authorization": f"Bearer {stack.audit_token}"}
+    url = f"{stack.url}/api/audit/merges"
+    csv_text = httpx.get(url, params={"format": "csv"}, headers=auth).text
+    assert ",'=1+cmd|" in csv_text and ",=1+cmd|" not in csv_text
+    jsonl = httpx.get(url, headers=auth).text.splitlines()
+    assert json.loads(jsonl[1])["title"] == "=1+cmd|' /C calc'!A0"
