@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
 
+from app.cli.console import stderr
 from app.core.errors import CountersignError, UsageError
 
-err = Console(stderr=True)
 app = typer.Typer(
     name="countersign",
     help="A policy-enforced gate between AI agents and the systems they change.",
@@ -52,7 +51,7 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
 ) -> None:
     _state["debug"] = debug
-    from app.runtime.logging import route_stdlib_logging
+    from app.runtime.stdlib_logs import route_stdlib_logging
 
     route_stdlib_logging()  # library log lines: scrubbed, on stderr; noisy parsers silent
 
@@ -111,8 +110,12 @@ def analyze(
         raise UsageError(
             "give --base and --head (with --repo, default .), --diff FILE|-, or --plan FILE"
         )
-    settings = _settings()
-    gate = Gatekeeper.load(rules_dir or settings.rules_dir, policies_dir or settings.policies_dir)
+    from app.config.shipped import gate_dir
+
+    # Only the two folders, not the deployment Settings (pydantic-settings is a quarter of start-up).
+    gate = Gatekeeper.load(
+        rules_dir or gate_dir("rules_dir"), policies_dir or gate_dir("policies_dir")
+    )
     if diff is not None:
         from app.sources.diff import files_from_diff
 
@@ -179,7 +182,7 @@ def serve(
 
         pool = WorkerPool(runtime, workers=workers)
         pool.start()
-        err.print(f"countersign worker: {len(pool.workers)} worker(s); Ctrl-C to stop")
+        stderr().print(f"countersign worker: {len(pool.workers)} worker(s); Ctrl-C to stop")
         try:
             import threading
 
@@ -297,7 +300,7 @@ def rules_test(
     results = run_examples(pack)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        err.print(
+        stderr().print(
             f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}"
         )
     typer.echo(
@@ -317,7 +320,7 @@ def policy_check(
     engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
     problems = engine.check()
     for problem in problems:
-        err.print(f"[red]problem:[/red] {problem}")
+        stderr().print(f"[red]problem:[/red] {problem}")
     if problems:
         raise typer.Exit(1)
     typer.echo(f"policies OK (version {engine.version[:12]})")
@@ -379,26 +382,37 @@ def policy_who_can(
         typer.echo(str(row))
 
 
+def _analyze_only() -> typer.Typer:
+    """The same `analyze` command in a tree of its own. Typer reads the signature and evaluates
+    the annotations of every command it mounts (about 50), a sixth of a pre-flight's start-up;
+    `countersign analyze …`, run by agents on every change, needs only this one."""
+    single = typer.Typer(name="countersign", add_completion=False, pretty_exceptions_enable=False)
+    single.callback()(_main)
+    single.command()(analyze)
+    return single
+
+
 def main() -> None:
     """Entry point: map typed errors to exit codes and clear messages."""
     debug = "--debug" in sys.argv
+    cli = _analyze_only() if sys.argv[1:2] == ["analyze"] else app
     try:
         # standalone_mode=False returns (not raises) the code of a `typer.Exit(n)`.
-        rc = app(standalone_mode=False)
+        rc = cli(standalone_mode=False)
         if isinstance(rc, int) and rc:
             raise SystemExit(rc)
     except UsageError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(2) from None
     except CountersignError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(1) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
-        err.print("aborted")
+        stderr().print("aborted")
         raise SystemExit(1) from None
     except Exception as exc:  # click usage errors and anything unexpected
         # Typer vendors click; match its exception types by name, whichever module they live in.
@@ -411,7 +425,9 @@ def main() -> None:
             raise SystemExit(getattr(exc, "exit_code", 1)) from None
         if debug:
             raise
-        err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)")
+        stderr().print(
+            f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)"
+        )
         raise SystemExit(1) from None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pydantic import (
@@ -22,6 +21,7 @@ from app.config.agent_ops import AgentLimits, GraduationEntry
 from app.config.agent_tokens import TokenIndex, check_reference, resolve_reference
 from app.config.allowlists import Allowlists
 from app.core.errors import PolicyLoadError, UnparseableError
+from app.core.globs import repo_glob_match
 from app.core.models import KINDS, Kind
 from app.core.yamlsafe import line_of, load_yaml_documents
 
@@ -118,7 +118,7 @@ class Agent(BaseModel):
         return self
 
     def may_touch_repo(self, repo: str) -> bool:
-        return any(fnmatchcase(repo.lower(), glob.lower()) for glob in self.repos)
+        return repo_glob_match(repo, self.repos)
 
 
 class RegistryDefaults(BaseModel):

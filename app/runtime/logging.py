@@ -19,11 +19,10 @@ from typing import Any
 
 import structlog
 
-from app.core.redact import is_secret_name, mask_secret, scrub_text
+from app.core.redact import is_secret_name, mask_secret
+from app.runtime.stdlib_logs import QUIET_LOGGERS, StdlibBridge, route_stdlib_logging
 
-# Loggers whose messages quote the input they parse (SQL, templates): never shown.
-QUIET_LOGGERS: tuple[str, ...] = ("sqlglot",)
-_SILENT = logging.CRITICAL + 10
+__all__ = ["QUIET_LOGGERS", "StdlibBridge", "configure_logging", "log", "route_stdlib_logging"]
 
 
 def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -59,36 +58,6 @@ def configure_logging(level: str = "INFO", json_lines: bool = True) -> None:
 def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
     """A logger on the current `sys.stderr` (looked up per logger, so a swapped stream is used)."""
     return structlog.PrintLogger(sys.stderr)
-
-
-class StdlibBridge(logging.Handler):
-    """Stdlib log records, scrubbed of credentials, written through structlog (or to stderr as
-    plain text while structlog is not configured, as in the CLI: stdout stays the report)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = scrub_text(self.format(record))
-        except Exception:  # a record that cannot be formatted says so, never its arguments
-            text = f"unformattable log record from {record.name}"
-        if structlog.is_configured():
-            structlog.get_logger("countersign").log(record.levelno, text, logger=record.name)
-        else:
-            sys.stderr.write(f"{record.levelname.lower()} {record.name}: {text}\n")
-
-
-def route_stdlib_logging() -> None:
-    """Idempotent: silence QUIET_LOGGERS and send every other stdlib record through the bridge
-    (replacing the last-resort handler that would print it unscrubbed)."""
-    for name in QUIET_LOGGERS:
-        quiet = logging.getLogger(name)
-        quiet.setLevel(_SILENT)
-        quiet.propagate = False
-        if not quiet.handlers:
-            quiet.addHandler(logging.NullHandler())  # no last-resort printing either
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, StdlibBridge)]:
-        root.removeHandler(handler)
-    root.addHandler(StdlibBridge())
 
 
 log = structlog.get_logger("countersign")

@@ -88,21 +88,9 @@ class ScopedAnalysis:
             # An added or deleted file with no objects (empty, comments only) is still a
             # file-level change a reviewer must see.
             return text.analyze(file, kind=kind)
-        if file.status == "renamed" and file.old_path and file.old_path != file.path:
-            facts: dict[str, Any] = {"renamed_from": file.old_path}
-            if kind == "terraform":
-                facts["module_dir"] = module_dir(file.path)
-            rename = Change(
-                file=file.path,
-                kind=kind,
-                address=file.path,
-                op="rename",
-                old_file=file.old_path,
-                facts=facts,
-                line=1,
-            )
-            return [rename]
-        return []
+        extra = {"module_dir": module_dir(file.path)} if kind == "terraform" else {}
+        rename = text.file_rename(file, kind, **extra)
+        return [rename] if rename is not None else []
 
     def changes(self) -> list[Change]:
         """Object changes of every scope; an analyzer bug marks its scope's files unparseable."""

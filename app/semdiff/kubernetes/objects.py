@@ -20,7 +20,7 @@ from typing import Any
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FieldChange, FileDiff, Op
-from app.core.redact import is_secret_literal, is_secret_name
+from app.core.redact import is_k8s_secret_data, is_secret_literal, is_secret_name
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.data import diff_tree, order_change, read_side
 from app.semdiff.common.documents import Format, structured_format
@@ -204,15 +204,11 @@ def _clean(value: dict[str, Any], kind: str) -> dict[str, Any]:
             else:
                 del meta["annotations"]
         body["metadata"] = meta
-    if kind == "Secret":
-        for section in ("data", "stringData"):
-            if section in body:
-                data = body[section]
-                body[section] = (
-                    {k: _seal(v) for k, v in data.items()}
-                    if isinstance(data, dict)
-                    else _seal(data)
-                )
+    for section, data in list(body.items()):
+        if is_k8s_secret_data(kind, str(section)):
+            body[section] = (
+                {k: _seal(v) for k, v in data.items()} if isinstance(data, dict) else _seal(data)
+            )
     return body
 
 

@@ -19,8 +19,9 @@ from ruamel.yaml.nodes import MappingNode, Node
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
-from app.core.yamlsafe import YamlDocument, line_of
-from app.semdiff.common.documents import Format, decode_text, read_documents
+from app.core.text import decode_text
+from app.core.yamlsafe import YamlDocument, line_of, node_at
+from app.semdiff.common.documents import Format, read_documents
 from app.semdiff.pricing.fields import (
     CONTAINER_KEYS,
     MAX_DEPTH,
@@ -202,9 +203,7 @@ def _yaml_key_lines(
     node: Node | None, path: tuple[str, ...], keys: Sequence[Any]
 ) -> list[int | None]:
     """Lines of the keys of a `{key: record}` mapping (the key line, not the value's)."""
-    for part in path:
-        pairs = node.value if isinstance(node, MappingNode) else []
-        node = next((v for k, v in pairs if getattr(k, "value", None) == part), None)
+    node = node_at(node, path)
     if not isinstance(node, MappingNode):
         return [None] * len(keys)
     lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}

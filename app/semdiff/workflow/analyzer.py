@@ -19,8 +19,8 @@ from typing import Any
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff, Op
-from app.core.yamlsafe import YamlDocument
-from app.semdiff.common.data import diff_tree, key_line, read_side
+from app.core.yamlsafe import YamlDocument, line_of
+from app.semdiff.common.data import diff_tree, read_side
 from app.semdiff.common.structure import KeyChooser, default_list_key
 from app.semdiff.workflow.facts import (
     checks_out_pr_head,
@@ -78,7 +78,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
         scope = {"job": job_id, **_scope_facts(job_b, job_a, perms_b, perms_a)}
         facts = _with_pr_target(file_facts, base_target, scope)
         doc = head_doc if op != "delete" else base_doc
-        line = key_line(doc.node, ("jobs", job_id)) if doc is not None else None
+        line = line_of(doc.node, ("jobs", job_id), key=True) if doc is not None else None
         out.append(_change(file.path, f"job.{job_id}", op, fields, facts, line))
     out.sort(key=lambda c: (c.line or 0, c.address))
     return out
@@ -119,7 +119,7 @@ def _jobs(workflow: dict[str, Any] | None, doc: YamlDocument | None, source: str
     if jobs is None:
         return {}
     if not isinstance(jobs, dict):
-        line = key_line(doc.node, ("jobs",)) if doc is not None else None
+        line = line_of(doc.node, ("jobs",), key=True) if doc is not None else None
         raise UnparseableError("`jobs` must be a mapping of job ids", file=source, line=line)
     return {str(k): v for k, v in jobs.items()}
 
@@ -136,7 +136,7 @@ def _first_line(doc: YamlDocument | None) -> int:
     if doc is None:
         return 1
     for key in ("on", "name"):
-        line = key_line(doc.node, (key,))
+        line = line_of(doc.node, (key,), key=True)
         if line:
             return line
     return doc.line
