@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import closing, contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
@@ -50,16 +50,9 @@ def _engine() -> Iterator[Engine]:
 
 
 def _when(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"{option} {value!r} is not a date",
-            hint="use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00Z",
-        ) from None
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+    from app.core.moments import parse_moment
+
+    return None if value is None else parse_moment(value, option)
 
 
 @contextmanager

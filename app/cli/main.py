@@ -51,6 +51,9 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
 ) -> None:
     _state["debug"] = debug
+    from app.runtime.stdlib_logs import route_stdlib_logging
+
+    route_stdlib_logging()  # library log lines: scrubbed, on stderr; noisy parsers silent
 
 
 def _settings() -> Any:
@@ -191,7 +194,15 @@ def serve(
         return
     application = create_app(settings, role=role, workers=workers, runtime=runtime)
     try:
-        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,  # uvicorn's loggers reach the root handler (scrubbed, structlog)
+            access_log=False,
+            **settings.proxy_options(),  # forwarded headers only from trusted proxies
+        )
     finally:
         close_runtime(runtime)
 

@@ -6,7 +6,9 @@ and several processes can each use their own.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -101,6 +103,28 @@ class Settings(BaseSettings):
     """How long a console sign-in lasts before GitHub is asked again."""
     console_login_rate_per_minute: int = Field(default=10, ge=1, le=10_000)
     """Sign-in attempts (login and callback) one client IP may make per minute (429 above)."""
+    metrics_token: SecretStr | None = None
+    """Bearer token Prometheus sends for `/metrics` (it lists agent ids and counts); unset:
+    `/metrics` answers 404."""
+    api_docs: bool = False
+    """Serve `/docs`, `/redoc` and `/openapi.json` (off in production unless enabled)."""
+    webhook_max_unverified: int = Field(default=8, ge=1, le=1024)
+    """Webhook bodies read at once before their signature is checked (503 above it)."""
+    webhook_read_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Longest a webhook body may take to arrive (408 after it), so slow bodies hold no slot."""
+    trusted_proxies: str = ""
+    """Comma-separated IPs or networks of reverse proxies whose `X-Forwarded-For` and
+    `X-Forwarded-Proto` name the client (none by default: the socket's peer is the client)."""
+
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        """`COUNTERSIGN_TRUSTED_PROXIES` as a tuple of IPs/networks (empty: trust no proxy)."""
+        return tuple(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
+
+    def proxy_options(self) -> dict[str, Any]:
+        """uvicorn's proxy-header options: forwarded headers are read only from trusted proxies
+        (uvicorn alone would trust them from 127.0.0.1)."""
+        proxies = self.trusted_proxy_list()
+        return {"proxy_headers": bool(proxies), "forwarded_allow_ips": ",".join(proxies)}
 
     def jwks_url(self) -> str:
         return self.oidc_jwks_url or self.oidc_issuer.rstrip("/") + "/.well-known/jwks"
@@ -154,7 +178,15 @@ class Settings(BaseSettings):
                     f"COUNTERSIGN_CONSOLE_TEAMS: {team!r} is not org/team-slug "
                     "(e.g. acme/compliance,acme/security)"
                 )
-        for name in ("webhook_secret", "audit_token"):
+        for proxy in self.trusted_proxy_list():
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"COUNTERSIGN_TRUSTED_PROXIES: {proxy!r} is not an IP address or network "
+                    "(e.g. 10.0.0.5,10.1.0.0/16)"
+                ) from None
+        for name in ("webhook_secret", "audit_token", "metrics_token"):
             value = getattr(self, name)
             if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
                 raise ValueError(

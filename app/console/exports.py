@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from app.console.auth import SignedIn
 from app.console.pages import TIERS, Number, Owner, engine_of, parse_filter
@@ -28,6 +30,7 @@ from app.runtime.context import Runtime
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CHUNK = 1 << 16
+BUNDLE_PREFIX = "countersign-bundle-"
 PRINTABLE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
@@ -101,7 +104,7 @@ def export_bundle(request: Request, _session: SignedIn) -> StreamingResponse:
     assert isinstance(key, Ed25519PrivateKey)
     flt, _raw = parse_filter(request)
     engine = engine_of(request)
-    folder = Path(tempfile.mkdtemp(prefix="countersign-bundle-"))
+    folder = Path(tempfile.mkdtemp(prefix=BUNDLE_PREFIX))
     try:
         lines = export_merges(
             engine,
@@ -122,24 +125,41 @@ def export_bundle(request: Request, _session: SignedIn) -> StreamingResponse:
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
             bundle.write(folder / EXPORT_NAME, EXPORT_NAME)
             bundle.write(folder / ENVELOPE_NAME, ENVELOPE_NAME)
-    except BaseException:
+        # Open, then unlink: the folder is gone before the first byte is sent, so a client that
+        # goes away mid-download leaves nothing on disk (the data is freed with the handle).
+        stream = archive.open("rb")
+    finally:
         shutil.rmtree(folder, ignore_errors=True)
-        raise
 
     def chunks() -> Iterator[bytes]:
-        try:
-            with archive.open("rb") as handle:
-                while block := handle.read(CHUNK):
-                    yield block
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        with stream:
+            while block := stream.read(CHUNK):
+                yield block
 
     name = f"countersign-bundle-{_stamp()}.zip"
     return StreamingResponse(
         chunks(),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        background=BackgroundTask(stream.close),  # also when the client went away
     )
+
+
+def sweep_bundle_leftovers(min_age_seconds: float = 0.0) -> int:
+    """Remove bundle folders a killed process left in the temp directory (start-up); how many.
+
+    Folders younger than `min_age_seconds` are kept: another web process may be building one."""
+    removed = 0
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(BUNDLE_PREFIX + "*"):
+        try:
+            if not folder.is_dir() or now - folder.stat().st_mtime < min_age_seconds:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 @router.get("/export/public-key.pem")

@@ -65,6 +65,17 @@ def _session_cookie(request: Request) -> list[str]:
     return carrier.headers.getlist("set-cookie")
 
 
+def _without_trailing_slash(request: Request) -> str | None:
+    """`/console/merges/` → `/console/merges` (with the query), as a path on this host; None when
+    the path has no trailing slash or would read as another host (`//evil.example`, `/\\x`)."""
+    path = request.url.path
+    target = path.rstrip("/")
+    if target == path or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return None
+    query = request.url.query
+    return f"{target}?{query}" if query else target
+
+
 def mount_console(app: FastAPI) -> None:
     """Add the console to `app` (it answers 503 until its settings are complete)."""
     app.include_router(auth.router)
@@ -89,6 +100,10 @@ def mount_console(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def console_errors(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 404 and request.method in ("GET", "HEAD"):
+            target = _without_trailing_slash(request)
+            if target is not None:  # relative: never a URL built from the Host header
+                return RedirectResponse(target, status_code=307)
         if not _is_console(request):
             return await http_exception_handler(request, error)
         titles = {

@@ -24,10 +24,12 @@ from app.console.queries import (
     last_verification,
     merges_page,
     record_bypass_review,
+    review_refusal,
     verify_and_record,
 )
 from app.console.views import render
 from app.core.errors import UsageError
+from app.core.moments import parse_moment
 from app.runtime.context import Runtime
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -42,18 +44,13 @@ def engine_of(request: Request) -> Engine:
 
 
 def _date(value: str | None, name: str, *, end: bool = False) -> datetime | None:
-    """An ISO date or time; a bare `until` date includes that whole day."""
+    """An ISO date or time (app.core.moments); a bare `until` date includes that whole day."""
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HTTPException(400, f"{name} {value!r} is not a date (use YYYY-MM-DD)") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if end and len(value) == 10:
-        moment += timedelta(days=1)
-    return moment
+        return parse_moment(value, name, whole_day=end)
+    except UsageError as error:
+        raise HTTPException(400, str(error)) from None
 
 
 def parse_filter(request: Request) -> tuple[MergeFilter, dict[str, str]]:
@@ -127,9 +124,7 @@ def evidence(
         "evidence.html.j2",
         page="merges",
         p=packet,
-        can_review=packet.bypass
-        and packet.bypass_review is None
-        and (packet.merged_by or "").casefold() != request.state.console_user.casefold(),
+        review_refused=review_refusal(packet, request.state.console_user),
     )
 
 

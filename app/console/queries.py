@@ -10,18 +10,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app.core.errors import UsageError
 from app.store.audit.chain import MERGE_KINDS
 from app.store.audit.export import merge_conditions
 from app.store.audit.records import BypassReviewRecord, ChainVerifiedRecord
-from app.store.audit.store import append
+from app.store.audit.store import append, locked_chain
 from app.store.audit.verify import VerifyResult, verify_chain
 from app.store.tables import EVENTS
+
+if TYPE_CHECKING:
+    from app.store.audit.evidence import EvidencePacket
 
 PER_PAGE = 25
 
@@ -148,39 +152,63 @@ class ReviewRefused(UsageError):
     """A bypass review that may not be recorded (not a bypass, already reviewed, own merge)."""
 
 
+def involved_in(packet: EvidencePacket) -> dict[str, str]:
+    """Who took part in a merge (casefolded login → role); none of them may review its bypass."""
+    roles = {
+        "the author": packet.author,
+        "the merger": packet.merged_by,
+        "the run's operator": packet.operator,
+        "who broke glass": packet.break_glass.by if packet.break_glass else None,
+    }
+    return {login.casefold(): role for role, login in roles.items() if login}
+
+
+def review_refusal(packet: EvidencePacket, reviewer: str) -> str | None:
+    """Why `reviewer` may not review this merge, or None when they may."""
+    repo, pr = packet.repo, packet.pr
+    if not packet.bypass:
+        return f"{repo}#{pr} was not a bypass merge: there is nothing to review"
+    if packet.bypass_review is not None:
+        return f"{repo}#{pr} was already reviewed by {packet.bypass_review.reviewer}"
+    role = involved_in(packet).get(reviewer.casefold())
+    if role is not None:
+        return f"{reviewer} is {role} of {repo}#{pr}: the review must come from someone else"
+    return None
+
+
 def record_bypass_review(engine: Engine, repo: str, pr: int, *, reviewer: str, note: str) -> int:
-    """Record the review of the PR's newest bypass merge; the new event's seq."""
+    """Record the review of the PR's newest bypass merge; the new event's seq.
+
+    The check and the append run under the chain lock, so two reviews at once record one event
+    (the second is refused as already reviewed)."""
     from app.store.audit.evidence import build_packet
 
-    packet = build_packet(engine, repo, pr)
-    if not packet.bypass:
-        raise ReviewRefused(f"{repo}#{pr} was not a bypass merge: there is nothing to review")
-    if packet.bypass_review is not None:
-        raise ReviewRefused(f"{repo}#{pr} was already reviewed by {packet.bypass_review.reviewer}")
-    if packet.merged_by and packet.merged_by.casefold() == reviewer.casefold():
-        raise ReviewRefused(
-            f"{reviewer} merged {repo}#{pr}: the review must come from someone else"
-        )
     note = note.strip()
-    if not note:
-        raise ReviewRefused("write a note saying what you checked")
-    record = BypassReviewRecord(
-        merge_seq=packet.chain_seq,
-        merge_hash=packet.chain_hash,
-        merged_by=packet.merged_by,
-        reviewer=reviewer,
-        note=note[:4000],
-    )
-    event = append(
-        engine,
-        "bypass_reviewed",
-        record,
-        repo=packet.repo,
-        pr_number=packet.pr,
-        head_sha=packet.head_sha,
-        agent_id=packet.agent_id,
-        run_id=packet.run_id,
-    )
+    with locked_chain(engine) as conn:
+        with Session(conn) as session:
+            packet = build_packet(session, repo, pr)
+        why = review_refusal(packet, reviewer)
+        if why is not None:
+            raise ReviewRefused(why)
+        if not note:
+            raise ReviewRefused("write a note saying what you checked")
+        record = BypassReviewRecord(
+            merge_seq=packet.chain_seq,
+            merge_hash=packet.chain_hash,
+            merged_by=packet.merged_by,
+            reviewer=reviewer,
+            note=note[:4000],
+        )
+        event = append(
+            conn,
+            "bypass_reviewed",
+            record,
+            repo=packet.repo,
+            pr_number=packet.pr,
+            head_sha=packet.head_sha,
+            agent_id=packet.agent_id,
+            run_id=packet.run_id,
+        )
     return event.seq
 
 

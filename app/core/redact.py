@@ -215,6 +215,10 @@ _TEXT_SECRETS = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+# SQL that sets a password: `PASSWORD 'x'`, `IDENTIFIED BY "x"` (in a parser's error message).
+_SQL_PASSWORD = re.compile(
+    r"(?P<head>\b(?:PASSWORD|IDENTIFIED\s+BY)\s+)(?P<q>['\"])(?P<value>.*?)(?P=q)", re.I | re.S
+)
 _NAMED_SECRET = re.compile(
     r"(?P<name>[A-Za-z_][\w-]*)(?P<sep>['\"]?\s*[=:]\s*['\"]?)(?P<value>[^\s'\",;&]+)"
 )
@@ -222,8 +226,9 @@ _NAMED_SECRET = re.compile(
 
 def scrub_text(text: str) -> str:
     """Free text (an error message) with credentials masked: URL passwords, PEM private keys,
-    GitHub tokens, JWTs, bearer tokens and `password=…`-style assignments."""
+    GitHub tokens, JWTs, bearer tokens, SQL `PASSWORD '…'` and `password=…`-style assignments."""
     text = _TEXT_SECRETS.sub(REDACTED, mask_url_passwords(text))
+    text = _SQL_PASSWORD.sub(lambda m: f"{m['head']}{m['q']}{REDACTED}{m['q']}", text)
 
     def named(match: re.Match[str]) -> str:
         if not is_secret_name(match["name"]) or not is_secret_literal(match["value"]):

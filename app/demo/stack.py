@@ -54,9 +54,14 @@ class _Server:
         self.port = int(self.sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, app: Any, timeout: float = 30.0) -> str:
+    def start(self, app: Any, proxy: dict[str, Any], timeout: float = 30.0) -> str:
         config = uvicorn.Config(
-            app, log_level="warning", access_log=False, timeout_graceful_shutdown=5
+            app,
+            log_level="warning",
+            log_config=None,  # uvicorn's loggers reach the root handler (scrubbed, structlog)
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            **proxy,  # forwarded headers only from COUNTERSIGN_TRUSTED_PROXIES
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -103,6 +108,7 @@ class LocalStack:
         self.migrate = migrate
         self.webhook_secret = secrets.token_hex(20)
         self.audit_token = audit_token or secrets.token_hex(16)
+        self.metrics_token = secrets.token_hex(16)
         self.private_key, self.public_key = key_pair or generate_key()
         self.oauth_client_secret = secrets.token_hex(20)
         self.sim = Simulator()
@@ -134,7 +140,13 @@ class LocalStack:
             github_api_url=self.sim_server.api_url,
             reconcile_interval_seconds=0,
             log_json=True,
-            **{"oidc_issuer": f"{self.sim_server.base_url}/oidc", **public, **self._extra},
+            **{
+                "oidc_issuer": f"{self.sim_server.base_url}/oidc",
+                "metrics_token": SecretStr(self.metrics_token),
+                "api_docs": True,  # the local stack documents itself (tests read the schema)
+                **public,
+                **self._extra,
+            },
         )
 
     def __enter__(self) -> Self:
@@ -151,7 +163,7 @@ class LocalStack:
         for extend in self._extensions:
             extend(self)
         self._register_app("http://placeholder.invalid")
-        self.url = self._server.start(self.app)
+        self.url = self._server.start(self.app, settings.proxy_options())
         self._register_app(self.url)
         self._start_workers()
         return self

@@ -37,18 +37,10 @@ class Runtime:
     tracing: Tracing | None = None
     """Trace export built from OTEL_* variables (app/runtime/tracing.py); whoever builds the
     runtime shuts it down (flushing queued spans) when the runtime stops."""
-    _rejections: list[float] = field(default_factory=list)
+    unverified_reads: int = 0
+    """Webhook bodies being read now, before their signature is checked (the event loop's)."""
 
     @property
     def webhook_secret(self) -> str:
         secret = self.settings.webhook_secret
         return secret.get_secret_value() if secret is not None else ""
-
-    def allow_rejection_record(self, per_minute: int = 10) -> bool:
-        """Bound the audit records of rejected deliveries, so a flood cannot fill the store."""
-        now = time.monotonic()
-        self._rejections[:] = [t for t in self._rejections if now - t < 60]
-        if len(self._rejections) >= per_minute:
-            return False
-        self._rejections.append(now)
-        return True

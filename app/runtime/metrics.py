@@ -52,6 +52,11 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.unverified_reads = Gauge(
+            "countersign_webhook_unverified_reads",
+            "Webhook bodies being read now, before their signature is checked.",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "countersign_inbox_queue_depth",
             "Deliveries waiting in the inbox (pending or processing).",

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -52,6 +52,9 @@ def close_runtime(rt: Runtime) -> None:
     rt.engine.dispose()
 
 
+BUNDLE_LEFTOVER_SECONDS = 3600.0
+
+
 def create_app(
     settings: Settings,
     *,
@@ -68,6 +71,11 @@ def create_app(
             runtime if runtime is not None else await run_in_threadpool(build_runtime, settings)
         )
         app.state.runtime = rt
+        if role in ("web", "all"):
+            from app.console.exports import sweep_bundle_leftovers
+
+            # Bundles a killed process left behind (an older one is no longer being built).
+            await run_in_threadpool(sweep_bundle_leftovers, BUNDLE_LEFTOVER_SECONDS)
         pool = None
         if role in ("worker", "all"):
             from app.service.worker import WorkerPool
@@ -86,11 +94,16 @@ def create_app(
                 close_runtime(rt)
             log.info("service.stopped")
 
+    docs = settings.api_docs  # off unless COUNTERSIGN_API_DOCS: the schema maps every door
     app = FastAPI(
         title="Countersign",
         version=__version__,
         description="Policy-enforced gate between AI agents and the systems they change.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        redirect_slashes=False,  # Starlette's slash redirect builds its URL from the Host header
     )
     from app.service.routes.analyze import router as analyze_router
     from app.service.routes.audit_api import router as api_router
@@ -122,12 +135,26 @@ def create_app(
             return JSONResponse({"status": "unavailable", "reason": str(error)}, status_code=503)
         return JSONResponse({"status": "ready", "migration": status.current})
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={
+            401: {"description": "Missing or wrong COUNTERSIGN_METRICS_TOKEN bearer token"},
+            404: {"description": "No COUNTERSIGN_METRICS_TOKEN is set: metrics are off"},
+        },
+    )
     def metrics(request: Request) -> PlainTextResponse:
-        """Prometheus metrics (deliveries, evaluation latency, API calls, queue depth)."""
+        """Prometheus metrics (deliveries, evaluation latency, API calls, queue depth, agents).
+
+        They name agents and their counts, so they need their own bearer token."""
+        from app.service.routes.audit_api import require_token
         from app.store import inbox
 
         rt: Runtime = request.app.state.runtime
+        if rt.settings.metrics_token is None:
+            raise HTTPException(404, "metrics are off: set COUNTERSIGN_METRICS_TOKEN")
+        require_token(request, rt.settings.metrics_token)
         try:
             rt.metrics.queue_depth.set(inbox.queue_depth(rt.engine))
         except Exception as error:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.records import MergeRecord
 from app.store.audit.store import append
 from app.store.audit.verify import verify_chain
+from app.store.tables import EVENTS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "audit"
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -103,4 +106,68 @@ def test_bypass_review_rules_and_chain(db_engine: sa.Engine) -> None:
     last = last_verification(db_engine)
     assert result.ok and last is not None
     assert (last.ok, last.count, last.by, last.seq) == (True, seq, "erin", seq + 1)
+    assert verify_chain(db_engine).ok
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reviewer"),
+    [
+        ({"author": "dave"}, "Dave"),  # the PR's author
+        ({"merged_by": "carol"}, "carol"),  # the merger
+        ({"operator": "olga"}, "olga"),  # the run's operator (from the evaluation)
+        ({"break_glass": True, "post_review": "needed"}, "bella"),  # who broke glass
+    ],
+)
+def test_bypass_review_refuses_everyone_involved(
+    db_engine: sa.Engine, overrides: dict[str, object], reviewer: str
+) -> None:
+    fields = {"agent_id": "infra-bot", "tier": 3, "bypass": True, "merged_by": "mona", **overrides}
+    operator = fields.pop("operator", None)
+    record = merge(5, **fields)
+    append(
+        db_engine,
+        "evaluation",
+        {
+            "conclusion": "action_required",
+            "head_sha": record.head_sha,
+            "report": {"agent": {"id": "infra-bot", "is_agent": True, "operator": operator}},
+        },
+        repo="acme/catalog",
+        pr_number=5,
+        head_sha=record.head_sha,
+    )
+    if overrides.get("break_glass"):
+        append(
+            db_engine,
+            "break_glass",
+            {"head_sha": record.head_sha, "by": "bella", "reason": "outage", "team": "sre"},
+            repo="acme/catalog",
+            pr_number=5,
+        )
+    append(db_engine, "bypass_merge", record)
+    with pytest.raises(ReviewRefused, match="someone else"):
+        record_bypass_review(db_engine, "acme/catalog", 5, reviewer=reviewer, note="looks fine")
+    assert record_bypass_review(db_engine, "acme/catalog", 5, reviewer="erin", note="CAB-9")
+
+
+def test_concurrent_bypass_reviews_record_one_event(db_engine: sa.Engine) -> None:
+    fill(db_engine)
+    reviewers = [f"reviewer{i}" for i in range(8)]
+    start = threading.Barrier(len(reviewers))
+
+    def review(login: str) -> str:
+        start.wait()
+        try:
+            record_bypass_review(db_engine, "acme/catalog", 3, reviewer=login, note="checked")
+        except ReviewRefused as refused:
+            return str(refused)
+        return "recorded"
+
+    with ThreadPoolExecutor(len(reviewers)) as pool:
+        outcomes = list(pool.map(review, reviewers))
+    assert outcomes.count("recorded") == 1, outcomes
+    assert all("already reviewed" in o for o in outcomes if o != "recorded")
+    with db_engine.connect() as conn:
+        kinds = conn.execute(sa.select(EVENTS.c.kind)).scalars().all()
+    assert kinds.count("bypass_reviewed") == 1
     assert verify_chain(db_engine).ok

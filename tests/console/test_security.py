@@ -271,3 +271,31 @@ def test_rate_limiter_window_slides() -> None:
     assert limiter.retry_after("a", now=2) == 59
     assert limiter.retry_after("b", now=2) == 0
     assert limiter.retry_after("a", now=60) == 0
+
+
+def _sign_in_answers(stack: LocalStack, forwarded_for: list[str]) -> list[int]:
+    with httpx.Client(base_url=stack.url) as client:
+        return [
+            client.get("/console/login", headers={"X-Forwarded-For": ip}).status_code
+            for ip in forwarded_for
+        ]
+
+
+def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path: object) -> None:
+    """By default no proxy is trusted: a made-up X-Forwarded-For per request does not reset the
+    sign-in limit. Trusted (COUNTERSIGN_TRUSTED_PROXIES), the proxy's header names the client."""
+    addresses = [f"203.0.113.{n}" for n in range(1, 6)]
+    console = {
+        "console_teams": "acme/compliance",
+        "console_session_secret": SecretStr("s" * 40),
+        "console_login_rate_per_minute": 3,
+    }
+    with LocalStack(f"sqlite:///{tmp_path}/a.db", **console) as stack:  # type: ignore[arg-type]
+        assert _sign_in_answers(stack, addresses) == [302, 302, 302, 429, 429]
+    with LocalStack(
+        f"sqlite:///{tmp_path}/b.db",
+        trusted_proxies="127.0.0.1",
+        **console,  # type: ignore[arg-type]
+    ) as stack:
+        assert _sign_in_answers(stack, addresses) == [302] * 5
+        assert _sign_in_answers(stack, ["198.51.100.7"] * 4) == [302, 302, 302, 429]

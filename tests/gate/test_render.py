@@ -1,12 +1,17 @@
+import re
+
 from app.core.models import Change, FieldChange
 from app.core.report import (
     AgentInfo,
     ApprovalRecord,
     ApprovalStatus,
+    BreakGlass,
     Finding,
     PolicyResult,
     Report,
     Risk,
+    ScopeChange,
+    VoidedApproval,
 )
 from app.gate.render.markdown import (
     CHECK_SUMMARY_LIMIT,
@@ -285,3 +290,49 @@ def test_cut_to_the_limit_keeps_the_critical_lines_and_says_what_was_cut() -> No
     # The folded parts were cut (and say so); the destructive row was not.
     assert "more changes not shown (cut to fit GitHub's 65,535-character limit" in text
     assert text.count("</details>") == 2
+
+
+EVIL_MD = "[pwn](https://evil.example) ![i](https://evil.example/i.png) <img src=x> *b* _i_"
+
+
+def _unescaped_markup(line: str) -> list[str]:
+    """Markdown/HTML that a line would render: unescaped brackets, emphasis, or raw tags."""
+    return re.findall(r"(?<!\\)[\[\]*_]|<(?!/?sub>)", line)
+
+
+def test_pr_controlled_text_in_the_heading_is_escaped() -> None:
+    from app.gate.trailers import collect_run_info
+
+    run = collect_run_info([("PR body", f"Fix.\n\nAgent-Run-Id: {EVIL_MD}")])
+    assert run.problems  # the trailer message quotes the value
+    for r in (
+        report(problems=run.problems),
+        report(policy=PolicyResult(decision="deny", reasons=(EVIL_MD,))),
+        report(
+            approvals=ApprovalStatus(satisfied=True),
+            break_glass=BreakGlass(
+                label="break-glass", active=True, head_sha="a" * 40, by=EVIL_MD, reason=EVIL_MD
+            ),
+        ),
+        report(approvals=ApprovalStatus(missing=(EVIL_MD,), blocking=(EVIL_MD,))),
+    ):
+        heading = render_markdown(r).splitlines()[0]
+        assert heading.startswith("### Countersign: ")
+        assert not _unescaped_markup(heading.removeprefix("### Countersign: ")), heading
+        assert "](" not in heading.replace("\\](", "")
+
+
+def test_voided_scope_values_are_escaped() -> None:
+    voided = VoidedApproval(
+        login="alice",
+        commit="abc1234",
+        reason="in-scope change",
+        changes=(
+            ScopeChange(
+                file="a.json", address="sku:x", kind="pricing", before=EVIL_MD, after=EVIL_MD + "!"
+            ),
+        ),
+    )
+    text = render_markdown(report(approvals=ApprovalStatus(voided=(voided,))))
+    line = next(ln for ln in text.splitlines() if ln.startswith("  - a.json"))
+    assert not _unescaped_markup(line), line

@@ -297,7 +297,8 @@ def test_pre_flight_calls_are_counted_in_the_scorecard(stack: LocalStack) -> Non
     window = Window(now - timedelta(hours=1), now + timedelta(seconds=1))
     cards = agent_scorecards(engine_of(stack), window)
     assert [(c.agent_id, c.analyze_calls) for c in cards] == [("docs-bot", 4)]
-    metrics = httpx.get(f"{stack.url}/metrics", timeout=30).text
+    auth = {"Authorization": f"Bearer {stack.metrics_token}"}
+    metrics = httpx.get(f"{stack.url}/metrics", headers=auth, timeout=30).text
     assert 'countersign_agent_analyze_calls{agent="docs-bot"} 4.0' in metrics
 
 

@@ -175,7 +175,8 @@ def test_each_call_is_counted_by_agent_and_outcome(stack: LocalStack) -> None:
     ]
     assert re.fullmatch(r"[0-9a-f]{12}", calls[1]["fingerprint"])
     assert calls[1]["bytes"] > 0 and PRICING not in str(calls)
-    metrics = httpx.get(f"{stack.url}/metrics", timeout=30).text
+    auth = {"Authorization": f"Bearer {stack.metrics_token}"}
+    metrics = httpx.get(f"{stack.url}/metrics", headers=auth, timeout=30).text
     counted = {
         (m["agent"], m["outcome"]): float(m["n"])
         for m in re.finditer(
@@ -224,3 +225,22 @@ def test_an_evaluation_past_the_deadline_is_503_with_retry_after(tmp_path: Path)
         runner = stack.runtime.analyze_guard.runner
         assert runner.in_flight <= 1
         stack.sim.wait_for(lambda: runner.in_flight == 0, 60, "the overrunning evaluation to end")
+
+
+@pytest.mark.parametrize(
+    ("where", "body"),
+    [
+        ("files.catalog/plans.json.head", {**PRICE_CUT, "files": {"catalog/plans.json": {"base": BEFORE, "head": "\ud800"}}}),
+        ("body", {**PRICE_CUT, "body": "Agent-Run-Id: run_1 \udfff"}),
+        ("repo", {**PRICE_CUT, "repo": "acme/\ud83d"}),
+        ("diff", {**PRICE_CUT, "diff": PRICE_CUT["diff"].replace("29.4", "29.4\udc00")}),
+    ],
+)  # fmt: skip
+def test_lone_surrogates_are_400_naming_the_field(
+    stack: LocalStack, where: str, body: dict[str, Any]
+) -> None:
+    raw = json.dumps(body).encode()  # ASCII JSON: the surrogate travels as a \\uXXXX escape
+    response = analyze(stack, PRICING, content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert "surrogate" in detail and where in detail

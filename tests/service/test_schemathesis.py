@@ -73,6 +73,8 @@ def conforms(operation: schemathesis.APIOperation, headers: dict[str, str]) -> N
 @pytest.mark.parametrize("authorized", [False, True], ids=["anonymous", "with-token"])
 def test_api_conforms(stack: LocalStack, authorized: bool) -> None:
     for operation in operations(stack):
-        # The pre-flight API takes an agent's token; the audit API the audit token.
-        token = AGENT_TOKEN if operation.path == "/api/analyze" else stack.audit_token
+        # The pre-flight API takes an agent's token; `/metrics` the metrics token.
+        token = {"/api/analyze": AGENT_TOKEN, "/metrics": stack.metrics_token}.get(
+            operation.path, stack.audit_token
+        )
         conforms(operation, {"Authorization": f"Bearer {token}"} if authorized else {})

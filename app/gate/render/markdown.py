@@ -168,7 +168,10 @@ def _finding_line(f: Finding) -> str:
 
 def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[str]:
     """Title, why it fails, the agent/tier/policy table and the approval checklist: never cut."""
-    head: list[str] = [f"### Countersign: {check_title(report, conclusion, enforced=enforced)}", ""]
+    # The title quotes PR-controlled text (a trailer problem, a break-glass reason): escaped here;
+    # GitHub shows the check run's own `title` field as plain text.
+    title = esc(check_title(report, conclusion, enforced=enforced), 300)
+    head: list[str] = [f"### Countersign: {title}", ""]
     if conclusion == "neutral":
         would = gate_conclusion(report, enforced=enforced)
         head += [
@@ -227,7 +230,7 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
         approvals.append(f"- [{'x' if done else ' '}] {esc(req, 300)}")
     for rec in appr.approvals:
         carried = " (carried from an earlier commit: content unchanged)" if rec.carried else ""
-        via = f" via {', '.join(rec.teams)}" if rec.teams else ""
+        via = f" via {esc(', '.join(rec.teams))}" if rec.teams else ""
         approvals.append(
             f"- approved by {esc(rec.login)}{via} at `{(rec.commit or '')[:7]}`{carried}"
         )
@@ -275,7 +278,9 @@ def _voided_lines(report: Report) -> list[str]:
                 what = f"{c.after}, with other values"
             else:
                 what = f"{c.before} → {c.after}"
-            lines.append(f"  - {esc(c.file, 120)} {esc(c.address, 120)} ({c.kind}): {what}")
+            lines.append(
+                f"  - {esc(c.file, 120)} {esc(c.address, 120)} ({esc(c.kind, 40)}): {esc(what, 300)}"
+            )
         if len(v.changes) > VOIDED_CHANGES_SHOWN:
             lines.append(f"  - … {len(v.changes) - VOIDED_CHANGES_SHOWN} more changes in scope")
     return [*lines, ""]
@@ -286,9 +291,7 @@ def _change_row(change: Change, attention: Attention) -> str:
     what = esc(_change_summary(change), 300)
     if attention is Attention.ACCESS:  # the op alone does not say it; bold ops and prices do
         what = f"**access**: {what}" if what else "**access**"
-    return (
-        f"| {esc(change.file, 120)} | {change.kind} | {esc(change.address, 120)} | {op} | {what} |"
-    )
+    return f"| {esc(change.file, 120)} | {esc(change.kind, 40)} | {esc(change.address, 120)} | {op} | {what} |"
 
 
 @dataclass

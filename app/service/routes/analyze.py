@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any
 
@@ -174,6 +175,31 @@ def _identity(agent: Agent, claimed: str | None) -> dict[str, Any]:
     return {"commits": (commit,), "linked_accounts": False}
 
 
+def _surrogate_at(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (key or value) holding a lone surrogate, else None.
+
+    JSON lets `"\\ud800"` through `json.loads`; such a string cannot be encoded as UTF-8 later."""
+    if isinstance(value, str):
+        return None if value.isascii() or not _SURROGATE.search(value) else path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if _SURROGATE.search(key):
+                return inner
+            found = _surrogate_at(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _surrogate_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _evaluate(rt: Runtime, agent: Agent, raw: bytes, max_files: int) -> dict[str, Any]:
     """Parse, check and evaluate one request (runs in a bounded worker thread)."""
     from app.core.snapshot import PullRequestSnapshot
@@ -182,10 +208,18 @@ def _evaluate(rt: Runtime, agent: Agent, raw: bytes, max_files: int) -> dict[str
 
     try:
         data = json.loads(raw)
+        where = _surrogate_at(data)
     except ValueError as error:  # includes invalid UTF-8
         raise Refusal(400, "invalid", f"the body is not JSON: {error}") from None
     except RecursionError:
         raise Refusal(400, "invalid", "the body is JSON nested too deeply") from None
+    if where is not None:
+        raise Refusal(
+            400,
+            "invalid",
+            f"{where or 'body'}: a lone surrogate escape (\\ud800-\\udfff) is not text; "
+            "send UTF-8 (escape astral characters as surrogate pairs)",
+        )
     try:
         body = AnalyzeRequest.model_validate(data)
     except ValidationError as error:

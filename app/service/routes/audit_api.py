@@ -9,7 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from pydantic import SecretStr
 
+from app.core.errors import UsageError
+from app.core.moments import parse_moment
 from app.runtime.context import Runtime
 
 router = APIRouter(prefix="/api")
@@ -22,8 +25,11 @@ def _runtime(request: Request) -> Runtime:
 
 def require_audit_token(request: Request) -> None:
     """Bearer token from COUNTERSIGN_AUDIT_TOKEN; compared in constant time; 401 otherwise."""
-    rt = _runtime(request)
-    expected = rt.settings.audit_token
+    require_token(request, _runtime(request).settings.audit_token)
+
+
+def require_token(request: Request, expected: SecretStr | None) -> None:
+    """The request's bearer token is `expected` (constant time), else 401."""
     header = request.headers.get("authorization", "")
     given = header[7:] if header[:7].lower() == "bearer " else ""
     secret = expected.get_secret_value() if expected is not None else ""
@@ -47,14 +53,9 @@ def _when(value: str | None, name: str) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise HTTPException(400, f"{name} must be an ISO-8601 date or time") from error
-    if moment.tzinfo is None:
-        from datetime import UTC
-
-        moment = moment.replace(tzinfo=UTC)
-    return moment
+        return parse_moment(value, name)
+    except UsageError as error:
+        raise HTTPException(400, str(error)) from None
 
 
 @router.get(

@@ -4,10 +4,16 @@ Nothing is evaluated here: the delivery is persisted (deduplicated by X-GitHub-D
 worker picks it up, so a slow GitHub or a crash never loses a webhook. Answers per docs/adr/0006-webhook-ingest.md:
 bad signature 401, non-JSON 400, over 25 MiB 413, duplicate 200, unknown event 202, database
 down 503.
+
+Before the signature is checked a request is anyone's, so it costs little: at most
+`COUNTERSIGN_WEBHOOK_MAX_UNVERIFIED` bodies are read at once (503 with Retry-After above it),
+each within `COUNTERSIGN_WEBHOOK_READ_SECONDS` (408 after it), and a rejected request leaves a
+metric and a log line, never an audit event (the chain is permanent; the requester is unknown).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -48,10 +54,13 @@ async def _read_body(request: Request) -> bytes | None:
 
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "Duplicate delivery: acknowledged, not processed again"},
-    400: {"description": "Missing headers, wrong content type or invalid JSON"},
+    400: {
+        "description": "Missing headers, wrong content type, invalid JSON or numbers out of range"
+    },
     401: {"description": "Missing or invalid X-Hub-Signature-256"},
+    408: {"description": "Body not received within COUNTERSIGN_WEBHOOK_READ_SECONDS"},
     413: {"description": "Body over 25 MiB"},
-    503: {"description": "Database unavailable: GitHub will redeliver"},
+    503: {"description": "Database unavailable, or too many bodies being read: retry"},
 }
 
 
@@ -72,7 +81,23 @@ async def receive_webhook(request: Request) -> JSONResponse:
     rt: Runtime = request.app.state.runtime
     event = request.headers.get("x-github-event", "")
     delivery_id = request.headers.get("x-github-delivery", "")
-    body = await _read_body(request)
+    if rt.unverified_reads >= rt.settings.webhook_max_unverified:
+        rt.metrics.deliveries.labels(event="unknown", outcome="busy").inc()
+        answer = _answer(503, "busy", reason="too many webhook bodies being read; retry")
+        answer.headers["Retry-After"] = "1"
+        return answer
+    rt.unverified_reads += 1  # no await between the check and this: one event loop
+    rt.metrics.unverified_reads.inc()
+    try:
+        async with asyncio.timeout(rt.settings.webhook_read_seconds):
+            body = await _read_body(request)
+    except TimeoutError:
+        rt.metrics.deliveries.labels(event="unknown", outcome="too_slow").inc()
+        seconds = rt.settings.webhook_read_seconds
+        return _answer(408, "rejected", reason=f"body not received within {seconds:g} s")
+    finally:
+        rt.unverified_reads -= 1
+        rt.metrics.unverified_reads.dec()
     if body is None:
         rt.metrics.deliveries.labels(event=event[:32] or "unknown", outcome="too_large").inc()
         return _answer(413, "rejected", reason=f"body over {MAX_BODY} bytes")
@@ -81,8 +106,6 @@ async def receive_webhook(request: Request) -> JSONResponse:
     except SignatureInvalid as error:
         rt.metrics.deliveries.labels(event="unknown", outcome="bad_signature").inc()
         log.warning("webhook.rejected", reason=str(error), delivery=delivery_id[:64])
-        if rt.allow_rejection_record():
-            await run_in_threadpool(_record_rejection, rt, delivery_id[:64], event[:64], str(error))
         return _answer(401, "rejected", reason="invalid signature")
     if not _EVENT.match(event) or not _DELIVERY_ID.match(delivery_id):
         return _answer(400, "rejected", reason="missing X-GitHub-Event or X-GitHub-Delivery")
@@ -97,6 +120,10 @@ async def receive_webhook(request: Request) -> JSONResponse:
         rt.metrics.deliveries.labels(event="other", outcome="ignored").inc()
         return _answer(202, "ignored", reason=f"event {event!r} is not handled")
     payload = parse_payload(data)
+    problem = _out_of_range(payload)
+    if problem is not None:
+        rt.metrics.deliveries.labels(event=event, outcome="invalid").inc()
+        return _answer(400, "rejected", reason=problem)
     try:
         stored = await run_in_threadpool(_store, rt, delivery_id, event, payload, body)
     except (DatabaseNotReady, sa_exc.OperationalError, sa_exc.InterfaceError) as error:
@@ -109,6 +136,22 @@ async def receive_webhook(request: Request) -> JSONResponse:
     rt.metrics.deliveries.labels(event=event, outcome="accepted").inc()
     rt.wake.set()
     return _answer(202, "accepted", delivery=delivery_id)
+
+
+PR_NUMBER_MAX = 2**31 - 1  # the inbox and audit columns (GitHub's numbers are far below it)
+ID_MAX = 2**63 - 1
+
+
+def _out_of_range(payload: Any) -> str | None:
+    """Why the numbers the inbox stores cannot be stored, or None. A signed body is GitHub's,
+    but a clear 400 beats an overflow deep in the database driver."""
+    for number in payload.pr_numbers():
+        if not 1 <= number <= PR_NUMBER_MAX:
+            return f"pull request number {str(number)[:24]} is out of range (1 to {PR_NUMBER_MAX})"
+    installation = payload.installation.id if payload.installation else None
+    if installation is not None and not 0 <= installation <= ID_MAX:
+        return f"installation id {str(installation)[:24]} is out of range (0 to {ID_MAX})"
+    return None
 
 
 def _store(rt: Runtime, delivery_id: str, event: str, payload: Any, body: bytes) -> bool:
@@ -125,16 +168,3 @@ def _store(rt: Runtime, delivery_id: str, event: str, payload: Any, body: bytes)
         head_sha=payload.head_sha(),
         payload=body,
     )
-
-
-def _record_rejection(rt: Runtime, delivery_id: str, event: str, reason: str) -> None:
-    from app.store.audit import store
-
-    try:
-        store.append(
-            rt.engine,
-            "delivery_rejected",
-            {"delivery_id": delivery_id, "event": event, "reason": reason},
-        )
-    except Exception as error:  # best effort: the 401 stands either way
-        log.warning("audit.rejection_not_recorded", error=str(error)[:200])

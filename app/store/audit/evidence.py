@@ -18,6 +18,7 @@ from typing import Any, Literal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app.core.errors import UsageError
 from app.store.audit.chain import MERGE_KINDS
@@ -135,8 +136,10 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.casefold() == b.casefold()
 
 
-def build_packet(engine: Engine, repo: str, pr: int) -> EvidencePacket:
-    """The evidence of the newest recorded merge of `repo#pr`; UsageError when none is recorded."""
+def build_packet(engine: Engine | Session, repo: str, pr: int) -> EvidencePacket:
+    """The evidence of the newest recorded merge of `repo#pr`; UsageError when none is recorded.
+
+    A Session reads inside its transaction (the console's bypass review, under the chain lock)."""
     events = events_for_pr(engine, repo, pr)
     merges = [e for e in events if e.kind in MERGE_KINDS]
     if not merges:

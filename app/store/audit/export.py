@@ -6,7 +6,8 @@ Layout (format_version 1):
   merge indexes.
 - one record per merge: seq, hash, prev_hash, the merge fields (docs/adr/0005-audit-chain.md; merge_index and
   prev_merge_hash among them) and `event`, the exact hashed body. CSV writes nested fields
-  (findings, approvals) and `event` as JSON text.
+  (findings, approvals) and `event` as JSON text; a cell starting with `=`, `+`, `-`, `@`, tab
+  or CR gets a leading `'` (app.core.csvcell), the hashed `event` keeps the exact text.
 - a footer `{"_countersign_export_end": {"count": N, "last_seq": S, "last_hash": H}}` (CSV: `#`).
 
 JSONL lines are assembled from the stored canonical text without parsing it, which keeps the
@@ -25,6 +26,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from app.core.csvcell import neutralise_cell
 from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, body_text, iso_utc
 from app.store.audit.records import MERGE_FIELDS
 from app.store.audit.stream import count_events, iso_text, stream_events
@@ -179,9 +181,12 @@ def _csv_record(row: Any) -> str:
 
 
 def _csv_line(cells: tuple[str, ...] | list[str]) -> str:
+    """One CSV row; every cell goes through `neutralise_cell` (no formulas in a spreadsheet)."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
+    # With "\r\n" as terminator the writer quotes cells holding a bare CR as well as LF, so a
+    # CR in a title cannot split a row; the line itself ends in "\n" like the header.
+    csv.writer(buffer, lineterminator="\r\n").writerow([neutralise_cell(cell) for cell in cells])
+    return buffer.getvalue()[:-2] + "\n"
 
 
 # Public names for the other readers of merge records (app.store.audit.sample).

@@ -13,7 +13,8 @@ tracer API in `app.runtime.telemetry`, so this package needs nothing from the se
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +43,7 @@ KINDS: tuple[str, ...] = (
     "dismissal",
     "merge",
     "bypass_merge",
-    "delivery_rejected",
+    "delivery_rejected",  # no longer written (unsigned requests stay out of the chain); old chains
     "run_id_changed",
     "config_invalid",
     "merge_group",
@@ -196,6 +197,22 @@ def _append_locked(
         .values(seq=seq, hash=digest, merge_count=merge_count, merge_hash=merge_hash)
     )
     return AuditEvent(**row)
+
+
+@contextmanager
+def locked_chain(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the chain lock (row lock on PostgreSQL, `BEGIN IMMEDIATE` on
+    SQLite) from its first statement: read, decide, then `append(conn, ...)` without a race,
+    as for a "record once" event. Commits when the block ends."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+        with conn.begin():
+            query = sa.select(HEAD.c.seq).where(HEAD.c.id == 1)
+            if engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            conn.execute(query)
+            yield conn
 
 
 def _session(target: Engine | Session) -> Session:

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from app.core.csvcell import neutralise_cell
 from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, body_text, canonical_json, link_hash
 from app.store.audit.records import MERGE_FIELDS
 from app.store.audit.stream import iso_text, stream_events
@@ -219,7 +220,7 @@ def _check_record(record: dict[str, Any], line: int) -> tuple[int, str, dict[str
     if link_hash(str(record.get("prev_hash")), body) != record.get("hash"):
         raise _Bad(seq, f"seq {seq}: event does not match its hash (edited)")
     if record.get("_csv"):
-        visible = {name: csv_cell(payload.get(name)) for name in MERGE_FIELDS}
+        visible = {name: neutralise_cell(csv_cell(payload.get(name))) for name in MERGE_FIELDS}
         shown = {name: record.get(name) or "" for name in MERGE_FIELDS}
     else:
         visible = payload

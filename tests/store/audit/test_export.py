@@ -128,3 +128,35 @@ def test_console_filters_run_id_tier_and_bypass(db_engine: sa.Engine) -> None:
     assert header["_countersign_export"]["filters"]["bypass"] is True
     plain = json.loads(next(iter(export_merges(db_engine))))["_countersign_export"]["filters"]
     assert set(plain) == {"since", "until", "repo", "agent"}  # unchanged without the new filters
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+            "\tTAB", "\rCR"]  # fmt: skip
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+def test_csv_cells_never_start_a_formula_and_jsonl_stays_exact(
+    db_engine: sa.Engine, tmp_path: Path, formula: str
+) -> None:
+    """Agent-written text starting with = + - @ TAB CR is prefixed with ' (OWASP) in CSV only."""
+    append(
+        db_engine,
+        "merge",
+        record(7, title=formula, author=formula, merged_by=formula, run_id=formula),
+        occurred_at=START,
+    )
+    text = "".join(iter_export(db_engine, fmt="csv"))
+    rows = list(csv.reader(io.StringIO(text.split("\n", 1)[1], newline="")))
+    cells = [cell for row in rows if not row[0].startswith("#") for cell in row]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    data = dict(zip(rows[0], rows[1], strict=True))
+    assert data["title"] == "'" + formula
+    assert json.loads(data["event"])["payload"]["title"] == formula
+    jsonl = records(list(export_merges(db_engine)))
+    assert jsonl[0]["title"] == formula
+    assert jsonl[0]["event"]["payload"]["author"] == formula  # type: ignore[index]
+    path = tmp_path / "merges.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    from app.store.audit.verify import verify_export
+
+    assert verify_export(path).ok
