@@ -31,10 +31,7 @@ from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.risk.allowlist import allowlist_findings
-from app.semdiff.destinations.introduced import with_destinations
-from app.semdiff.dispatch import analyze_files
-from app.semdiff.terraform.plan.merge import merge as merge_plans
-from app.semdiff.terraform.plan.merge import plan_changes, plan_status
+from app.semdiff import analyze_files, merge_plans, plan_changes, plan_status, with_destinations
 
 
 @dataclass(frozen=True)

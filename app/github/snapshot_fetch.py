@@ -23,7 +23,7 @@ from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnaps
 from app.gate.trailers import co_authors
 from app.github.client import MAX_LISTED_PR_COMMITS, MAX_PR_FILES, InstallationClient
 from app.github.contents import Blob, TreeEntry
-from app.semdiff.common.scope import is_terraform_module_file, module_dirs_to_read
+from app.semdiff import is_terraform_module_file, module_dirs_to_read
 from app.sources.git import CODEOWNERS_PATHS
 
 _STATUS: dict[str, FileStatus] = {
