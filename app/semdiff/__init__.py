@@ -7,8 +7,6 @@ that needs only the module-scope helpers (the GitHub snapshot fetch, `countersig
 checkout) does not pay for the parsers of every analyzer family.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing this package loads nothing
 if TYPE_CHECKING:
     from typing import Any
@@ -79,7 +77,7 @@ __all__ = [
 
 if not TYPE_CHECKING:  # hidden from mypy, so a misspelt import is a type error, not `Any`
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> "Any":
         """Load an exported name from its module on first use (PEP 562), then keep it here."""
         try:
             module, attribute = _EXPORTS[name]
