@@ -145,7 +145,7 @@ def analyze(
             author_is_bot=bool(author and author.endswith("[bot]")),
         )
     if plan is not None:
-        from app.semdiff.terraform.plan.merge import read_plan
+        from app.semdiff import read_plan
 
         try:
             data = plan.read_bytes()

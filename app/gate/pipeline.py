@@ -1,15 +1,17 @@
 """The pure pipeline: snapshot → report. No GitHub, database or HTTP here.
 
-Stages, each fail-closed: repo config (base branch) → semantic diff → who proposed it
-(`app.gate.proposer`: agent registry, commit identities, run-ID trailers) → risk rules → tier →
-Cedar `propose` → approvals against the tier.
-A stage that cannot do its job adds a `problem`, which makes the check fail with that sentence.
+`evaluate_snapshot` runs the named stages in order, each a function of data in, data out:
+`read_config` (base branch) → `semantic_changes` → `identify_proposer` (`app.gate.proposer`:
+agent registry, commit identities, run-ID trailers) → `assess_findings` (risk rules, allowlists,
+tier) → `decide_policy` (Cedar `propose`, rate limit, trust ramp) → `check_approvals` (against
+the tier) → the `Report`. Each stage fails closed: one that cannot do its job adds a `problem`,
+which makes the check fail with that sentence.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,21 +22,29 @@ from app.config.agents import Agent
 from app.config.allowlists import effective_layers
 from app.config.repo import RepoConfig, parse_repo_config
 from app.core.errors import ConfigError
-from app.core.report import AgentInfo, Graduation, PolicyResult, Report, Tier
+from app.core.models import Change
+from app.core.report import (
+    AgentInfo,
+    BreakGlass,
+    Finding,
+    Graduation,
+    PlanStatus,
+    PolicyResult,
+    Report,
+    Risk,
+    Tier,
+)
 from app.core.snapshot import PullRequestSnapshot
 from app.gate import break_glass
-from app.gate.approvals import ApprovalGate, GateInput, PriorEvaluation
+from app.gate.approvals import ApprovalGate, GateInput, GateOutcome, MayApprove, PriorEvaluation
 from app.gate.owners import CodeOwnersMap
-from app.gate.proposer import identify_proposer
+from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
 from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.risk.allowlist import allowlist_findings
-from app.semdiff.destinations.introduced import with_destinations
-from app.semdiff.dispatch import analyze_files
-from app.semdiff.terraform.plan.merge import merge as merge_plans
-from app.semdiff.terraform.plan.merge import plan_changes, plan_status
+from app.semdiff import analyze_files, merge_plans, plan_changes, plan_status, with_destinations
 
 
 @dataclass(frozen=True)
@@ -91,30 +101,82 @@ def evaluate_snapshot(
     history: Mapping[str, PriorEvaluation] | None = None,
     agent_history: AgentHistory | None = None,
 ) -> Evaluation:
-    """`agent_history` is the proposing agent's audited record (the service reads it from the
-    store): without it no rate limit is checked and no tier graduates (fail closed)."""
-    problems: list[str] = list(snapshot.problems)
+    """Run the stages in order: config → changes → proposer → findings → policy → approvals →
+    report. `agent_history` is the proposing agent's audited record (the service reads it from
+    the store): without it no rate limit is checked and no tier graduates (fail closed)."""
+    config, config_problems = read_config(snapshot)
+    changes, plans = semantic_changes(snapshot, config)
+    proposer = identify_proposer(snapshot, gate.policy.registry, config)
+    agent_info = describe_agent(snapshot, proposer)
+    assessed = assess_findings(snapshot, gate, config, proposer, changes)
+    decided = decide_policy(snapshot, gate, proposer, changes, assessed, agent_history)
+    policy_version = gate.policy_version(snapshot.config_text)
+    approved = check_approvals(
+        snapshot,
+        gate,
+        config,
+        proposer,
+        agent_info,
+        changes,
+        assessed.findings,
+        decided.tier,
+        policy_version,
+        history or {},
+    )
+    report = Report(
+        changes=tuple(changes),
+        findings=assessed.findings,
+        risk=assessed.risk,
+        tier=decided.tier,
+        policy=decided.policy,
+        approvals=approved.outcome.status,
+        agent=agent_info,
+        policy_version=policy_version,
+        problems=(*snapshot.problems, *config_problems, *proposer.problems, *decided.problems),
+        plans=plans,
+        graduation=decided.graduation,
+        mode=config.mode,
+        break_glass=approved.break_glass,
+    )
+    return Evaluation(
+        report=report,
+        config=config,
+        enforced=assessed.judged_as_agent or config.enforce_for == "all",
+        to_request_users=approved.outcome.to_request_users,
+        to_request_teams=approved.outcome.to_request_teams,
+    )
+
+
+def read_config(snapshot: PullRequestSnapshot) -> tuple[RepoConfig, tuple[str, ...]]:
+    """Stage 1, config: the base branch's `.github/countersign.yml`. An invalid file is a problem
+    (the check fails saying why) and the defaults apply, so the rest still explains itself."""
     try:
-        config = parse_repo_config(snapshot.config_text)
+        return parse_repo_config(snapshot.config_text), ()
     except ConfigError as error:
-        problems.append(f"invalid repository config: {error}")
-        config = RepoConfig()
+        return RepoConfig(), (f"invalid repository config: {error}",)
+
+
+def semantic_changes(
+    snapshot: PullRequestSnapshot, config: RepoConfig
+) -> tuple[list[Change], PlanStatus | None]:
+    """Stage 2, changes: what the files mean, with the Terraform plans of this head merged in
+    (a plan says what the source cannot), and the destinations each change introduces."""
     changes = analyze_files(snapshot.files, config, snapshot.context_files)
     changed_paths = [p for f in snapshot.files for p in (f.path, f.old_path) if p]
     plans = plan_status(snapshot.plans, changed_paths, config, snapshot.head_sha)
     if plans is not None and snapshot.plans:
         changes = merge_plans(changes, plan_changes(snapshot.plans, config))
-    changes = with_destinations(changes, snapshot.files)
+    return with_destinations(changes, snapshot.files), plans
 
-    proposer = identify_proposer(snapshot, gate.policy.registry, config)
-    problems.extend(proposer.problems)
+
+def describe_agent(snapshot: PullRequestSnapshot, proposer: Proposer) -> AgentInfo:
+    """Stage 3, proposer (`identify_proposer`), as the report shows it: who, which run, why."""
     run = proposer.run
-    is_agent = proposer.is_agent
-    agent_info = AgentInfo(
+    return AgentInfo(
         id=proposer.agent_id,
         run_id=run.run_id,
         author=snapshot.author,
-        is_agent=is_agent,
+        is_agent=proposer.is_agent,
         run_url=run.run_url,
         run_cost_usd=run.run_cost_usd,
         operator=run.operator,
@@ -125,41 +187,149 @@ def evaluate_snapshot(
         notes=run.notes,
     )
 
-    # Unknown authors are judged like an agent (fail closed) unless the repo says otherwise.
-    judged_as_agent = is_agent or proposer.enforce_unknown
+
+@dataclass(frozen=True)
+class Assessed:
+    """Stage 4's result: the findings, their risk and the tier they alone call for."""
+
+    findings: tuple[Finding, ...]
+    risk: Risk
+    tier: Tier
+    judged_as_agent: bool
+    """Held to the agent rules: an agent, or unknown authors the repo enforces for."""
+
+
+def assess_findings(
+    snapshot: PullRequestSnapshot,
+    gate: Gatekeeper,
+    config: RepoConfig,
+    proposer: Proposer,
+    changes: Sequence[Change],
+) -> Assessed:
+    """Stage 4, findings: the risk rules, then the allowlists (the repository's, and the agent's
+    own for an agent change). Unknown authors are judged like an agent (fail closed) unless the
+    repo says otherwise."""
+    judged_as_agent = proposer.is_agent or proposer.enforce_unknown
     findings = evaluate_rules(gate.rules, changes, is_agent=judged_as_agent, author=snapshot.author)
-    agent = gate.policy.registry.get(proposer.agent_id) if is_agent and proposer.agent_id else None
-    allowlists = effective_layers(
-        config.allowlists, proposer.agent_id, agent.allowlists if agent else None
-    )
+    agent_id = proposer.agent_id
+    agent = gate.policy.registry.get(agent_id) if proposer.is_agent and agent_id else None
+    allowlists = effective_layers(config.allowlists, agent_id, agent.allowlists if agent else None)
     findings += allowlist_findings(changes, allowlists)
-    risk = risk_summary(findings)
-    tier: Tier = tier_for(findings)
-    enforced = judged_as_agent or config.enforce_for == "all"
-    if is_agent:
+    return Assessed(
+        findings=tuple(findings),
+        risk=risk_summary(findings),
+        tier=tier_for(findings),
+        judged_as_agent=judged_as_agent,
+    )
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Stage 5's result: Cedar's answer and the tier after it, the ramp and the rate limit."""
+
+    policy: PolicyResult
+    tier: Tier
+    graduation: Graduation | None
+    problems: tuple[str, ...]
+
+
+def decide_policy(
+    snapshot: PullRequestSnapshot,
+    gate: Gatekeeper,
+    proposer: Proposer,
+    changes: Sequence[Change],
+    assessed: Assessed,
+    agent_history: AgentHistory | None,
+) -> Decided:
+    """Stage 5, policy: may this agent propose this change (Cedar `propose`; a denial blocks),
+    then the agent's own record: a rate limit fails the check, the trust ramp may lower the tier.
+    Only the record of the agent that proposed the PR counts."""
+    tier = assessed.tier
+    if proposer.is_agent:
         policy = gate.policy.decide_propose(
-            proposer.agent_id or snapshot.author or "", snapshot.repo, summarize(changes, findings)
+            proposer.agent_id or snapshot.author or "",
+            snapshot.repo,
+            summarize(changes, assessed.findings),
         )
     else:
         policy = PolicyResult(decision="allow", reasons=("not an agent change",))
     if policy.decision != "allow":
         tier = "blocked"
     graduation: Graduation | None = None
-    if is_agent and proposer.agent is not None:
-        own = (
-            agent_history if agent_history and agent_history.agent_id == proposer.agent.id else None
-        )
-        limited = own and rate_limit_problem(gate.policy.registry.limits_for(proposer.agent), own)
+    problems: tuple[str, ...] = ()
+    agent = proposer.agent
+    if proposer.is_agent and agent is not None:
+        own = agent_history if agent_history and agent_history.agent_id == agent.id else None
+        limited = own and rate_limit_problem(gate.policy.registry.limits_for(agent), own)
         if limited:
-            problems.append(limited)
-        graduation = graduation_for(proposer.agent.graduation, tier, findings, changes, own)
+            problems = (limited,)
+        graduation = graduation_for(agent.graduation, tier, assessed.findings, changes, own)
         if graduation is not None and graduation.graduated:
             tier = graduation.to_tier
-    policy_version = gate.policy_version(snapshot.config_text)
+    return Decided(policy=policy, tier=tier, graduation=graduation, problems=problems)
 
-    owners = CodeOwnersMap.parse(snapshot.codeowners, source="CODEOWNERS")
-    agent_logins = set(gate.policy.registry.all_logins()) | set(proposer.bots)
+
+@dataclass(frozen=True)
+class Approved:
+    """Stage 6's result: the approvals against the tier, and a break-glass verdict."""
+
+    outcome: GateOutcome
+    break_glass: BreakGlass | None
+
+
+def check_approvals(
+    snapshot: PullRequestSnapshot,
+    gate: Gatekeeper,
+    config: RepoConfig,
+    proposer: Proposer,
+    agent_info: AgentInfo,
+    changes: Sequence[Change],
+    findings: Sequence[Finding],
+    tier: Tier,
+    policy_version: str,
+    history: Mapping[str, PriorEvaluation],
+) -> Approved:
+    """Stage 6, approvals: the reviews that count (Cedar `approve`, never an agent's or the
+    operator's own) against what the tier and CODEOWNERS require; and the break-glass label."""
+    agent_logins = frozenset(gate.policy.registry.all_logins()) | frozenset(proposer.bots)
+    may_approve = _approver_check(snapshot, gate, proposer, agent_info, tier, agent_logins)
+    # Kinds of the files with a tier-2+ finding (linear: a 3,000-resource module must not
+    # cost changes × findings comparisons).
+    risky_files = {f.file for f in findings if _tier_at_least(f.tier, 2)}
+    risky_kinds = tuple(sorted({c.kind for c in changes if c.file in risky_files}))
+    outcome = ApprovalGate().evaluate(
+        GateInput(
+            tier=tier,
+            changes=tuple(changes),
+            risky_kinds=risky_kinds,
+            owners=CodeOwnersMap.parse(snapshot.codeowners, source="CODEOWNERS"),
+            config=config,
+            reviews=snapshot.reviews,
+            author=snapshot.author or "",
+            agent_logins=agent_logins,
+            may_approve=may_approve,
+            team_members=snapshot.team_members,
+            head_sha=snapshot.head_sha,
+            policy_version=policy_version,
+            history=history,
+        )
+    )
+    glass = break_glass.decide(config.break_glass, snapshot, agent_logins=agent_logins)
+    return Approved(outcome=outcome, break_glass=glass)
+
+
+def _approver_check(
+    snapshot: PullRequestSnapshot,
+    gate: Gatekeeper,
+    proposer: Proposer,
+    agent_info: AgentInfo,
+    tier: Tier,
+    agent_logins: frozenset[str],
+) -> MayApprove:
+    """Cedar `approve` for one reviewer: agents and bots never count, and each of the run's
+    operators is, for their own approval, *the* operator."""
     team_members = snapshot.team_members
+    operator = proposer.run.operator
 
     def may_approve(login: str, is_bot: bool = False) -> tuple[bool, tuple[str, ...]]:
         teams = tuple(t for t, members in team_members.items() if login in members)
@@ -170,57 +340,13 @@ def evaluate_snapshot(
                 repo=snapshot.repo,
                 author=snapshot.author or "",
                 agent_id=agent_info.id or "",
-                # Each of the run's operators is, for their own approval, *the* operator.
-                operator=login if login.lower() in proposer.operators else run.operator or "",
+                operator=login if login.lower() in proposer.operators else operator or "",
                 tier=tier if isinstance(tier, int) else 99,
                 teams=teams,
             ),
         )
 
-    # Kinds of the files with a tier-2+ finding (linear: a 3,000-resource module must not
-    # cost changes × findings comparisons).
-    risky_files = {f.file for f in findings if _tier_at_least(f.tier, 2)}
-    risky_kinds = tuple(sorted({c.kind for c in changes if c.file in risky_files}))
-    outcome = ApprovalGate().evaluate(
-        GateInput(
-            tier=tier,
-            changes=tuple(changes),
-            risky_kinds=risky_kinds,
-            owners=owners,
-            config=config,
-            reviews=snapshot.reviews,
-            author=snapshot.author or "",
-            agent_logins=frozenset(agent_logins),
-            may_approve=may_approve,
-            team_members=team_members,
-            head_sha=snapshot.head_sha,
-            policy_version=policy_version,
-            history=history or {},
-        )
-    )
-    glass = break_glass.decide(config.break_glass, snapshot, agent_logins=frozenset(agent_logins))
-    report = Report(
-        changes=tuple(changes),
-        findings=tuple(findings),
-        risk=risk,
-        tier=tier,
-        policy=policy,
-        approvals=outcome.status,
-        agent=agent_info,
-        policy_version=policy_version,
-        problems=tuple(problems),
-        plans=plans,
-        graduation=graduation,
-        mode=config.mode,
-        break_glass=glass,
-    )
-    return Evaluation(
-        report=report,
-        config=config,
-        enforced=enforced,
-        to_request_users=outcome.to_request_users,
-        to_request_teams=outcome.to_request_teams,
-    )
+    return may_approve
 
 
 def proposing_agent(snapshot: PullRequestSnapshot, gate: Gatekeeper) -> Agent | None:

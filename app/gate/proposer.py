@@ -54,65 +54,105 @@ def identify_proposer(
     snapshot: PullRequestSnapshot, registry: AgentRegistry, config: RepoConfig
 ) -> Proposer:
     """Run the stage over every identity signal of the snapshot."""
-    agents: list[Agent] = []
-    bots: list[str] = []
-    evidence: list[str] = []
-    unknown: list[str] = []
-    human_co_authors: list[str] = []
+    seen = _Signals(registry)
+    seen.identities(snapshot)
+    is_agent = bool(seen.agents or seen.bots)
+    run, problems = _agent_run(snapshot, seen.agents, seen.bots, is_agent)
+    operators: list[str] = [run.operator.lower()] if run.operator else []
+    if is_agent:
+        # The human co-authoring an agent's commits asked for them (Copilot credits its operator
+        # that way): their approval is not independent.
+        operators += [o for o in seen.human_co_authors if o not in operators]
+    if is_agent and operators and run.operator is None:
+        run = replace(run, operator=operators[0])
+    return Proposer(
+        agent=seen.agents[0] if seen.agents else None,
+        bots=tuple(seen.bots),
+        is_agent=is_agent,
+        evidence=tuple(seen.evidence),
+        unknown=tuple(seen.unknown),
+        enforce_unknown=bool(seen.unknown) and config.unknown_authors == "enforce",
+        run=run,
+        operators=tuple(operators),
+        problems=tuple(problems),
+    )
 
-    def hit(agent: Agent | None, bot: str | None, why: str) -> bool:
+
+class _Signals:
+    """What the identity signals said, in the order they were read (the evidence lists it)."""
+
+    def __init__(self, registry: AgentRegistry) -> None:
+        self.registry = registry
+        self.agents: list[Agent] = []
+        self.bots: list[str] = []
+        self.evidence: list[str] = []
+        self.unknown: list[str] = []
+        self.human_co_authors: list[str] = []
+
+    def identities(self, snapshot: PullRequestSnapshot) -> None:
+        """The PR author, the head branch, and each commit's author, committer and co-authors."""
+        if snapshot.author:
+            self.by_login(snapshot.author, "PR author", is_bot=snapshot.author_is_bot)
+        if snapshot.head_ref:
+            branch_agent = self.registry.agent_for_branch(snapshot.head_ref)
+            self.hit(branch_agent, None, f"head branch {snapshot.head_ref}")
+        for commit in snapshot.commits:
+            label = f"commit {commit.sha[:7]}"
+            for role, login, ident in (
+                ("author", commit.author_login, commit.author),
+                ("committer", commit.committer_login, commit.committer),
+            ):
+                if login == GITHUB_COMMITTER:
+                    continue
+                known = self.by_login(login, f"{label} {role}") if login else False
+                if ident is not None:
+                    known = self.by_identity(ident, f"{label} {role}") or known
+                if login is None and not known and snapshot.linked_accounts:
+                    who = str(ident) if ident is not None else "(no identity)"
+                    self.unknown.append(
+                        f"{label}: {role} {who} is not linked to a GitHub account and is not in "
+                        "the agent registry"
+                    )
+            for co in commit.co_authors:
+                if not self.by_identity(co, f"{label} co-author"):
+                    self.human_co_authors.extend(_logins_of(co))
+
+    def hit(self, agent: Agent | None, bot: str | None, why: str) -> bool:
         if agent is not None:
-            if agent not in agents:
-                agents.append(agent)
-            evidence.append(f"{why} is agent {agent.id}")
+            if agent not in self.agents:
+                self.agents.append(agent)
+            self.evidence.append(f"{why} is agent {agent.id}")
             return True
         if bot is not None:
-            if bot not in bots:
-                bots.append(bot)
-            evidence.append(f"{why} is the unregistered bot {bot}")
+            if bot not in self.bots:
+                self.bots.append(bot)
+            self.evidence.append(f"{why} is the unregistered bot {bot}")
             return True
         return False
 
-    def by_login(login: str, why: str, *, is_bot: bool = False) -> bool:
-        agent = registry.agent_for_logins([login])
+    def by_login(self, login: str, why: str, *, is_bot: bool = False) -> bool:
+        agent = self.registry.agent_for_logins([login])
         bot = login if (is_bot or login.lower().endswith("[bot]")) else None
-        return hit(agent, bot, f"{why} {login}")
+        return self.hit(agent, bot, f"{why} {login}")
 
-    def by_identity(ident: GitIdentity, why: str) -> bool:
+    def by_identity(self, ident: GitIdentity, why: str) -> bool:
+        registry = self.registry
         agent = registry.agent_for_email(ident.email) or registry.agent_for_name(ident.name)
         login = login_from_noreply(ident.email)
         bot = login if login and login.lower().endswith("[bot]") else None
         if bot is None and ident.name.lower().endswith("[bot]") and login:
             bot = ident.name  # `copilot-swe-agent[bot] <198982749+Copilot@users.noreply…>`
-        return hit(agent, bot, f"{why} {ident}")
+        return self.hit(agent, bot, f"{why} {ident}")
 
-    if snapshot.author:
-        by_login(snapshot.author, "PR author", is_bot=snapshot.author_is_bot)
-    if snapshot.head_ref:
-        branch_agent = registry.agent_for_branch(snapshot.head_ref)
-        hit(branch_agent, None, f"head branch {snapshot.head_ref}")
-    for commit in snapshot.commits:
-        label = f"commit {commit.sha[:7]}"
-        for role, login, ident in (
-            ("author", commit.author_login, commit.author),
-            ("committer", commit.committer_login, commit.committer),
-        ):
-            if login == GITHUB_COMMITTER:
-                continue
-            known = by_login(login, f"{label} {role}") if login else False
-            if ident is not None:
-                known = by_identity(ident, f"{label} {role}") or known
-            if login is None and not known and snapshot.linked_accounts:
-                who = str(ident) if ident is not None else "(no identity)"
-                unknown.append(
-                    f"{label}: {role} {who} is not linked to a GitHub account and is not in "
-                    "the agent registry"
-                )
-        for co in commit.co_authors:
-            if not by_identity(co, f"{label} co-author"):
-                human_co_authors.extend(_logins_of(co))
 
-    is_agent = bool(agents or bots)
+def _agent_run(
+    snapshot: PullRequestSnapshot, agents: list[Agent], bots: list[str], is_agent: bool
+) -> tuple[RunInfo, list[str]]:
+    """The run the trailers (or a registered session link) name, and what fails the check.
+
+    An agent change must name its run (registered automation alone need not); a human's PR is
+    not linked to an agent run (or trace) by a trailer anyone can type, so those trailers are
+    ignored, saying so."""
     run = collect_run_info(_sources(snapshot))
     problems: list[str] = []
     if is_agent:
@@ -129,7 +169,6 @@ def identify_proposer(
         ):
             problems.append(_missing_run_id(bots))
     elif run.run_id or run.trace_parent:
-        # A human's PR is not linked to an agent run (or trace) by a trailer anyone can type.
         ignored: tuple[str, ...] = ()
         notes = run.notes
         if run.run_id:
@@ -137,24 +176,7 @@ def identify_proposer(
         if run.trace_parent:
             notes += ("Agent-Trace-Parent ignored: not an agent change",)
         run = RunInfo(problems=ignored, notes=notes)
-    operators: list[str] = [run.operator.lower()] if run.operator else []
-    if is_agent:
-        # The human co-authoring an agent's commits asked for them (Copilot credits its operator
-        # that way): their approval is not independent.
-        operators += [o for o in human_co_authors if o not in operators]
-    if is_agent and operators and run.operator is None:
-        run = replace(run, operator=operators[0])
-    return Proposer(
-        agent=agents[0] if agents else None,
-        bots=tuple(bots),
-        is_agent=is_agent,
-        evidence=tuple(evidence),
-        unknown=tuple(unknown),
-        enforce_unknown=bool(unknown) and config.unknown_authors == "enforce",
-        run=run,
-        operators=tuple(operators),
-        problems=tuple(problems),
-    )
+    return run, problems
 
 
 def _missing_run_id(bots: list[str]) -> str:

@@ -23,7 +23,7 @@ from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnaps
 from app.gate.trailers import co_authors
 from app.github.client import MAX_LISTED_PR_COMMITS, MAX_PR_FILES, InstallationClient
 from app.github.contents import Blob, TreeEntry
-from app.semdiff.common.scope import is_terraform_module_file, module_dirs_to_read
+from app.semdiff import is_terraform_module_file, module_dirs_to_read
 from app.sources.git import CODEOWNERS_PATHS
 
 _STATUS: dict[str, FileStatus] = {
@@ -139,59 +139,22 @@ def fetch_snapshot(
             f"this PR changes {changed or len(raw_files)} files; GitHub lists at most "
             f"{MAX_PR_FILES}, so Countersign cannot see the whole change: split the PR"
         )
-    specs: list[tuple[str, str]] = [(base_sha, CONFIG_PATH)]
-    specs += [(base_sha, p) for p in CODEOWNERS_PATHS]
-    for f in raw_files:
-        status = _STATUS.get(f.get("status", "modified"), "modified")
-        if status != "added":
-            specs.append((base_sha, f.get("previous_filename") or f["filename"]))
-        if status != "removed":
-            specs.append((head_sha, f["filename"]))
-    changed = {f["filename"] for f in raw_files} | {
+    paths = {f["filename"] for f in raw_files} | {
         f["previous_filename"] for f in raw_files if f.get("previous_filename")
     }
-    trees = [(head_sha, d) for d in sorted(module_dirs_to_read(changed))]
-    blobs, listings = client.contents(repo, specs, trees)
+    trees = [(head_sha, d) for d in sorted(module_dirs_to_read(paths))]
+    blobs, listings = client.contents(repo, _blob_specs(raw_files, base_sha, head_sha), trees)
     cap = client.app.max_blob_bytes
     for (_, spec_path), blob in sorted(blobs.items()):
-        if blob.too_large and spec_path in changed:
+        if blob.too_large and spec_path in paths:
             problems.append(_too_large(spec_path, blob, cap))
-    context = _context_files(listings, changed, cap, problems)
-    files: list[FileDiff] = []
-    for f in raw_files:
-        status = _STATUS.get(f.get("status", "modified"), "modified")
-        path = f["filename"]
-        old = f.get("previous_filename")
-        base, base_ok, base_bin = (
-            _side(blobs.get((base_sha, old or path))) if status != "added" else (None, True, False)
-        )
-        head, head_ok, head_bin = (
-            _side(blobs.get((head_sha, path))) if status != "removed" else (None, True, False)
-        )
-        files.append(
-            FileDiff(
-                path=path,
-                old_path=old if status == "renamed" else None,
-                status=status,
-                base=base,
-                head=head,
-                patch=f.get("patch"),
-                complete=base_ok and head_ok,
-                binary=base_bin or head_bin,
-            )
-        )
+    context = _context_files(listings, paths, cap, problems)
+    files = tuple(_file_diff(f, blobs, base_sha, head_sha) for f in raw_files)
     config_blob = blobs.get((base_sha, CONFIG_PATH))
     if config_blob is not None and config_blob.exists and config_blob.data is None:
         # Unreadable config must not silently fall back to defaults (fail closed).
         problems.append(f"{CONFIG_PATH} on the base branch is binary or too large to read")
-    codeowners = next(
-        (
-            blobs[(base_sha, p)].data
-            for p in CODEOWNERS_PATHS
-            if blobs.get((base_sha, p)) and blobs[(base_sha, p)].data is not None
-        ),
-        None,
-    )
+    codeowners = _codeowners(blobs, base_sha)
     user = pr.get("user") or {}
     return PullRequestSnapshot(
         repo=repo,
@@ -205,24 +168,78 @@ def fetch_snapshot(
         base_ref=pr["base"].get("ref", "main"),
         head_ref=pr["head"].get("ref") or "",
         commits=tuple(commit_from_api(c) for c in commits),
-        files=tuple(files),
+        files=files,
         context_files=context,
         reviews=tuple(
-            Review(
-                login=r["user"]["login"],
-                state=r["state"],
-                commit_id=r.get("commit_id"),
-                submitted_at=datetime.fromisoformat(r["submitted_at"].replace("Z", "+00:00"))
-                if r.get("submitted_at")
-                else None,
-                is_bot=(r["user"].get("type") == "Bot"),
-                id=r.get("id"),
-            )
-            for r in reviews
-            if r.get("user") and r.get("state") in REVIEW_STATES
+            _review(r) for r in reviews if r.get("user") and r.get("state") in REVIEW_STATES
         ),
         codeowners=codeowners.decode("utf-8", "replace") if codeowners else None,
         config_text=config_blob.data if config_blob and config_blob.exists else None,
         labels=tuple(label.get("name", "") for label in pr.get("labels") or []),
         problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+def _blob_specs(
+    raw_files: list[dict[str, Any]], base_sha: str, head_sha: str
+) -> list[tuple[str, str]]:
+    """The blobs one query reads: the base's config and CODEOWNERS, then each file's sides."""
+    specs: list[tuple[str, str]] = [(base_sha, CONFIG_PATH)]
+    specs += [(base_sha, p) for p in CODEOWNERS_PATHS]
+    for f in raw_files:
+        status = _STATUS.get(f.get("status", "modified"), "modified")
+        if status != "added":
+            specs.append((base_sha, f.get("previous_filename") or f["filename"]))
+        if status != "removed":
+            specs.append((head_sha, f["filename"]))
+    return specs
+
+
+def _file_diff(
+    f: dict[str, Any], blobs: dict[tuple[str, str], Blob], base_sha: str, head_sha: str
+) -> FileDiff:
+    """One entry of `GET /pulls/{n}/files` with both sides read (incomplete when one was cut)."""
+    status = _STATUS.get(f.get("status", "modified"), "modified")
+    path = f["filename"]
+    old = f.get("previous_filename")
+    base, base_ok, base_bin = (
+        _side(blobs.get((base_sha, old or path))) if status != "added" else (None, True, False)
+    )
+    head, head_ok, head_bin = (
+        _side(blobs.get((head_sha, path))) if status != "removed" else (None, True, False)
+    )
+    return FileDiff(
+        path=path,
+        old_path=old if status == "renamed" else None,
+        status=status,
+        base=base,
+        head=head,
+        patch=f.get("patch"),
+        complete=base_ok and head_ok,
+        binary=base_bin or head_bin,
+    )
+
+
+def _codeowners(blobs: dict[tuple[str, str], Blob], base_sha: str) -> bytes | None:
+    """The base branch's CODEOWNERS: the first of GitHub's locations that has one."""
+    return next(
+        (
+            blobs[(base_sha, p)].data
+            for p in CODEOWNERS_PATHS
+            if blobs.get((base_sha, p)) and blobs[(base_sha, p)].data is not None
+        ),
+        None,
+    )
+
+
+def _review(r: dict[str, Any]) -> Review:
+    return Review(
+        login=r["user"]["login"],
+        state=r["state"],
+        commit_id=r.get("commit_id"),
+        submitted_at=datetime.fromisoformat(r["submitted_at"].replace("Z", "+00:00"))
+        if r.get("submitted_at")
+        else None,
+        is_bot=(r["user"].get("type") == "Bot"),
+        id=r.get("id"),
     )

@@ -16,7 +16,7 @@ from app.config.allowlists import CATEGORIES, NOUNS, AllowlistLayer, Category, r
 from app.core.models import Change
 from app.core.redact import mask_url_passwords
 from app.core.report import Finding
-from app.semdiff.destinations.introduced import FACT
+from app.semdiff import DESTINATIONS_FACT
 
 RULE = "allowlist.destination"
 TIER = 2
@@ -31,7 +31,7 @@ def allowlist_findings(
         return []
     out: list[Finding] = []
     for change in changes:
-        found = change.facts.get(FACT)
+        found = change.facts.get(DESTINATIONS_FACT)
         if not isinstance(found, dict):
             continue
         for category in CATEGORIES:

@@ -4,8 +4,8 @@ happens at import time, so tests and several processes each get their own app.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
@@ -63,6 +63,47 @@ def create_app(
     runtime: Runtime | None = None,
 ) -> FastAPI:
     """The service. `role` decides whether this process also runs inbox workers."""
+    docs = settings.api_docs  # off unless COUNTERSIGN_API_DOCS: the schema maps every door
+    app = FastAPI(
+        title="Countersign",
+        version=__version__,
+        description="Policy-enforced gate between AI agents and the systems they change.",
+        lifespan=_lifespan(settings, role, workers, runtime),
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        redirect_slashes=False,  # Starlette's slash redirect builds its URL from the Host header
+    )
+    from app.service.routes.analyze import router as analyze_router
+    from app.service.routes.audit_api import router as api_router
+    from app.service.routes.plans import router as plans_router
+    from app.service.routes.webhook import router as webhook_router
+
+    app.include_router(webhook_router)
+    app.include_router(analyze_router)
+    app.include_router(api_router)
+    app.include_router(plans_router)
+    from app.console.mount import mount_console
+
+    mount_console(app)
+    _add_ops_routes(app)
+
+    @app.exception_handler(DatabaseNotReady)
+    async def _db_down(_request: Request, error: DatabaseNotReady) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=503)
+
+    @app.exception_handler(CountersignError)
+    async def _typed(_request: Request, error: CountersignError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=400)
+
+    return app
+
+
+def _lifespan(
+    settings: Settings, role: Role, workers: int, runtime: Runtime | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Build the runtime (unless one is handed in) and start the inbox workers when the role
+    runs them; stop and release both on shutdown, whatever happened in between."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,29 +135,11 @@ def create_app(
                 close_runtime(rt)
             log.info("service.stopped")
 
-    docs = settings.api_docs  # off unless COUNTERSIGN_API_DOCS: the schema maps every door
-    app = FastAPI(
-        title="Countersign",
-        version=__version__,
-        description="Policy-enforced gate between AI agents and the systems they change.",
-        lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
-        redirect_slashes=False,  # Starlette's slash redirect builds its URL from the Host header
-    )
-    from app.service.routes.analyze import router as analyze_router
-    from app.service.routes.audit_api import router as api_router
-    from app.service.routes.plans import router as plans_router
-    from app.service.routes.webhook import router as webhook_router
+    return lifespan
 
-    app.include_router(webhook_router)
-    app.include_router(analyze_router)
-    app.include_router(api_router)
-    app.include_router(plans_router)
-    from app.console.mount import mount_console
 
-    mount_console(app)
+def _add_ops_routes(app: FastAPI) -> None:
+    """`/healthz`, `/readyz` and `/metrics`: what an orchestrator and Prometheus poll."""
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -163,16 +186,6 @@ def create_app(
         return PlainTextResponse(
             generate_latest(rt.metrics.registry).decode(), media_type=CONTENT_TYPE_LATEST
         )
-
-    @app.exception_handler(DatabaseNotReady)
-    async def _db_down(_request: Request, error: DatabaseNotReady) -> JSONResponse:
-        return JSONResponse({"error": str(error)}, status_code=503)
-
-    @app.exception_handler(CountersignError)
-    async def _typed(_request: Request, error: CountersignError) -> JSONResponse:
-        return JSONResponse({"error": str(error)}, status_code=400)
-
-    return app
 
 
 def _refresh_agent_gauges(rt: Runtime) -> None:

@@ -17,7 +17,6 @@ from opentelemetry.trace import Span
 from opentelemetry.util.types import AttributeValue
 
 from app.agentops.history import AgentHistory
-from app.agentops.reverts import revert_refs
 from app.config.repo import parse_repo_config
 from app.core.errors import ConfigError
 from app.core.models import Change
@@ -33,25 +32,28 @@ from app.runtime.context import Runtime
 from app.runtime.logging import log
 from app.runtime.tracing import describe_evaluation
 from app.service.break_glass_facts import record_break_glass, with_break_glass_facts
-from app.store import inbox
+from app.service.check_runs import ANNOTATIONS_SENT as ANNOTATIONS_SENT  # where tests look
+from app.service.check_runs import (
+    Head,
+    annotations_sent,
+    create_check_run,
+    find_check_run,
+    record_annotations_sent,
+)
+from app.service.evaluation_record import (
+    Published,
+    ReviewRequest,
+    already_recorded,
+    evaluation_payload,
+    record_run_id_change,
+    reviewers_to_request,
+)
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
-from app.store.audit.records import EvaluationRecord
 from app.store.plans import plans_for
+from app.store.tables import AuditEvent
 
 TIER_LABEL_PREFIX = "countersign:tier-"
-CHECK_RUN_CREATED = "check_run_created"
-ANNOTATIONS_SENT = "annotations_sent"
-"""Audit bookkeeping: which annotation set (digest) a check run carries, so it is sent once."""
-
-
-@dataclass(frozen=True)
-class ReviewRequest:
-    already: frozenset[str]
-    users: frozenset[str]
-    teams: frozenset[str]
-    new_users: frozenset[str]
-    new_teams: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ class PullRequestEvaluator:
         attempt: int,
         delivery_id: str | None,
     ) -> EvaluationOutcome | None:
+        """The steps in order: fetch the PR, show a check in progress, fetch and enrich the
+        snapshot, evaluate (pure), record, publish, annotate, request reviewers, label, count."""
         started = time.perf_counter()
         calls = CallLog()
         client = self.client(installation_id, calls)
@@ -169,21 +173,60 @@ class PullRequestEvaluator:
         if pr.get("state") != "open":
             log.info("evaluation.skipped_closed", repo=repo, pr=number)
             return None  # closed since the event: nothing to gate
-        head_sha = str(pr["head"]["sha"])
-        span.set_attribute(telemetry.HEAD_SHA, head_sha)
-        structlog.contextvars.bind_contextvars(repo=repo, pr=number, head_sha=head_sha[:12])
-        previous = store.latest_evaluation(self.rt.engine, repo, number, head_sha)
-        # The in-progress check comes first, so a slow or failing GitHub shows "Evaluating…"
-        # (never green) while the rest of the snapshot is fetched and retried.
-        check_run_id = self._check_run_id(
-            client, repo, number, head_sha, previous, attempt, delivery_id
-        )
-        if check_run_id is None:
-            check_run_id = self._create_check_run(client, repo, number, head_sha)
+        head = Head(repo, number, str(pr["head"]["sha"]), attempt, delivery_id)
+        span.set_attribute(telemetry.HEAD_SHA, head.sha)
+        structlog.contextvars.bind_contextvars(repo=repo, pr=number, head_sha=head.sha[:12])
+        previous = store.latest_evaluation(self.rt.engine, repo, number, head.sha)
+        check_run_id = self._start_check(client, head, previous)
         snapshot = fetch_snapshot(client, repo, number, pr=pr)
-        # Plans posted for exactly this head (never an older one), read from our store.
+        snapshot, record = self._enrich(client, head, snapshot)
+        evaluation = self._evaluate(client, head, check_run_id, snapshot, record)
+        agent_trace_id = describe_evaluation(span, evaluation.report, evaluation.conclusion)
+        check_run_id, annotations = self._annotations(client, head, check_run_id, evaluation)
+        published = Published(
+            check_run_id=check_run_id,
+            api_calls=len(calls),
+            trace_id=telemetry.trace_id_of(span),
+            agent_trace_id=agent_trace_id,
+            requested=reviewers_to_request(evaluation, previous),
+            delivery_id=delivery_id,
+        )
+        self._record(head, snapshot, evaluation, published, record)
+        self._publish(client, head, check_run_id, evaluation, annotations.send)
+        self._annotated(head, check_run_id, annotations)
+        self._request_reviewers(client, head, published.requested)
+        self._labels(client, repo, number, snapshot, evaluation)
+        seconds = time.perf_counter() - started
+        self._count(evaluation, calls, seconds)
+        return EvaluationOutcome(
+            snapshot.head_sha,
+            evaluation.conclusion,
+            check_run_id,
+            tuple(calls.calls),
+            seconds,
+            would_conclude=evaluation.would_conclude if evaluation.observed else None,
+        )
+
+    def _start_check(
+        self, client: InstallationClient, head: Head, previous: AuditEvent | None
+    ) -> int:
+        """The head's check run, in progress. It comes first, so a slow or failing GitHub shows
+        "Evaluating…" (never green) while the rest of the snapshot is fetched and retried."""
+        found = find_check_run(self.rt.engine, client, head, previous)
+        if found is not None:
+            return found
+        return create_check_run(
+            self.rt.engine, client, head, self.details_url(head.repo, head.number)
+        )
+
+    def _enrich(
+        self, client: InstallationClient, head: Head, snapshot: PullRequestSnapshot
+    ) -> tuple[PullRequestSnapshot, AgentHistory | None]:
+        """Add what GitHub's PR does not say: plans posted for exactly this head (never an older
+        one, read from our store), the members of the teams that decide approvals, the agent's
+        audited record (recording this opening), and the break-glass conversation."""
         snapshot = snapshot.model_copy(
-            update={"plans": plans_for(self.rt.engine, repo, snapshot.head_sha)}
+            update={"plans": plans_for(self.rt.engine, head.repo, snapshot.head_sha)}
         )
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)
@@ -191,106 +234,138 @@ class PullRequestEvaluator:
                 snapshot = snapshot.model_copy(
                     update={"team_members": {t: client.team_members(t) for t in teams}}
                 )
-        record = self.agent_record(repo, number, snapshot)
-        snapshot = with_break_glass_facts(client, self.rt.engine, snapshot)
+        record = self.agent_record(head.repo, head.number, snapshot)
+        return with_break_glass_facts(client, self.rt.engine, snapshot), record
+
+    def _evaluate(
+        self,
+        client: InstallationClient,
+        head: Head,
+        check_run_id: int,
+        snapshot: PullRequestSnapshot,
+        record: AgentHistory | None,
+    ) -> Evaluation:
+        """The pure gate. Fail closed: an error fails the check with the reason, then raises
+        (the worker retries the delivery)."""
         try:
-            evaluation = evaluate_snapshot(
-                snapshot, self.rt.gate, history=self.history(repo, number), agent_history=record
+            return evaluate_snapshot(
+                snapshot,
+                self.rt.gate,
+                history=self.history(head.repo, head.number),
+                agent_history=record,
             )
-        except Exception as error:  # fail closed with the reason on the check
+        except Exception as error:
             log.exception("evaluation.failed")
             client.update_check_run(
-                repo,
+                head.repo,
                 check_run_id,
-                checks.failure_body(repr(error)[:500], self.details_url(repo, number)),
+                checks.failure_body(repr(error)[:500], self.details_url(head.repo, head.number)),
             )
             raise
-        conclusion = evaluation.conclusion
-        report = evaluation.report
-        agent_trace_id = describe_evaluation(span, report, conclusion)
-        annotations = checks.annotation_set(report)
-        digest = checks.annotations_digest(annotations)
-        sent = self._annotations_sent(repo, number, check_run_id)
+
+    def _annotations(
+        self, client: InstallationClient, head: Head, check_run_id: int, evaluation: Evaluation
+    ) -> tuple[int, Annotations]:
+        """The check run that carries this evaluation's annotations, and whether to send them.
+        GitHub cannot take annotations back: another set (new config or rules on the base,
+        another policy) gets a fresh check run for this head, and that one counts from now."""
+        items = checks.annotation_set(evaluation.report)
+        digest = checks.annotations_digest(items)
+        sent = annotations_sent(self.rt.engine, head, check_run_id)
         if sent is not None and sent != digest:
-            # GitHub cannot take annotations back: another set (new config or rules on the base,
-            # another policy) gets a fresh check run for this head, and that one counts from now.
-            check_run_id = self._create_check_run(client, repo, number, head_sha)
-            sent = None
-        send_annotations = bool(annotations) and sent is None
-        requested = self._reviewers_to_request(evaluation, previous)
-        # Record before publishing: a green check must never exist without its audit record.
-        payload = EvaluationRecord(
-            report=report.model_dump(mode="json"),
-            head_sha=snapshot.head_sha,
-            base_sha=snapshot.base_sha or None,
-            policy_version=report.policy_version or "",
-            conclusion=conclusion,
-            check_run_id=check_run_id,
-            api_calls=len(calls),
-            trace_id=telemetry.trace_id_of(span),
-            agent_trace_id=agent_trace_id,
-            observed=evaluation.observed,
-            would_conclude=evaluation.would_conclude if evaluation.observed else None,
-        ).model_dump(mode="json")
-        payload["requested_reviewers"] = sorted(
-            requested.already | requested.users | requested.teams
-        )
-        payload["delivery_id"] = delivery_id
-        if record is not None:  # the rate-limit figures (the ramp's are in report.graduation)
-            payload["agent_record"] = agentops.opening_counts(record)
-        refs = revert_refs(
-            repo, [snapshot.title, snapshot.body, *(c.message for c in snapshot.commits)]
-        )
-        if refs:  # kept for the merge record: which earlier merges this PR reverts
-            payload["reverts"] = refs.model_dump(mode="json")
-        # A retried delivery (a crash after this append) publishes again but records once.
-        recorded = (
-            attempt > 1
-            and delivery_id is not None
-            and any(
-                e.data().get("delivery_id") == delivery_id
-                for e in store.evaluations_for_pr(self.rt.engine, repo, number)
+            check_run_id = create_check_run(
+                self.rt.engine, client, head, self.details_url(head.repo, head.number)
             )
-        )
-        if not recorded:
-            self._record_run_id_change(repo, number, snapshot.head_sha, report.agent.run_id)
+            sent = None
+        return check_run_id, Annotations(items, digest, send=bool(items) and sent is None)
+
+    def _record(
+        self,
+        head: Head,
+        snapshot: PullRequestSnapshot,
+        evaluation: Evaluation,
+        published: Published,
+        record: AgentHistory | None,
+    ) -> None:
+        """Record before publishing: a green check must never exist without its audit record.
+        A retried delivery records once; an honoured break-glass is recorded once per head."""
+        report = evaluation.report
+        payload = evaluation_payload(snapshot, evaluation, published, record)
+        if not already_recorded(self.rt.engine, head):
+            engine = self.rt.engine
+            record_run_id_change(
+                engine, head.repo, head.number, snapshot.head_sha, report.agent.run_id
+            )
             store.append(
-                self.rt.engine,
+                engine,
                 "evaluation",
                 payload,
-                repo=repo,
-                pr_number=number,
+                repo=head.repo,
+                pr_number=head.number,
                 head_sha=snapshot.head_sha,
                 agent_id=report.agent.id,
                 run_id=report.agent.run_id,
             )
-        record_break_glass(self.rt.engine, repo, number, report)
+        record_break_glass(self.rt.engine, head.repo, head.number, report)
+
+    def _publish(
+        self,
+        client: InstallationClient,
+        head: Head,
+        check_run_id: int,
+        evaluation: Evaluation,
+        with_annotations: bool,
+    ) -> None:
+        """Complete the check run with the report (in batches when annotations need several)."""
         bodies = checks.completed_bodies(
-            report,
-            conclusion,  # type: ignore[arg-type]
+            evaluation.report,
+            evaluation.conclusion,  # type: ignore[arg-type]
             enforced=evaluation.enforced,
-            details_url=self.details_url(repo, number),
-            with_annotations=send_annotations,
+            details_url=self.details_url(head.repo, head.number),
+            with_annotations=with_annotations,
         )
-        checks.post_completed(client, repo, check_run_id, bodies)
-        if send_annotations:  # recorded once GitHub has them all, so a failed send is retried
-            store.append(
-                self.rt.engine,
-                ANNOTATIONS_SENT,
-                {"check_run_id": check_run_id, "digest": digest, "count": len(annotations)},
-                repo=repo,
-                pr_number=number,
-                head_sha=head_sha,
+        checks.post_completed(client, head.repo, check_run_id, bodies)
+
+    def _annotated(self, head: Head, check_run_id: int, annotations: Annotations) -> None:
+        """Record the annotation set once GitHub has it all (a failed send is retried)."""
+        if annotations.send:
+            record_annotations_sent(
+                self.rt.engine, head, check_run_id, annotations.digest, len(annotations.items)
             )
+
+    def _request_reviewers(
+        self, client: InstallationClient, head: Head, requested: ReviewRequest
+    ) -> None:
+        """Ask the missing owners and teams, only those not asked before for this head."""
         if requested.new_users or requested.new_teams:
             client.request_reviewers(
-                repo,
-                number,
+                head.repo,
+                head.number,
                 sorted(requested.new_users),
                 sorted(t.split("/", 1)[-1] for t in requested.new_teams),
             )
-        self._labels(client, repo, number, snapshot, evaluation)
-        seconds = time.perf_counter() - started
+
+    def _labels(
+        self,
+        client: InstallationClient,
+        repo: str,
+        number: int,
+        snapshot: PullRequestSnapshot,
+        evaluation: Evaluation,
+    ) -> None:
+        """The `countersign:tier-N` label, when the repo asks for labels (observe mode: none)."""
+        if evaluation.observed or not evaluation.config.labels or evaluation.report.tier is None:
+            return
+        wanted = f"{TIER_LABEL_PREFIX}{evaluation.report.tier}"
+        for label in snapshot.labels:
+            if label.startswith(TIER_LABEL_PREFIX) and label != wanted:
+                client.remove_label(repo, number, label)
+        if wanted not in snapshot.labels:
+            client.add_labels(repo, number, [wanted])
+
+    def _count(self, evaluation: Evaluation, calls: CallLog, seconds: float) -> None:
+        """Metrics and the `evaluation.done` log line: latency, conclusions, API calls made."""
+        report, conclusion = evaluation.report, evaluation.conclusion
         self.rt.metrics.evaluation_seconds.observe(seconds)
         self.rt.metrics.conclusions.labels(conclusion=conclusion).inc()
         self.rt.metrics.api_calls.labels(outcome="made").inc(len(calls))
@@ -303,135 +378,15 @@ class PullRequestEvaluator:
             api_calls=len(calls),
             seconds=round(seconds, 3),
         )
-        return EvaluationOutcome(
-            snapshot.head_sha,
-            conclusion,
-            check_run_id,
-            tuple(calls.calls),
-            seconds,
-            would_conclude=evaluation.would_conclude if evaluation.observed else None,
-        )
 
-    def _create_check_run(
-        self, client: InstallationClient, repo: str, number: int, head_sha: str
-    ) -> int:
-        created = client.create_check_run(
-            repo,
-            checks.in_progress_body(
-                head_sha,
-                self.details_url(repo, number),
-                checks.external_id(repo, number, head_sha),
-            ),
-        )
-        check_run_id = int(created["id"])
-        # Recorded at once (we hold the PR's lock), so the next delivery for this head
-        # reuses it: one check run per SHA (per annotation set).
-        store.append(
-            self.rt.engine,
-            CHECK_RUN_CREATED,
-            {"head_sha": head_sha, "check_run_id": check_run_id},
-            repo=repo,
-            pr_number=number,
-            head_sha=head_sha,
-        )
-        return check_run_id
 
-    def _annotations_sent(self, repo: str, number: int, check_run_id: int) -> str | None:
-        """The digest of the annotations this check run already carries, or None."""
-        for event in reversed(
-            store.events_for_pr(self.rt.engine, repo, number, kinds=(ANNOTATIONS_SENT,))
-        ):
-            data = event.data()
-            if data.get("check_run_id") == check_run_id:
-                return str(data["digest"])
-        return None
+@dataclass(frozen=True)
+class Annotations:
+    """One evaluation's annotation set, its digest, and whether its check run still needs it."""
 
-    def _record_run_id_change(
-        self, repo: str, number: int, head_sha: str, run_id: str | None
-    ) -> None:
-        """A PR whose run ID changes after evaluation is re-linked: say so in the audit trail."""
-        events = store.evaluations_for_pr(self.rt.engine, repo, number)
-        if not events or events[-1].run_id == run_id:
-            return
-        store.append(
-            self.rt.engine,
-            "run_id_changed",
-            {"before": events[-1].run_id, "after": run_id, "head_sha": head_sha},
-            repo=repo,
-            pr_number=number,
-            head_sha=head_sha,
-            run_id=run_id,
-        )
-
-    def _check_run_id(
-        self,
-        client: InstallationClient,
-        repo: str,
-        number: int,
-        sha: str,
-        previous: Any,
-        attempt: int,
-        delivery_id: str | None,
-    ) -> int | None:
-        """The check run already made for this head: ours on record (the newest, when a changed
-        annotation set opened another), or GitHub's after a crash."""
-        for event in reversed(
-            store.events_for_pr(self.rt.engine, repo, number, kinds=(CHECK_RUN_CREATED,))
-        ):
-            if event.head_sha == sha:
-                return int(event.data()["check_run_id"])
-        if previous is not None and previous.data().get("check_run_id"):
-            return int(previous.data()["check_run_id"])
-        cut_short = attempt > 1 or (
-            delivery_id is not None
-            and inbox.interrupted_for(self.rt.engine, repo, number, delivery_id)
-        )
-        if cut_short:  # a crash may have created one without recording it
-            runs = client.check_runs_for(repo, sha, checks.CHECK_NAME)
-            if runs:
-                return int(runs[0]["id"])
-        return None
-
-    def _reviewers_to_request(self, evaluation: Evaluation, previous: Any) -> ReviewRequest:
-        """Missing owners/teams, asked once per SHA (never agents, never the author); nobody in
-        observe mode."""
-        already: set[str] = set()
-        if previous is not None:
-            already = set(previous.data().get("requested_reviewers") or [])
-        if evaluation.observed:
-            empty: frozenset[str] = frozenset()
-            return ReviewRequest(frozenset(already), empty, empty, empty, empty)
-        author = (evaluation.report.agent.author or "").lower()
-        users = {
-            u
-            for u in evaluation.to_request_users
-            if u.lower() != author and not u.endswith("[bot]")
-        }
-        teams = {f"team:{t}" for t in evaluation.to_request_teams}
-        return ReviewRequest(
-            already=frozenset(already),
-            users=frozenset(users),
-            teams=frozenset(teams),
-            new_users=frozenset(users - already),
-            new_teams=frozenset(t[5:] for t in teams - already),
-        )
-
-    def _labels(
-        self,
-        client: InstallationClient,
-        repo: str,
-        number: int,
-        snapshot: PullRequestSnapshot,
-        evaluation: Evaluation,
-    ) -> None:
-        if evaluation.observed or not evaluation.config.labels or evaluation.report.tier is None:
-            return  # observe mode labels nothing
-        wanted = f"{TIER_LABEL_PREFIX}{evaluation.report.tier}"
-        for label in snapshot.labels:
-            if label.startswith(TIER_LABEL_PREFIX) and label != wanted:
-                client.remove_label(repo, number, label)
-        if wanted not in snapshot.labels:
-            client.add_labels(repo, number, [wanted])
+    items: list[dict[str, Any]]
+    digest: str
+    send: bool
 
 
 def decode_payload(raw: bytes) -> dict[str, Any]:

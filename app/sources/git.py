@@ -15,7 +15,7 @@ from app.core.errors import UsageError
 from app.core.models import FileDiff, FileStatus
 from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnapshot
 from app.gate.trailers import co_authors
-from app.semdiff.common.scope import is_terraform_module_file, module_dir, module_dirs_to_read
+from app.semdiff import is_terraform_module_file, module_dir, module_dirs_to_read
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.core.snapshot import TerraformPlan
-from app.semdiff.terraform.plan.redact import redact_for_storage
+from app.semdiff import redact_for_storage
 from app.store.audit import store
 from app.store.tables import PLANS
 

@@ -19,8 +19,7 @@ from pydantic import BaseModel
 from app.core.errors import UnparseableError
 from app.core.gc_pause import paused_gc
 from app.runtime.context import Runtime
-from app.semdiff.terraform.plan.merge import plan_from
-from app.semdiff.terraform.plan.read import check_plan, reject_constant
+from app.semdiff import check_plan, plan_from, reject_constant
 from app.service.handlers import PLAN_EVENT
 from app.service.plan_auth import PlanAuthError, PlanAuthorizer
 from app.store import inbox
