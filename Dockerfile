@@ -1,23 +1,41 @@
 # syntax=docker/dockerfile:1
 # Debian-based: cedarpy ships no musllinux wheel (STACK-NOTES.md).
+# Build: docker build --build-arg VERSION=0.1.0 --build-arg REVISION="$(git rev-parse HEAD)" -t countersign .
+# (scripts/build-image.sh passes both and builds with podman where Docker is absent.)
+
+# ---- build: a wheel of the app and a venv with it and its pinned dependencies ----
 FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-RUN python -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md alembic.ini app.yml ./
 COPY app ./app
 COPY risk_rules ./risk_rules
 COPY policies ./policies
 COPY migrations ./migrations
-RUN pip install --upgrade pip && pip wheel --no-deps -w /wheels . && pip install /wheels/*.whl
+RUN python -m venv /opt/build && /opt/build/bin/pip install --no-cache-dir "hatchling==1.27.0" \
+ && /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation -w /wheels . \
+ && python -m venv --without-pip /opt/venv \
+ && /opt/build/bin/pip --python /opt/venv/bin/python install --no-cache-dir /wheels/*.whl \
+ && find /opt/venv -depth -type d \( -name tests -o -name test \) -path '*/site-packages/*/*' -prune -exec rm -rf {} +
 
+# ---- runtime: the venv only; no compilers, no pip, no tests or bench ----
 FROM python:3.11-slim-bookworm
-RUN useradd --system --uid 10001 --home /app countersign
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/countersign/countersign
+LABEL org.opencontainers.image.title="countersign" \
+      org.opencontainers.image.description="A policy-enforced gate between AI agents and the systems they change, as a GitHub App." \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+RUN useradd --system --uid 10001 --home-dir /app --no-create-home countersign \
+ && mkdir -p /app /data && chown 10001:10001 /data
 COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
+    COUNTERSIGN_REVISION=${REVISION} \
     COUNTERSIGN_DATABASE_URL=sqlite:////data/countersign.db
-RUN mkdir /data && chown countersign /data
-USER countersign
+USER 10001:10001
 WORKDIR /app
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \

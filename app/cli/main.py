@@ -47,9 +47,26 @@ _mount_audit()
 _state: dict[str, bool] = {"debug": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from app.cli.version import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and the git revision it was built from.",
+        ),
+    ] = False,
 ) -> None:
     _state["debug"] = debug
 
