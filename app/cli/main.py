@@ -179,33 +179,77 @@ def serve(
         typer.Option(help="web: HTTP only; worker: inbox workers only; all: both."),
     ] = "all",
     workers: Annotated[int, typer.Option(min=1, max=64, help="Inbox worker threads.")] = 1,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate",
+            help="Apply pending migrations first, under a database lock (safe with N replicas).",
+        ),
+    ] = False,
 ) -> None:
-    """Run the GitHub App (webhooks, API, inbox workers)."""
+    """Run the GitHub App (webhooks, API, inbox workers). SIGTERM stops it gracefully."""
     import uvicorn
 
     from app.service.app import build_runtime, close_runtime, create_app
 
     settings = _settings()
     settings.require_github()
+    if migrate:
+        _migrate(settings.database_url)
     runtime = build_runtime(settings)  # fail here, with a clear message, not inside uvicorn
     if role == "worker":
-        from app.service.worker import WorkerPool
-
-        pool = WorkerPool(runtime, workers=workers)
-        pool.start()
-        err.print(f"countersign worker: {len(pool.workers)} worker(s); Ctrl-C to stop")
-        try:
-            import threading
-
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pool.stop()
-        finally:
-            close_runtime(runtime)
+        _serve_workers(runtime, workers)
         return
     application = create_app(settings, role=role, workers=workers, runtime=runtime)
     try:
         uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        close_runtime(runtime)
+
+
+def _migrate(url: str) -> None:
+    """`serve --migrate`: upgrade under the migration lock and say what this starter did."""
+    from app.store.migrate_lock import upgrade_locked
+
+    result = upgrade_locked(url)
+    if result.applied:
+        typer.echo(
+            f"countersign: migrations applied: {result.before or '<none>'} -> "
+            f"{result.after.current}",
+            err=True,
+        )
+    else:
+        typer.echo(f"countersign: migrations already at {result.after.current}", err=True)
+
+
+def _serve_workers(runtime: Any, workers: int) -> None:
+    """`serve --role worker`: run the pool until SIGTERM/SIGINT, then stop it gracefully."""
+    import signal
+    import threading
+
+    from app.service.app import close_runtime
+    from app.service.worker import WorkerPool
+
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    pool = WorkerPool(runtime, workers=workers)
+    pool.start()
+    typer.echo(
+        f"countersign worker: {len(pool.workers)} worker(s); SIGTERM or Ctrl-C to stop", err=True
+    )
+    try:
+        while not stop.wait(1.0):
+            pass
+        released = pool.stop()
+        typer.echo(
+            f"countersign worker: stopped ({released} in-flight delivery(ies) given back)",
+            err=True,
+        )
     finally:
         close_runtime(runtime)
 
