@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo demo-console test lint typecheck pytest bench corpus clean
+.PHONY: demo demo-console test lint typecheck pytest bench corpus clean image image-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,12 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+image:
+	bash scripts/build-image.sh
+
+image-test: $(STAMP)
+	bash scripts/image-test.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/semdiff.py

@@ -50,7 +50,7 @@ def migration_line(proc: subprocess.Popen[str]) -> str:
 
 
 def test_concurrent_starters_apply_each_migration_once(db_url: str) -> None:
-    _public, private_key = generate_key()
+    private_key, _public = generate_key()
     procs = [start(db_url, private_key) for _ in range(STARTERS)]
     try:
         lines = [migration_line(p) for p in procs]
@@ -77,7 +77,7 @@ def test_concurrent_starters_apply_each_migration_once(db_url: str) -> None:
 
 
 def test_serve_without_migrate_still_refuses_an_old_schema(sqlite_url: str) -> None:
-    _public, private_key = generate_key()
+    private_key, _public = generate_key()
     env = {
         **os.environ,
         "COUNTERSIGN_APP_ID": "4242",
