@@ -12,6 +12,11 @@ from helm_python.chart import Chart
 from helm_python.errors import HelmError
 from ruamel.yaml import YAML
 
+from app.config.settings import shipped_dir
+from app.core.models import FileDiff
+from app.core.snapshot import PullRequestSnapshot
+from app.gate.pipeline import Gatekeeper, evaluate
+
 CHART = Path(__file__).resolve().parents[2] / "deploy" / "helm" / "countersign"
 KUBE_VERSION = "1.30.0"
 VALUE_SETS: dict[str, dict[str, Any]] = {
@@ -116,3 +121,20 @@ def test_every_value_is_documented() -> None:
         elif depth == 2 and not section_documented and not documented:
             undocumented.append(line)
     assert undocumented == []
+
+
+def test_countersign_reads_the_rendered_manifests_without_an_unparseable_finding() -> None:
+    rendered = Chart.load(CHART).render(
+        VALUE_SETS["ingress and one replica each"], name="cs", namespace="ci", is_install=True
+    )
+    files = tuple(
+        FileDiff(path=f"rendered/{path}", status="added", head=text.encode())
+        for path, text in rendered.items()
+        if text.strip()
+    )
+    snapshot = PullRequestSnapshot(repo="acme/countersign", files=files)
+    gate = Gatekeeper.load(shipped_dir("risk_rules"), shipped_dir("policies"))
+    report = evaluate(snapshot, gate)
+    assert {c.file for c in report.changes} == {f.path for f in files}
+    assert {c.kind for c in report.changes} == {"kubernetes"}
+    assert [f for f in report.findings if "unparseable" in f.rule] == []
