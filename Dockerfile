@@ -10,17 +10,22 @@ ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 # reads (about 19 MB). Nothing of this stage but /opt/venv reaches the image.
 RUN apt-get update && apt-get install -y --no-install-recommends binutils && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md alembic.ini app.yml ./
+# Dependencies first, from pyproject's pinned list: this layer is reused until pyproject changes.
+COPY pyproject.toml ./
+RUN python -m venv /opt/build && /opt/build/bin/pip install --no-cache-dir "hatchling==1.27.0" \
+ && python -m venv --without-pip /opt/venv \
+ && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && /opt/build/bin/pip --python /opt/venv/bin/python install --no-cache-dir -r /tmp/requirements.txt \
+ && find /opt/venv -depth -type d \( -name tests -o -name test \) -path '*/site-packages/*/*' -prune -exec rm -rf {} + \
+ && find /opt/venv -name '*.so*' -type f -exec strip --strip-unneeded {} +
+# Then the app itself, as a wheel (pyproject force-includes these folders and app.yml).
+COPY README.md alembic.ini app.yml ./
 COPY app ./app
 COPY risk_rules ./risk_rules
 COPY policies ./policies
 COPY migrations ./migrations
-RUN python -m venv /opt/build && /opt/build/bin/pip install --no-cache-dir "hatchling==1.27.0" \
- && /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation -w /wheels . \
- && python -m venv --without-pip /opt/venv \
- && /opt/build/bin/pip --python /opt/venv/bin/python install --no-cache-dir /wheels/*.whl \
- && find /opt/venv -depth -type d \( -name tests -o -name test \) -path '*/site-packages/*/*' -prune -exec rm -rf {} + \
- && find /opt/venv -name '*.so*' -type f -exec strip --strip-unneeded {} +
+RUN /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation -w /wheels . \
+ && /opt/build/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-deps /wheels/*.whl
 
 # ---- runtime: the venv only; no compilers, no pip, no tests or bench ----
 FROM python:3.11-slim-bookworm
