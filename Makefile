@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo demo-console test lint typecheck pytest bench corpus clean image image-test
+.PHONY: demo demo-console test test-fast fmt lint typecheck pytest bench corpus clean image image-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,20 @@ pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The inner loop: lint, layer contracts and the tests that need no servers, browser or PostgreSQL
+# (about a minute; `make test` runs everything).
+FAST_MARKERS := not e2e and not slow and not browser and not postgres
+
+test-fast: $(STAMP)
+	$(BIN)/ruff check app tests bench scripts
+	$(BIN)/ruff format --check app tests bench scripts
+	$(BIN)/lint-imports
+	COUNTERSIGN_FAST_TESTS=1 $(BIN)/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
+fmt: $(STAMP)
+	$(BIN)/ruff format app tests bench scripts
+	$(BIN)/ruff check --fix app tests bench scripts
 
 image:
 	bash scripts/build-image.sh

@@ -13,8 +13,14 @@ commits touching the listed paths as base = parent, head = commit, exactly as
   module (any `.tf`/`.tf.json` of its directory at head), or a Kubernetes object reported deleted
   that the same PR also creates (same address): both are refactors, not destroys (must be 0).
 
-Exit status 1 when any crash, rule error or false delete is found; a missing repository is
-reported and skipped (exit 2 when none was found at all).
+It then prints the precision numbers of `scripts/corpus_metrics.py` against the labels in
+`corpus/labels.yaml`: per-rule precision of high/critical findings (with labels now *gone* and
+sampled findings still *unlabelled*), the tier-2+ share of routine release/bump commits, false
+deletes and the share of commits with an unparseable file. `--stubs FILE` writes the unlabelled
+findings as label entries to fill in.
+
+Exit status 1 when any crash, rule error or false delete is found or a target is missed; a
+missing repository is reported and skipped (exit 2 when none was found at all).
 """
 
 from __future__ import annotations
@@ -34,11 +40,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import corpus_metrics as cm  # noqa: E402  (beside this script)
+
 from app.config.settings import shipped_dir  # noqa: E402
 from app.core.errors import UsageError  # noqa: E402
-from app.core.report import Report  # noqa: E402
+from app.core.report import Finding, Report  # noqa: E402
 from app.core.yamlsafe import load_yaml  # noqa: E402
 from app.gate.pipeline import Gatekeeper, evaluate_snapshot  # noqa: E402
+from app.risk import tier_for  # noqa: E402
 from app.semdiff.common.scope import is_terraform_module_file  # noqa: E402
 from app.semdiff.terraform.parse import flavor_of, parse_side  # noqa: E402
 from app.sources.git import GitRepo, snapshot_from_git  # noqa: E402
@@ -58,6 +67,8 @@ class RepoResult:
     false_deletes: list[str] = field(default_factory=list)
     tiers: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    high: list[cm.Observed] = field(default_factory=list)
+    records: list[cm.CommitRecord] = field(default_factory=list)
 
 
 def git_dir(mirror: Path, repo: str) -> Path | None:
@@ -120,6 +131,78 @@ def false_deletes(git: GitRepo, head: str, report: Report) -> list[str]:
     return found
 
 
+def observed(repo: str, family: str, sha: str, finding: Finding) -> cm.Observed:
+    """A finding as the labels name it: its address, or file:line when it has none."""
+    address = finding.address or f"{finding.file}:{finding.line or 0}"
+    return cm.Observed(
+        repo=repo,
+        family=family,
+        commit=sha[:10],
+        rule=finding.rule,
+        severity=str(finding.severity),
+        file=finding.file or "",
+        address=address,
+        message=finding.message,
+    )
+
+
+def changed_lines(
+    git: GitRepo, base: str, head: str, paths: list[str]
+) -> list[tuple[str, str, str]]:
+    """(path, sign, text) of every added or removed line of the commit, for `is_routine`.
+
+    A snapshot may lack its largest blobs; then only the replayed paths are read, and when even
+    those are missing the commit counts as not version-only (its subject still decides)."""
+    diff = ("diff", "--unified=0", "--no-color", "--no-ext-diff", base, head)
+    try:
+        raw = git.run(*diff)
+    except UsageError:
+        try:
+            raw = git.run(*diff, "--", *paths)
+        except UsageError:
+            return []
+    out: list[tuple[str, str, str]] = []
+    path = ""
+    for line in raw.decode("utf-8", "replace").splitlines():
+        if line.startswith("+++ "):
+            path = line[6:] if line.startswith("+++ b/") else path
+        elif line.startswith("--- "):
+            path = line[6:] if line.startswith("--- a/") else path
+        elif line[:1] in ("+", "-"):
+            out.append((path, line[0], line[1:]))
+    return out
+
+
+def record(
+    result: RepoResult, git: GitRepo, entry: dict[str, Any], commit: tuple[str, str], report: Report
+) -> None:
+    """Add one evaluated commit's problems, high/critical findings and routine-ness to `result`."""
+    base, sha = commit
+    family, paths = str(entry.get("family", "other")), [str(p) for p in entry["paths"]]
+    result.changes += len(report.changes)
+    result.tiers[str(report.tier)] += 1
+    for finding in report.findings:
+        if finding.rule == RULE_ERROR:
+            result.rule_errors.append(f"{sha[:10]} {finding.file}: {finding.message}")
+    unparseable = [f"{c.file}: {c.unparseable}" for c in report.changes if c.unparseable]
+    result.unparseable += [f"{sha[:10]} {u}" for u in unparseable]
+    result.false_deletes += [f"{sha[:10]} {d}" for d in false_deletes(git, sha, report)]
+    result.high += [
+        observed(result.repo, family, sha, f) for f in report.findings if f.severity in cm.HIGH
+    ]
+    subject = git.run("log", "-1", "--format=%s", sha).decode("utf-8", "replace").strip()
+    result.records.append(
+        cm.CommitRecord(
+            repo=result.repo,
+            commit=sha,
+            subject=subject,
+            tier=tier_for(report.findings),
+            routine=cm.is_routine(subject, changed_lines(git, base, sha, paths)),
+            unparseable=tuple(unparseable),
+        )
+    )
+
+
 def replay(entry: dict[str, Any], mirror: Path, gate: Gatekeeper) -> RepoResult | None:
     repo = str(entry["repo"])
     where = git_dir(mirror, repo)
@@ -145,16 +228,8 @@ def replay(entry: dict[str, Any], mirror: Path, gate: Gatekeeper) -> RepoResult 
                 f"{sha[:10]}: {type(exc).__name__}: {exc} ({last.filename}:{last.lineno})"
             )
             continue
+        record(result, git, entry, (parents[1], sha), report)
         result.files += len(snapshot.files)
-        result.changes += len(report.changes)
-        result.tiers[str(report.tier)] += 1
-        for finding in report.findings:
-            if finding.rule == RULE_ERROR:
-                result.rule_errors.append(f"{sha[:10]} {finding.file}: {finding.message}")
-        for change in report.changes:
-            if change.unparseable:
-                result.unparseable.append(f"{sha[:10]} {change.file}: {change.unparseable}")
-        result.false_deletes += [f"{sha[:10]} {d}" for d in false_deletes(git, sha, report)]
     result.seconds = time.perf_counter() - started
     return result
 
@@ -168,8 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         help="folder holding the repositories' git directories (owner+name/repo)",
     )
     parser.add_argument("--manifest", type=Path, default=ROOT / "corpus" / "repos.yaml")
+    parser.add_argument("--labels", type=Path, default=ROOT / "corpus" / "labels.yaml")
     parser.add_argument("--only", action="append", default=[], help="replay only this owner/name")
     parser.add_argument("--show", type=int, default=15, help="examples listed per problem kind")
+    parser.add_argument("--quota", type=int, default=10, help="labels wanted per rule and family")
+    parser.add_argument("--seed", default="corpus", help="seed of the sample's hash ranking")
+    parser.add_argument("--stubs", type=Path, help="write unlabelled sampled findings here")
+    parser.add_argument("--report", type=Path, help="write the numbers as Markdown here")
     args = parser.parse_args(argv)
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse fallbacks are not ours
@@ -184,22 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{entry['repo']}: not found under {args.mirror} (fetch it first); skipped")
             continue
         results.append(result)
-        print(
-            f"{result.repo}: {result.commits} commits, {result.files} files, "
-            f"{result.changes} changes in {result.seconds:.1f} s — crashes {len(result.crashes)}, "
-            f"rule errors {len(result.rule_errors)}, unparseable {len(result.unparseable)}, "
-            f"false deletes {len(result.false_deletes)}; tiers {dict(sorted(result.tiers.items()))}"
-        )
-        for label, items in (
-            ("crash", result.crashes),
-            ("rule error", result.rule_errors),
-            ("unparseable", result.unparseable),
-            ("false delete", result.false_deletes),
-        ):
-            for item in items[: args.show]:
-                print(f"    {label}: {item}")
-            if len(items) > args.show:
-                print(f"    … and {len(items) - args.show} more {label}s")
+        print_repo(result, args.show)
     if not results:
         print("no repository of the corpus was found; nothing replayed")
         return 2
@@ -211,7 +276,112 @@ def main(argv: list[str] | None = None) -> int:
         "false deletes": sum(len(r.false_deletes) for r in results),
     }
     print("TOTAL: " + ", ".join(f"{k} {v}" for k, v in total.items()))
-    return 1 if total["crashes"] or total["rule errors"] or total["false deletes"] else 0
+    labels = cm.parse_labels(  # read after the replay, so labelling can go on while it runs
+        load_yaml(args.labels.read_bytes(), str(args.labels)) if args.labels.exists() else {},
+        str(args.labels),
+    )
+    metrics = cm.compute(
+        [f for r in results for f in r.high],
+        labels,
+        [c for r in results for c in r.records],
+        false_deletes=total["false deletes"],
+        quota=args.quota,
+        seed=args.seed,
+    )
+    print_metrics(metrics, args.show)
+    if args.stubs is not None:
+        args.stubs.write_text(cm.stubs(metrics.unlabelled))
+        print(f"wrote {len(metrics.unlabelled)} label stubs to {args.stubs}")
+    missed = cm.failures(metrics)
+    for miss in missed:
+        print(f"TARGET MISSED: {miss}")
+    if args.report is not None:
+        args.report.write_text(report_markdown(results, metrics, missed))
+    return 1 if total["crashes"] or total["rule errors"] or missed else 0
+
+
+def print_repo(result: RepoResult, show: int) -> None:
+    print(
+        f"{result.repo}: {result.commits} commits, {result.files} files, "
+        f"{result.changes} changes in {result.seconds:.1f} s — crashes {len(result.crashes)}, "
+        f"rule errors {len(result.rule_errors)}, unparseable {len(result.unparseable)}, "
+        f"false deletes {len(result.false_deletes)}, high/critical {len(result.high)}; "
+        f"tiers {dict(sorted(result.tiers.items()))}"
+    )
+    for label, items in (
+        ("crash", result.crashes),
+        ("rule error", result.rule_errors),
+        ("unparseable", result.unparseable),
+        ("false delete", result.false_deletes),
+    ):
+        _listed(label, items, show)
+
+
+def print_metrics(metrics: cm.Metrics, show: int) -> None:
+    """The precision table and the other measured targets, with what to look at listed."""
+    print("\nPRECISION of high/critical findings (labels: corpus/labels.yaml)")
+    for line in cm.table(metrics):
+        print(line)
+    _listed("gone", [f"{g.repo} {g.commit} {g.rule} {g.address}" for g in metrics.gone], show)
+    _listed(
+        "unlabelled",
+        [f"{u.repo} {u.commit} {u.rule} {u.file} {u.address}" for u in metrics.unlabelled],
+        show,
+    )
+    print(
+        f"routine commits at tier 2+: {len(metrics.routine_tier2)} of {metrics.routine} "
+        f"({metrics.routine_share:.1%})"
+    )
+    _listed(
+        "routine at tier 2+",
+        [f"{c.repo} {c.commit[:10]} {c.subject}" for c in metrics.routine_tier2],
+        show,
+    )
+    print(f"false deletes: {metrics.false_deletes}")
+    print(
+        f"unparseable commits: {len(metrics.unparseable)} of {metrics.commits} "
+        f"({metrics.unparseable_share:.1%})"
+    )
+    _listed(
+        "unparseable commit",
+        [f"{c.repo} {c.commit[:10]} {c.unparseable[0]}" for c in metrics.unparseable],
+        show,
+    )
+
+
+def report_markdown(results: list[RepoResult], metrics: cm.Metrics, missed: list[str]) -> str:
+    """The run's numbers as Markdown, for corpus/REPORT.md."""
+    out = [
+        "| repository | commits | high/critical | unparseable files | false deletes | seconds |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    out += [
+        f"| {r.repo} | {r.commits} | {len(r.high)} | {len(r.unparseable)} "
+        f"| {len(r.false_deletes)} | {r.seconds:.0f} |"
+        for r in results
+    ]
+    out += ["", *cm.table(metrics), ""]
+    out.append(
+        f"- routine commits at tier 2+: {len(metrics.routine_tier2)} of {metrics.routine} "
+        f"({metrics.routine_share:.1%})"
+    )
+    out.append(f"- false deletes: {metrics.false_deletes}")
+    out.append(
+        f"- unparseable commits: {len(metrics.unparseable)} of {metrics.commits} "
+        f"({metrics.unparseable_share:.1%})"
+    )
+    out += [
+        f"  - {c.repo} {c.commit[:10]}: {'; '.join(c.unparseable)}" for c in metrics.unparseable
+    ]
+    out += ["", "Targets missed:", *[f"- {m}" for m in missed or ["none"]]]
+    return "\n".join(out) + "\n"
+
+
+def _listed(label: str, items: list[str], show: int) -> None:
+    for item in items[:show]:
+        print(f"    {label}: {item}")
+    if len(items) > show:
+        print(f"    … and {len(items) - show} more ({label})")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ COUNTERSIGN_TEST_DATABASE_URL is set (`bash scripts/start-postgres.sh` prints it
   afterwards; skips cleanly without the variable.
 - `db_url`: both of the above (the PostgreSQL param carries the `postgres` marker).
 - `db_engine`: an engine on `db_url` migrated to head.
+- `module_db_url`: like `db_url`, one database per test module, for a module-scoped
+  `LocalStack` whose `reset()` gives each test a fresh database (tests/stacks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,8 +37,12 @@ os.environ["COUNTERSIGN_CACHE_DIR"] = tempfile.mkdtemp(prefix="countersign-test-
 # CI replays the same examples every run (a red CI must mean a regression, not a new random draw);
 # developers' runs keep exploring new inputs, and what they find becomes a fixed test.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+# `make test-fast`: fewer examples where a test names no count (tests/examples.py for the rest).
+settings.register_profile("fast", max_examples=20)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+elif os.environ.get("COUNTERSIGN_FAST_TESTS") == "1":
+    settings.load_profile("fast")
 
 
 @pytest.fixture
@@ -43,8 +50,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'countersign.db'}"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
+@contextmanager
+def _pg_schema() -> Iterator[str]:
+    """A new schema in the test database (search_path points at it), dropped afterwards."""
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set (run scripts/start-postgres.sh)")
@@ -66,11 +74,31 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with _pg_schema() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> str:
     name = "sqlite_url" if request.param == "sqlite" else "pg_url"
     url: str = request.getfixturevalue(name)
     return url
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One database per module and backend (pytest groups a module's tests by backend)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('stack') / 'countersign.db'}"
+        return
+    with _pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

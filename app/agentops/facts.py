@@ -31,6 +31,8 @@ class EvaluationFact:
     blocked: bool
     """Cedar denied the proposal (tier `blocked`)."""
     rule_classes: frozenset[str] = frozenset()
+    run_id: str | None = None
+    """The agent run the evaluated head named (`Agent-Run-ID:` trailer), if any."""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ Definitions (docs/agent-ops.md says the same):
 - approval latency: per merged PR with a counted approval, last counted approval − first
   evaluation of the merged head, at least 0 (an approval carried from an earlier commit waited
   on nothing); p50/p90 by nearest rank;
+- evaluated with run ID: evaluated PRs whose evaluation or merge in the window named a run;
 - run-ID coverage: % of merges with a run ID; cost per merge: sum of `Agent-Run-Cost-USD` over
   merges ÷ merges (merges without a cost add nothing and are counted in `merges_without_cost`);
 - analyze calls: `POST /api/analyze` calls admitted past the rate limit (agent level only).
@@ -58,9 +59,12 @@ class Scorecard(BaseModel):
     since: datetime
     until: datetime
     evaluated: int = 0
+    evaluated_with_run_id: int = 0
     merged: int = 0
     blocked: int = 0
+    """Blocked by policy: PRs with an evaluation Cedar denied (tier `blocked`)."""
     failed: int = 0
+    """PRs whose last evaluation concluded `failure` (blocked by policy or not)."""
     bypassed: int = 0
     reverted: int = 0
     reverted_pct: float = 0.0
@@ -125,6 +129,8 @@ def _card(
         if ev.blocked:
             blocked.add((ev.repo, ev.pr))
     failed = sum(1 for ev in last.values() if ev.conclusion == "failure")
+    named = {(e.repo, e.pr) for e in evaluations if e.run_id}
+    named |= {(m.repo, m.pr) for m in merges if m.run_id}
     latencies = [
         max(0.0, (m.last_approval_at - m.head_first_evaluated_at).total_seconds())
         for m in merges
@@ -140,6 +146,7 @@ def _card(
         since=window.since,
         until=window.until,
         evaluated=len(last),
+        evaluated_with_run_id=len(named & last.keys()),
         merged=n,
         blocked=len(blocked),
         failed=failed,

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from app.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from app.agentops.scorecard import Scorecard
 
 agents_app = typer.Typer(help="Agents: scorecards from the audited record.", no_args_is_help=True)
@@ -34,6 +34,8 @@ def _pct(value: float | None) -> str:
 
 
 def _table(cards: list[Scorecard], since: datetime, until: datetime) -> Table:
+    from rich.table import Table
+
     table = Table(
         title=f"Agent scorecards {since:%Y-%m-%d %H:%M} → {until:%Y-%m-%d %H:%M} UTC",
         title_justify="left",
@@ -108,6 +110,8 @@ def report_command(
             )
         )
         return
+    from rich.console import Console
+
     out = Console(width=200)
     if not cards:
         out.print(f"No agent activity between {start.isoformat()} and {end.isoformat()}.")

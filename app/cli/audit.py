@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.cli.console import stderr
 from app.core.errors import AuditIntegrityError, DatabaseNotReady, UsageError
 
 if TYPE_CHECKING:
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from app.store.audit.verify import VerifyResult
-
-err = Console(stderr=True)
 
 
 class _Report(Protocol):
@@ -67,6 +64,15 @@ def _when(value: str | None, option: str) -> datetime | None:
 
 @contextmanager
 def _progress(label: str, total: int | None) -> Iterator[_Report]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    err = stderr()
     with Progress(
         TextColumn(label),
         BarColumn(),
@@ -158,8 +164,8 @@ def export_command(
             from app.store.audit.store import chain_head
 
             envelope = write_envelope(bundle, chain_head(engine), key)
-            err.print(f"signed: {envelope}", highlight=False)
-    err.print(f"exported {written[0] if written else 0} merge record(s)", highlight=False)
+            stderr().print(f"signed: {envelope}", highlight=False)
+    stderr().print(f"exported {written[0] if written else 0} merge record(s)", highlight=False)
 
 
 @audit_app.command("verify")

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
 
+from app.cli.console import stderr
 from app.core.errors import CountersignError, UsageError
 
-err = Console(stderr=True)
 app = typer.Typer(
     name="countersign",
     help="A policy-enforced gate between AI agents and the systems they change.",
@@ -125,8 +124,12 @@ def analyze(
         raise UsageError(
             "give --base and --head (with --repo, default .), --diff FILE|-, or --plan FILE"
         )
-    settings = _settings()
-    gate = Gatekeeper.load(rules_dir or settings.rules_dir, policies_dir or settings.policies_dir)
+    from app.config.shipped import gate_dir
+
+    # Only the two folders, not the deployment Settings (pydantic-settings is a quarter of start-up).
+    gate = Gatekeeper.load(
+        rules_dir or gate_dir("rules_dir"), policies_dir or gate_dir("policies_dir")
+    )
     if diff is not None:
         from app.sources.diff import files_from_diff
 
@@ -195,61 +198,18 @@ def serve(
     settings = _settings()
     settings.require_github()
     if migrate:
-        _migrate(settings.database_url)
+        from app.cli.serving import migrate_locked
+
+        migrate_locked(settings.database_url)
     runtime = build_runtime(settings)  # fail here, with a clear message, not inside uvicorn
     if role == "worker":
-        _serve_workers(runtime, workers)
+        from app.cli.serving import serve_workers
+
+        serve_workers(runtime, workers)
         return
     application = create_app(settings, role=role, workers=workers, runtime=runtime)
     try:
         uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
-    finally:
-        close_runtime(runtime)
-
-
-def _migrate(url: str) -> None:
-    """`serve --migrate`: upgrade under the migration lock and say what this starter did."""
-    from app.store.migrate_lock import upgrade_locked
-
-    result = upgrade_locked(url)
-    if result.applied:
-        typer.echo(
-            f"countersign: migrations applied: {result.before or '<none>'} -> "
-            f"{result.after.current}",
-            err=True,
-        )
-    else:
-        typer.echo(f"countersign: migrations already at {result.after.current}", err=True)
-
-
-def _serve_workers(runtime: Any, workers: int) -> None:
-    """`serve --role worker`: run the pool until SIGTERM/SIGINT, then stop it gracefully."""
-    import signal
-    import threading
-
-    from app.service.app import close_runtime
-    from app.service.worker import WorkerPool
-
-    stop = threading.Event()
-
-    def _on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
-    pool = WorkerPool(runtime, workers=workers)
-    pool.start()
-    typer.echo(
-        f"countersign worker: {len(pool.workers)} worker(s); SIGTERM or Ctrl-C to stop", err=True
-    )
-    try:
-        while not stop.wait(1.0):
-            pass
-        released = pool.stop()
-        typer.echo(
-            f"countersign worker: stopped ({released} in-flight delivery(ies) given back)",
-            err=True,
-        )
     finally:
         close_runtime(runtime)
 
@@ -347,7 +307,7 @@ def rules_test(
     results = run_examples(pack)
     failed = [r for r in results if not r.ok]
     for r in failed:
-        err.print(
+        stderr().print(
             f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}"
         )
     typer.echo(
@@ -367,7 +327,7 @@ def policy_check(
     engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
     problems = engine.check()
     for problem in problems:
-        err.print(f"[red]problem:[/red] {problem}")
+        stderr().print(f"[red]problem:[/red] {problem}")
     if problems:
         raise typer.Exit(1)
     typer.echo(f"policies OK (version {engine.version[:12]})")
@@ -429,26 +389,37 @@ def policy_who_can(
         typer.echo(str(row))
 
 
+def _analyze_only() -> typer.Typer:
+    """The same `analyze` command in a tree of its own. Typer reads the signature and evaluates
+    the annotations of every command it mounts (about 50), a sixth of a pre-flight's start-up;
+    `countersign analyze …`, run by agents on every change, needs only this one."""
+    single = typer.Typer(name="countersign", add_completion=False, pretty_exceptions_enable=False)
+    single.callback()(_main)
+    single.command()(analyze)
+    return single
+
+
 def main() -> None:
     """Entry point: map typed errors to exit codes and clear messages."""
     debug = "--debug" in sys.argv
+    cli = _analyze_only() if sys.argv[1:2] == ["analyze"] else app
     try:
         # standalone_mode=False returns (not raises) the code of a `typer.Exit(n)`.
-        rc = app(standalone_mode=False)
+        rc = cli(standalone_mode=False)
         if isinstance(rc, int) and rc:
             raise SystemExit(rc)
     except UsageError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(2) from None
     except CountersignError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        stderr().print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(1) from None
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except typer.Abort:
-        err.print("aborted")
+        stderr().print("aborted")
         raise SystemExit(1) from None
     except Exception as exc:  # click usage errors and anything unexpected
         # Typer vendors click; match its exception types by name, whichever module they live in.
@@ -461,7 +432,9 @@ def main() -> None:
             raise SystemExit(getattr(exc, "exit_code", 1)) from None
         if debug:
             raise
-        err.print(f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)")
+        stderr().print(
+            f"[red]unexpected error:[/red] {type(exc).__name__}: {exc} (rerun with --debug)"
+        )
         raise SystemExit(1) from None
 
 

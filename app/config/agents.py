@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from pydantic import (
@@ -22,6 +21,7 @@ from app.config.agent_ops import AgentLimits, GraduationEntry
 from app.config.agent_tokens import TokenIndex, check_reference, resolve_reference
 from app.config.allowlists import Allowlists
 from app.core.errors import PolicyLoadError, UnparseableError
+from app.core.globs import repo_glob_match
 from app.core.models import KINDS, Kind
 from app.core.yamlsafe import line_of, load_yaml_documents
 
@@ -67,6 +67,9 @@ class Agent(BaseModel):
     max_price_delta_pct: float | None = Field(default=None, ge=0, le=10_000)
     environments: tuple[str, ...] | None = None
     run_signing_key: str | None = None
+    automation: bool = False
+    """Deterministic automation (Renovate, release-please, Dependabot), not an AI agent: gated
+    like an agent with its grants, but it has no agent run, so no `Agent-Run-Id` is required."""
     run_links: tuple[str, ...] = ()
     """URL prefixes of the agent's session links (e.g. `https://chatgpt.com/codex/tasks/`): when no
     `Agent-Run-Id:` trailer is present, the first such link in the PR body or a commit message is
@@ -118,7 +121,7 @@ class Agent(BaseModel):
         return self
 
     def may_touch_repo(self, repo: str) -> bool:
-        return any(fnmatchcase(repo.lower(), glob.lower()) for glob in self.repos)
+        return repo_glob_match(repo, self.repos)
 
 
 class RegistryDefaults(BaseModel):

@@ -10,11 +10,11 @@ import re
 from functools import cached_property
 from typing import Any, Literal
 
-import pathspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.config.allowlists import Allowlists
 from app.core.errors import ConfigError, UnparseableError
+from app.core.globs import PathSpec, dir_spec, file_spec
 from app.core.models import KINDS, Kind
 from app.core.yamlsafe import line_of, load_yaml_documents
 
@@ -47,14 +47,13 @@ class TerraformConfig(BaseModel):
     plans: Literal["required", "optional", "off"] = "optional"
     dirs: tuple[str, ...] = ()
 
+    @cached_property
+    def _dirs(self) -> PathSpec:
+        return dir_spec(self.dirs)
+
     def covers(self, directory: str) -> bool:
-        """A module directory listed in `dirs` (globs, `*` within one folder); all when empty."""
-        if not self.dirs:
-            return True
-        return any(
-            pathspec.PathSpec.from_lines("gitignore", [f"/{glob.strip('/')}"]).match_file(directory)
-            for glob in self.dirs
-        )
+        """A module directory listed in `dirs` (`app.core.globs.dir_spec`); all when empty."""
+        return not self.dirs or self._dirs.match_file(directory)
 
 
 BREAK_GLASS_LABEL = "countersign/break-glass"
@@ -124,11 +123,8 @@ class RepoConfig(BaseModel):
         return v
 
     @cached_property
-    def _specs(self) -> list[tuple[pathspec.PathSpec[Any], PathRule]]:
-        return [
-            (pathspec.PathSpec.from_lines("gitignore", [_crossing(glob)]), rule)
-            for glob, rule in self.paths.items()
-        ]
+    def _specs(self) -> list[tuple[PathSpec, PathRule]]:
+        return [(file_spec([glob]), rule) for glob, rule in self.paths.items()]
 
     def rule_for(self, path: str) -> PathRule:
         """Merge every matching `paths` entry in file order (later entries win per field)."""
@@ -137,11 +133,6 @@ class RepoConfig(BaseModel):
             if spec.match_file(path):
                 rule = rule.merged(entry)
         return rule
-
-
-def _crossing(glob: str) -> str:
-    """`catalog/**.json` means any depth, as users write it: rewrite to `catalog/**/*.json`."""
-    return re.sub(r"\*\*(?!/)", "**/*", glob)
 
 
 def parse_repo_config(data: bytes | str | None, source: str = CONFIG_PATH) -> RepoConfig:

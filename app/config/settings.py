@@ -11,17 +11,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.config.shipped import ENV_PREFIX, PACKAGE_DIR, SHIPPED, shipped_dir
 from app.core.errors import CountersignError
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-
-
-def shipped_dir(name: str) -> Path:
-    """A folder that travels with the package: the repo checkout (editable) or the wheel copy."""
-    wheel_copy = PACKAGE_DIR / "_shipped" / name
-    if wheel_copy.exists():
-        return wheel_copy
-    return PACKAGE_DIR.parent / name
+__all__ = ["PACKAGE_DIR", "Settings", "SettingsError", "shipped_dir"]
 
 
 PLACEHOLDERS = {"changeme", "secret", "xxx", "todo", ""}
@@ -32,7 +25,7 @@ class SettingsError(CountersignError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="COUNTERSIGN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     app_id: int | None = None
     private_key: SecretStr | None = None
@@ -40,8 +33,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     database_url: str = "sqlite:///./countersign.db"
     github_api_url: str = "https://api.github.com"
-    rules_dir: Path = Field(default_factory=lambda: shipped_dir("risk_rules"))
-    policies_dir: Path = Field(default_factory=lambda: shipped_dir("policies"))
+    rules_dir: Path = Field(default_factory=lambda: shipped_dir(SHIPPED["rules_dir"]))
+    policies_dir: Path = Field(default_factory=lambda: shipped_dir(SHIPPED["policies_dir"]))
     audit_token: SecretStr | None = None
     signing_key: SecretStr | None = None
     """Ed25519 private key (PEM) that signs `countersign audit export --signed` bundles."""

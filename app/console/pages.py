@@ -20,7 +20,6 @@ from app.console.queries import (
     PER_PAGE,
     MergeFilter,
     ReviewRefused,
-    agent_stats,
     distinct_values,
     last_verification,
     merges_page,
@@ -160,10 +159,14 @@ async def review_bypass(
 SCORECARD_DAYS = (7, 30, 90)
 
 
+ALL_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""The start of the Agents page's all-time window (before any audit record can exist)."""
+
+
 @router.get("/agents")
 def agents(request: Request, _session: SignedIn, days: int = 30) -> Response:
-    """All-time coverage per agent, then the Agent Ops scorecards over a window (7, 30 or 90
-    days): reverts, approval latency, cost per merge, pre-flight calls, per rule class."""
+    """Agent scorecards (app.agentops.scorecard) rendered as they are, never recomputed here:
+    per agent over all time, then per agent and rule class over a window (7, 30 or 90 days)."""
     from app.agentops.scorecard import Window
     from app.store.audit.agent_events import agent_scorecards
 
@@ -171,13 +174,12 @@ def agents(request: Request, _session: SignedIn, days: int = 30) -> Response:
         raise HTTPException(400, f"days must be one of {', '.join(map(str, SCORECARD_DAYS))}")
     engine = engine_of(request)
     now = datetime.now(UTC)
-    cards = agent_scorecards(engine, Window(since=now - timedelta(days=days), until=now))
     return render(
         request,
         "agents.html.j2",
         page="agents",
-        stats=agent_stats(engine),
-        cards=cards,
+        totals=agent_scorecards(engine, Window(since=ALL_TIME, until=now), by_class=False),
+        cards=agent_scorecards(engine, Window(since=now - timedelta(days=days), until=now)),
         days=days,
         day_choices=SCORECARD_DAYS,
     )

@@ -1,7 +1,7 @@
 """Core data shared by the pure pipeline: what changed, in which file, and what it means.
 
 These are frozen value objects so analyzers, rules and policies can pass them around without
-defensive copies; the report JSON (DESIGN.md, schema_version 1) is rendered from them.
+defensive copies; the report JSON (docs/adr/0002-report-contract.md, schema_version 1) is rendered from them.
 """
 
 from __future__ import annotations

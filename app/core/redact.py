@@ -24,8 +24,10 @@ from typing import Any
 from app.core.models import REDACTED
 
 __all__ = [
+    "K8S_SECRET_KIND",
     "REDACTED",
     "inherits_secret",
+    "is_k8s_secret_data",
     "is_reference",
     "is_secret_literal",
     "is_secret_name",
@@ -138,6 +140,23 @@ def inherits_secret(key: str) -> bool:
     """Inside a secret-named mapping, whether field `key` is secret too (`token: {value: …}`)
     or names where the secret lives (`valueFrom`, `secretKeyRef`, `name`, `key`)."""
     return key not in _REFERENCE_KEYS
+
+
+K8S_SECRET_KIND = "Secret"
+K8S_SECRET_SECTIONS = ("data", "stringData")
+_PATH_PARTS = re.compile(r"[.\[\]/]")
+
+
+def is_k8s_secret_data(kind: str | None, path: str) -> bool:
+    """Whether `path` (a field path such as `data.password` or `stringData[tls.key]`) lies in a
+    Kubernetes Secret's `data`/`stringData`, where every value is secret whatever its key says.
+
+    The one statement of the rule: the Kubernetes analyzer seals these values and the audit
+    chain redacts them again before hashing (defense in depth)."""
+    if kind != K8S_SECRET_KIND:
+        return False
+    parts = [p for p in _PATH_PARTS.split(path) if p]
+    return bool(parts) and parts[0] in K8S_SECRET_SECTIONS
 
 
 def redact(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The report (DESIGN.md, `schema_version: 1`): what `analyze`, `POST /api/analyze` and the check run show."""
+"""The report (docs/adr/0002-report-contract.md, `schema_version: 1`): what `analyze`, `POST /api/analyze` and the check run show."""
 
 from __future__ import annotations
 

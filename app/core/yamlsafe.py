@@ -4,20 +4,22 @@ One loader for the whole product: ruamel.yaml's safe loader (YAML 1.2, so `yes` 
 `0755` is an integer, as Kubernetes reads it). Anchors and aliases are allowed but the *expanded*
 size of every document is capped, so a "billion laughs" file is refused instead of exhausting
 memory when it is walked; unknown tags (CloudFormation `!Ref`, `!!python/...`) are refused, never
-executed.
+executed; MkDocs's `!ENV` and `!relative` are read as the text written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.core.errors import UnparseableError
+from app.core.text import decode_text
 
 # YAML 1.1's "value" key type resolves a plain `=` to `tag:yaml.org,2002:value`, which the safe
 # constructor then refuses; in YAML 1.2 (and to Kubernetes) `=` is just a string. Real CRDs carry
@@ -25,6 +27,23 @@ from app.core.errors import UnparseableError
 SafeConstructor.add_constructor(
     "tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node)
 )
+
+
+def _tagged_text(loader: SafeConstructor, node: Node) -> str:
+    """A configuration tag read as the text it is written as (`!ENV [SITE_URL, x]`)."""
+    if isinstance(node, ScalarNode):
+        return f"{node.tag} {node.value}".rstrip()
+    if isinstance(node, SequenceNode):
+        items = ", ".join(str(i.value) for i in node.value if isinstance(i, ScalarNode))
+        return f"{node.tag} [{items}]"
+    raise ConstructorError(None, None, f"tag {node.tag} on a mapping", node.start_mark)
+
+
+# Tags of configuration tools that substitute a value at load time (MkDocs's `!ENV` environment
+# variables and `!relative` paths): read as the text written, never resolved or executed. Other
+# unknown tags (CloudFormation's `!Ref`, `!!python/...`) are still refused.
+for _tag in ("!ENV", "!relative"):
+    SafeConstructor.add_constructor(_tag, _tagged_text)
 
 MAX_YAML_BYTES = 10 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
@@ -72,14 +91,7 @@ def _decode(data: bytes | str, source: str) -> str:
         return data
     if len(data) > MAX_YAML_BYTES:
         raise UnparseableError(f"YAML file larger than {MAX_YAML_BYTES:,} bytes", file=source)
-    if b"\x00" in data:
-        raise UnparseableError("binary content (NUL byte)", file=source)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnparseableError(
-            f"not valid UTF-8 at byte {exc.start}", file=source, hint="save the file as UTF-8"
-        ) from exc
+    return decode_text(data, source)
 
 
 def load_yaml_documents(data: bytes | str, source: str = "<yaml>") -> list[YamlDocument]:
@@ -118,21 +130,36 @@ def load_yaml(data: bytes | str, source: str = "<yaml>") -> Any:
     return docs[0].value if docs else None
 
 
-def line_of(node: Node | None, path: tuple[str | int, ...]) -> int | None:
-    """The 1-based line where `path` (mapping keys / sequence indexes) starts inside `node`."""
-    current = node
+def _walk(node: Node | None, path: Sequence[Any]) -> tuple[Node | None, Node | None]:
+    """The node at `path` (mapping keys / sequence indexes) and the key node naming it (None
+    for the root and for a list item)."""
+    current, key = node, None
     for part in path:
         if isinstance(current, MappingNode):
             for k, v in current.value:
                 if isinstance(k, ScalarNode) and k.value == str(part):
-                    current = v
+                    current, key = v, k
                     break
             else:
-                return None
+                return None, None
         elif isinstance(current, SequenceNode) and isinstance(part, int):
             if part >= len(current.value):
-                return None
-            current = current.value[part]
+                return None, None
+            current, key = current.value[part], None
         else:
-            return None
-    return current.start_mark.line + 1 if current is not None else None
+            return None, None
+    return current, key
+
+
+def node_at(node: Node | None, path: Sequence[Any]) -> Node | None:
+    """The node at `path` inside `node` (mapping keys / sequence indexes), or None."""
+    return _walk(node, path)[0]
+
+
+def line_of(node: Node | None, path: Sequence[Any], *, key: bool = False) -> int | None:
+    """The 1-based line where `path` (mapping keys / sequence indexes) starts inside `node`:
+    its value's line, or with `key` the line of the mapping key naming it (where a finding
+    points; a list item has no key, so its own line). The one YAML node→line walker."""
+    value, key_node = _walk(node, path)
+    found = key_node if key and key_node is not None else value
+    return int(found.start_mark.line) + 1 if found is not None else None

@@ -3,6 +3,9 @@
 Used by `countersign demo`, the end-to-end tests and the end-to-end benchmark, so all three
 exercise exactly what production runs: signed webhooks into `POST /webhooks/github`, the durable
 inbox, workers, and githubkit calls back to a GitHub API (here the simulator's).
+
+Starting a stack costs seconds (two servers, migrations, rules and policies); `reset()` gives the
+next test an empty world on the running servers in a fraction of that (see tests/stacks.py).
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.config.settings import Settings
+from app.demo import fresh_db
+from app.github.client import GitHubApp
 from app.runtime.context import Runtime
 from app.service.app import build_runtime, close_runtime, create_app
+from app.service.worker import WorkerPool
 from app.sim.auth import app_key_pair
 from app.sim.server import SimServer
 from app.sim.simulator import Simulator
 from app.store import inbox
-from app.store.db import upgrade
+from app.store.db import make_engine, upgrade
 
 APP_ID = 4242
 
@@ -86,15 +92,18 @@ class LocalStack:
         log_level: str = "WARNING",
         audit_token: str | None = None,
         extensions: tuple[Callable[[LocalStack], None], ...] = (),
+        key_pair: tuple[str, str] | None = None,
         **settings: Any,
     ) -> None:
+        """`key_pair` (private PEM, public PEM) is the App's key; a new one unless given (tests
+        share one per session: making an RSA key is a third of a second)."""
         self.database_url = database_url
         self.role = role
         self.workers = workers
         self.migrate = migrate
         self.webhook_secret = secrets.token_hex(20)
         self.audit_token = audit_token or secrets.token_hex(16)
-        self.private_key, self.public_key = generate_key()
+        self.private_key, self.public_key = key_pair or generate_key()
         self.oauth_client_secret = secrets.token_hex(20)
         self.sim = Simulator()
         self.sim_server = SimServer(self.sim)
@@ -109,6 +118,8 @@ class LocalStack:
         """Called with the stack after the app is built, before it serves (the demo's routes)."""
         self.runtime: Runtime | None = None
         self._server: _Server | None = None
+        self._pool: WorkerPool | None = None
+        self._databases = fresh_db.Databases(database_url)
 
     def settings(self) -> Settings:
         public = {"public_url": self._server.url} if self._server is not None else {}
@@ -130,23 +141,93 @@ class LocalStack:
         self.sim_server.start()
         if self.migrate:
             upgrade(self.database_url)
+            self._databases.remember_seed()
         self._server = _Server()
         settings = self.settings()
         self.runtime = build_runtime(settings)
-        self.app = create_app(settings, role=self.role, workers=self.workers, runtime=self.runtime)
+        # The workers run beside the app (not in its lifespan) so that `reset` can pause them;
+        # they are the same `WorkerPool` that `create_app(role="all")` would start.
+        self.app = create_app(settings, role="web", runtime=self.runtime)
         for extend in self._extensions:
             extend(self)
+        self._register_app("http://placeholder.invalid")
+        self.url = self._server.start(self.app)
+        self._register_app(self.url)
+        self._start_workers()
+        return self
+
+    def _register_app(self, url: str) -> None:
+        """The App as GitHub knows it: our key, webhook URL and secret, OAuth callback."""
         app = self.sim.set_app(
             APP_ID,
             self.public_key,
-            webhook_url="http://placeholder.invalid/webhooks/github",
+            webhook_url=f"{url}/webhooks/github",
             webhook_secret=self.webhook_secret,
         )
         app.client_secret = self.oauth_client_secret
-        self.url = self._server.start(self.app)
-        app.webhook_url = f"{self.url}/webhooks/github"
-        self.sim.set_oauth_callback(f"{self.url}/console/callback")
-        return self
+        self.sim.set_oauth_callback(f"{url}/console/callback")
+
+    def _start_workers(self) -> None:
+        if self.role in ("worker", "all") and self.runtime is not None:
+            self._pool = WorkerPool(self.runtime, workers=self.workers)
+            self._pool.start()
+
+    def _stop_workers(self, timeout: float = 20.0) -> None:
+        """Stop the workers; an error if one is still busy (it would write into the next test)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        pool.stop(timeout)
+        busy = [t.name for t in pool._threads if t.is_alive()]
+        if busy:
+            raise RuntimeError(f"workers still busy {timeout}s after stop: {busy}")
+
+    def reset(self, timeout: float = 30.0) -> None:
+        """Give the next test an empty world on the running servers, as if the stack were new.
+
+        The workers stop (finishing what they hold), the webhooks they caused are answered, and
+        then: the simulator forgets everything and the App is registered again; the database is
+        a freshly migrated one (a copy of a migrated template on SQLite, emptied and re-seeded
+        tables on PostgreSQL); the runtime gets a new GitHub client (no cached tokens), metrics,
+        and no rate limiters or OIDC key cache; the console forgets its login limiter.
+        """
+        rt = self.runtime
+        if rt is None or self._server is None:
+            raise RuntimeError("the stack is not running")
+        self.sim.wait_idle(timeout)
+        self._stop_workers(timeout)
+        self.sim.wait_idle(timeout)  # what the last deliveries caused (check_run events)
+        self.sim.reset()
+        self._register_app(self.url)
+        old = rt.engine
+        old.dispose()
+        self.database_url = self._databases.fresh(old)
+        fresh = Runtime(
+            settings=rt.settings.model_copy(update={"database_url": self.database_url}),
+            engine=make_engine(self.database_url),
+            gate=rt.gate,  # rules and policies: read-only once loaded
+            github=self._github(rt.settings),
+            tracing=rt.tracing,
+            wake=rt.wake,
+        )
+        if rt.analyze_guard is not None:
+            rt.analyze_guard.runner.close()
+        vars(rt).update(vars(fresh))
+        if self.app is not None:
+            self.app.state.console = None  # rebuilt on the next request: a new login limiter
+        self._start_workers()
+
+    @staticmethod
+    def _github(settings: Settings) -> GitHubApp:
+        """A new App client, as `build_runtime` makes it: no token or team caches."""
+        assert settings.app_id is not None
+        return GitHubApp(
+            settings.app_id,
+            settings.private_key_pem(),
+            base_url=settings.github_api_url,
+            timeout=settings.github_timeout_seconds,
+            max_blob_bytes=settings.max_blob_bytes,
+        )
 
     def wait_processed(self, timeout: float = 30.0) -> None:
         """Wait for the effect, not the send: every webhook the simulator queued was answered
@@ -171,9 +252,12 @@ class LocalStack:
             self.sim.wait_idle(timeout=10)
         except TimeoutError:
             pass
-        if self._server is not None:
-            self._server.stop()
-        self.sim_server.stop()
-        self.sim.close()
-        if self.runtime is not None:
-            close_runtime(self.runtime)
+        try:
+            self._stop_workers()
+        finally:
+            if self._server is not None:
+                self._server.stop()
+            self.sim_server.stop()
+            self.sim.close()
+            if self.runtime is not None:
+                close_runtime(self.runtime)

@@ -1,6 +1,6 @@
 """Who is behind a handle, and what an approver vouched for (their scope and its digest).
 
-Approvals bind to content, not commits (DESIGN.md "Identities and run IDs"): an approval given at an
+Approvals bind to content, not commits (docs/adr/0003-tiers-and-approvals.md): an approval given at an
 earlier commit still counts when the semantic changes in the approver's scope are the same now as
 then. The digest leaves out line numbers, so a rebase that only moves code keeps the approval, and
 it covers only the approver's scope, so an edit elsewhere keeps it too.

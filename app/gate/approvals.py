@@ -1,4 +1,4 @@
-"""The ApprovalGate: reviews against the tier's requirements (DESIGN.md "Tiers"). Pure.
+"""The ApprovalGate: reviews against the tier's requirements (docs/adr/0003-tiers-and-approvals.md). Pure.
 
 Who counts is decided in one place so every rule fails closed: only a reviewer's latest decisive
 review counts (GitHub's semantics), the PR author and agents never count, Cedar (`may_approve`) may

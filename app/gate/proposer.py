@@ -121,11 +121,13 @@ def identify_proposer(
             if linked is not None:
                 run = replace(linked, trace_parent=run.trace_parent, notes=run.notes)
         problems.extend(run.problems)
-        if run.run_id is None and not any("Agent-Run-Id" in p for p in run.problems):
-            problems.append(
-                "agent change without an Agent-Run-Id trailer: add `Agent-Run-Id: <run id>` "
-                "as the last paragraph of the PR body or of a commit message"
-            )
+        automation = bool(agents) and all(a.automation for a in agents) and not bots
+        if (
+            run.run_id is None
+            and not automation
+            and not any("Agent-Run-Id" in p for p in run.problems)
+        ):
+            problems.append(_missing_run_id(bots))
     elif run.run_id or run.trace_parent:
         # A human's PR is not linked to an agent run (or trace) by a trailer anyone can type.
         ignored: tuple[str, ...] = ()
@@ -152,6 +154,25 @@ def identify_proposer(
         run=run,
         operators=tuple(operators),
         problems=tuple(problems),
+    )
+
+
+def _missing_run_id(bots: list[str]) -> str:
+    """What to do about an agent change without a run ID, naming the registry entry to add
+    when an unregistered bot (often automation such as Renovate) proposed it."""
+    text = (
+        "agent change without an Agent-Run-Id trailer: add `Agent-Run-Id: <run id>` "
+        "as the last paragraph of the PR body or of a commit message"
+    )
+    if not bots:
+        return text
+    bot = bots[0]
+    name = re.sub(r"[^a-z0-9._-]+", "-", bot.lower().removesuffix("[bot]")).strip("-._")
+    entry = f'- {{id: {name or "automation"}, logins: ["{bot}"], automation: true, kinds: [data, text]}}'
+    return (
+        f"{text}. {bot} is not in policies/agents.yaml; if it is automation that has no agent "
+        f"run (a dependency or release bot), declare it under `agents:` there: `{entry}` "
+        "(list in `kinds` what it may change)"
     )
 
 

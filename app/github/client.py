@@ -7,7 +7,7 @@ rate limits, 5xx and network errors become GitHubUnavailable (retry later, honou
 X-RateLimit-Reset); other 4xx become GitHubError. GraphQL rate limits arrive as HTTP 200 with
 `errors[].type == "RATE_LIMITED"` and are mapped the same way. Lists follow GitHub's `Link: next`
 header (page or cursor based alike). Responses are read with `.json()` and our own lenient access,
-never githubkit's strict models (STACK-NOTES.md).
+never githubkit's strict models (docs/adr/0007-lenient-github-reads.md).
 """
 
 from __future__ import annotations

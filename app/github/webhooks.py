@@ -1,6 +1,6 @@
 """Webhook verification and the few payload fields we read, with lenient models.
 
-githubkit's `webhooks.parse` rejects real payloads (STACK-NOTES.md), so we verify the HMAC
+githubkit's `webhooks.parse` rejects real payloads (docs/adr/0007-lenient-github-reads.md), so we verify the HMAC
 ourselves in constant time over the raw bytes and read only the fields we need.
 """
 

@@ -14,7 +14,10 @@ because the cel package's `matches` compiles its regex on every call (~120 µs, 
   regex can read a policy whatever its form;
 - `strings(x)`: every string leaf of `x` (depth first), e.g. `strings(f.after).exists(s, s ==
   "0.0.0.0/0")` on a CIDR list, a block or a list of blocks alike;
-- `blocks(x)`: a dict as a one-item list, a list as its dict items, anything else as [].
+- `blocks(x)`: a dict as a one-item list, a list as its dict items, anything else as [];
+- `version_majors(x)`: the major version of each clause of a version constraint
+  (`">= 6.39, < 7.0"` → [6, 7]), [] for anything that is not one, so a rule can tell a floor
+  bump within a major version from a move to another major.
 """
 
 from __future__ import annotations
@@ -89,11 +92,27 @@ def _blocks(value: Any) -> list[Any]:
     return []
 
 
+_CLAUSE = re.compile(r"^\s*(?:[<>=!~^]+\s*)?v?(\d+)(?:\.[0-9A-Za-z.+-]*)?\s*$")
+
+
+def _version_majors(value: Any) -> list[int]:
+    if not isinstance(value, str) or not value.strip():
+        return []
+    majors: list[int] = []
+    for clause in value.split(","):
+        match = _CLAUSE.match(clause)
+        if match is None:
+            return []
+        majors.append(int(match.group(1)))
+    return majors
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "find": _find,
     "text": _text,
     "strings": _strings,
     "blocks": _blocks,
+    "version_majors": _version_majors,
 }
 
 
@@ -117,7 +136,8 @@ def compile_when(expression: str) -> Any:
     if unknown:
         raise WhenError(
             f"unknown CEL function {unknown[0]!r}; use a CEL built-in "
-            "(size, contains, startsWith, endsWith, matches, exists, all…) or find/text/strings/blocks"
+            "(size, contains, startsWith, endsWith, matches, exists, all…) or "
+            "find/text/strings/blocks/version_majors"
         )
     bound = set(_BINDER.findall(expression))
     names = [n for n in program.variables() if n not in ROOTS | bound | _TYPE_NAMES]

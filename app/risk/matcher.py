@@ -2,20 +2,16 @@
 
 Keys are AND, the values of one key are OR. `type`, `address` and `field` are simple globs
 (`*` any run of characters, `?` one character, everything else literal, so `containers[web]`
-in a field path needs no escaping); `file` is gitignore-style (pathspec), with `dir/**.json`
-meaning any depth as in `.github/countersign.yml`.
+in a field path needs no escaping); `file` is `app.core.globs.file_spec` (gitignore style, `dir/**.json`
+meaning any depth as in `.github/countersign.yml`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import pathspec
-
-from app.core.globs import file_spec, glob_regex
+from app.core.globs import LazyGlob, PathSpec, file_spec
 from app.core.models import Change
 
 _FILE_CACHE_LIMIT = 20_000
@@ -27,10 +23,10 @@ class Matcher:
 
     kinds: frozenset[str] | None = None
     ops: frozenset[str] | None = None
-    types: re.Pattern[str] | None = None
-    addresses: re.Pattern[str] | None = None
-    files: pathspec.PathSpec[Any] | None = None
-    fields: re.Pattern[str] | None = None
+    types: LazyGlob | None = None
+    addresses: LazyGlob | None = None
+    files: PathSpec | None = None
+    fields: LazyGlob | None = None
     environments: frozenset[str] | None = None
     _file_cache: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
@@ -49,10 +45,10 @@ class Matcher:
         return cls(
             kinds=frozenset(kind) or None,
             ops=frozenset(op) or None,
-            types=glob_regex(type) if type else None,
-            addresses=glob_regex(address) if address else None,
+            types=LazyGlob(tuple(type)) if type else None,
+            addresses=LazyGlob(tuple(address)) if address else None,
             files=file_spec(file) if file else None,
-            fields=glob_regex(field) if field else None,
+            fields=LazyGlob(tuple(field)) if field else None,
             environments=frozenset(environment) or None,
         )
 

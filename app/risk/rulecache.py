@@ -14,6 +14,7 @@ Where: `$COUNTERSIGN_CACHE_DIR`, else `$XDG_CACHE_HOME/countersign`, else `~/.ca
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -33,8 +34,10 @@ def cache_dir() -> Path | None:
     return Path(base) / "countersign"
 
 
+@functools.cache
 def _code_version() -> str:
-    """What decides how bytes become items: our version, ruamel's, and this format."""
+    """What decides how bytes become items: our version, ruamel's, and this format (looked up
+    once per process: each package-metadata look-up scans sys.path)."""
     parts = [FORMAT]
     for package in ("countersign", "ruamel.yaml"):
         try:

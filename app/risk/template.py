@@ -20,6 +20,9 @@ SIMPLE = ("address", "file", "op", "kind", "field")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _FACT = re.compile(r"facts\.([A-Za-z_][A-Za-z0-9_]*)")
 MAX_VALUE = 80
+MAX_TEXT = 400
+"""Facts named `*_text` are prose an analyzer wrote for the message (every price move of a
+record): they may be longer than a value."""
 
 
 class TemplateError(ValueError):
@@ -73,10 +76,10 @@ def _value(name: str, change: Change, field: str | None) -> str:
         return "?"
     if is_secret_name(key):
         return format_value(mask_secret(change.facts[key]))
-    return format_value(change.facts[key])
+    return format_value(change.facts[key], MAX_TEXT if key.endswith("_text") else MAX_VALUE)
 
 
-def format_value(value: Any) -> str:
+def format_value(value: Any, limit: int = MAX_VALUE) -> str:
     """Short, stable text: 40.0 → "40", 12.3456 → "12.35", containers as compact JSON."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -89,4 +92,4 @@ def format_value(value: Any) -> str:
     else:
         text = str(value)
     text = " ".join(text.split())
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from types import ModuleType
 from typing import Any
 
-import pathspec
-
 from app.config.repo import PathRule, RepoConfig
 from app.core.errors import UnparseableError
+from app.core.globs import gitignore_spec
 from app.core.models import REDACTED, Change, FileDiff, Kind
 from app.core.snapshot import ContextFile
 from app.semdiff import governance
@@ -55,11 +54,8 @@ def _sql() -> ModuleType:
     return sql
 
 
-WORKFLOW_PATHS = pathspec.PathSpec.from_lines(
-    "gitignore", [".github/workflows/*.yml", ".github/workflows/*.yaml"]
-)
-GOVERNANCE_PATHS = pathspec.PathSpec.from_lines(
-    "gitignore",
+WORKFLOW_PATHS = gitignore_spec([".github/workflows/*.yml", ".github/workflows/*.yaml"])
+GOVERNANCE_PATHS = gitignore_spec(
     [
         "/CODEOWNERS",
         "/.github/CODEOWNERS",
@@ -180,19 +176,9 @@ def analyze_file(file: FileDiff, config: RepoConfig, kind: Kind | None = None) -
         except Exception as exc:  # fail closed: an analyzer bug is a finding, not a crash
             reason = f"{kind} analyzer failed: {exc!r}"[:300]
             changes.extend(text.unparseable(file, kind, reason))
-    renamed = file.status == "renamed" and file.old_path and file.old_path != file.path
-    if renamed and not any(c.address == file.path and c.op == "rename" for c in changes):
+    rename = text.file_rename(file, kind)
+    if rename and not any(c.address == file.path and c.op == "rename" for c in changes):
         # One file-level `rename`, unless the file-level change above already says it.
-        rename = Change(
-            file=file.path,
-            kind=kind,
-            address=file.path,
-            op="rename",
-            old_file=file.old_path,
-            fields=(),
-            facts={"renamed_from": file.old_path},
-            line=1,
-        )
         changes.insert(0, rename)
     return [_with_context(c, rule, file) for c in changes]
 

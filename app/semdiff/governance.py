@@ -22,8 +22,10 @@ from ruamel.yaml.nodes import MappingNode
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff, Op
+from app.core.text import decode_text
+from app.core.yamlsafe import line_of
 from app.semdiff.common import text
-from app.semdiff.common.documents import decode_text, read_documents, structured_format
+from app.semdiff.common.documents import read_documents, structured_format
 from app.semdiff.common.structure import diff_values
 
 __all__ = ["analyze", "governance_file", "parse_codeowners"]
@@ -158,7 +160,7 @@ def _value(data: bytes | None, path: str) -> tuple[Any, Any, str]:
 
 def _key_line(node: Any, raw: str, key: str) -> int | None:
     if isinstance(node, MappingNode):  # the key's own line, not its value's
-        return next((k.start_mark.line + 1 for k, _ in node.value if k.value == key), None)
+        return line_of(node, (key,), key=True)
     match = re.search(re.escape(json.dumps(key)) + r"\s*:", raw)
     return raw.count("\n", 0, match.start()) + 1 if match else None
 

@@ -55,6 +55,8 @@ class ScopedAnalysis:
         self._manifests = _Sides()
         self._opaque: set[str] = set()
         """Files with a side that could not be read: their own objects are not judged."""
+        self._dir_moves: dict[str, set[str]] = {}
+        """Module directory → the directories its renamed files went to."""
 
     def add(self, slot: int, file: FileDiff, kind: Kind) -> list[Change]:
         """Record both sides of a changed file; return its file-level changes."""
@@ -88,25 +90,17 @@ class ScopedAnalysis:
             # An added or deleted file with no objects (empty, comments only) is still a
             # file-level change a reviewer must see.
             return text.analyze(file, kind=kind)
-        if file.status == "renamed" and file.old_path and file.old_path != file.path:
-            facts: dict[str, Any] = {"renamed_from": file.old_path}
-            if kind == "terraform":
-                facts["module_dir"] = module_dir(file.path)
-            rename = Change(
-                file=file.path,
-                kind=kind,
-                address=file.path,
-                op="rename",
-                old_file=file.old_path,
-                facts=facts,
-                line=1,
-            )
-            return [rename]
-        return []
+        extra = {"module_dir": module_dir(file.path)} if kind == "terraform" else {}
+        rename = text.file_rename(file, kind, **extra)
+        if rename is not None and kind == "terraform" and file.old_path:
+            moves = self._dir_moves.setdefault(module_dir(file.old_path), set())
+            moves.add(module_dir(file.path))
+        return [rename] if rename is not None else []
 
     def changes(self) -> list[Change]:
         """Object changes of every scope; an analyzer bug marks its scope's files unparseable."""
         out: list[Change] = []
+        self._join_renamed_directories()
         for directory, sides in sorted(self._modules.items()):
             self._add_context(directory, sides)
             out += _safely("terraform", sides, partial(terraform.diff_module, scope=directory))
@@ -129,6 +123,24 @@ class ScopedAnalysis:
             return objects, len(objects)
         parsed = parse_side(data, flavor_of(path), path)
         return parsed, len(parsed.objects)
+
+    def _join_renamed_directories(self) -> None:
+        """A module directory renamed in the PR is the same module under its new name.
+
+        When every file left a directory (nothing of it remains in the head) and its renamed
+        files all went to one directory, its base side is judged against that directory's head:
+        objects still there are not destroyed, and `moved` blocks in the new directory apply.
+        """
+        remaining = {module_dir(c.path) for c in self._context if is_terraform_module_file(c.path)}
+        for old, targets in sorted(self._dir_moves.items()):
+            sides = self._modules.get(old)
+            new = next(iter(targets)) if len(targets) == 1 else old
+            target = self._modules.get(new)
+            if sides is None or target is None or new == old or sides.head or old in remaining:
+                continue
+            target.base.extend(sides.base)
+            target.files.extend(sides.files)
+            del self._modules[old]
 
     def _add_context(self, directory: str, sides: _Sides) -> None:
         """The unchanged files of the module: the same definitions on both sides."""

@@ -52,6 +52,7 @@ class SimulatorBase:
         token_ttl: timedelta = timedelta(hours=1),
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        self._init_args = (sync_webhooks, token_ttl, clock)
         self.world = World()
         self.lock = threading.RLock()
         self.tokens = TokenStore(token_ttl)
@@ -102,6 +103,30 @@ class SimulatorBase:
     def close(self) -> None:
         """Stop the webhook sender thread (call once per simulator)."""
         self.sender.close()
+
+    def reset(self) -> None:
+        """Forget everything, as a new simulator would, but keep serving at the same URL: so one
+        server can host many tests, each starting from an empty world.
+
+        Records, tokens, faults, the request log, recorded deliveries and ids all start again;
+        the webhook queue must be idle (call `wait_idle` first: a webhook still queued belongs
+        to the old world). The App is gone too: register it again with `set_app`.
+        """
+        if not self.sender.idle():
+            raise RuntimeError("reset with webhooks still queued: wait_idle() first")
+        old_sender, web_url, lock = self.sender, self.world.web_url, self.lock
+        with lock:
+            sync_webhooks, token_ttl, clock = self._init_args
+            for name in list(vars(self)):
+                delattr(self, name)  # lazily made parts (the merge queue) are made again on use
+            SimulatorBase.__init__(
+                self, sync_webhooks=sync_webhooks, token_ttl=token_ttl, clock=clock
+            )
+            self.lock = lock  # a request waiting for the lock sees the new world once it has it
+            self.world.web_url = web_url
+            old_sender.hand_over_client(self.sender)
+        old_sender.close()  # its thread ends; its HTTP client serves the new sender
+        forget_per_simulator_state(self)
 
     def __enter__(self) -> Self:
         return self
@@ -346,6 +371,16 @@ class SimulatorBase:
     def check_runs_for(self, repo: str, sha: str) -> list[CheckRun]:
         name = self._repo(repo).full_name
         return [c for c in self.world.check_runs.values() if c.repo == name and c.head_sha == sha]
+
+
+def forget_per_simulator_state(sim: SimulatorBase) -> None:
+    """Drop what modules keep per simulator (OIDC keys, pending manifest codes)."""
+    from app.sim import manifests, oidc
+    from app.sim.simulator import Simulator
+
+    if isinstance(sim, Simulator):
+        oidc.forget(sim)
+        manifests.forget(sim)
 
 
 def as_changes(files: Mapping[str, bytes | str | None]) -> Changes:

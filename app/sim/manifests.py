@@ -141,3 +141,8 @@ def convert(request: Request, code: str) -> Response:
         pem=pem,
     )
     return JSONResponse(body, status_code=201)
+
+
+def forget(sim: Simulator) -> None:
+    """Drop what this module keeps for `sim` (its reset starts from nothing)."""
+    _CODES.pop(sim, None)

@@ -91,3 +91,8 @@ def configuration(request: Request) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": ["RS256"],
         "claims_supported": ["repository", "sha", "ref", "workflow_ref", "aud", "sub"],
     }
+
+
+def forget(sim: Simulator) -> None:
+    """Drop what this module keeps for `sim` (its reset starts from nothing)."""
+    _ISSUERS.pop(sim, None)

@@ -1,6 +1,6 @@
 """REST object shapes: full JSON objects, as GitHub serves them, built from the simulator's records.
 
-githubkit's response models are strict (STACK-NOTES.md), so every builder fills every required
+githubkit's response models are strict (docs/adr/0007-lenient-github-reads.md), so every builder fills every required
 field with a plausible value; the contract test validates each one against githubkit's models.
 The same builders feed webhook payloads, so an API answer and a webhook agree field for field.
 This module holds accounts, repositories and the App; `shapes_pull.py` pull requests and checks.

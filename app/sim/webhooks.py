@@ -237,7 +237,8 @@ class WebhookSender:
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Outgoing, bool] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._client = httpx.Client(timeout=self.timeout)
+        self._client: httpx.Client | None = None
+        """Made on first send: an SSL context costs ~0.1 s, and `Simulator.reset` hands it on."""
 
     def drop_next(self, count: int) -> None:
         """The next `count` deliveries fail without being sent (GitHub could not reach the app)."""
@@ -281,7 +282,24 @@ class WebhookSender:
             self._queue.put(None)
             self._thread.join(timeout=self.timeout + 5)
             self._thread = None
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def hand_over_client(self, successor: WebhookSender) -> None:
+        """Give `successor` (a reset simulator's sender) this one's HTTP client."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None and successor._client is None:
+            successor._client = client
+        elif client is not None:
+            client.close()
+
+    def _http(self) -> httpx.Client:
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout)
+            return self._client
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -332,7 +350,7 @@ class WebhookSender:
             status = "no webhook URL configured"
         else:
             try:
-                response = self._client.post(app.webhook_url, content=raw, headers=headers)
+                response = self._http().post(app.webhook_url, content=raw, headers=headers)
                 code = response.status_code
                 response_headers = dict(response.headers)
                 response_body = response.text[:4096]

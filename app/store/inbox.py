@@ -171,6 +171,15 @@ def claim(
     return claimed
 
 
+def _leased(delivery_id: str, worker_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    """The delivery, still processing under this worker's lease (a lost lease matches nothing)."""
+    return (
+        DELIVERIES.c.id == delivery_id,
+        DELIVERIES.c.status == "processing",
+        DELIVERIES.c.lease_owner == worker_id,
+    )
+
+
 def complete(
     engine: Engine,
     delivery_id: str,
@@ -182,11 +191,7 @@ def complete(
     """Mark a leased delivery done; False when the lease was lost (another worker has it)."""
     stmt = (
         sa.update(DELIVERIES)
-        .where(
-            DELIVERIES.c.id == delivery_id,
-            DELIVERIES.c.status == "processing",
-            DELIVERIES.c.lease_owner == worker_id,
-        )
+        .where(*_leased(delivery_id, worker_id))
         .values(status=status, completed_at=_now(now), lease_owner=None, lease_until=None)
     )
     with _tx(engine) as conn:
@@ -208,11 +213,7 @@ def fail(
     Returns the new status, or None when the lease was lost.
     """
     moment = _now(now)
-    owned = (
-        DELIVERIES.c.id == delivery_id,
-        DELIVERIES.c.status == "processing",
-        DELIVERIES.c.lease_owner == worker_id,
-    )
+    owned = _leased(delivery_id, worker_id)
     with _tx(engine) as conn:
         query = sa.select(DELIVERIES.c.attempts).where(*owned).with_for_update()
         attempts = conn.execute(query).scalar()
@@ -245,11 +246,7 @@ def release(
     """Give a leased delivery back without spending an attempt (its PR is busy elsewhere)."""
     stmt = (
         sa.update(DELIVERIES)
-        .where(
-            DELIVERIES.c.id == delivery_id,
-            DELIVERIES.c.status == "processing",
-            DELIVERIES.c.lease_owner == worker_id,
-        )
+        .where(*_leased(delivery_id, worker_id))
         .values(
             status="pending",
             attempts=DELIVERIES.c.attempts - 1,

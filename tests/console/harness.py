@@ -23,6 +23,7 @@ from app.demo.run import SCENARIO
 from app.demo.stack import LocalStack
 from app.sim.scenario import load_file, load_scenario, run
 from app.store.audit.export import count_merges
+from tests.stacks import session_key_pair
 
 TEAMS = "acme/compliance,acme/security"
 XSS_TITLE = "<script>window.__xss=1;alert('title')</script><img src=x onerror=\"alert('img')\">"
@@ -68,6 +69,7 @@ class ConsoleStack:
         )
         self.stack = LocalStack(
             f"sqlite:///{folder / 'console.db'}",
+            key_pair=session_key_pair(),
             console_teams=TEAMS,
             console_session_secret=SecretStr(secrets.token_hex(32)),
             signing_key=SecretStr(pem),

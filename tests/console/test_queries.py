@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.agentops.scorecard import Window
+from app.console.pages import ALL_TIME
 from app.console.queries import (
     MergeFilter,
     ReviewRefused,
-    agent_stats,
     last_verification,
     merges_page,
     record_bypass_review,
     verify_and_record,
 )
+from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.records import MergeRecord
 from app.store.audit.store import append
 from app.store.audit.verify import verify_chain
@@ -31,11 +33,14 @@ def merge(pr: int, **overrides: object) -> MergeRecord:
     return MergeRecord.model_validate({**data, "pr": pr, **overrides})
 
 
-def evaluation(engine: sa.Engine, pr: int, agent: str, conclusion: str, day: int) -> None:
+def evaluation(
+    engine: sa.Engine, pr: int, agent: str, conclusion: str, day: int, tier: str | None = None
+) -> None:
+    report = {"tier": tier} if tier else {}
     append(
         engine,
         "evaluation",
-        {"conclusion": conclusion, "head_sha": "h"},
+        {"conclusion": conclusion, "head_sha": "h", "report": report},
         occurred_at=START + timedelta(days=day),
         repo="acme/catalog",
         pr_number=pr,
@@ -67,15 +72,19 @@ def test_merges_page_filters_and_orders(db_engine: sa.Engine) -> None:
     assert merges_page(db_engine, MergeFilter(), page=2, per_page=1)[0][0].pr == 1
 
 
-def test_agent_stats(db_engine: sa.Engine) -> None:
+def test_all_time_scorecards_keep_blocked_and_failed_apart(db_engine: sa.Engine) -> None:
+    """The Agents page's all-time row is a Scorecard: `failed` is the newest evaluation failing
+    the check, `blocked` only what Cedar denied (tier `blocked`): two ideas, two names."""
     fill(db_engine)
-    stats = {s.agent_id: s for s in agent_stats(db_engine)}
-    pricing, infra = stats["pricing-bot"], stats["infra-bot"]
-    assert (pricing.prs, pricing.merges, pricing.blocked, pricing.bypassed) == (2, 1, 1, 0)
-    assert pricing.run_id_coverage == 1.0
-    assert (infra.prs, infra.merges, infra.blocked, infra.bypassed) == (1, 1, 0, 1)
-    assert infra.run_id_coverage == 0.0
-    assert pricing.prs_with_run_id == 1  # PR 1 merged with run r1; PR 2 never named a run
+    evaluation(db_engine, 4, "pricing-bot", "failure", 2, tier="blocked")
+    window = Window(since=ALL_TIME, until=datetime.now(UTC) + timedelta(seconds=1))
+    cards = {c.agent_id: c for c in agent_scorecards(db_engine, window, by_class=False)}
+    pricing, infra = cards["pricing-bot"], cards["infra-bot"]
+    assert (pricing.evaluated, pricing.merged, pricing.failed, pricing.blocked) == (3, 1, 2, 1)
+    assert (pricing.bypassed, pricing.run_id_coverage_pct) == (0, 100.0)
+    assert pricing.evaluated_with_run_id == 1  # PR 1 merged with run r1; PRs 2, 4 named none
+    assert (infra.evaluated, infra.merged, infra.failed, infra.blocked) == (1, 1, 0, 0)
+    assert (infra.bypassed, infra.run_id_coverage_pct, infra.evaluated_with_run_id) == (1, 0.0, 0)
 
 
 def test_bypass_review_rules_and_chain(db_engine: sa.Engine) -> None:

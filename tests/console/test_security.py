@@ -20,6 +20,7 @@ from app.console.auth import RateLimiter
 from app.console.session import SESSION_COOKIE, Session, Signer, encode_session
 from app.demo.stack import LocalStack
 from tests.console.harness import BYPASS_PR, XSS_FILE, XSS_PR, XSS_TITLE, ConsoleStack
+from tests.stacks import session_key_pair
 
 pytestmark = pytest.mark.e2e
 PUBLIC = {"/console/login", "/console/callback", "/console/signed-out"}
@@ -234,7 +235,10 @@ def test_agent_written_titles_and_file_names_are_escaped(console: ConsoleStack) 
 
 
 def test_unconfigured_console_answers_503(tmp_path: object) -> None:
-    with LocalStack(f"sqlite:///{tmp_path}/c.db") as stack, httpx.Client(base_url=stack.url) as c:
+    with (
+        LocalStack(f"sqlite:///{tmp_path}/c.db", key_pair=session_key_pair()) as stack,
+        httpx.Client(base_url=stack.url) as c,
+    ):
         for path in ("/console/login", "/console/merges", "/console/export/merges.csv"):
             answer = c.get(path)
             assert answer.status_code == 503, path
@@ -246,6 +250,7 @@ def test_sign_in_is_rate_limited_per_client(tmp_path: object) -> None:
     with (
         LocalStack(
             f"sqlite:///{tmp_path}/c.db",
+            key_pair=session_key_pair(),
             console_teams="acme/compliance",
             console_session_secret=SecretStr("s" * 40),
             console_login_rate_per_minute=3,

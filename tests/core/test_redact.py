@@ -22,6 +22,7 @@ from app.semdiff.kubernetes import objects as kubernetes
 from app.semdiff.terraform import analyzer as terraform
 from app.semdiff.workflow import analyzer as workflow
 from app.store.audit.chain import sanitize_payload
+from tests.examples import examples
 
 Analyzer = Callable[[FileDiff, PathRule], list[Change]]
 
@@ -421,7 +422,7 @@ LITERALS = st.text(
 ).map(lambda t: t + "!9")  # never a substring of a key or URL in the document
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(SECRET_NAMES, LITERALS, LITERALS, st.sampled_from(["json", "yaml"]))
 def test_property_literal_secrets_never_leave_an_analyzer(
     name: str, old: str, new: str, fmt: str
@@ -438,7 +439,7 @@ def test_property_literal_secrets_never_leave_an_analyzer(
         assert fields(changes) == {f"service:service.{name}": (REDACTED, REDACTED)}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(SECRET_NAMES, st.sampled_from(["${{ secrets.%s }}", "${var.%s}", "{{ .Values.%s }}"]))
 def test_property_references_stay_visible(name: str, pattern: str) -> None:
     ref = pattern % name.lower()

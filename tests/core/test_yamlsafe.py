@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import UnparseableError
-from app.core.yamlsafe import MAX_DEPTH, line_of, load_yaml, load_yaml_documents
+from app.core.text import decode_text
+from app.core.yamlsafe import MAX_DEPTH, line_of, load_yaml, load_yaml_documents, node_at
+from app.semdiff.common.documents import read_documents
 
 
 def laughs(levels: int, width: int = 9) -> str:
@@ -134,3 +136,48 @@ def test_line_of() -> None:
     assert line_of(doc.node, ("spec", "containers", 7)) is None
     assert line_of(doc.node, ("spec", "containers", "name")) is None
     assert line_of(None, ("a",)) is None
+
+
+def test_line_of_a_key_is_where_a_finding_points() -> None:
+    """The same walk, asked for the key's line (the analyzers' findings) or the value's."""
+    text = "spec:\n  containers:\n    - name: web\n      image: nginx\n    - name: side\n"
+    [doc] = load_yaml_documents(text)
+    assert line_of(doc.node, ("spec", "containers"), key=True) == 2
+    assert line_of(doc.node, ("spec", "containers")) == 3
+    assert line_of(doc.node, ("spec", "containers", 1), key=True) == 5, "an item has no key"
+    assert line_of(doc.node, (), key=True) == 1
+    assert line_of(doc.node, ("spec", "missing"), key=True) is None
+    assert node_at(doc.node, ("spec", "containers", 0, "image")) is not None
+    assert node_at(doc.node, ("spec", "image")) is None
+
+
+def test_every_reader_decodes_through_one_function() -> None:
+    """YAML, JSON/CSV documents and the other analyzers refuse bad bytes with one message."""
+    for data, message in ((b"name: caf\xe9\n", "not valid UTF-8 at byte 9"), (b"a\x00", "NUL")):
+        with pytest.raises(UnparseableError, match=message) as direct:
+            decode_text(data, "f.yaml")
+        with pytest.raises(UnparseableError) as via_yaml:
+            load_yaml_documents(data, "f.yaml")
+        with pytest.raises(UnparseableError) as via_documents:
+            read_documents(data, "json", "f.json")
+        assert direct.value.message == via_yaml.value.message == via_documents.value.message
+    assert decode_text(b"\xef\xbb\xbfa", "f") == "a"
+
+
+def test_mkdocs_env_tags_are_read_as_written() -> None:
+    """mkdocs.yml's `!ENV` (issue #24): the text written, never an environment lookup."""
+    text = (
+        "site_name: Demo\nextra:\n  analytics:\n    property: !ENV GOOGLE_ANALYTICS_KEY\n"
+        "  version: !ENV [DOCS_VERSION, 'latest']\ndocs_dir: !relative $config_dir/docs\n"
+    )
+    assert load_yaml(text, "mkdocs.yml") == {
+        "site_name": "Demo",
+        "extra": {
+            "analytics": {"property": "!ENV GOOGLE_ANALYTICS_KEY"},
+            "version": "!ENV [DOCS_VERSION, latest]",
+        },
+        "docs_dir": "!relative $config_dir/docs",
+    }
+    with pytest.raises(UnparseableError, match="on a mapping") as info:
+        load_yaml("a: !ENV {x: 1}\n", "mkdocs.yml")
+    assert info.value.line == 1

@@ -26,6 +26,7 @@ from app.gate.approvals import (
 from app.gate.owners import CodeOwnersMap
 from app.semdiff.dispatch import analyze_files
 from app.semdiff.terraform import analyzer as terraform
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "owners"
 OWNERS = CodeOwnersMap.parse((FIXTURES / "CODEOWNERS").read_text())
@@ -537,7 +538,7 @@ changes_st = st.lists(st.sampled_from(range(len(CHANGES))), max_size=4, unique=T
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     tier=st.sampled_from(TIERS),
     changes=changes_st,
@@ -572,7 +573,7 @@ def test_an_eligible_approval_never_unsatisfies(
     assert set(more.missing) <= set(status.missing)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(reviews=reviews_st, data=st.data())
 def test_output_does_not_depend_on_review_order_when_times_differ(
     reviews: list[Review], data: st.DataObject

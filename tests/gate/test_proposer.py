@@ -155,3 +155,29 @@ def test_human_pr_trace_parent_is_ignored_with_a_note() -> None:
     assert p.run.trace_parent is None
     assert p.run.notes == ("Agent-Trace-Parent ignored: not an agent change",)
     assert not p.problems
+
+
+def test_unregistered_bot_without_run_id_is_told_the_registry_entry_to_add() -> None:
+    """Issue #24: release bots block on a missing run ID; the check says what to declare."""
+    ident = GitIdentity(
+        name="release-please[bot]", email="55107282+release-please[bot]@users.noreply.github.com"
+    )
+    commit = Commit(
+        sha="1" * 40, message="chore(main): release 1.2.0", author=ident, committer=ident
+    )
+    p = identify_proposer(snap(commit, author="release-please[bot]"), REGISTRY, RepoConfig())
+    (problem,) = p.problems
+    assert "release-please[bot] is not in policies/agents.yaml" in problem
+    entry = '- {id: release-please, logins: ["release-please[bot]"], automation: true'
+    assert entry in problem
+
+
+def test_registered_automation_needs_no_run_id_but_is_still_gated() -> None:
+    p = identify_proposer(snap(author="renovate[bot]"), REGISTRY, RepoConfig())
+    assert p.is_agent and p.agent is not None and p.agent.automation
+    assert p.problems == ()
+    # An AI agent in the same PR still owes a run ID.
+    both = identify_proposer(
+        snap(author="renovate[bot]", head_ref="copilot/bump"), REGISTRY, RepoConfig()
+    )
+    assert both.problems

@@ -15,6 +15,7 @@ from app.core.report import Finding
 from app.risk.allowlist import allowlist_findings
 from app.semdiff.destinations.introduced import with_destinations
 from app.semdiff.dispatch import analyze_files
+from tests.examples import examples
 
 LABEL = st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True)
 HOSTS = st.builds(
@@ -169,7 +170,7 @@ def findings_for(path: str, base: str | None, head: str, lists: Allowlists) -> l
 NOTHING_ALLOWED = Allowlists(**dict.fromkeys(CATEGORIES, ()))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=destinations(), path=st.sampled_from(sorted(FILES)), replace=st.booleans())
 def test_adding_allowlisted_values_never_yields_a_finding(
     values: dict[str, str], path: str, replace: bool
@@ -180,7 +181,7 @@ def test_adding_allowlisted_values_never_yields_a_finding(
     assert findings_for(path, base, template.format(**values), lists_for(values)) == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=destinations(), path=st.sampled_from(sorted(FILES)))
 def test_a_file_against_itself_yields_nothing_even_when_nothing_is_allowed(
     values: dict[str, str], path: str
@@ -189,7 +190,7 @@ def test_a_file_against_itself_yields_nothing_even_when_nothing_is_allowed(
     assert findings_for(path, text, text, NOTHING_ALLOWED) == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=destinations(), path=st.sampled_from(sorted(FILES)))
 def test_when_nothing_is_allowed_every_new_host_and_region_is_named(
     values: dict[str, str], path: str

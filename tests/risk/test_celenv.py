@@ -77,6 +77,13 @@ def when(expression: str, change: Change = SG, *, is_agent: bool = True) -> bool
         ("change.fields.exists(f, find(f.path, r'^tags\\.') && find(f.after, r'(?i)^PLAT'))", True),
         ("find(change.address, r'\\.bastion$') && !find(null, '.') && !find(3, '3')", True),
         ("change.address.matches('bastion$')", True),  # CEL's own (slow) regex still works
+        ("version_majors('>= 6.39') == [6] && version_majors('~> 6.42.0') == [6]", True),
+        ("version_majors('>= 5.0, < 7.0') == [5, 7] && version_majors('v1.2') == [1]", True),
+        (
+            "version_majors('latest') == [] && version_majors(null) == [] && version_majors(6) == []",
+            True,
+        ),
+        ("version_majors('>= 6.39') == version_majors('>= 7.0')", False),
     ],
 )
 def test_context_and_helpers(expression: str, expected: bool) -> None:

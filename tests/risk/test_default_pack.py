@@ -114,7 +114,7 @@ def test_forty_percent_price_cut_is_high_tier_2(
         ("plan_code:team-monthly", "pricing.record-update", "low", 1),
     ]
     assert findings[0].message == (
-        "Price of plan_code:pro-monthly changes by -40 % (monthly_usd 49.00 → 29.40)."
+        "Price of plan_code:pro-monthly changes: monthly_usd 49.00 → 29.40 (-40 %)."
     )
     assert tier_for(findings) == 2
     assert risk_summary(findings).level == "high"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from app.core.models import KINDS, REDACTED, Change, FieldChange
 from app.risk import RulePack, evaluate, evaluate_rules, load_rule_pack, tier_for
+from tests.examples import examples
 
 REPLICAS = """\
 rules:
@@ -340,7 +341,7 @@ changes = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(changes, min_size=1, max_size=5), st.booleans())
 def test_any_change_fails_closed(
     default_pack: RulePack, batch: list[Change], is_agent: bool

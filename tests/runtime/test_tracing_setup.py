@@ -27,6 +27,7 @@ from app.config.settings import SettingsError
 from app.demo.stack import LocalStack
 from app.runtime.tracing import setup_tracing
 from app.sim.scenario import apply_setup
+from tests.stacks import session_key_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 OTEL_VARS = (
@@ -133,7 +134,7 @@ def test_otlp_endpoint_receives_the_service_spans(
     collector: Collector, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url)
-    with LocalStack(sqlite_url) as stack:
+    with LocalStack(sqlite_url, key_pair=session_key_pair()) as stack:
         assert stack.runtime is not None and stack.runtime.tracing is not None
         assert stack.runtime.tracing.mode == "otlp"
         apply_setup(stack.sim, SETUP)

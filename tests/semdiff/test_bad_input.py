@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.config.repo import RepoConfig
 from app.core.models import Change, FileDiff
 from app.core.report import Report
@@ -44,6 +46,7 @@ def test_hostile_file_names_are_analyzed_and_rendered_escaped() -> None:
     assert "\nline|pipe" not in text
 
 
+@pytest.mark.slow  # GitHub's 3000-file cap, analysed in full
 def test_a_3000_file_change_set_yields_every_file() -> None:
     files = [
         FileDiff(

@@ -14,6 +14,7 @@ from app.gate.owners import CodeOwnersMap
 from app.gate.trailers import collect_run_info
 from app.semdiff.dispatch import analyze_file
 from app.sources.diff import files_from_diff
+from tests.examples import examples
 
 PATHS = [
     "infra/main.tf",
@@ -31,7 +32,9 @@ PATHS = [
     "README.md",
     "bin/tool",
 ]
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

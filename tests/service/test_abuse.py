@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from app.demo.stack import LocalStack
-from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/infra"
@@ -38,12 +38,15 @@ SETUP: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def stack(sqlite_url: str) -> Iterator[LocalStack]:
-    with LocalStack(sqlite_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()  # the installation event is recorded before any test reads it
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with local_stack(f"sqlite:///{tmp_path_factory.mktemp('abuse') / 'c.db'}") as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def conclusion(stack: LocalStack, pr: PullRequest, *wanted: str) -> Any:

@@ -24,6 +24,7 @@ from app.store.audit import store
 from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.records import EvaluationRecord, MergeApproval, MergeFinding, MergeRecord
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -192,12 +193,15 @@ def wait_check(stack: LocalStack, pr: Any, *wanted: str, contains: str = "") -> 
     return stack.sim.latest_check(pr)
 
 
-@pytest.fixture
-def stack(tmp_path: Path, db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url, policies_dir=policies(tmp_path)) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url, policies_dir=policies(tmp_path_factory.mktemp("ops"))) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def engine_of(stack: LocalStack) -> sa.Engine:
@@ -302,7 +306,7 @@ def test_a_rate_limit_holds_across_two_worker_processes(tmp_path: Path) -> None:
     limits = "defaults:\n  limits: {prs_per_hour: 2}\n"
     ctx = multiprocessing.get_context("spawn")
     stop, results = ctx.Event(), ctx.Queue()
-    with LocalStack(url, role="web", policies_dir=policies(tmp_path, defaults=limits)) as stack:
+    with local_stack(url, role="web", policies_dir=policies(tmp_path, defaults=limits)) as stack:
         from tests.service._agentops_workers import run_worker
 
         readies = [ctx.Event() for _ in range(2)]
@@ -354,7 +358,7 @@ def two_docs_prs_over_open_limit(tmp_path: Path) -> Iterator[tuple[LocalStack, A
     """docs-bot may have one open PR; it opens two: the first passes, the second is limited."""
     limits = "defaults:\n  limits: {open_prs: 1}\n"
     url = f"sqlite:///{tmp_path / 'open.db'}"
-    with LocalStack(url, policies_dir=policies(tmp_path, defaults=limits)) as stack:
+    with local_stack(url, policies_dir=policies(tmp_path, defaults=limits)) as stack:
         apply_setup(stack.sim, SETUP)
         stack.wait_processed()
         first, second = (

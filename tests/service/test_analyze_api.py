@@ -14,6 +14,7 @@ import structlog.testing
 
 from app.demo.stack import LocalStack
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
+from tests.stacks import session_key_pair
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     )
     with LocalStack(
         f"sqlite:///{tmp / 'api.db'}",
+        key_pair=session_key_pair(),
         role="web",
         policies_dir=policies,
         log_level="INFO",  # analyze.call lines are INFO
@@ -207,6 +209,7 @@ def test_an_evaluation_past_the_deadline_is_503_with_retry_after(tmp_path: Path)
     )
     with LocalStack(
         f"sqlite:///{tmp_path / 'api.db'}",
+        key_pair=session_key_pair(),
         role="web",
         policies_dir=policies,
         analyze_deadline_seconds=0.01,

@@ -15,11 +15,11 @@ import pytest
 
 from app.demo.stack import LocalStack
 from app.service.break_glass_facts import head_first_seen
-from app.sim.scenario import apply_setup
 from app.sim.state import CheckRun, PullRequest
 from app.store.audit.evidence import build_packet
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +63,15 @@ SETUP: dict[str, Any] = {
 REASON = "INC-4711 checkout is down since the 09:12 price import; roll back the Pro price now"
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def check(stack: LocalStack, pr: PullRequest) -> CheckRun:

@@ -16,9 +16,9 @@ from sqlmodel import Session, select
 from app.demo.stack import LocalStack
 from app.sim import webhooks
 from app.sim.faults import Fault
-from app.sim.scenario import apply_setup
 from app.store import inbox
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -33,12 +33,16 @@ SETUP = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url, role="web") as s:  # web only: workers are separate processes here
-        apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    # Web only: the workers are separate processes here.
+    with local_stack(module_db_url, role="web") as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP, processed=False)
 
 
 def start_worker(stack: LocalStack) -> subprocess.Popen[bytes]:

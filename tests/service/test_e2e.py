@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from app.demo.stack import LocalStack
-from app.sim.scenario import apply_setup
 from app.store.audit.export import export_merges
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -60,12 +60,15 @@ SETUP = {
 REPO = "acme/platform"
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()  # the installation event is recorded before any test reads it
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def wait_conclusion(stack: LocalStack, pr: object, *wanted: str, timeout: float = 20) -> object:

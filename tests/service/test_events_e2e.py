@@ -15,10 +15,10 @@ import pytest
 from app.demo.stack import LocalStack
 from app.service.evaluator import ANNOTATIONS_SENT
 from app.sim import webhooks
-from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 from app.store.audit import store
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -43,12 +43,15 @@ SETUP: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()  # the installation event is recorded before any test reads it
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def evaluations(stack: LocalStack, pr: PullRequest) -> list[dict[str, Any]]:

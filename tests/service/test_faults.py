@@ -13,10 +13,10 @@ import pytest
 
 from app.demo.stack import LocalStack
 from app.sim.faults import Fault
-from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 from app.store import inbox
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -31,13 +31,16 @@ SETUP = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
     # Short retries and client timeouts keep the tests fast; production defaults are 2 s / 15 s.
-    with LocalStack(db_url, retry_base_seconds=0.05, github_timeout_seconds=1.0) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()  # the installation event is recorded before any test reads it
+    with local_stack(module_db_url, retry_base_seconds=0.05, github_timeout_seconds=1.0) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def open_docs_pr(stack: LocalStack) -> PullRequest:

@@ -23,6 +23,7 @@ from app.sim.state import PullRequest
 from app.store import inbox
 from app.store.audit.store import evaluations_for_pr
 from tests.github.tariffs import CONFIG, cut_last_price, tariff_book
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -42,15 +43,22 @@ SETUP = {
 
 
 def make_stack(db_url: str, **settings: Any) -> Iterator[LocalStack]:
-    with LocalStack(db_url, retry_base_seconds=0.05, **settings) as s:
+    """A stack of its own, for a test that needs special settings."""
+    with local_stack(db_url, retry_base_seconds=0.05, **settings) as s:
         apply_setup(s.sim, SETUP)
         s.sim.wait_idle()
         yield s
 
 
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url, retry_base_seconds=0.05) as s:
+        yield s
+
+
 @pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    yield from make_stack(db_url)
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def deliveries(stack: LocalStack, action: str = "opened") -> list[inbox.Delivery]:
@@ -88,37 +96,36 @@ def open_tariff_pr(stack: LocalStack) -> tuple[PullRequest, bytes, bytes, str]:
     return pr, book, head, code
 
 
-def test_a_cut_past_graphqls_512_kb_is_seen_with_the_right_tier(db_url: str) -> None:
-    for stack in make_stack(db_url):
-        pr, book, head, code = open_tariff_pr(stack)
-        run = completed(stack, pr)
-        assert run.conclusion != "success"
-        assert stack.runtime is not None
-        (evaluation,) = evaluations_for_pr(stack.runtime.engine, "acme/tariffs", pr.number)
-        report = evaluation.data()["report"]
-        (change,) = [c for c in report["changes"] if c["file"] == "tariffs/zones.csv"]
-        assert change["address"] == f"tariff_code:{code}"
-        assert change["facts"]["price_delta_pct"] == pytest.approx(-99, abs=0.5)
-        # The same tier as judging the whole file locally (the truncated text gave tier 0).
-        local = evaluate_snapshot(
-            PullRequestSnapshot(
-                repo="acme/tariffs",
-                number=pr.number,
-                body="Reprice the last tariff.\n\nAgent-Run-Id: run_tariff_7",
-                author="pricing-bot[bot]",
-                author_is_bot=True,
-                head_sha=pr.head_sha,
-                base_sha=pr.base_sha,
-                commits=(Commit(sha=pr.head_sha, author_login="pricing-bot[bot]"),),
-                files=(
-                    FileDiff(path="tariffs/zones.csv", base=book, head=head),
-                    FileDiff(path=".github/countersign.yml", status="added", head=CONFIG),
-                ),
-                codeowners="* @acme/finance\n",
+def test_a_cut_past_graphqls_512_kb_is_seen_with_the_right_tier(stack: LocalStack) -> None:
+    pr, book, head, code = open_tariff_pr(stack)
+    run = completed(stack, pr)
+    assert run.conclusion != "success"
+    assert stack.runtime is not None
+    (evaluation,) = evaluations_for_pr(stack.runtime.engine, "acme/tariffs", pr.number)
+    report = evaluation.data()["report"]
+    (change,) = [c for c in report["changes"] if c["file"] == "tariffs/zones.csv"]
+    assert change["address"] == f"tariff_code:{code}"
+    assert change["facts"]["price_delta_pct"] == pytest.approx(-99, abs=0.5)
+    # The same tier as judging the whole file locally (the truncated text gave tier 0).
+    local = evaluate_snapshot(
+        PullRequestSnapshot(
+            repo="acme/tariffs",
+            number=pr.number,
+            body="Reprice the last tariff.\n\nAgent-Run-Id: run_tariff_7",
+            author="pricing-bot[bot]",
+            author_is_bot=True,
+            head_sha=pr.head_sha,
+            base_sha=pr.base_sha,
+            commits=(Commit(sha=pr.head_sha, author_login="pricing-bot[bot]"),),
+            files=(
+                FileDiff(path="tariffs/zones.csv", base=book, head=head),
+                FileDiff(path=".github/countersign.yml", status="added", head=CONFIG),
             ),
-            stack.runtime.gate,
-        )
-        assert report["tier"] == local.report.tier not in (0, None)
+            codeowners="* @acme/finance\n",
+        ),
+        stack.runtime.gate,
+    )
+    assert report["tier"] == local.report.tier not in (0, None)
 
 
 def test_a_file_above_the_blob_cap_fails_the_check(db_url: str) -> None:

@@ -26,6 +26,7 @@ from app.sim.scenario import apply_setup
 from app.store import inbox
 from app.store.audit.verify import verify_chain
 from app.store.tables import AuditEvent
+from tests.stacks import session_key_pair
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1200)]
 REPO = "acme/platform"
@@ -67,7 +68,7 @@ def worker(stack: LocalStack) -> subprocess.Popen[bytes]:
 def test_load_with_faults_and_kills(pg_url: str) -> None:
     total = int(os.environ.get("COUNTERSIGN_LOAD_DELIVERIES", "300"))
     rnd = random.Random(20261124)
-    with LocalStack(pg_url, role="web") as stack:
+    with LocalStack(pg_url, key_pair=session_key_pair(), role="web") as stack:
         assert stack.runtime is not None
         apply_setup(stack.sim, SETUP)
         prs = [

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from app.demo.stack import LocalStack
-from app.sim.scenario import apply_setup
 from app.sim.state import CheckRun, PullRequest
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +44,15 @@ SETUP: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def price_cut(stack: LocalStack, repo: str) -> tuple[PullRequest, CheckRun]:

@@ -24,6 +24,7 @@ from app.store.audit.evidence import build_packet
 from app.store.audit.export import export_merges
 from app.store.audit.verify import verify_chain
 from app.store.tables import PLANS
+from tests.stacks import fresh, local_stack, session_key_pair
 
 pytestmark = pytest.mark.e2e
 
@@ -92,12 +93,15 @@ def replace_plan(secret: str = "hunter2-plan-secret") -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.sim.wait_idle()
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def latest(stack: LocalStack, pr: Any) -> Any:
@@ -245,7 +249,9 @@ def test_a_plan_for_an_old_head_is_not_used_for_the_new_one(stack: LocalStack) -
 
 def test_upload_tokens_and_the_size_cap(db_url: str) -> None:
     token = "upl_" + "x" * 40
-    with LocalStack(db_url, plan_upload_tokens={REPO: token}, max_plan_bytes=4096) as stack:
+    with LocalStack(
+        db_url, key_pair=session_key_pair(), plan_upload_tokens={REPO: token}, max_plan_bytes=4096
+    ) as stack:
         apply_setup(stack.sim, SETUP)
         stack.sim.wait_idle()
         sha = "a" * 40

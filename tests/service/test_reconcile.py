@@ -16,6 +16,7 @@ from app.service.reconcile import reconcile, redeliver_failed, sweep_open_prs
 from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack, session_key_pair
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -30,12 +31,15 @@ SETUP = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()  # the installation event is recorded before any test reads it
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def open_pr(stack: LocalStack, branch: str = "agent/docs") -> PullRequest:
@@ -102,7 +106,7 @@ def pg(action: str) -> None:
 
 @pytest.mark.postgres
 def test_postgres_restart_under_load(pg_url: str) -> None:
-    with LocalStack(pg_url) as stack:
+    with LocalStack(pg_url, key_pair=session_key_pair()) as stack:
         apply_setup(stack.sim, SETUP)
         stack.sim.wait_idle()
         assert stack.runtime is not None

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from app.demo.stack import LocalStack
-from app.sim.scenario import apply_setup
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
 from app.store.retention import EVENT_KIND
 from app.store.tables import DELIVERIES
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -26,12 +26,16 @@ SETUP: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
     # Zero retention days: a body is due for purging as soon as its delivery is finished.
-    with LocalStack(db_url, inbox_retention_days=0, retention_interval_seconds=0.2) as s:
-        apply_setup(s.sim, SETUP)
+    with local_stack(module_db_url, inbox_retention_days=0, retention_interval_seconds=0.2) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, SETUP)
 
 
 def bodies(engine: sa.Engine) -> dict[str, tuple[str, int]]:

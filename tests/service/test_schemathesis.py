@@ -14,7 +14,9 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from app.demo.stack import LocalStack
+from tests.examples import examples
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
+from tests.stacks import session_key_pair
 
 pytestmark = pytest.mark.e2e
 AGENT_TOKEN = "pf_schemathesis_3e7a1c9d5b2f8e4a"
@@ -29,6 +31,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     # A rate high enough that generated cases reach the evaluation, not only the 429.
     with LocalStack(
         f"sqlite:///{tmp / 'api.db'}",
+        key_pair=session_key_pair(),
         role="web",
         policies_dir=policies,
         analyze_rate_per_minute=6000,
@@ -56,7 +59,7 @@ def test_every_operation_is_covered(stack: LocalStack) -> None:
 
 def conforms(operation: schemathesis.APIOperation, headers: dict[str, str]) -> None:
     @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: schemathesis.Case) -> None:
         # `diff` must be a unified diff, which a JSON schema cannot say: our documented 422 for
         # a schema-valid non-diff is correct, so that one "positive data" check is excluded.

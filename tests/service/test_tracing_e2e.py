@@ -20,9 +20,9 @@ from app.github.routes import TEMPLATES
 from app.runtime import telemetry
 from app.service.reconcile import reconcile
 from app.sim.faults import Fault
-from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 from app.store.audit.store import events_for_pr
+from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -56,13 +56,18 @@ def spans() -> Iterator[InMemorySpanExporter]:
     provider.shutdown()
 
 
-@pytest.fixture
-def stack(sqlite_url: str, spans: InMemorySpanExporter) -> Iterator[LocalStack]:
-    with LocalStack(sqlite_url, retry_base_seconds=0.05, github_timeout_seconds=2.0) as s:
-        apply_setup(s.sim, SETUP)
-        s.wait_processed()
-        spans.clear()
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('tracing') / 'c.db'}"
+    with local_stack(url, retry_base_seconds=0.05, github_timeout_seconds=2.0) as s:
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack, spans: InMemorySpanExporter) -> LocalStack:
+    fresh(running, SETUP)
+    spans.clear()  # the set-up's own deliveries
+    return running
 
 
 def open_docs_pr(stack: LocalStack, body: str) -> PullRequest:

@@ -13,6 +13,7 @@ from app.demo.stack import LocalStack
 from app.github.webhooks import sign
 from app.store import inbox
 from app.store.audit.store import append
+from tests.stacks import fresh, local_stack
 
 PAYLOAD = {
     "action": "opened",
@@ -23,10 +24,15 @@ PAYLOAD = {
 }
 
 
-@pytest.fixture
-def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url, role="web") as s:  # no worker: we look at what was stored
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url, role="web") as s:  # no worker: we look at what was stored
         yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    return fresh(running, processed=False)
 
 
 def post(

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.sim.simulator import Simulator
 from app.sim.state import SimError, blob_sha, diff_trees
+from tests.examples import examples
 from tests.sim.helpers import FIXTURES, read_tree
 
 
@@ -90,7 +91,7 @@ def test_reviews_follow_github_rules(sim: Simulator) -> None:
 paths = st.from_regex(r"[a-z]{1,3}(/[a-z]{1,3}){0,2}\.txt", fullmatch=True)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     base=st.dictionaries(paths, st.binary(max_size=20), max_size=8),
     changes=st.dictionaries(paths, st.none() | st.binary(max_size=20), max_size=8),

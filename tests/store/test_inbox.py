@@ -199,6 +199,7 @@ def test_threads_never_share_a_delivery(db_engine: sa.Engine) -> None:
     assert set(every) == ids
 
 
+@pytest.mark.slow  # four spawned processes, each importing the app
 def test_processes_never_share_a_delivery(
     db_engine: sa.Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

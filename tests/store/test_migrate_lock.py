@@ -13,6 +13,7 @@ import pytest
 from app.demo.stack import generate_key
 from app.store.db import make_engine, migration_status
 
+pytestmark = pytest.mark.e2e  # real `countersign serve` processes
 STARTERS = 3
 
 

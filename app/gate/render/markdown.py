@@ -140,6 +140,8 @@ def _change_summary(change: Change, limit: int = 3) -> str:
     facts = change.facts
     if "unparseable" in facts:
         return "could not analyse: " + str(facts["unparseable"])
+    if isinstance(facts.get("moves_text"), str):
+        return str(facts["moves_text"])
     moved = facts.get("max_delta_field")
     if moved and moved != facts.get("price_field") and facts.get("max_delta_pct") is not None:
         return f"{moved} {facts.get('max_delta_before')} → {facts.get('max_delta_after')} ({facts['max_delta_pct']:+}%)"

@@ -13,20 +13,18 @@ for a create as for an update) and the line look-ups.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
-
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff, Op
 from app.core.redact import is_secret_name
-from app.core.yamlsafe import YamlDocument
-from app.semdiff.common.documents import Format, decode_text, read_documents, structured_format
+from app.core.text import decode_text
+from app.core.yamlsafe import YamlDocument, line_of
+from app.semdiff.common.documents import Format, read_documents, structured_format
 from app.semdiff.common.structure import KeyChooser, default_list_key, diff_values
 
-__all__ = ["analyze", "diff_tree", "json_key_lines", "key_line", "order_change", "read_side"]
+__all__ = ["analyze", "diff_tree", "json_key_lines", "order_change", "read_side"]
 
 ROOT = "$"
 
@@ -101,10 +99,10 @@ def _diff_document(
         if not fields and op == "update":
             continue
         if op == "delete":
-            line = key_line(base.node, (key,)) if base is not None else None
+            line = line_of(base.node, (key,), key=True) if base is not None else None
             line = line or base_lines.get(name)
         else:
-            line = key_line(head.node, (key,)) if head is not None else None
+            line = line_of(head.node, (key,), key=True) if head is not None else None
             line = line or head_lines.get(name)
         out.append(_change(path, prefix + name, op, fields, line, fmt))
     return out
@@ -196,33 +194,6 @@ def order_change(path: str, before: Any, after: Any, field: str) -> FieldChange 
 
 def _join(path: str, part: str) -> str:
     return f"{path}.{part}" if path else part
-
-
-def key_line(node: Node | None, path: Sequence[Any]) -> int | None:
-    """The 1-based line of the *key* at the end of `path` (mapping keys / list indexes)."""
-    if not path:
-        return node.start_mark.line + 1 if node is not None else None
-    current = node
-    for depth, part in enumerate(path):
-        last = depth == len(path) - 1
-        if isinstance(current, MappingNode):
-            for k, v in current.value:
-                if isinstance(k, ScalarNode) and k.value == str(part):
-                    if last:
-                        return int(k.start_mark.line) + 1
-                    current = v
-                    break
-            else:
-                return None
-        elif isinstance(current, SequenceNode) and isinstance(part, int):
-            if part >= len(current.value):
-                return None
-            current = current.value[part]
-            if last:
-                return int(current.start_mark.line) + 1
-        else:
-            return None
-    return None
 
 
 def json_key_lines(text: str) -> dict[str, int]:

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from app.core.errors import UnparseableError
+from app.core.text import decode_text
 from app.core.yamlsafe import YamlDocument, load_yaml_documents
 from app.semdiff.common import templating
 
@@ -34,18 +35,6 @@ def structured_format(path: str) -> Format | None:
     if lower.endswith((".csv", ".tsv")):
         return "csv"
     return None
-
-
-def decode_text(data: bytes, source: str) -> str:
-    """UTF-8 text of a blob, or UnparseableError for binary / invalid UTF-8 content."""
-    if b"\x00" in data:
-        raise UnparseableError("binary content (NUL byte)", file=source)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnparseableError(
-            f"not valid UTF-8 at byte {exc.start}", file=source, hint="save the file as UTF-8"
-        ) from exc
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\[uU]0{0,4}[dD][89a-fA-F][0-9a-fA-F]{2}")

@@ -7,16 +7,40 @@ generic data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections import Counter
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from app.core.models import FieldChange
 from app.core.redact import inherits_secret, is_secret_name, mask_secret, redact, redact_tree
 
-# Fields that identify an item inside a list, in order of preference.
-LIST_KEYS: tuple[str, ...] = ("name", "id", "key", "sku", "code", "plan_code", "uid", "type")
+# Fields that identify an item inside a list, in order of preference (`it`: a test case of
+# helm-unittest and similar suites, named by what it checks).
+LIST_KEYS: tuple[str, ...] = ("name", "id", "key", "sku", "code", "plan_code", "uid", "type", "it")
 
 KeyChooser = Callable[[str, Sequence[Any]], str | None]
+T = TypeVar("T")
+
+
+def unmatched_by_key(
+    base: Sequence[T], head: Sequence[T], key: Callable[[T], Hashable]
+) -> tuple[list[T], list[T]]:
+    """Items of `head` with no equal-keyed partner in `base` (added, in head order), and items
+    of `base` with none in `head` (removed, in base order), counting repeats: of a statement
+    written twice and kept once, the *last* copy is the removed one."""
+    unmatched = Counter(key(item) for item in base)
+    added: list[T] = []
+    for item in head:
+        if unmatched[key(item)] > 0:
+            unmatched[key(item)] -= 1
+        else:
+            added.append(item)
+    removed: list[T] = []
+    for item in reversed(base):
+        if unmatched[key(item)] > 0:
+            unmatched[key(item)] -= 1
+            removed.append(item)
+    return added, removed[::-1]
 
 
 def same(a: Any, b: Any) -> bool:

@@ -220,6 +220,24 @@ def _entry_form(lines: list[str], number: int, indent: int) -> Literal["list", "
     return "map"
 
 
+_KEY = re.compile(r"^[^\s#\-\[{][^:]*:(\s|$)")
+
+
+def _key_follows(lines: list[str], number: int, column: int) -> bool:
+    """Whether the next line with text is a mapping key at `column` (an item's next key)."""
+    for raw in lines[number + 1 :]:
+        content = _without_markers(raw).strip()
+        if not content or content.startswith("#"):
+            continue
+        return _indent(raw) == column and bool(_KEY.match(content))
+    return False
+
+
+def word_of(action: str) -> str:
+    """The first word inside an action (`if`, `end`, `include`…), "" for an empty one."""
+    return _word(action)
+
+
 def _word(action: str) -> str:
     inner = action[2:-2].strip().strip("-").strip()
     return inner.split(None, 1)[0] if inner.split() else ""
@@ -341,6 +359,18 @@ class _Masker:
             texts = texts[:-1]
             if not actions:
                 return texts[0]
+        if (
+            self.target == "yaml"
+            and texts[0].strip() == "-"
+            and len(actions) == 1
+            and not actions[0].control
+            and not texts[1].strip()
+            and _key_follows(lines, number, len(texts[0]))
+        ):
+            # `- {{ toYaml $x | nindent 8 | trim }}` with `key:` lines below at the item's
+            # indentation: the action renders the item's first keys, the lines below add more.
+            name = self.name(actions[0].text)
+            return f"{texts[0]}{name}: {name}"
         out = [texts[0]]
         for action, after in zip(actions, texts[1:], strict=True):
             if action.control:

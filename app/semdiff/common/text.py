@@ -111,3 +111,18 @@ def unparseable(file: FileDiff, kind: Kind, reason: str) -> list[Change]:
             line=1,
         )
     ]
+
+
+def file_rename(file: FileDiff, kind: Kind, **extra_facts: Any) -> Change | None:
+    """The file-level `rename` change of a renamed file (None when the path did not change)."""
+    if file.status != "renamed" or not file.old_path or file.old_path == file.path:
+        return None
+    return Change(
+        file=file.path,
+        kind=kind,
+        address=file.path,
+        op="rename",
+        old_file=file.old_path,
+        facts={"renamed_from": file.old_path, **extra_facts},
+        line=1,
+    )

@@ -11,6 +11,7 @@ Secret values never leave this module: a Secret's `data`/`stringData` values and
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -20,12 +21,15 @@ from typing import Any
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FieldChange, FileDiff, Op
-from app.core.redact import is_secret_literal, is_secret_name
+from app.core.redact import is_k8s_secret_data, is_secret_literal, is_secret_name
 from app.core.yamlsafe import YamlDocument, line_of
+from app.semdiff.common import templating
+from app.semdiff.common.conditions import conditional_blocks
 from app.semdiff.common.data import diff_tree, order_change, read_side
 from app.semdiff.common.documents import Format, structured_format
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.structure import default_list_key
+from app.semdiff.kubernetes.conditional import Path, conditional_paths, without
 
 __all__ = ["K8sObject", "analyze", "detect", "object_change", "objects_of"]
 
@@ -72,6 +76,8 @@ class K8sObject:
     api_version: str
     body: dict[str, Any]
     line: int | None
+    conditional: frozenset[Path] = frozenset()
+    """Paths that render only when a template value enables them (`kubernetes.conditional`)."""
 
     @property
     def api_group(self) -> str:
@@ -128,10 +134,15 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
 def objects_of(data: bytes | None, path: str) -> dict[str, K8sObject]:
     """The objects of one side of a manifest (none when the side does not exist), by address."""
     fmt: Format = "json" if structured_format(path) == "json" else "yaml"
-    return _objects(read_side(data, fmt, path), path)
+    blocks: list[tuple[int, int]] = []
+    if data is not None and fmt == "yaml" and templating.has_actions(data):
+        blocks = conditional_blocks(data.decode("utf-8", "replace"), path)
+    return _objects(read_side(data, fmt, path), path, blocks)
 
 
-def _objects(docs: Sequence[YamlDocument], source: str) -> dict[str, K8sObject]:
+def _objects(
+    docs: Sequence[YamlDocument], source: str, blocks: Sequence[tuple[int, int]] = ()
+) -> dict[str, K8sObject]:
     out: dict[str, K8sObject] = {}
     for number, doc in enumerate(docs, start=1):
         if not _is_object(doc.value):
@@ -154,7 +165,9 @@ def _objects(docs: Sequence[YamlDocument], source: str) -> dict[str, K8sObject]:
                     )
                 _add(out, _object(item, line), source)
         else:
-            _add(out, _object(doc.value, doc.line), source)
+            obj = _object(doc.value, doc.line)
+            paths = conditional_paths(doc.node, blocks, doc.line)
+            _add(out, dataclasses.replace(obj, conditional=paths) if paths else obj, source)
     return out
 
 
@@ -204,15 +217,11 @@ def _clean(value: dict[str, Any], kind: str) -> dict[str, Any]:
             else:
                 del meta["annotations"]
         body["metadata"] = meta
-    if kind == "Secret":
-        for section in ("data", "stringData"):
-            if section in body:
-                data = body[section]
-                body[section] = (
-                    {k: _seal(v) for k, v in data.items()}
-                    if isinstance(data, dict)
-                    else _seal(data)
-                )
+    for section, data in list(body.items()):
+        if is_k8s_secret_data(kind, str(section)):
+            body[section] = (
+                {k: _seal(v) for k, v in data.items()} if isinstance(data, dict) else _seal(data)
+            )
     return body
 
 
@@ -347,6 +356,11 @@ def _facts(before: K8sObject | None, after: K8sObject | None) -> dict[str, Any]:
         facts["images_before"] = _images(kind, b)
         facts["images_after"] = _images(kind, a)
         facts.update(_security(kind, a))
+        if after is not None and after.conditional:
+            certain = _security(kind, without(a, after.conditional))
+            maybe = [k for k, v in facts.items() if v is True and certain.get(k) is False]
+            if maybe:
+                facts["conditional_privileges"] = maybe
     if kind == "Service":
         facts["service_type_before"] = _service_type(b)
         facts["service_type_after"] = _service_type(a)

@@ -28,6 +28,7 @@ def diff_manifests(
     after = group(
         (obj.identity, Placed(obj, f.slot, f.path, f.file)) for f in head for obj in f.obj.values()
     )
+    _align_templated_groups(before, after)
     out: list[Change] = []
     for key in [*before, *(k for k in after if k not in before)]:
         pairing = pair(before.get(key, []), after.get(key, []), _same)
@@ -44,6 +45,26 @@ def diff_manifests(
             out.extend([change] if change is not None else [])
     out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
+
+
+Key = tuple[str, str, str | None, str]
+
+
+def _align_templated_groups(
+    before: dict[Key, list[Placed[K8sObject]]], after: dict[Key, list[Placed[K8sObject]]]
+) -> None:
+    """An `apiVersion` written as a template action (`{{ $apiVersion }}`, chosen at render time
+    from the cluster's capabilities) names no group: such an object is the one of the same kind,
+    namespace and name on the other side, when there is exactly one."""
+    for side, other in ((after, before), (before, after)):
+        for key in [k for k in side if k not in other and _templated(side[k])]:
+            twins = [k for k in other if k not in side and k[1:] == key[1:]]
+            if len(twins) == 1:
+                side[twins[0]] = side.pop(key)
+
+
+def _templated(definitions: list[Placed[K8sObject]]) -> bool:
+    return any("{{" in d.obj.api_version or "{%" in d.obj.api_version for d in definitions)
 
 
 def _same(a: K8sObject, b: K8sObject) -> bool:

@@ -8,7 +8,10 @@ be judged as one. These files are `data` changes with `facts.format` saying what
   read by `kustomize.py`, one change per resource, patch, image, generator…;
 - `helm-chart` (`Chart.yaml`): version, appVersion and dependencies (`helm.py`);
 - `helm-values` (`values*.yaml`): the generic data diff;
-- `tool-config` (ksonnet `app.yaml`, skaffold, kind, kpt): the generic data diff.
+- `tool-config` (ksonnet `app.yaml`, skaffold, kind, kpt, blueprint `metadata.yaml`): the generic
+  data diff;
+- `helm-unittest` (a chart's `tests/*_test.yaml` suites): the generic data diff, test cases
+  matched by their `it` name, so one edited case is one field, not the whole suite.
 
 Argo CD `Application`s, Flux `Kustomization`s and other custom resources *are* cluster objects.
 """
@@ -29,12 +32,20 @@ from app.semdiff.kubernetes import helm, kustomize
 
 __all__ = ["ToolFormat", "analyze", "format_for", "is_kustomization_path"]
 
-ToolFormat = Literal["kustomize", "helm-chart", "helm-values", "tool-config"]
+ToolFormat = Literal["kustomize", "helm-chart", "helm-values", "tool-config", "helm-unittest"]
 
 KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 KUSTOMIZE_GROUP = "kustomize.config.k8s.io/"
 # API groups of tools' own config files (never applied to a cluster).
-TOOL_GROUPS = ("skaffold/", "kind.x-k8s.io/", "kpt.dev/", "ctlptl.dev/", "k3d.io/")
+# `blueprints.cloud.google.com`: a Terraform blueprint's `metadata.yaml` (BlueprintMetadata).
+TOOL_GROUPS = (
+    "skaffold/",
+    "kind.x-k8s.io/",
+    "kpt.dev/",
+    "ctlptl.dev/",
+    "k3d.io/",
+    "blueprints.cloud.google.com/",
+)
 _API_VERSION = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$")
 _KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _VALUES = re.compile(r"^values([-._][A-Za-z0-9_.-]+)?\.ya?ml$")
@@ -66,6 +77,17 @@ def _tool_object(value: Any) -> ToolFormat | None:
     return None
 
 
+def _unittest_suite(value: Any) -> bool:
+    """A helm-unittest suite: `suite`, `templates` and a `tests` list of `it` cases."""
+    tests = value.get("tests") if isinstance(value, dict) else None
+    return (
+        isinstance(value, dict)
+        and "suite" in value
+        and isinstance(tests, list)
+        and all(isinstance(t, dict) and "it" in t for t in tests)
+    )
+
+
 def format_for(path: str, docs: Sequence[YamlDocument] | None) -> ToolFormat | None:
     """What tool a file configures, from its name first and then its documents."""
     name = posixpath.basename(path)
@@ -75,6 +97,8 @@ def format_for(path: str, docs: Sequence[YamlDocument] | None) -> ToolFormat | N
         return "helm-chart"
     if _VALUES.match(name):
         return "helm-values"
+    if any(_unittest_suite(d.value) for d in docs or ()):
+        return "helm-unittest"
     found = {_tool_object(d.value) for d in docs or ()}
     if "kustomize" in found:
         return "kustomize"

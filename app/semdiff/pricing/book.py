@@ -19,8 +19,9 @@ from ruamel.yaml.nodes import MappingNode, Node
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
-from app.core.yamlsafe import YamlDocument, line_of
-from app.semdiff.common.documents import Format, decode_text, read_documents
+from app.core.text import decode_text
+from app.core.yamlsafe import YamlDocument, line_of, node_at
+from app.semdiff.common.documents import Format, read_documents
 from app.semdiff.pricing.fields import (
     CONTAINER_KEYS,
     MAX_DEPTH,
@@ -69,14 +70,22 @@ def _is_records(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, dict) for v in value)
 
 
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
 def _is_mapping_of_records(value: Any, rule: PathRule) -> bool:
+    """`{key: record}`; scalars beside the records (`"last_updated": "…"`) are book metadata."""
+    if not isinstance(value, dict) or not value:
+        return False
+    records = [v for v in value.values() if isinstance(v, dict)]
+    metadata = len(value) - len(records)
     if (
-        not isinstance(value, dict)
-        or not value
-        or not all(isinstance(v, dict) for v in value.values())
+        not records
+        or metadata > len(records)
+        or not all(_scalar(v) for v in value.values() if not isinstance(v, dict))
     ):
         return False
-    records = list(value.values())
     return any(price_like(str(name), rule) for rec in records for name in rec) or bool(
         discount_fields(records)
     )
@@ -156,7 +165,7 @@ def detect(docs: Sequence[YamlDocument], rule: PathRule) -> bool:
     if len(values) != 1 or (where := locate(values[0], rule)) is None:
         return False
     found = where.get(values[0])
-    records = list(found.values()) if where.mapping else list(found)
+    records = [v for v in found.values() if isinstance(v, dict)] if where.mapping else list(found)
     if not records or not (price_fields(records, rule) or discount_fields(records)):
         return False
     return where.mapping or find_key_field([records], rule) is not None
@@ -202,9 +211,7 @@ def _yaml_key_lines(
     node: Node | None, path: tuple[str, ...], keys: Sequence[Any]
 ) -> list[int | None]:
     """Lines of the keys of a `{key: record}` mapping (the key line, not the value's)."""
-    for part in path:
-        pairs = node.value if isinstance(node, MappingNode) else []
-        node = next((v for k, v in pairs if getattr(k, "value", None) == part), None)
+    node = node_at(node, path)
     if not isinstance(node, MappingNode):
         return [None] * len(keys)
     lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
@@ -216,7 +223,9 @@ def read_book(side: Side, key_field: str, rule: PathRule, source: str) -> Book:
         return Book({}, None, None)
     found = side.where.get(side.doc.value)
     if side.where.mapping:
-        items: list[tuple[Any, dict[str, Any]]] = [(k, v) for k, v in found.items()]
+        items: list[tuple[Any, dict[str, Any]]] = [
+            (k, v) for k, v in found.items() if isinstance(v, dict)
+        ]
     else:
         items = [(r.get(key_field), r) for r in found]
     lines = _lines(side, [k for k, _ in items], key_field)
@@ -244,7 +253,16 @@ def read_book(side: Side, key_field: str, rule: PathRule, source: str) -> Book:
 
 
 def _outside(value: Any, where: Where, rule: PathRule) -> tuple[Any, Any]:
-    """The document without its records (book-level settings), and a book-wide currency."""
+    """The document without its records (book-level settings), and a book-wide currency.
+
+    Scalars kept beside the records of a `{key: record}` mapping are settings too."""
+    beside: dict[str, Any] = {}
+    if where.mapping:
+        records = where.get(value)
+        beside = {str(k): v for k, v in records.items() if not isinstance(v, dict)}
+        if not where.path:
+            currency = beside.get(rule.currency_field or "currency")
+            return (beside or None), currency
     if not where.path:
         return None, None
     root = dict(value)
@@ -254,5 +272,5 @@ def _outside(value: Any, where: Where, rule: PathRule) -> tuple[Any, Any]:
         node[part] = dict(node[part])
         node = node[part]
         currency = node.get(rule.currency_field or "currency", currency)
-    node[where.path[-1]] = "<records>"
+    node[where.path[-1]] = {**beside, "<records>": True} if beside else "<records>"
     return root, currency

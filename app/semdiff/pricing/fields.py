@@ -24,7 +24,9 @@ PRICE_NAMES = (
     "net_price", "rate", "fee", "cost",
 )  # fmt: skip
 _PRICE_NAME = re.compile(
-    r"^(price_.+|.+_price|amount_.+|.+_amount|.+_fee|.+_rate|.+_cost|.+_(usd|eur|gbp))$", re.I
+    r"^(price_.+|.+_price|amount_.+|.+_amount|.+_fee|.+_rate|.+_cost|.+_cost_per_.+"
+    r"|.+_(usd|eur|gbp))$",
+    re.I,
 )
 MAX_DEPTH = 4
 # Discounts: a bigger one is a price cut. Percentages and amounts off a price.

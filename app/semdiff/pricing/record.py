@@ -19,6 +19,7 @@ from app.core.models import Change, FieldChange, Op
 from app.semdiff.common.structure import diff_values, same
 from app.semdiff.pricing.book import Book, Record
 from app.semdiff.pricing.money import NotMoney, amount, delta_pct, money_text
+from app.semdiff.pricing.moves import moves_facts
 from app.semdiff.pricing.terms import (
     Move,
     discount_facts,
@@ -138,7 +139,8 @@ def _price_facts(
 
 def _largest(moves: Sequence[Move]) -> dict[str, Any]:
     """The largest move (ties: the first, the list price before tiers and discounts)."""
-    best = max(moves, key=lambda m: abs(m.pct), default=None)
+    finite = [m for m in moves if m.pct is not None]
+    best = max(finite, key=lambda m: abs(m.pct or 0.0), default=None)
     return {
         "max_delta_pct": best.pct if best else None,
         "max_delta_field": best.label if best else None,
@@ -193,6 +195,7 @@ def record_change(
     if not discount:  # a coupon's `max_redemptions` limits the discount, not the customer
         facts |= limit_facts(changed)
     facts |= _largest(moves if op == "update" else [])
+    facts |= moves_facts(moves if op == "update" else [])
     return Change(
         file=words.source,
         kind="pricing",

@@ -36,12 +36,15 @@ class Move:
     label: str
     before: Decimal
     after: Decimal
-    pct: float
+    pct: float | None
+    """None for a move from 0, which has no percentage."""
 
 
 def move(label: str, before: Decimal | None, after: Decimal | None) -> Move | None:
+    if before is None or after is None or before == after:
+        return None
     pct = delta_pct(before, after)
-    if before is None or after is None or pct is None or pct == 0:
+    if pct == 0:
         return None
     return Move(label, before, after, pct)
 

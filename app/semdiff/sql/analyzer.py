@@ -19,14 +19,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
-from sqlglot.tokenizer_core import Token, TokenType
+from sqlglot.tokenizer_core import Token
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FileDiff, Op
 from app.core.redact import is_secret_name
+from app.core.text import decode_text
 from app.semdiff.common import templating
-from app.semdiff.common.documents import decode_text
 from app.semdiff.sql import wrapped as sql_wrapped
 
 __all__ = ["Statement", "analyze", "classify", "statements"]
@@ -88,13 +88,7 @@ def _split(text: str, source: str) -> list[list[Token]]:
             line=last,
             hint="check for an unterminated string, quoted identifier or comment",
         ) from exc
-    chunks: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            chunks.append([])
-        else:
-            chunks[-1].append(token)
-    return [c for c in chunks if c]
+    return sql_wrapped.statement_tokens(tokens)
 
 
 def _parse_one(text: str, line: int, source: str) -> tuple[exp.Expr, str]:
@@ -392,20 +386,8 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
         )
 
         return sql_python.analyze(file)
+    from app.semdiff.sql.matching import match_statements  # here: matching builds on this module
+
     base = [] if file.base is None else statements(file.base, file.old_path or file.path)
     head = [] if file.head is None else statements(file.head, file.path)
-    unmatched = Counter(s.key for s in base)
-    added: list[Statement] = []
-    for statement in head:
-        if unmatched[statement.key] > 0:
-            unmatched[statement.key] -= 1
-        else:
-            added.append(statement)
-    removed: list[Statement] = []
-    for statement in reversed(base):  # the last copies of a repeated statement are the removed
-        if unmatched[statement.key] > 0:
-            unmatched[statement.key] -= 1
-            removed.append(statement)
-    out = [c for s in added for c in changes_of(file.path, s, "create")]
-    out += [c for s in reversed(removed) for c in changes_of(file.path, s, "delete")]
-    return dedupe_addresses(out)
+    return match_statements(file.path, base, head)

@@ -11,25 +11,22 @@ not parse as Python is unparseable (fail closed).
 from __future__ import annotations
 
 import ast
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import pathspec
-
 from app.core.errors import UnparseableError
+from app.core.globs import gitignore_spec
 from app.core.models import Change, FileDiff, Op
-from app.semdiff.common.documents import decode_text
+from app.core.text import decode_text
+from app.semdiff.common.structure import unmatched_by_key
 
 __all__ = ["analyze", "is_python_migration", "operations"]
 
 Source = Literal["alembic", "django"]
 
-ALEMBIC_PATHS = pathspec.PathSpec.from_lines(
-    "gitignore", ["**/alembic/versions/*.py", "**/migrations/versions/*.py"]
-)
-DJANGO_PATHS = pathspec.PathSpec.from_lines("gitignore", ["**/migrations/0*.py"])
+ALEMBIC_PATHS = gitignore_spec(["**/alembic/versions/*.py", "**/migrations/versions/*.py"])
+DJANGO_PATHS = gitignore_spec(["**/migrations/0*.py"])
 MAX_CODE_FACT = 300
 DYNAMIC = "dynamic_value"
 
@@ -363,17 +360,9 @@ def analyze(file: FileDiff) -> list[Change]:
     """Operations added (create) and removed (delete), matched by their code."""
     base = [] if file.base is None else operations(file.base, file.old_path or file.path)
     head = [] if file.head is None else operations(file.head, file.path)
-    unmatched = Counter(o.key for o in base)
-    out: list[Change] = []
-    for operation in head:
-        if unmatched[operation.key] > 0:
-            unmatched[operation.key] -= 1
-        else:
-            out.extend(operation.build(file.path, "create"))
-    for operation in reversed(base):
-        if unmatched[operation.key] > 0:
-            unmatched[operation.key] -= 1
-            out.extend(operation.build(file.path, "delete"))
+    added, removed = unmatched_by_key(base, head, lambda o: o.key)
+    out = [c for o in added for c in o.build(file.path, "create")]
+    out += [c for o in reversed(removed) for c in o.build(file.path, "delete")]
     from app.semdiff.sql import analyzer as sql
 
     return sql.dedupe_addresses(out)

@@ -125,19 +125,21 @@ def _execute_sql(tokens: list[Token]) -> str | None:
     return joined if any(t.token_type == TokenType.STRING for t in tokens) and joined else None
 
 
-def candidates(body: Fragment) -> list[Candidate]:
-    """Statements inside a PL/pgSQL or SQL body, each with its possible start offsets."""
-    tokens = _tokens(body.text)
+def statement_tokens(tokens: list[Token]) -> list[list[Token]]:
+    """The tokens of each statement: split at semicolons, empty statements dropped."""
     chunks: list[list[Token]] = [[]]
     for token in tokens:
         if token.token_type == TokenType.SEMICOLON:
             chunks.append([])
         else:
             chunks[-1].append(token)
+    return [c for c in chunks if c]
+
+
+def candidates(body: Fragment) -> list[Candidate]:
+    """Statements inside a PL/pgSQL or SQL body, each with its possible start offsets."""
     out: list[Candidate] = []
-    for chunk in chunks:
-        if not chunk:
-            continue
+    for chunk in statement_tokens(_tokens(body.text)):
         end = chunk[-1].end + 1
         for index, token in enumerate(chunk):
             word = token.text.upper()

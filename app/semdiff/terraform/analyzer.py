@@ -20,7 +20,7 @@ from app.core.models import Change, FieldChange, FileDiff
 from app.core.redact import is_secret_name
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
-from app.semdiff.common.structure import LIST_KEYS, diff_values, same
+from app.semdiff.common.structure import default_list_key, diff_values, same
 from app.semdiff.terraform.module import Delta, module_deltas
 from app.semdiff.terraform.parse import (
     EMPTY,
@@ -30,6 +30,7 @@ from app.semdiff.terraform.parse import (
     parse_side,
     unwrap,
 )
+from app.semdiff.terraform.statements import diff_statements, is_statement_path
 
 __all__ = ["analyze", "diff_files", "diff_module"]
 
@@ -120,8 +121,12 @@ def _diff(before: Any, after: Any, path: str, secret_keys: dict[str, bool]) -> l
         after is None and isinstance(before, dict)
     )
     both_dicts = isinstance(before, dict) and isinstance(after, dict)
+    if before is not None and after is not None and is_statement_path(path):
+        statements = diff_statements(before, after, path, lambda b, a, p: _diff(b, a, p, {}))
+        if statements is not None:
+            return statements
     if not (one_sided_dict or both_dicts):
-        return diff_values(before, after, path, list_key=block_list_key)
+        return diff_values(before, after, path, list_key=default_list_key)
     b: dict[str, Any] = before if isinstance(before, dict) else {}
     a: dict[str, Any] = after if isinstance(after, dict) else {}
     if one_sided_dict and not (a or b):
@@ -136,22 +141,6 @@ def _diff(before: Any, after: Any, path: str, secret_keys: dict[str, bool]) -> l
         else:
             out.extend(_diff(b.get(key), a.get(key), sub, {}))
     return out
-
-
-def block_list_key(_path: str, items: Sequence[Any]) -> str | None:
-    """The first of LIST_KEYS that every item has as a scalar, e.g. `setting[InstanceType]`.
-
-    `diff_values` passes both sides' items together and then checks uniqueness per side, so
-    this checks presence only (structure.default_list_key also demands uniqueness across both
-    sides, which fails whenever a key exists before and after).
-    """
-    if not items or not all(isinstance(i, dict) for i in items):
-        return None
-    for field in LIST_KEYS:
-        values = [i.get(field) for i in items]
-        if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
-            return field
-    return None
 
 
 def _get(obj: TfObject | None, *keys: str) -> Any:

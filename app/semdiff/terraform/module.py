@@ -92,17 +92,24 @@ def module_deltas(base: Sequence[Placed[TfFile]], head: Sequence[Placed[TfFile]]
     moved = _moves(after)
     calls = {a for a, ds in after.items() if ds[0].obj.block_type == "module"}
     heads = {**{a: (h, {}) for a, h in new.items()}, **new_instances}
-    renames = _renames(moved, {*gone, *gone_instances}, set(heads), calls)
+    kept = {a for a in after if a in before and a not in heads}
+    renames = _renames(moved, {*gone, *gone_instances}, set(heads) | kept, calls)
     targets = set(renames.values())
     consumed = _moves_used(after, renames)
+    compared: set[str] = set()
     for source, target in renames.items():
         b = gone[source] if source in gone else gone_instances[source][0]
         into: Placed[TfObject] | None = heads[target][0] if target in heads else None
         facts: dict[str, Any] = {"from": source, "to": target}
-        if into is None:
+        if target in kept:
+            # Moved onto an object that exists on both sides (two variants merged into one):
+            # the object is kept, not destroyed; the target's own edits are its update.
+            into, facts["into_existing"] = after[target][0], True
+        elif into is None:
             facts["into_module"] = _call_of(target)
         instance = source in gone_instances or target in new_instances
-        compare = into is not None and not instance
+        compare = target in heads and not instance and target not in compared
+        compared.add(target)
         out.append(Delta("rename", target, b, into, facts, compare=compare))
     removed = _removed(after)
     for address, b in gone.items():
@@ -206,6 +213,8 @@ def _renames(
 
     A target inside a module call of the head module (`module.web.aws_instance.this`) is a move
     into that child module: its definition is not in this directory, so it cannot be compared.
+    Several sources may move onto one target (variants merged into one resource); only the first
+    is compared with it.
     """
     out: dict[str, str] = {}
     for source in moves:
@@ -216,7 +225,7 @@ def _renames(
             seen.add(target)
             target = moves[target]
         into_child = _call_of(target) in calls
-        if (target in new or into_child) and target not in out.values():
+        if target in new or into_child:
             out[source] = target
     return out
 

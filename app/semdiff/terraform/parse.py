@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from app.core.errors import UnparseableError
-from app.semdiff.common.documents import MAX_STRUCTURED_BYTES, decode_text
+from app.core.text import decode_text
+from app.semdiff.common.documents import MAX_STRUCTURED_BYTES
 from app.semdiff.terraform.hcl import Attribute, HclError, read_items
 from app.semdiff.terraform.tfjson import FIX, json_blocks
 

@@ -19,10 +19,11 @@ from typing import Any
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff, Op
-from app.core.yamlsafe import YamlDocument
-from app.semdiff.common.data import diff_tree, key_line, read_side
+from app.core.yamlsafe import YamlDocument, line_of
+from app.semdiff.common.data import diff_tree, read_side
 from app.semdiff.common.structure import KeyChooser, default_list_key
 from app.semdiff.workflow.facts import (
+    checks_out_code,
     checks_out_pr_head,
     inherits_secrets,
     script_injections,
@@ -78,7 +79,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
         scope = {"job": job_id, **_scope_facts(job_b, job_a, perms_b, perms_a)}
         facts = _with_pr_target(file_facts, base_target, scope)
         doc = head_doc if op != "delete" else base_doc
-        line = key_line(doc.node, ("jobs", job_id)) if doc is not None else None
+        line = line_of(doc.node, ("jobs", job_id), key=True) if doc is not None else None
         out.append(_change(file.path, f"job.{job_id}", op, fields, facts, line))
     out.sort(key=lambda c: (c.line or 0, c.address))
     return out
@@ -119,7 +120,7 @@ def _jobs(workflow: dict[str, Any] | None, doc: YamlDocument | None, source: str
     if jobs is None:
         return {}
     if not isinstance(jobs, dict):
-        line = key_line(doc.node, ("jobs",)) if doc is not None else None
+        line = line_of(doc.node, ("jobs",), key=True) if doc is not None else None
         raise UnparseableError("`jobs` must be a mapping of job ids", file=source, line=line)
     return {str(k): v for k, v in jobs.items()}
 
@@ -136,7 +137,7 @@ def _first_line(doc: YamlDocument | None) -> int:
     if doc is None:
         return 1
     for key in ("on", "name"):
-        line = key_line(doc.node, (key,))
+        line = line_of(doc.node, (key,), key=True)
         if line:
             return line
     return doc.line
@@ -211,7 +212,13 @@ def _with_pr_target(
     now = bool(file_facts["pull_request_target"]) and scope["checks_out_pr_head"]
     checked_before = bool(scope.pop("checked_out_pr_head_before"))
     was = base_target and checked_before
-    return {**file_facts, **scope, "pr_target_checkout": now, "pr_target_checkout_before": was}
+    return {
+        **file_facts,
+        **scope,
+        "pull_request_target_before": base_target,
+        "pr_target_checkout": now,
+        "pr_target_checkout_before": was,
+    }
 
 
 def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
@@ -265,5 +272,6 @@ def _scope_facts(
         "script_injection": injections,
         "new_script_injection": [i for i in injections if i not in injections_before],
         "checks_out_pr_head": checks_out_pr_head(after),
+        "checks_out_code": checks_out_code(after),
         "checked_out_pr_head_before": checks_out_pr_head(before),
     }

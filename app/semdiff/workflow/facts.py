@@ -147,3 +147,23 @@ def checks_out_pr_head(value: Any) -> bool:
             if isinstance(script, str) and _CHECKOUT_COMMAND.search(script):
                 return True
     return False
+
+
+_ANY_CHECKOUT = re.compile(
+    r"\bgh\s+(?:pr|repo)\s+(?:checkout|clone)\b|\bgit\s+(?:clone|checkout|fetch)\b"
+)
+
+
+def checks_out_code(value: Any) -> bool:
+    """A step checks out or fetches any code (`actions/checkout`, `git clone`…): under
+    `pull_request_target`, a job that checks out nothing runs no code from the pull request."""
+    for job in _jobs(value):
+        if _get(job, "uses"):
+            return True  # a reusable workflow may check out anything
+        for step in _steps(job):
+            if _action(step) == "actions/checkout":
+                return True
+            script = step.get("run")
+            if isinstance(script, str) and _ANY_CHECKOUT.search(script):
+                return True
+    return False

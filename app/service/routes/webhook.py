@@ -1,7 +1,7 @@
 """`POST /webhooks/github`: verify, store in the durable inbox, acknowledge within milliseconds.
 
 Nothing is evaluated here: the delivery is persisted (deduplicated by X-GitHub-Delivery) and a
-worker picks it up, so a slow GitHub or a crash never loses a webhook. Answers per DESIGN.md:
+worker picks it up, so a slow GitHub or a crash never loses a webhook. Answers per docs/adr/0006-webhook-ingest.md:
 bad signature 401, non-JSON 400, over 25 MiB 413, duplicate 200, unknown event 202, database
 down 503.
 """

@@ -207,6 +207,18 @@ EVALUATION_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _event(row: Any) -> dict[str, Any]:
+    """What every fact takes from its event row: where it sits in the chain and whose PR."""
+    return {
+        "seq": int(row.seq),
+        "at": _aware(row.occurred_at),
+        "agent_id": row.agent_id,
+        "repo": row.repo or "",
+        "pr": int(row.pr_number or 0),
+        "head_sha": row.head_sha or "",
+    }
+
+
 def merge_fact(row: Any, f: dict[str, Any]) -> MergeFact:
     approvals = [a for a in _array(f.get("approvals")) if isinstance(a, dict)]
     times = [t for t in (_time(a.get("time")) for a in approvals) if t]
@@ -217,12 +229,7 @@ def merge_fact(row: Any, f: dict[str, Any]) -> MergeFact:
         except ValueError:
             pass
     return MergeFact(
-        seq=int(row.seq),
-        at=_aware(row.occurred_at),
-        agent_id=row.agent_id,
-        repo=row.repo or "",
-        pr=int(row.pr_number or 0),
-        head_sha=row.head_sha or "",
+        **_event(row),
         merge_sha=f.get("merge_sha"),
         bypass=row.kind == "bypass_merge" or f.get("bypass") is True,
         run_id=row.run_id,
@@ -236,15 +243,11 @@ def merge_fact(row: Any, f: dict[str, Any]) -> MergeFact:
 
 def evaluation_fact(row: Any, f: dict[str, Any]) -> EvaluationFact:
     return EvaluationFact(
-        seq=int(row.seq),
-        at=_aware(row.occurred_at),
-        agent_id=row.agent_id,
-        repo=row.repo or "",
-        pr=int(row.pr_number or 0),
-        head_sha=row.head_sha or "",
+        **_event(row),
         conclusion=str(f.get("conclusion") or ""),
         blocked=f.get("tier") == "blocked",
         rule_classes=_classes(f.get("findings")),
+        run_id=row.run_id or None,
     )
 
 

@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.core.redact import is_secret_name, mask_secret, mask_url_passwords, redact
+from app.core.redact import (
+    K8S_SECRET_KIND,
+    is_k8s_secret_data,
+    is_secret_name,
+    mask_secret,
+    mask_url_passwords,
+    redact,
+)
 
 GENESIS_HASH = "0" * 64
 FORMAT_VERSION = 1
@@ -96,9 +103,9 @@ def _secret_change(change: dict[str, Any], k8s_secret: bool) -> Callable[[Any], 
     path = change.get("path")
     if not isinstance(path, str) or not ("before" in change or "after" in change):
         return None
-    parts = [p for p in re.split(r"[.\[\]/]", path) if p]
-    if k8s_secret and parts and parts[0] in ("data", "stringData"):
+    if is_k8s_secret_data(K8S_SECRET_KIND if k8s_secret else None, path):
         return redact
+    parts = [p for p in re.split(r"[.\[\]/]", path) if p]
     return mask_secret if parts and is_secret_name(parts[-1]) else None
 
 
@@ -107,7 +114,7 @@ def _redact(value: Any, *, secret: bool, k8s_secret: bool) -> Any:
         return mask_secret(value)
     if isinstance(value, dict):
         address = value.get("address")
-        if isinstance(address, str) and address.startswith("Secret/"):
+        if isinstance(address, str) and address.startswith(f"{K8S_SECRET_KIND}/"):
             k8s_secret = True
         hide = _secret_change(value, k8s_secret)
         return {

@@ -4,7 +4,7 @@ Layout (format_version 1):
 - line 1, a header: JSONL `{"_countersign_export": {"format_version": 1, "filters": {...},
   "exported_at": ...}}`; CSV the same JSON after `#`. Non-null filters mean the file may skip
   merge indexes.
-- one record per merge: seq, hash, prev_hash, the merge fields (DESIGN.md; merge_index and
+- one record per merge: seq, hash, prev_hash, the merge fields (docs/adr/0005-audit-chain.md; merge_index and
   prev_merge_hash among them) and `event`, the exact hashed body. CSV writes nested fields
   (findings, approvals) and `event` as JSON text.
 - a footer `{"_countersign_export_end": {"count": N, "last_seq": S, "last_hash": H}}` (CSV: `#`).

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.agentops.reverts import RevertRefs
 from app.core.models import Severity
-from app.core.report import Tier
+from app.core.report import Finding, Tier
 
 
 class _Record(BaseModel):
@@ -75,15 +75,10 @@ class ApprovalEventRecord(_Record):
     reason: str = ""
 
 
-class MergeFinding(_Record):
-    """A finding as recorded at merge time."""
+class MergeFinding(Finding):
+    """A finding as recorded at merge time: the report's `Finding`, whose message older
+    records may lack (the same fields, so the same JSON)."""
 
-    rule: str
-    severity: Severity
-    tier: Tier
-    file: str | None = None
-    line: int | None = None
-    address: str | None = None
     message: str = ""
 
 
@@ -97,7 +92,7 @@ class MergeApproval(_Record):
 
 
 class MergeRecord(_Record):
-    """A merged PR, linked to the agent run that produced it (DESIGN.md "Audit store").
+    """A merged PR, linked to the agent run that produced it (docs/adr/0005-audit-chain.md).
 
     `merge_index` and `prev_merge_hash` are assigned by the store under the append lock (leave
     them unset): they make an unfiltered merge export a chain of its own, so a deleted line shows.

@@ -15,6 +15,7 @@ from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FileDiff
 from app.semdiff.common.data import analyze, json_key_lines
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "data"
 SECRETS = (
@@ -229,13 +230,13 @@ def encode(value: Any, indent: int | None = 2) -> bytes:
     return json.dumps(value, indent=indent).encode()
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(DOCUMENTS, st.sampled_from(["data.json", "data.yaml"]))
 def test_property_no_change_against_itself(doc: dict[str, Any], path: str) -> None:
     assert run(encode(doc), encode(doc, indent=None), path) == []
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(DOCUMENTS, st.randoms(use_true_random=False))
 def test_property_reordering_keys_and_records_is_no_change(
     doc: dict[str, Any], rng: random.Random
@@ -243,7 +244,7 @@ def test_property_reordering_keys_and_records_is_no_change(
     assert run(encode(doc), encode(shuffled(doc, rng))) == []
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(DOCUMENTS, DOCUMENTS)
 def test_property_swapping_sides_swaps_create_and_delete(
     base: dict[str, Any], head: dict[str, Any]

@@ -17,6 +17,7 @@ from app.risk import evaluate, load_rule_pack
 from app.semdiff.common.documents import read_documents
 from app.semdiff.common.templating import find_actions, has_actions, mask, unmask
 from app.semdiff.dispatch import analyze_file, kind_for
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "tests" / "fixtures" / "helm" / "checkout"
@@ -202,7 +203,7 @@ ACTION = st.sampled_from(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(st.tuples(LINE, st.lists(st.tuples(ACTION, LINE), max_size=3)), max_size=12),
     st.sampled_from(["yaml", "sql"]),
@@ -229,7 +230,7 @@ def test_masking_keeps_lines_and_plain_text_positions(
             assert out.startswith(original[: touched[number]])  # text before keeps its column
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.sampled_from(sorted((CHART / "templates").glob("*"))))
 def test_same_template_on_both_sides_is_no_change(path: Path) -> None:
     text = path.read_text()

@@ -14,6 +14,7 @@ from app.core.models import FileDiff
 from app.semdiff.destinations import containerfile
 from app.semdiff.destinations.introduced import with_destinations
 from app.semdiff.dispatch import analyze_files
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "destinations"
 BASE = (FIXTURES / "api_base.Dockerfile").read_bytes()
@@ -77,7 +78,7 @@ LINES = st.sampled_from(
 ) | st.text(max_size=6)  # fmt: skip
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     base=st.lists(LINES, max_size=40).map("".join), head=st.lists(LINES, max_size=40).map("".join)
 )

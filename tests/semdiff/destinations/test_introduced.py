@@ -16,6 +16,7 @@ from app.semdiff.destinations import values as dv
 from app.semdiff.destinations.introduced import introduced, with_destinations
 from app.semdiff.dispatch import analyze_files
 from app.semdiff.terraform.plan.read import analyze_plan, load_plan
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "destinations"
 
@@ -320,7 +321,7 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     kind=st.sampled_from(["terraform", "kubernetes", "workflow", "data"]),
     path=st.lists(KEYS, min_size=1, max_size=4).map(".".join),

@@ -16,6 +16,7 @@ from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FileDiff
 from app.semdiff.common.documents import Format, read_documents
 from app.semdiff.kubernetes.objects import analyze, detect
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kubernetes"
 SECRETS = (
@@ -443,13 +444,13 @@ def render(objects: list[dict[str, Any]], indent: int | None = 2) -> bytes:
     return "".join(f"---\n{json.dumps(o, indent=indent)}\n" for o in objects).encode()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(MANIFESTS)
 def test_property_no_change_against_itself(objects: list[dict[str, Any]]) -> None:
     assert run(render(objects), render(objects, indent=None)) == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(MANIFESTS, st.randoms(use_true_random=False))
 def test_property_reordering_documents_keys_and_containers_is_no_change(
     objects: list[dict[str, Any]], rng: random.Random
@@ -457,7 +458,7 @@ def test_property_reordering_documents_keys_and_containers_is_no_change(
     assert run(render(objects), render(shuffled(objects, rng))) == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(MANIFESTS, MANIFESTS)
 def test_property_swapping_sides_swaps_create_and_delete(
     base: list[dict[str, Any]], head: list[dict[str, Any]]

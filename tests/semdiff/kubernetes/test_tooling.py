@@ -13,6 +13,7 @@ from app.config.repo import RepoConfig
 from app.core.models import Change, FileDiff
 from app.risk import evaluate, load_rule_pack
 from app.semdiff.dispatch import analyze_file, kind_for
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -218,7 +219,7 @@ FILES = [
 ]
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(st.sampled_from(FILES))
 def test_same_file_on_both_sides_is_no_change(item: tuple[str, str]) -> None:
     path, text = item

@@ -20,6 +20,7 @@ from app.core.models import Change, FileDiff
 from app.risk import evaluate, load_rule_pack, tier_for
 from app.semdiff.common.documents import read_documents
 from app.semdiff.pricing.analyzer import analyze, detect, money_text, parse_money
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pricing"
 RULES = Path(__file__).resolve().parents[3] / "risk_rules"
@@ -404,7 +405,7 @@ def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
 COLUMNS = ["plan_code", "monthly_price", "currency", "tier"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(catalogs(), st.randoms(use_true_random=False))
 def test_property_same_or_shuffled_book_is_no_change(
     rows: list[dict[str, Any]], rnd: random.Random
@@ -419,7 +420,7 @@ def test_property_same_or_shuffled_book_is_no_change(
     assert run(to_csv(rows, COLUMNS), to_csv(shuffled, columns), "plans.csv") == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(catalogs(), catalogs())
 def test_property_swapping_sides_swaps_ops_and_delta_sign(
     base_rows: list[dict[str, Any]], head_rows: list[dict[str, Any]]
@@ -620,7 +621,7 @@ def test_coupons_a_bigger_or_longer_discount_is_a_price_cut() -> None:
     assert smaller["id:NONPROFIT"].facts["max_delta_pct"] == 60.0
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.integers(min_value=1, max_value=10**9),
     st.integers(min_value=1, max_value=10**9),

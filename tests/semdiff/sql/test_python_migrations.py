@@ -12,6 +12,7 @@ from app.config.repo import RepoConfig
 from app.core.models import Change, FileDiff
 from app.risk import evaluate, load_rule_pack
 from app.semdiff.dispatch import analyze_file, kind_for
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "migrations"
@@ -170,7 +171,7 @@ def test_a_drop_in_a_comment_or_string_constant_is_not_an_operation() -> None:
     assert not any("drop_table x" in a for a in addresses)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=examples(10), deadline=None)
 @given(st.sampled_from([(ALEMBIC_PATH, ALEMBIC), (DJANGO_PATH, DJANGO)]))
 def test_same_migration_on_both_sides_is_no_change(item: tuple[str, str]) -> None:
     path, text = item

@@ -13,6 +13,7 @@ from app.config.repo import RepoConfig
 from app.core.models import Change, FileDiff
 from app.risk import evaluate, load_rule_pack, tier_for
 from app.semdiff.dispatch import analyze_file
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "sql"
@@ -133,7 +134,7 @@ def test_template_edit_that_keeps_the_sql_is_matched() -> None:
     assert change.op == "create" and change.line == 1
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(st.sampled_from([TEMPLATED, PLPGSQL]))
 def test_same_sql_on_both_sides_is_no_change(text: str) -> None:
     assert analyze(text, text) == []

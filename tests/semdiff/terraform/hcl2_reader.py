@@ -27,7 +27,8 @@ from lark import Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 from app.core.errors import UnparseableError
-from app.semdiff.common.documents import MAX_STRUCTURED_BYTES, decode_text
+from app.core.text import decode_text
+from app.semdiff.common.documents import MAX_STRUCTURED_BYTES
 from app.semdiff.terraform.hcl import nest
 from app.semdiff.terraform.parse import Flavor, ObjectCollector, TfFile, unwrap
 from app.semdiff.terraform.tfjson import FIX, json_blocks

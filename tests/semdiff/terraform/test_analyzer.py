@@ -15,6 +15,7 @@ from app.core.errors import UnparseableError
 from app.core.models import REDACTED, Change, FileDiff
 from app.semdiff.terraform.analyzer import analyze, diff_files
 from app.semdiff.terraform.parse import TfFile, parse_side
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
 SECRETS = ("hunter2", "Sup3rS3cretDefault!", "correct-horse-battery-staple", "hunter3")
@@ -529,7 +530,7 @@ def _parse(text: str) -> TfFile:
     return parse_side(text.encode(), "hcl", "gen.tf")
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(_RESOURCES, st.randoms(use_true_random=False), st.sampled_from(["  ", "    ", "\t"]))
 def test_property_reordering_and_reformatting_give_nothing(
     resources: dict[tuple[str, str], dict[str, Any]], rnd: Any, indent: str
@@ -542,7 +543,7 @@ def test_property_reordering_and_reformatting_give_nothing(
     assert diff_files("gen.tf", _parse(text), _parse(shuffled)) == []
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(_RESOURCES, _RESOURCES)
 def test_property_swapping_sides_swaps_create_and_delete(
     first: dict[tuple[str, str], dict[str, Any]], second: dict[tuple[str, str], dict[str, Any]]

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from app.core.errors import UnparseableError
 from app.semdiff.terraform.analyzer import diff_files
 from app.semdiff.terraform.parse import TfFile, flavor_of, parse_side
+from tests.examples import examples
 from tests.semdiff.terraform.hcl2_reader import parse_side_hcl2
 from tests.semdiff.terraform.hcl_corpus import Doc, Style, documents, render, styles
 
@@ -100,7 +101,7 @@ def _read(text: str, path: str = "gen/main.tf") -> tuple[TfFile | str, TfFile | 
     return out[0], out[1]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(documents(), styles())
 def test_generated_documents_read_the_same(doc: Doc, style: Style) -> None:
     ours, reference = _read(render(doc, style))
@@ -108,7 +109,7 @@ def test_generated_documents_read_the_same(doc: Doc, style: Style) -> None:
     assert ours == reference
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(documents(), documents(), styles())
 def test_generated_pairs_give_the_same_changes(base: Doc, head: Doc, style: Style) -> None:
     ours_b, ref_b = _read(render(base, style))
@@ -118,7 +119,7 @@ def test_generated_pairs_give_the_same_changes(base: Doc, head: Doc, style: Styl
     assert diff_files("gen/main.tf", ours_b, ours_h) == diff_files("gen/main.tf", ref_b, ref_h)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(documents(), styles(), styles(), st.randoms(use_true_random=False))
 def test_generated_reformatting_gives_no_changes(
     doc: Doc, first: Style, second: Style, rnd: Any

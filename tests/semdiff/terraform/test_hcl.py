@@ -13,6 +13,7 @@ from app.core.errors import UnparseableError
 from app.semdiff.terraform.hcl import _parser, read_items
 from app.semdiff.terraform.parse import TfFile, parse_side
 from app.semdiff.terraform.reparse import apply_edits, chunks_of, find_edits
+from tests.examples import examples
 from tests.semdiff.terraform.hcl_corpus import Doc, Style, documents, render, styles
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "terraform"
@@ -214,7 +215,7 @@ def test_edits_rebuild_the_same_tree() -> None:
     assert str(parser.parse(new, tree).root_node) == str(parser.parse(new).root_node)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(documents(), documents(), styles())
 def test_reading_head_after_base_equals_a_fresh_read(base: Doc, head: Doc, style: Style) -> None:
     base_text, head_text = render(base, style), render(head, style)

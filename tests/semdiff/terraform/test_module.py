@@ -18,6 +18,7 @@ from app.core.models import Change, FileDiff
 from app.core.snapshot import ContextFile
 from app.risk import RulePack, evaluate_rules, load_rule_pack, tier_for
 from app.semdiff.dispatch import analyze_files
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULE = ROOT / "tests" / "fixtures" / "terraform" / "vpc_module"
@@ -420,7 +421,7 @@ def module_pr(base: dict[str, str], head: dict[str, str]) -> list[Change]:
 assignments = st.lists(st.integers(0, len(FILES) - 1), min_size=len(BLOCKS), max_size=len(BLOCKS))
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(base=assignments, head=assignments)
 def test_property_any_redistribution_of_blocks_over_files_is_no_change(
     base: list[int], head: list[int]
@@ -428,7 +429,7 @@ def test_property_any_redistribution_of_blocks_over_files_is_no_change(
     assert module_pr(layout(base), layout(head)) == []
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15), deadline=None)
 @given(base=assignments, head=assignments, dropped=st.sets(st.integers(0, len(BLOCKS) - 1)))
 def test_property_dropping_blocks_deletes_exactly_those_objects(
     base: list[int], head: list[int], dropped: set[int]

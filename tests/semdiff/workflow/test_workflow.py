@@ -19,6 +19,7 @@ from app.semdiff.workflow.analyzer import (
     permissions_broadened,
     unpinned,
 )
+from tests.examples import examples
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "workflow"
 CI = ".github/workflows/ci.yml"
@@ -534,7 +535,7 @@ def as_workflow(steps: list[dict[str, str]]) -> str:
     )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(STEPS, st.data())
 def test_property_bumping_one_action_is_one_uses_change(
     steps: list[dict[str, str]], data: st.DataObject

@@ -175,6 +175,7 @@ def test_unmigrated_database_is_not_ready(sqlite_url: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.slow  # writer processes, each importing the app
 @pytest.mark.parametrize("writers", [4])
 def test_concurrent_processes_build_one_chain(
     db_engine: sa.Engine, db_url: str, writers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -1,0 +1,45 @@
+"""What a one-file `countersign analyze` does not load: its start-up is what agents pay on every
+change (BENCHMARKS.md, "Start-up")."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HEAVY = ("pydantic_settings", "rich", "sqlglot", "fastapi", "githubkit", "sqlalchemy", "httpx")
+DIFF = '--- a/main.tf\n+++ b/main.tf\n@@ -1,3 +1,3 @@\n resource "aws_s3_bucket" "logs" {\n-  bucket = "a"\n+  bucket = "b"\n }\n'
+
+
+def loaded_after(code: str) -> dict[str, object]:
+    probe = (
+        "import contextlib, io, json, sys\n"
+        f"{code}\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
+        "risk = sorted(m for m in sys.modules if m.startswith('app.risk'))\n"
+        "print(json.dumps({'heavy': heavy, 'risk': risk}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout.splitlines()[-1])
+    return result
+
+
+def test_analyze_loads_no_settings_console_sql_or_http_stack(tmp_path: Path) -> None:
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    run = (
+        f"sys.argv = ['countersign', 'analyze', '--diff', {str(diff)!r}]\n"
+        "from app.cli.main import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    main()\n"
+        "assert json.loads(out.getvalue())['schema_version'] == 1\n"
+    )
+    assert loaded_after(run)["heavy"] == []
+
+
+def test_config_does_not_import_the_risk_engine() -> None:
+    loaded = loaded_after("import app.config.repo, app.config.agents, app.config.allowlists")
+    assert loaded["risk"] == []
