@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo demo-console test test-fast fmt lint typecheck pytest bench corpus clean
+.PHONY: demo demo-console test test-fast fmt lint typecheck pytest bench corpus clean image image-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,12 @@ test-fast: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format app tests bench scripts
 	$(BIN)/ruff check --fix app tests bench scripts
+
+image:
+	bash scripts/build-image.sh
+
+image-test: $(STAMP)
+	bash scripts/image-test.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/semdiff.py

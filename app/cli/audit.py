@@ -291,12 +291,13 @@ def keygen_command(
 def upgrade_command(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Apply migrations to COUNTERSIGN_DATABASE_URL (idempotent)."""
+    """Apply migrations to COUNTERSIGN_DATABASE_URL (idempotent; safe to run from N replicas)."""
     from app.config.settings import Settings
-    from app.store.db import safe_url, upgrade
+    from app.store.db import safe_url
+    from app.store.migrate_lock import upgrade_locked
 
     url = Settings().database_url
-    status = upgrade(url, revision)
+    status = upgrade_locked(url, revision).after
     typer.echo(f"{safe_url(url)} is at migration {status.current} (head {status.head})")
 
 

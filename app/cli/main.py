@@ -46,9 +46,26 @@ _mount_audit()
 _state: dict[str, bool] = {"debug": False}
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from app.cli.version import version_line
+
+        typer.echo(version_line())
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on failure.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and the git revision it was built from.",
+        ),
+    ] = False,
 ) -> None:
     _state["debug"] = debug
     from app.runtime.stdlib_logs import route_stdlib_logging
@@ -168,29 +185,30 @@ def serve(
         typer.Option(help="web: HTTP only; worker: inbox workers only; all: both."),
     ] = "all",
     workers: Annotated[int, typer.Option(min=1, max=64, help="Inbox worker threads.")] = 1,
+    migrate: Annotated[
+        bool,
+        typer.Option(
+            "--migrate",
+            help="Apply pending migrations first, under a database lock (safe with N replicas).",
+        ),
+    ] = False,
 ) -> None:
-    """Run the GitHub App (webhooks, API, inbox workers)."""
+    """Run the GitHub App (webhooks, API, inbox workers). SIGTERM stops it gracefully."""
     import uvicorn
 
     from app.service.app import build_runtime, close_runtime, create_app
 
     settings = _settings()
     settings.require_github()
+    if migrate:
+        from app.cli.serving import migrate_locked
+
+        migrate_locked(settings.database_url)
     runtime = build_runtime(settings)  # fail here, with a clear message, not inside uvicorn
     if role == "worker":
-        from app.service.worker import WorkerPool
+        from app.cli.serving import serve_workers
 
-        pool = WorkerPool(runtime, workers=workers)
-        pool.start()
-        stderr().print(f"countersign worker: {len(pool.workers)} worker(s); Ctrl-C to stop")
-        try:
-            import threading
-
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pool.stop()
-        finally:
-            close_runtime(runtime)
+        serve_workers(runtime, workers)
         return
     application = create_app(settings, role=role, workers=workers, runtime=runtime)
     try:

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     """First retry delay for a failed delivery; doubles per attempt (with jitter), capped at 300 s."""
     lease_seconds: float = 120.0
     """How long a worker owns a claimed delivery; a crashed worker's lease expires after this."""
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
+    """On SIGTERM, how long a worker may finish its in-flight delivery before it gives it back."""
     reconcile_interval_seconds: float = 300.0
     """How often workers redeliver failed webhooks and sweep open PRs (0 disables)."""
     log_level: str = "INFO"

@@ -184,6 +184,7 @@ class WorkerPool:
         self.workers = [InboxWorker(rt) for _ in range(max(1, workers))]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._worker_threads: list[tuple[InboxWorker, threading.Thread]] = []
 
     def _reconcile_loop(self) -> None:
         from app.service.reconcile import reconcile
@@ -240,9 +241,30 @@ class WorkerPool:
             )
             thread.start()
             self._threads.append(thread)
+            self._worker_threads.append((worker, thread))
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = None) -> int:
+        """Stop claiming, let in-flight deliveries finish for up to `timeout` seconds (default:
+        COUNTERSIGN_SHUTDOWN_GRACE_SECONDS), then give back the leases of those that did not.
+
+        Returns how many deliveries were given back. Nothing is lost (a given-back delivery is
+        due at once for another worker) and nothing is done twice (the handlers are idempotent
+        and the per-PR lock is held until this process exits).
+        """
+        grace = self.rt.settings.shutdown_grace_seconds if timeout is None else timeout
         self._stop.set()
         self.rt.wake.set()
+        deadline = time.monotonic() + grace
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        released = 0
+        for worker, thread in self._worker_threads:
+            if not thread.is_alive():
+                continue
+            try:
+                released += inbox.release_owned(self.rt.engine, worker.worker_id)
+            except Exception as error:  # the lease will expire and be reclaimed instead
+                log.warning("worker.release_failed", error=str(error)[:300])
+        if released:
+            log.warning("worker.released_on_shutdown", deliveries=released, grace_seconds=grace)
+        return released

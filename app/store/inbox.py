@@ -259,6 +259,27 @@ def release(
         return conn.execute(stmt).rowcount == 1
 
 
+def release_owned(engine: Engine, worker_id: str, *, now: datetime | None = None) -> int:
+    """Give back every delivery `worker_id` still leases (a shutdown that could not finish it).
+
+    The delivery is due at once for another worker. The cut-short attempt still counts, as after
+    a crash: an attempt above one tells the next worker to look for a check run the stopped one
+    may have created without recording it, so no work is done twice.
+    """
+    stmt = (
+        sa.update(DELIVERIES)
+        .where(DELIVERIES.c.status == "processing", DELIVERIES.c.lease_owner == worker_id)
+        .values(
+            status="pending",
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=_now(now),
+        )
+    )
+    with _tx(engine) as conn:
+        return int(conn.execute(stmt).rowcount)
+
+
 def interrupted_for(engine: Engine, repo: str, pr_number: int, exclude_id: str) -> bool:
     """Whether another delivery for this PR is mid-way or was cut short (crash, failed try)."""
     stmt = (
