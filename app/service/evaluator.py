@@ -37,7 +37,7 @@ from app.store import inbox
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
 from app.store.audit.records import EvaluationRecord
-from app.store.plans import plans_for
+from app.store.plans import MAX_PLANS_PER_HEAD, plans_for
 
 TIER_LABEL_PREFIX = "countersign:tier-"
 CHECK_RUN_CREATED = "check_run_created"
@@ -182,8 +182,17 @@ class PullRequestEvaluator:
             check_run_id = self._create_check_run(client, repo, number, head_sha)
         snapshot = fetch_snapshot(client, repo, number, pr=pr)
         # Plans posted for exactly this head (never an older one), read from our store.
+        plans = plans_for(self.rt.engine, repo, snapshot.head_sha)
+        too_many = (
+            (f"more than {MAX_PLANS_PER_HEAD} different plans were posted for this head",)
+            if len(plans) > MAX_PLANS_PER_HEAD
+            else ()
+        )
         snapshot = snapshot.model_copy(
-            update={"plans": plans_for(self.rt.engine, repo, snapshot.head_sha)}
+            update={
+                "plans": plans[:MAX_PLANS_PER_HEAD],
+                "problems": snapshot.problems + too_many,
+            }
         )
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)

@@ -46,7 +46,9 @@ class EventHandlers:
         """Queue a re-evaluation of each open PR whose head is the plan's SHA (as the sweep does:
         a `synchronize` delivery per PR, so the worker's per-PR lock serialises it)."""
         repo, sha = str(data.get("repo") or ""), str(data.get("head_sha") or "")
-        digest = str(data.get("sha256") or "")
+        # Each arrival re-evaluates (an identical plan from another poster may count where the
+        # first did not): the row id, not the digest, names the queued delivery.
+        arrival = str(data.get("plan_id") or data.get("sha256") or "")[:24]
         if not repo or not sha or self.rt.github is None:
             return "ignored"
         installation = self.rt.github.app_client(CallLog()).json(
@@ -62,7 +64,7 @@ class EventHandlers:
                     installation_id=inst_id,
                     repository=pr["base"]["repo"],
                     pr=pr,
-                    delivery_id=f"plan-{digest[:24]}-{sha[:12]}-{pr['number']}",
+                    delivery_id=f"plan-{arrival}-{sha[:12]}-{pr['number']}",
                     sender="countersign-plan",
                 )
         if queued:
