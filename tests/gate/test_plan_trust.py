@@ -40,7 +40,7 @@ def oidc(
 
 def in_place(plan: dict[str, Any]) -> dict[str, Any]:
     """The same plan with every replace turned into an in-place update."""
-    out = json.loads(json.dumps(plan))
+    out: dict[str, Any] = json.loads(json.dumps(plan))
     for rc in out["resource_changes"]:
         if rc["change"]["actions"] in (["delete", "create"], ["create", "delete"]):
             rc["change"]["actions"] = ["update"]

@@ -115,7 +115,7 @@ def test_only_workflows_the_base_branch_names_may_post(stack: LocalStack) -> Non
     summary_has(
         stack, pr, head, "evil.yml of acme/platform is not named in terraform.plan_workflows"
     )
-    assert latest(stack, pr).title.startswith("Waiting for the plan of infra/prod")  # type: ignore[union-attr]
+    assert latest(stack, pr).title.startswith("Waiting for the plan of infra/prod")
 
     # The named workflow, but run from the PR's own branch (a `push` run): refused at the door.
     pushed = issuer.token(REPO, head, event_name="push", head_ref="agent/pg2")
@@ -139,7 +139,7 @@ def test_only_workflows_the_base_branch_names_may_post(stack: LocalStack) -> Non
 
 
 def test_no_plan_workflows_configured_means_no_oidc_plan_counts(db_url: str) -> None:
-    setup = {**SETUP, "repos": {REPO: {**SETUP["repos"][REPO]}}}  # type: ignore[index, dict-item]
+    setup = {**SETUP, "repos": {REPO: {**SETUP["repos"][REPO]}}}  # type: ignore[index]
     files = dict(setup["repos"][REPO]["files"])  # type: ignore[index]
     files[".github/countersign.yml"] = "terraform: {plans: required, dirs: ['infra/*']}\n"
     setup["repos"][REPO]["files"] = files  # type: ignore[index]
@@ -158,7 +158,7 @@ def test_no_plan_workflows_configured_means_no_oidc_plan_counts(db_url: str) -> 
         summary_has(
             stack, pr, head, "name it in terraform.plan_workflows of .github/countersign.yml"
         )
-        assert latest(stack, pr).title.startswith("Waiting for the plan")  # type: ignore[union-attr]
+        assert latest(stack, pr).title.startswith("Waiting for the plan")
 
 
 def test_a_repository_the_app_is_not_installed_on_gets_404_and_nothing_is_stored(
