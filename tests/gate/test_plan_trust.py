@@ -196,3 +196,12 @@ def test_typed_claims_survive_the_store_round_trip() -> None:
         ).provenance
         == who
     )
+
+
+def test_the_check_names_ten_ignored_plans_and_counts_the_rest() -> None:
+    forged = [
+        (in_place(REPLACE), oidc(f"acme/platform/.github/workflows/e{i}.yml@refs/pull/7/merge"))
+        for i in range(12)
+    ]
+    text = render_markdown(evaluate_snapshot(snap(*forged), GATE).report)
+    assert text.count("- ignored: infra/prod") == 10 and "2 more ignored plans" in text

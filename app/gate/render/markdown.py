@@ -271,9 +271,8 @@ def _plan_lines(report: Report) -> list[str]:
             "counts, so the riskier plan decides"
         )
     lines += [f"- ignored: {esc(why, 400)}" for why in plans.ignored[:10]]
-    if len(plans.ignored) > 10:
-        lines.append(f"- … {len(plans.ignored) - 10} more ignored plans")
-    return [*lines, ""]
+    more = len(plans.ignored) - 10
+    return [*lines, *([f"- … {more} more ignored plans"] if more > 0 else []), ""]
 
 
 def _voided_lines(report: Report) -> list[str]:
