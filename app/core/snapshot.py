@@ -81,6 +81,9 @@ class PlanProvenance(SnapshotModel):
     via: Literal["oidc", "upload-token"]
     event_name: str = ""
     ref: str = ""
+    sha: str = ""
+    """The token's commit: the head, or (a `pull_request` run) the PR's test merge of the head,
+    which the upload route confirmed with GitHub."""
     workflow_ref: str = ""
     job_workflow_ref: str = ""
     run_id: str = ""

@@ -4,7 +4,10 @@ commit, proven by a GitHub Actions OIDC token, or a per-repository upload token.
 OIDC: the token's signature is checked against the issuer's JWKS (`COUNTERSIGN_OIDC_JWKS_URL`,
 fetched and cached), then `iss`, `aud` and `exp`, and then its `repository` and `sha` claims must
 name exactly the path's repository and commit: a workflow of another repository, or a run for
-another commit, cannot speak for this head (403). An invalid or expired token is 401.
+another commit, cannot speak for this head (403). An invalid or expired token is 401. A
+`pull_request` run's `sha` is the PR's test merge commit (`refs/pull/<n>/merge`), not the head:
+such a token is accepted here and the route confirms with GitHub that PR <n> is open with this
+head and that test merge (`app.service.routes.plans`).
 
 The token must also come from a run of a PR event (`ALLOWED_EVENTS`: not `push` or
 `workflow_dispatch`, whose runs use whatever workflow the branch or caller picks) and name the
@@ -17,6 +20,7 @@ config of the PR the check is for.
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,8 +67,9 @@ class PlanAuthorizer:
         claims = self._claims(token)
         if str(claims.get("repository", "")).lower() != repo.lower():
             raise PlanAuthError(403, f"the token is for {claims.get('repository')!r}, not {repo!r}")
-        if str(claims.get("sha", "")).lower() != sha.lower():
-            raise PlanAuthError(403, f"the token is for commit {str(claims.get('sha'))[:12]!r}")
+        token_sha = str(claims.get("sha", "")).lower()
+        if token_sha != sha.lower() and merge_ref_pr(claims) is None:
+            raise PlanAuthError(403, f"the token is for commit {token_sha[:12]!r}")
         return _provenance(claims, repo)
 
     def _claims(self, token: str) -> dict[str, Any]:
@@ -104,7 +109,17 @@ def _provenance(claims: dict[str, Any], repo: str) -> PlanProvenance:
         via="oidc",
         event_name=event,
         ref=str(claims.get("ref") or "")[:300],
+        sha=str(claims.get("sha") or "").lower()[:64],
         workflow_ref=refs[1][:500],
         job_workflow_ref=refs[0][:500],
         run_id=str(claims.get("run_id") or "")[:40],
     )
+
+
+def merge_ref_pr(claims: dict[str, Any]) -> int | None:
+    """The PR number of a `pull_request` run at `refs/pull/<n>/merge` (its `sha` is the test
+    merge commit, not the head: the route confirms with GitHub that it merges this head)."""
+    found = re.fullmatch(r"refs/pull/([0-9]{1,9})/merge", str(claims.get("ref") or ""))
+    if claims.get("event_name") != "pull_request" or found is None:
+        return None
+    return int(found.group(1))

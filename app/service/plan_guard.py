@@ -37,15 +37,16 @@ SPOOL_CHUNK = 1024 * 1024
 
 
 class InstallationCache:
-    """Whether the App is installed on a repository, cached (clock injected for tests)."""
+    """The App's installation id for a repository (None: not installed), cached (clock injected
+    for tests)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._known: dict[str, tuple[bool, float]] = {}
+        self._known: dict[str, tuple[int | None, float]] = {}
         self._lock = threading.Lock()
 
-    def installed(self, github: GitHubApp, repo: str) -> bool:
-        """True/False from GitHub or the cache; GitHubUnavailable when GitHub cannot say."""
+    def installation(self, github: GitHubApp, repo: str) -> int | None:
+        """From GitHub or the cache; GitHubError when GitHub cannot say."""
         key = repo.lower()
         now = self._clock()
         with self._lock:
@@ -53,12 +54,13 @@ class InstallationCache:
             if cached is not None and cached[1] > now:
                 return cached[0]
         found = github.app_client(CallLog()).call("GET", f"/repos/{repo}/installation", ok_404=True)
-        installed = found is not None
+        installation = int(found.json()["id"]) if found is not None else None
+        ttl = NEGATIVE_TTL if installation is None else POSITIVE_TTL
         with self._lock:
             if len(self._known) > 10_000:
                 self._known.clear()  # bounded: unknown names cannot grow it for ever
-            self._known[key] = (installed, now + (POSITIVE_TTL if installed else NEGATIVE_TTL))
-        return installed
+            self._known[key] = (installation, now + ttl)
+        return installation
 
 
 async def spool_body(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> IO[bytes]:

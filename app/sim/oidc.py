@@ -24,8 +24,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, Request
 from jwt.algorithms import RSAAlgorithm
 
+from app.sim.shapes_pull import merge_ref_sha
+
 if TYPE_CHECKING:
     from app.sim.simulator import Simulator
+    from app.sim.state import PullRequest
 
 router = APIRouter(prefix="/oidc")
 KEY_ID = "sim-actions-1"
@@ -116,6 +119,18 @@ class OidcIssuer:
             **claims,
         }
         return jwt.encode(body, key or self.key, algorithm="RS256", headers={"kid": KEY_ID})
+
+    def for_pull_request(self, repository: str, pr: PullRequest, **claims: Any) -> str:
+        """The token of a `pull_request` run for `pr` as GitHub mints it: at
+        `refs/pull/<n>/merge`, its `sha` the PR's test merge commit (not the head)."""
+        return self.token(
+            repository,
+            merge_ref_sha(pr),
+            pr=pr.number,
+            base_ref=pr.base_ref,
+            head_ref=pr.head_ref,
+            **claims,
+        )
 
 
 def _run_ref(event_name: str, *, pr: int, base_ref: str, head_ref: str, sha: str) -> str:

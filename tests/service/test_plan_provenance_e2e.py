@@ -195,3 +195,31 @@ def test_plan_uploads_are_rate_limited_per_repository(db_url: str) -> None:
         assert limited.status_code == 429
         assert int(limited.headers["Retry-After"]) >= 1
         assert count(stack, PLANS) == 2
+
+
+def test_a_pull_request_run_posts_with_its_test_merge_commit(stack: LocalStack) -> None:
+    """GitHub's `pull_request` token names the test merge commit as `sha`: it counts for the
+    head that commit merges, confirmed with GitHub, and never for a later head."""
+    issuer = issuer_for(stack.sim)
+    pr = open_swap(stack, "agent/pg4", "r4")
+    head = pr.head_sha
+    wait_check(stack, pr, head, "action_required", "Waiting for the plan")
+    body = {"dir": "infra/prod", "plan": replace_plan()}
+    forged = issuer.token(REPO, "e" * 40, pr=pr.number)  # not this PR's test merge
+    refused = post(stack, head, forged, body)
+    assert refused.status_code == 403 and "not the test merge" in refused.text
+    stale = issuer.for_pull_request(REPO, pr)
+    accepted = post(stack, head, stale, body)
+    assert accepted.status_code == 202, accepted.text
+    wait_check(stack, pr, head, "action_required", "Tier 3")
+
+    second = stack.sim.push(
+        pr,
+        {"infra/prod/main.tf": ENGINE_SWAP["infra/prod/main.tf"] + "\n"},
+        message="x\n\nAgent-Run-Id: r4",
+    )
+    wait_check(stack, pr, second, "action_required", "Waiting for the plan")
+    refused = post(stack, second, stale, body)  # the old head's test merge
+    assert refused.status_code == 403
+    assert post(stack, second, issuer.for_pull_request(REPO, pr), body).status_code == 202
+    wait_check(stack, pr, second, "action_required", "Tier 3")

@@ -20,8 +20,9 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from app.core.errors import GitHubError, UnparseableError
+from app.core.errors import GitHubError, GitHubUnavailable, UnparseableError
 from app.core.snapshot import PlanProvenance
+from app.github.client import CallLog
 from app.runtime.context import Runtime
 from app.semdiff.terraform.plan.merge import plan_from
 from app.semdiff.terraform.plan.read import check_plan
@@ -101,7 +102,11 @@ async def post_plan(
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         raise HTTPException(error.status, error.message, headers=headers) from None
     guard = _guard(rt)
-    await _require_installed(rt, guard, full)
+    installation = await _require_installed(rt, guard, full)
+    if provenance.sha and provenance.sha != sha.lower():
+        await run_in_threadpool(
+            _confirm_test_merge, rt, installation, full, sha.lower(), provenance
+        )
     wait = guard.retry_after(full)
     if wait > 0:
         raise HTTPException(
@@ -138,20 +143,46 @@ async def post_plan(
     )
 
 
-async def _require_installed(rt: Runtime, guard: PlanGuard, repo: str) -> None:
-    """404 unless the App is installed on `repo` (cached); 503 when GitHub cannot say."""
+async def _require_installed(rt: Runtime, guard: PlanGuard, repo: str) -> int:
+    """The App's installation on `repo` (cached); 404 when not installed, 503 when GitHub
+    cannot say."""
     if rt.github is None:
         raise HTTPException(503, "the App's GitHub credentials are not configured")
     try:
-        installed = await run_in_threadpool(guard.installations.installed, rt.github, repo)
+        installation = await run_in_threadpool(guard.installations.installation, rt.github, repo)
     except GitHubError as error:
         raise HTTPException(
             503,
             f"cannot check the App's installation on {repo}: {error}",
             headers={"Retry-After": "30"},
         ) from None
-    if not installed:
+    if installation is None:
         raise HTTPException(404, f"the Countersign App is not installed on {repo}")
+    return installation
+
+
+def _confirm_test_merge(
+    rt: Runtime, installation: int, repo: str, sha: str, provenance: PlanProvenance
+) -> None:
+    """A `pull_request` run's token names the PR's test merge commit: 403 unless PR <n> is open
+    with head `sha` and that test merge (a plan of a stale merge is refused: re-run the job)."""
+    number = int(provenance.ref.rsplit("/", 2)[-2])
+    if rt.github is None:
+        raise HTTPException(503, "the App's GitHub credentials are not configured")
+    try:
+        pr = rt.github.installation(installation, CallLog()).pull(repo, number)
+    except GitHubUnavailable as error:
+        raise HTTPException(503, str(error), headers={"Retry-After": "30"}) from None
+    except GitHubError:
+        pr = {}
+    head = str((pr.get("head") or {}).get("sha") or "").lower()
+    merge = str(pr.get("merge_commit_sha") or "").lower()
+    if pr.get("state") != "open" or head != sha or merge != provenance.sha:
+        raise HTTPException(
+            403,
+            f"the token is for commit {provenance.sha[:12]}, which is not the test merge of "
+            f"{sha[:12]} in open PR #{number} (re-run the plan job for the current head)",
+        )
 
 
 def _store(
