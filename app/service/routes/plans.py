@@ -90,8 +90,9 @@ async def post_plan(
 ) -> PlanAccepted:
     """Store the plan of `dir` for head `sha` and queue the PRs at that head.
 
-    Cheapest first, nothing stored before the last step: token, installation, rate, body size;
-    then the body is parsed from disk in one of the parse slots."""
+    Cheapest first, nothing stored before the last step: token, installation, rate, a
+    `pull_request` token's test merge, body size; then the body is parsed from disk in one of
+    the parse slots."""
     rt: Runtime = request.app.state.runtime
     full = f"{owner}/{repo}"
     header = request.headers.get("authorization", "")
@@ -103,16 +104,16 @@ async def post_plan(
         raise HTTPException(error.status, error.message, headers=headers) from None
     guard = _guard(rt)
     installation = await _require_installed(rt, guard, full)
-    if provenance.sha and provenance.sha != sha.lower():
-        await run_in_threadpool(
-            _confirm_test_merge, rt, installation, full, sha.lower(), provenance
-        )
     wait = guard.retry_after(full)
     if wait > 0:
         raise HTTPException(
             429,
             f"too many plan uploads for {full}: retry later (COUNTERSIGN_PLAN_RATE_PER_MINUTE)",
             headers={"Retry-After": retry_after_header(wait)},
+        )
+    if provenance.sha and provenance.sha != sha.lower():  # a GitHub call: after the rate limit
+        await run_in_threadpool(
+            _confirm_test_merge, rt, installation, full, sha.lower(), provenance
         )
     limit = rt.settings.max_plan_bytes
     spool = await spool_body(request.stream(), request.headers.get("content-length"), limit)
