@@ -180,7 +180,7 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
             f"would conclude `{would}`.",
             "",
         ]
-    head += _break_glass_lines(report)
+    head += _break_glass_lines(report) + _plan_lines(report)
     if report.problems:
         head += ["**Why this fails**", ""] + [f"- {esc(p, 500)}" for p in report.problems] + [""]
     agent = report.agent
@@ -260,6 +260,24 @@ def _break_glass_lines(report: Report) -> list[str]:
         *[f"- {esc(why, 400)}" for why in glass.refused],
         "",
     ]
+
+
+def _plan_lines(report: Report) -> list[str]:
+    """Plans judged together and plans that do not count: a plan is never dropped silently."""
+    plans = report.plans
+    if plans is None or not (plans.several or plans.ignored):
+        return []
+    lines = ["**Terraform plans**", ""]
+    for directory, digests in sorted(plans.several.items()):
+        shown = ", ".join(f"`{d[:12]}`" for d in digests[:5])
+        lines.append(
+            f"- {len(digests)} different plans of {esc(directory or '.')} at "
+            f"`{plans.head_sha[:7]}` ({shown}) are judged together: every change of each "
+            "counts, so the riskier plan decides"
+        )
+    lines += [f"- ignored: {esc(why, 400)}" for why in plans.ignored[:10]]
+    more = len(plans.ignored) - 10
+    return [*lines, *([f"- … {more} more ignored plans"] if more > 0 else []), ""]
 
 
 def _voided_lines(report: Report) -> list[str]:
