@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from app.core.models import Change
 from app.core.report import Finding, Report
+from app.gate.render.escape import esc
 from app.gate.render.order import Attention, changes_by_attention, findings_by_severity
+from app.gate.render.plans import plan_lines
 
 Conclusion = Literal["success", "action_required", "failure", "neutral"]
 WOULD = {
@@ -39,27 +41,6 @@ _LEVEL = {
     "high": "failure",
     "critical": "failure",
 }
-
-
-def esc(value: object, limit: int = 200) -> str:
-    """Escape a PR-controlled string for a Markdown table cell or list item."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    for ch, rep in (
-        ("\\", "\\\\"),
-        ("|", "\\|"),
-        ("`", "'"),
-        ("<", "&lt;"),
-        (">", "&gt;"),
-        ("*", "\\*"),
-        ("_", "\\_"),
-        ("[", "\\["),
-        ("]", "\\]"),
-        ("@", "@\u200b"),
-    ):
-        text = text.replace(ch, rep)
-    return " ".join(text.split())
 
 
 def _value(v: Any) -> str:
@@ -180,7 +161,7 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
             f"would conclude `{would}`.",
             "",
         ]
-    head += _break_glass_lines(report) + _plan_lines(report)
+    head += _break_glass_lines(report) + plan_lines(report)
     if report.problems:
         head += ["**Why this fails**", ""] + [f"- {esc(p, 500)}" for p in report.problems] + [""]
     agent = report.agent
@@ -260,24 +241,6 @@ def _break_glass_lines(report: Report) -> list[str]:
         *[f"- {esc(why, 400)}" for why in glass.refused],
         "",
     ]
-
-
-def _plan_lines(report: Report) -> list[str]:
-    """Plans judged together and plans that do not count: a plan is never dropped silently."""
-    plans = report.plans
-    if plans is None or not (plans.several or plans.ignored):
-        return []
-    lines = ["**Terraform plans**", ""]
-    for directory, digests in sorted(plans.several.items()):
-        shown = ", ".join(f"`{d[:12]}`" for d in digests[:5])
-        lines.append(
-            f"- {len(digests)} different plans of {esc(directory or '.')} at "
-            f"`{plans.head_sha[:7]}` ({shown}) are judged together: every change of each "
-            "counts, so the riskier plan decides"
-        )
-    lines += [f"- ignored: {esc(why, 400)}" for why in plans.ignored[:10]]
-    more = len(plans.ignored) - 10
-    return [*lines, *([f"- … {more} more ignored plans"] if more > 0 else []), ""]
 
 
 def _voided_lines(report: Report) -> list[str]:
