@@ -46,6 +46,20 @@ class TerraformConfig(BaseModel):
 
     plans: Literal["required", "optional", "off"] = "optional"
     dirs: tuple[str, ...] = ()
+    plan_workflows: tuple[str, ...] = ()
+    """Workflow files of this repository whose jobs may post plans with an OIDC token
+    (`.github/workflows/plan.yml`). None listed: no OIDC-posted plan counts (fail closed)."""
+
+    @field_validator("plan_workflows")
+    @classmethod
+    def _workflows(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for path in v:
+            if not re.fullmatch(r"\.github/workflows/[A-Za-z0-9._-]+\.ya?ml", path):
+                raise ValueError(
+                    f"plan workflow {path!r} must be a workflow file of this repository, "
+                    "e.g. '.github/workflows/plan.yml'"
+                )
+        return v
 
     @cached_property
     def _dirs(self) -> PathSpec:

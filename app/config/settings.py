@@ -67,7 +67,13 @@ class Settings(BaseSettings):
     plan_upload_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     """Per-repository upload tokens for CIs without OIDC: JSON `{"owner/repo": "token"}`."""
     max_plan_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
-    """Largest plan upload accepted (413 above it)."""
+    """Largest plan upload accepted (413 above it); the body is spooled to a temporary file."""
+    plan_rate_per_minute: float = Field(default=30.0, gt=0, le=100_000)
+    """Plan uploads a repository may make per minute on average (token bucket; 429 above it)."""
+    plan_burst: int = Field(default=20, ge=1, le=10_000)
+    """Plan uploads a repository may make at once before the per-minute rate applies."""
+    plan_parse_concurrency: int = Field(default=1, ge=1, le=16)
+    """Plans parsed at once in this process (a 60 MiB plan takes ~1 GiB parsed); others wait."""
     analyze_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     """Largest `POST /api/analyze` body (413 above it, by Content-Length and while reading)."""
     analyze_max_files: int = Field(default=300, ge=1, le=100_000)

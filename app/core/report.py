@@ -111,7 +111,13 @@ class PlanStatus(ReportModel):
     mode: Literal["required", "optional", "off"] = "optional"
     head_sha: str = ""
     received: dict[str, str] = {}
+    """Module directory → digest of the first plan that counts (the merge record lists these)."""
     missing: tuple[str, ...] = ()
+    several: dict[str, tuple[str, ...]] = {}
+    """Directories for which more than one different plan counts → every digest, in arrival
+    order. They are judged together: each plan's changes are findings (the riskier wins)."""
+    ignored: tuple[str, ...] = ()
+    """Plans posted for this head that do not count (`app.gate.plan_trust`), with the reason."""
 
 
 class GateFigures(ReportModel):

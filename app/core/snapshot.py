@@ -69,16 +69,45 @@ class ContextFile(SnapshotModel):
     content: bytes
 
 
+class PlanProvenance(SnapshotModel):
+    """Who posted a plan: an operator's upload token, or a GitHub Actions job (its OIDC claims).
+
+    The gate counts an OIDC plan only when its workflow is one the base branch's
+    `terraform.plan_workflows` names, at the base branch or the PR's merge ref
+    (`app.gate.plan_trust`); the claims are kept so that rule is judged at evaluation time,
+    against the config and PR the check is for.
+    """
+
+    via: Literal["oidc", "upload-token"]
+    event_name: str = ""
+    ref: str = ""
+    sha: str = ""
+    """The token's commit: the head, or (a `pull_request` run) the PR's test merge of the head,
+    which the upload route confirmed with GitHub."""
+    workflow_ref: str = ""
+    job_workflow_ref: str = ""
+    run_id: str = ""
+
+    @property
+    def label(self) -> str:
+        """What the audit record and the check name as the plan's source."""
+        if self.via == "upload-token":
+            return "upload-token"
+        return f"oidc:{self.job_workflow_ref or self.workflow_ref or 'unknown'}"
+
+
 class TerraformPlan(SnapshotModel):
     """A `terraform show -json` plan for one module directory, bound to the PR head.
 
     `sha256` is the digest of the plan's canonical JSON (`app.semdiff.terraform.plan.merge.plan_digest`), the
     same for the same plan however it was laid out: approvals and audit records bind to it.
+    `provenance` is None for a plan read from a file (`countersign analyze --plan`).
     """
 
     dir: str
     sha256: str
     plan: dict[str, Any]
+    provenance: PlanProvenance | None = None
 
 
 class LabelEvent(SnapshotModel):
@@ -134,9 +163,10 @@ class PullRequestSnapshot(SnapshotModel):
     not, so a commit without a login is not evidence of an unknown author there."""
     files: tuple[FileDiff, ...] = ()
     context_files: tuple[ContextFile, ...] = ()
-    plans: tuple[TerraformPlan, ...] = ()
-    """Terraform plans of the head, one per module directory (see `app.semdiff.terraform.plan.merge`)."""
     """Unchanged files of every scope a changed file belongs to (see `app.semdiff.common.scope`)."""
+    plans: tuple[TerraformPlan, ...] = ()
+    """Every Terraform plan posted for the head, in arrival order, several per module directory
+    possible (see `app.gate.plan_trust` and `app.semdiff.terraform.plan.merge`)."""
     reviews: tuple[Review, ...] = ()
     codeowners: str | None = None
     config_text: bytes | None = None

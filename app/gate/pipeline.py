@@ -38,6 +38,7 @@ from app.core.snapshot import PullRequestSnapshot
 from app.gate import break_glass
 from app.gate.approvals import ApprovalGate, GateInput, GateOutcome, MayApprove, PriorEvaluation
 from app.gate.owners import CodeOwnersMap
+from app.gate.plan_trust import judge_plans
 from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
 from app.policy import PolicyEngine, summarize
@@ -163,9 +164,11 @@ def semantic_changes(
     (a plan says what the source cannot), and the destinations each change introduces."""
     changes = analyze_files(snapshot.files, config, snapshot.context_files)
     changed_paths = [p for f in snapshot.files for p in (f.path, f.old_path) if p]
-    plans = plan_status(snapshot.plans, changed_paths, config, snapshot.head_sha)
-    if plans is not None and snapshot.plans:
-        changes = merge_plans(changes, plan_changes(snapshot.plans, config))
+    # Only plans of a workflow the base branch names count; every one of them counts (union).
+    judged = judge_plans(snapshot, config)
+    plans = plan_status(judged.trusted, changed_paths, config, snapshot.head_sha, judged.ignored)
+    if plans is not None and judged.trusted:
+        changes = merge_plans(changes, plan_changes(judged.trusted, config))
     return with_destinations(changes, snapshot.files), plans
 
 

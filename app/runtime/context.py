@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from app.runtime.tracing import Tracing
     from app.service.analyze_guard import AnalyzeGuard
     from app.service.plan_auth import PlanAuthorizer
+    from app.service.plan_guard import PlanGuard
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     plan_authorizer: PlanAuthorizer | None = None
     """Built on first use (it fetches and caches the OIDC issuer's keys)."""
+    plan_guard: PlanGuard | None = None
+    """The plan route's installation cache, per-repository rate limit and parse slots."""
     analyze_guard: AnalyzeGuard | None = None
     """The pre-flight API's rate limiter and bounded runner, built on its first call."""
     tracing: Tracing | None = None

@@ -48,9 +48,9 @@ from app.service.evaluation_record import (
     record_run_id_change,
     reviewers_to_request,
 )
+from app.service.head_plans import with_head_plans
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
-from app.store.plans import plans_for
 from app.store.tables import AuditEvent
 
 TIER_LABEL_PREFIX = "countersign:tier-"
@@ -225,9 +225,7 @@ class PullRequestEvaluator:
         """Add what GitHub's PR does not say: plans posted for exactly this head (never an older
         one, read from our store), the members of the teams that decide approvals, the agent's
         audited record (recording this opening), and the break-glass conversation."""
-        snapshot = snapshot.model_copy(
-            update={"plans": plans_for(self.rt.engine, head.repo, snapshot.head_sha)}
-        )
+        snapshot = with_head_plans(self.rt.engine, head.repo, snapshot)
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)
             if teams:

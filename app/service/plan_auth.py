@@ -4,18 +4,31 @@ commit, proven by a GitHub Actions OIDC token, or a per-repository upload token.
 OIDC: the token's signature is checked against the issuer's JWKS (`COUNTERSIGN_OIDC_JWKS_URL`,
 fetched and cached), then `iss`, `aud` and `exp`, and then its `repository` and `sha` claims must
 name exactly the path's repository and commit: a workflow of another repository, or a run for
-another commit, cannot speak for this head (403). An invalid or expired token is 401.
+another commit, cannot speak for this head (403). An invalid or expired token is 401. A
+`pull_request` run's `sha` is the PR's test merge commit (`refs/pull/<n>/merge`), not the head:
+such a token is accepted here and the route confirms with GitHub that PR <n> is open with this
+head and that test merge (`app.service.routes.plans`).
+
+The token must also come from a run of a PR event (`ALLOWED_EVENTS`: not `push` or
+`workflow_dispatch`, whose runs use whatever workflow the branch or caller picks) and name the
+workflow of this repository that minted it (`job_workflow_ref` / `workflow_ref`), else 403. Its
+claims are kept with the plan: whether that workflow is one the base branch names in
+`terraform.plan_workflows` is judged at evaluation time (`app.gate.plan_trust`), against the
+config of the PR the check is for.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
 from app.config.settings import Settings
+from app.core.snapshot import PlanProvenance
+from app.gate.plan_trust import ALLOWED_EVENTS, split_workflow_ref
 
 ALGORITHMS = ["RS256", "ES256"]
 
@@ -39,8 +52,8 @@ class PlanAuthorizer:
             self._jwks = jwt.PyJWKClient(self.settings.jwks_url(), cache_keys=True, timeout=10)
         return self._jwks
 
-    def authorize(self, token: str, repo: str, sha: str) -> str:
-        """The caller's identity (for the audit record) or PlanAuthError."""
+    def authorize(self, token: str, repo: str, sha: str) -> PlanProvenance:
+        """Who posts (kept with the plan and in the audit record) or PlanAuthError."""
         if not token:
             raise PlanAuthError(401, "missing bearer token (an OIDC token or an upload token)")
         uploads = {k.lower(): v for k, v in self.settings.plan_upload_tokens.items()}
@@ -49,14 +62,15 @@ class PlanAuthorizer:
             # Compared even when the repository has none, so timing tells nothing.
             secret = expected.get_secret_value() if expected is not None else "\0none"
             if expected is not None and hmac.compare_digest(token.encode(), secret.encode()):
-                return "upload-token"
+                return PlanProvenance(via="upload-token")
             raise PlanAuthError(401, "invalid upload token for this repository")
         claims = self._claims(token)
         if str(claims.get("repository", "")).lower() != repo.lower():
             raise PlanAuthError(403, f"the token is for {claims.get('repository')!r}, not {repo!r}")
-        if str(claims.get("sha", "")).lower() != sha.lower():
-            raise PlanAuthError(403, f"the token is for commit {str(claims.get('sha'))[:12]!r}")
-        return f"oidc:{claims.get('workflow_ref') or claims.get('sub') or 'unknown'}"
+        token_sha = str(claims.get("sha", "")).lower()
+        if token_sha != sha.lower() and merge_ref_pr(claims) is None:
+            raise PlanAuthError(403, f"the token is for commit {token_sha[:12]!r}")
+        return _provenance(claims, repo)
 
     def _claims(self, token: str) -> dict[str, Any]:
         try:
@@ -74,3 +88,38 @@ class PlanAuthorizer:
         except jwt.PyJWTError as exc:
             raise PlanAuthError(401, f"invalid OIDC token: {exc}") from exc
         return claims
+
+
+def _provenance(claims: dict[str, Any], repo: str) -> PlanProvenance:
+    """The claims that say which run of which workflow posts, checked for shape here (403)."""
+    event = str(claims.get("event_name") or "")
+    if event not in ALLOWED_EVENTS:
+        raise PlanAuthError(
+            403,
+            f"a {event or 'unnamed'!r} run may not post plans: post from a workflow run for "
+            f"one of {', '.join(sorted(ALLOWED_EVENTS))}",
+        )
+    refs = [str(claims.get(k) or "") for k in ("job_workflow_ref", "workflow_ref")]
+    if not any(
+        parsed is not None and parsed[0].lower() == repo.lower()
+        for parsed in (split_workflow_ref(r) for r in refs if r)
+    ):
+        raise PlanAuthError(403, f"the token names no workflow of {repo} (workflow_ref)")
+    return PlanProvenance(
+        via="oidc",
+        event_name=event,
+        ref=str(claims.get("ref") or "")[:300],
+        sha=str(claims.get("sha") or "").lower()[:64],
+        workflow_ref=refs[1][:500],
+        job_workflow_ref=refs[0][:500],
+        run_id=str(claims.get("run_id") or "")[:40],
+    )
+
+
+def merge_ref_pr(claims: dict[str, Any]) -> int | None:
+    """The PR number of a `pull_request` run at `refs/pull/<n>/merge` (its `sha` is the test
+    merge commit, not the head: the route confirms with GitHub that it merges this head)."""
+    found = re.fullmatch(r"refs/pull/([0-9]{1,9})/merge", str(claims.get("ref") or ""))
+    if claims.get("event_name") != "pull_request" or found is None:
+        return None
+    return int(found.group(1))

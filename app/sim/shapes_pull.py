@@ -87,7 +87,8 @@ def pull_request(world: World, pr: PullRequest) -> dict[str, Any]:
         "updated_at": iso(pr.updated_at),
         "closed_at": iso(pr.closed_at) if pr.closed_at else None,
         "merged_at": iso(pr.merged_at) if pr.merged_at else None,
-        "merge_commit_sha": pr.merge_commit_sha,
+        "merge_commit_sha": pr.merge_commit_sha
+        or (merge_ref_sha(pr) if pr.state == "open" else None),
         "assignee": None,
         "assignees": [],
         "requested_reviewers": [user(world, login) for login in pr.requested_reviewers],
@@ -385,3 +386,10 @@ def git_blob(world: World, repo: Repo, sha: str) -> dict[str, Any]:
         "content": base64.b64encode(data).decode(),
         "encoding": "base64",
     }
+
+
+def merge_ref_sha(pr: PullRequest) -> str:
+    """The SHA GitHub gives an open PR's test merge (`refs/pull/<n>/merge`): what a
+    `pull_request` run checks out and its OIDC token's `sha`. Derived from base and head, so a
+    push (or a base that moves) gives a new one."""
+    return hashlib.sha1(f"test-merge:{pr.base_sha}:{pr.head_sha}".encode()).hexdigest()

@@ -107,8 +107,9 @@ class Delivery(SQLModel, table=True):
 class StoredPlan(SQLModel, table=True):
     """A Terraform plan posted for one head SHA and module directory (redacted before storage).
 
-    Rows are only added: a later plan for the same (repo, head, dir) supersedes earlier ones when
-    read (highest id wins), and each arrival is also an audit event (`plan_received`).
+    Rows are only added and every row is read: several plans of one (repo, head, dir) are judged
+    together, never one replacing another (issue #18). Each arrival is also an audit event
+    (`plan_received`). `provenance` is the poster's OIDC claims as JSON (`PlanProvenance`).
     """
 
     __tablename__ = "terraform_plan"
@@ -120,6 +121,7 @@ class StoredPlan(SQLModel, table=True):
     dir: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
     sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     source: str = Field(sa_column=sa.Column(sa.String(300), nullable=False))
+    provenance: str | None = Field(default=None, sa_column=sa.Column(sa.Text(), nullable=True))
     plan: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     received_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
 

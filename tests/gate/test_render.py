@@ -13,12 +13,12 @@ from app.core.report import (
     ScopeChange,
     VoidedApproval,
 )
+from app.gate.render.escape import esc
 from app.gate.render.markdown import (
     CHECK_SUMMARY_LIMIT,
     annotations_for,
     check_title,
     conclusion_for,
-    esc,
     render_markdown,
 )
 

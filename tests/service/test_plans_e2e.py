@@ -24,73 +24,10 @@ from app.store.audit.evidence import build_packet
 from app.store.audit.export import export_merges
 from app.store.audit.verify import verify_chain
 from app.store.tables import PLANS
+from tests.service._plans import MAIN_TF, REPO, SETUP, post, replace_plan, wait_check
 from tests.stacks import fresh, local_stack, session_key_pair
 
 pytestmark = pytest.mark.e2e
-
-REPO = "acme/platform"
-MAIN_TF = """module "db" {
-  source  = "terraform-aws-modules/rds/aws"
-  version = "6.10.0"
-
-  identifier     = "orders"
-  engine         = "mysql"
-  engine_version = "8.0.35"
-  instance_class = "db.r6g.large"
-}
-"""
-SETUP = {
-    "org": "acme",
-    "users": ["bob", "carol", {"login": "infra-bot[bot]", "type": "Bot"}],
-    "teams": {"platform": ["bob"], "security": ["carol"]},
-    "repos": {
-        REPO: {
-            "admins": ["carol"],
-            "files": {
-                "infra/prod/main.tf": MAIN_TF,
-                ".github/CODEOWNERS": "* @acme/platform\n",
-                ".github/countersign.yml": (
-                    'paths:\n  "infra/prod/**": {environment: production}\n'
-                    "terraform: {plans: required, dirs: ['infra/*']}\n"
-                    "approvers:\n"
-                    '  terraform: ["@acme/platform"]\n'
-                    '  change_board: ["@acme/security"]\n'
-                ),
-            },
-        }
-    },
-    "install": True,
-}
-
-
-def replace_plan(secret: str = "hunter2-plan-secret") -> dict[str, Any]:
-    return {
-        "format_version": "1.2",
-        "terraform_version": "1.9.8",
-        "variables": {"db_password": {"value": secret}},
-        "resource_changes": [
-            {
-                "address": "module.db.aws_db_instance.this[0]",
-                "module_address": "module.db",
-                "mode": "managed",
-                "type": "aws_db_instance",
-                "name": "this",
-                "index": 0,
-                "change": {
-                    "actions": ["delete", "create"],
-                    "before": {"engine": "mysql", "identifier": "orders", "password": secret},
-                    "after": {"engine": "postgres", "identifier": "orders", "password": secret},
-                    "after_unknown": {"id": True, "endpoint": True},
-                    "before_sensitive": {"password": True},
-                    "after_sensitive": {"password": True},
-                    "replace_paths": [["engine"]],
-                },
-                "action_reason": "replace_because_cannot_update",
-            }
-        ],
-        "errored": False,
-        "complete": True,
-    }
 
 
 @pytest.fixture(scope="module")
@@ -102,40 +39,6 @@ def running(module_db_url: str) -> Iterator[LocalStack]:
 @pytest.fixture
 def stack(running: LocalStack) -> LocalStack:
     return fresh(running, SETUP)
-
-
-def latest(stack: LocalStack, pr: Any) -> Any:
-    return stack.sim.latest_check(pr)
-
-
-def wait_check(stack: LocalStack, pr: Any, sha: str, conclusion: str, title: str) -> Any:
-    """The completed check of exactly this head, with this conclusion and title start."""
-
-    def done() -> bool:
-        run = latest(stack, pr)
-        return (
-            run is not None
-            and run.head_sha == sha
-            and run.status == "completed"
-            and run.conclusion == conclusion
-            and run.title.startswith(title)
-        )
-
-    try:
-        stack.sim.wait_for(done, 30, f"{conclusion} {title!r} on {sha[:7]}")
-    except TimeoutError:
-        run = latest(stack, pr)
-        pytest.fail(f"last check: {run and (run.head_sha[:7], run.conclusion, run.title)}")
-    return latest(stack, pr)
-
-
-def post(stack: LocalStack, sha: str, token: str, body: Any, repo: str = REPO) -> httpx.Response:
-    return httpx.post(
-        f"{stack.url}/api/plans/{repo}/{sha}",
-        headers={"Authorization": f"Bearer {token}"} if token else {},
-        content=json.dumps(body),
-        timeout=30,
-    )
 
 
 def test_plan_flow_from_waiting_to_audited_merge(stack: LocalStack) -> None:
@@ -165,14 +68,18 @@ def test_plan_flow_from_waiting_to_audited_merge(stack: LocalStack) -> None:
     assert post(stack, head, issuer.token(REPO, head, audience="other"), body).status_code == 401
     assert post(stack, head, "", body).status_code == 401
     assert (
-        post(stack, head, issuer.token(REPO, head), {"dir": "infra/prod", "plan": {}}).status_code
+        post(
+            stack, head, issuer.token(REPO, head, pr=pr.number), {"dir": "infra/prod", "plan": {}}
+        ).status_code
         == 400
     )
     not_json = {"dir": "infra/prod", "plan": {**replace_plan(), "errored": float("nan")}}
-    refused = post(stack, head, issuer.token(REPO, head), not_json)  # json.dumps writes NaN
+    refused = post(
+        stack, head, issuer.token(REPO, head, pr=pr.number), not_json
+    )  # json.dumps writes NaN
     assert refused.status_code == 400 and "not JSON" in refused.text
 
-    accepted = post(stack, head, issuer.token(REPO, head), body)
+    accepted = post(stack, head, issuer.token(REPO, head, pr=pr.number), body)
     assert accepted.status_code == 202, accepted.text
     digest = accepted.json()["sha256"]
     run = wait_check(stack, pr, head, "action_required", "Tier 3")
@@ -225,7 +132,10 @@ def test_a_plan_for_an_old_head_is_not_used_for_the_new_one(stack: LocalStack) -
     wait_check(stack, pr, first, "action_required", "Waiting for the plan")
     assert (
         post(
-            stack, first, issuer.token(REPO, first), {"dir": "infra/prod", "plan": replace_plan()}
+            stack,
+            first,
+            issuer.token(REPO, first, pr=pr.number),
+            {"dir": "infra/prod", "plan": replace_plan()},
         ).status_code
         == 202
     )
@@ -241,7 +151,10 @@ def test_a_plan_for_an_old_head_is_not_used_for_the_new_one(stack: LocalStack) -
     # The old head's token cannot post for the new head either.
     assert (
         post(
-            stack, second, issuer.token(REPO, first), {"dir": "infra/prod", "plan": replace_plan()}
+            stack,
+            second,
+            issuer.token(REPO, first, pr=pr.number),
+            {"dir": "infra/prod", "plan": replace_plan()},
         ).status_code
         == 403
     )

@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from app.core.models import Change
 from app.core.report import Finding, Report
+from app.gate.render.escape import esc
 from app.gate.render.order import Attention, changes_by_attention, findings_by_severity
+from app.gate.render.plans import plan_lines
 
 Conclusion = Literal["success", "action_required", "failure", "neutral"]
 WOULD = {
@@ -39,27 +41,6 @@ _LEVEL = {
     "high": "failure",
     "critical": "failure",
 }
-
-
-def esc(value: object, limit: int = 200) -> str:
-    """Escape a PR-controlled string for a Markdown table cell or list item."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    for ch, rep in (
-        ("\\", "\\\\"),
-        ("|", "\\|"),
-        ("`", "'"),
-        ("<", "&lt;"),
-        (">", "&gt;"),
-        ("*", "\\*"),
-        ("_", "\\_"),
-        ("[", "\\["),
-        ("]", "\\]"),
-        ("@", "@\u200b"),
-    ):
-        text = text.replace(ch, rep)
-    return " ".join(text.split())
 
 
 def _value(v: Any) -> str:
@@ -180,7 +161,7 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
             f"would conclude `{would}`.",
             "",
         ]
-    head += _break_glass_lines(report)
+    head += _break_glass_lines(report) + plan_lines(report)
     if report.problems:
         head += ["**Why this fails**", ""] + [f"- {esc(p, 500)}" for p in report.problems] + [""]
     agent = report.agent

@@ -18,7 +18,9 @@ PLAN_EVENT = "countersign_plan"
 
 def handle(rt: Runtime, evaluator: PullRequestEvaluator, data: Any) -> Outcome:
     repo, sha = str(data.get("repo") or ""), str(data.get("head_sha") or "")
-    digest = str(data.get("sha256") or "")
+    # Each arrival re-evaluates (an identical plan from another poster may count where the
+    # first did not): the row id, not the digest, names the queued delivery.
+    arrival = str(data.get("plan_id") or data.get("sha256") or "")[:24]
     if not repo or not sha or rt.github is None:
         return "ignored"
     installation = rt.github.app_client(CallLog()).json("GET", f"/repos/{repo}/installation")
@@ -32,7 +34,7 @@ def handle(rt: Runtime, evaluator: PullRequestEvaluator, data: Any) -> Outcome:
                 installation_id=inst_id,
                 repository=pr["base"]["repo"],
                 pr=pr,
-                delivery_id=f"plan-{digest[:24]}-{sha[:12]}-{pr['number']}",
+                delivery_id=f"plan-{arrival}-{sha[:12]}-{pr['number']}",
                 sender="countersign-plan",
             )
     if queued:

@@ -57,27 +57,52 @@ def plan_from(plan: dict[str, Any], directory: str) -> TerraformPlan:
 
 
 def plan_status(
-    plans: Sequence[TerraformPlan], changed_paths: Iterable[str], config: RepoConfig, head_sha: str
+    plans: Sequence[TerraformPlan],
+    changed_paths: Iterable[str],
+    config: RepoConfig,
+    head_sha: str,
+    ignored: Sequence[str] = (),
 ) -> PlanStatus | None:
     """Which module directories of this change need a plan, and which plans arrived.
 
     None when plans are optional and none arrived (nothing to say). With `plans: required`, every
     module directory the PR touches that `terraform.dirs` lists needs the plan of this head.
+    `plans` are the ones that count; `ignored` says why others do not.
     """
     mode = config.terraform.plans
-    if mode == "off" or (mode == "optional" and not plans):
+    if mode == "off" or (mode == "optional" and not plans and not ignored):
         return None
-    received = {p.dir: p.sha256 for p in plans}
+    digests: dict[str, list[str]] = {}
+    for plan in plans:
+        seen = digests.setdefault(plan.dir, [])
+        if plan.sha256 not in seen:
+            seen.append(plan.sha256)
+    received = {d: found[0] for d, found in digests.items()}
+    several = {d: tuple(found) for d, found in digests.items() if len(found) > 1}
     missing: tuple[str, ...] = ()
     if mode == "required":
         needed = {d for d in module_dirs_to_read(changed_paths) if config.terraform.covers(d)}
         missing = tuple(sorted(needed - set(received)))
-    return PlanStatus(mode=mode, head_sha=head_sha, received=received, missing=missing)
+    return PlanStatus(
+        mode=mode,
+        head_sha=head_sha,
+        received=received,
+        missing=missing,
+        several=several,
+        ignored=tuple(ignored),
+    )
 
 
 def plan_changes(plans: Iterable[TerraformPlan], config: RepoConfig) -> list[Change]:
-    """Every plan's changes, with the environment its directory has in the repo config."""
+    """Every plan's changes, with the environment its directory has in the repo config.
+
+    Several plans of one directory are judged together (the union): every change of every plan
+    is kept, so the riskier of two plans decides and a second plan can never lower the tier. A
+    change two plans agree on is kept once (with the first plan's digest), so a re-run of the
+    same plan adds nothing.
+    """
     out: list[Change] = []
+    seen: set[str] = set()
     for plan in plans:
         rule = config.rule_for(plan_file(plan.dir))
         try:
@@ -86,11 +111,24 @@ def plan_changes(plans: Iterable[TerraformPlan], config: RepoConfig) -> list[Cha
             out.append(_unreadable(plan, str(exc)))
             continue
         for change in changes:
+            key = _change_key(change)
+            if key in seen:
+                continue
+            seen.add(key)
             facts: dict[str, Any] = {**change.facts, "plan_sha256": plan.sha256}
             if rule.environment and "environment" not in facts:
                 facts["environment"] = rule.environment
             out.append(change.model_copy(update={"facts": facts}))
     return out
+
+
+def _change_key(change: Change) -> str:
+    """The change as canonical JSON: equal for the same change from two plans."""
+    data = change.model_dump(mode="json")
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str).decode()
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate
+        return json.dumps(data, sort_keys=True, default=str)
 
 
 def _unreadable(plan: TerraformPlan, reason: str) -> Change:
