@@ -35,7 +35,8 @@ def test_services_start_in_order_postgres_migrate_web_workers() -> None:
     assert services["worker"]["depends_on"]["migrate"] == done
     assert services["web"]["command"][:4] == ["countersign", "serve", "--role", "web"]
     assert services["worker"]["command"][:4] == ["countersign", "serve", "--role", "worker"]
-    assert services["worker"]["deploy"]["replicas"] == 2
+    # podman-compose starts the replicas only when the mode is written (tests/image/compose.py).
+    assert services["worker"]["deploy"] == {"mode": "replicated", "replicas": 2}
 
 
 def test_data_lives_in_a_named_volume_and_secrets_come_from_the_env_file() -> None:
