@@ -40,7 +40,7 @@ test-fast: $(STAMP)
 	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/lint-imports
-	COUNTERSIGN_FAST_TESTS=1 $(BIN)/pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	COUNTERSIGN_FAST_TESTS=1 $(BIN)/pytest -q -n auto -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format app tests bench scripts

@@ -14,4 +14,6 @@ if TYPE_CHECKING:
 def stderr() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True)
+    # soft_wrap: an error names a file and line; rich must not break the path across lines
+    # (the terminal wraps it for the eye, while copy, paste and grep still see one line).
+    return Console(stderr=True, soft_wrap=True)
