@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -146,8 +147,28 @@ def _simulator_conforms_to_github(
         )
 
 
+_WORKER_CHECKED: list[int] = []
+"""Spec checks counted by pytest-xdist workers, reported back to the controller."""
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the count to the controller
+        workeroutput["spec_checked"] = sum(checker.checked for checker in _CHECKERS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    _WORKER_CHECKED.append(int(getattr(node, "workeroutput", {}).get("spec_checked", 0)))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say plainly when the PostgreSQL half of the suite did not run; count the spec checks."""
+    if _WORKER_CHECKED:
+        terminalreporter.write_line(
+            f"GitHub spec check: {sum(_WORKER_CHECKED)} simulator shapes validated across "
+            f"{len(_WORKER_CHECKED)} workers (REST, GraphQL, webhooks; tests/specs/github)"
+        )
     for checker in _CHECKERS:
         terminalreporter.write_line(
             f"GitHub spec check: {checker.checked} distinct simulator shapes validated "
