@@ -86,11 +86,19 @@ def _load_yaml(data: bytes, source: str) -> tuple[YamlDocument, ...]:
     try:
         masked = templating.mask(text, "yaml", source)
         loaded = load_yaml_documents(masked.text, source)
-    except UnparseableError:
+    except UnparseableError as error:
         # Both branches of an if/else may define the same keys: read the first branch and
         # carry the others as text, so a change in them is still a visible change.
-        masked = templating.mask(text, "yaml", source, prune=True)
-        loaded = _load_branches(masked, source)
+        try:
+            masked = templating.mask(text, "yaml", source, prune=True)
+            loaded = _load_branches(masked, source)
+        except UnparseableError:
+            # Plain YAML whose strings merely contain `{{ … }}` (a label quoting a template)
+            # is data, not a template: read as written when that parses, else the first error.
+            try:
+                return tuple(load_yaml_documents(text, source))
+            except UnparseableError:
+                raise error from None
     docs: list[YamlDocument] = []
     for index, doc in enumerate(loaded):
         value = templating.unmask_tree(doc.value, masked.originals)

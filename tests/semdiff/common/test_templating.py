@@ -235,3 +235,19 @@ def test_masking_keeps_lines_and_plain_text_positions(
 def test_same_template_on_both_sides_is_no_change(path: Path) -> None:
     text = path.read_text()
     assert analyze(text, text, f"charts/checkout/templates/{path.name}") == []
+
+
+def test_plain_yaml_quoting_a_template_is_read_as_data() -> None:
+    """A data file whose strings quote Helm actions (with escaped quotes) is not a template."""
+    from app.semdiff.common.documents import read_documents
+
+    text = (
+        "labels:\n"
+        "  - rule: k8s.delete\n"
+        '    address: "Deployment/{{ include \\"grafana.namespace\\" . }}/{{ include \\"x\\" . }}"\n'
+        "    verdict: wrong\n"
+    )
+    [doc] = read_documents(text.encode(), "yaml", "labels.yaml")
+    assert doc.value["labels"][0]["address"] == (
+        'Deployment/{{ include "grafana.namespace" . }}/{{ include "x" . }}'
+    )
