@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 
 from app.cli.console import stderr
+from app.cli.settings import load_settings as _settings
 from app.core.errors import CountersignError, UsageError
 
 app = typer.Typer(
@@ -22,26 +23,24 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-rules_app = typer.Typer(help="Risk rules: test the shipped examples.", no_args_is_help=True)
-policy_app = typer.Typer(
-    help="Cedar policies: validate, and ask who may do what.", no_args_is_help=True
-)
-retention_app = typer.Typer(help="Retention: purge expired inbox bodies.", no_args_is_help=True)
-app.add_typer(rules_app, name="rules")
-app.add_typer(policy_app, name="policy")
-app.add_typer(retention_app, name="retention")
 
 
-def _mount_audit() -> None:
+def _mount_groups() -> None:
+    """Each command group lives in a module of its own; this is the one place that mounts them."""
     from app.cli.agents import agents_app
     from app.cli.audit import audit_app, db_app
+    from app.cli.packs import policy_app, rules_app
+    from app.cli.retention import retention_app
 
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
     app.add_typer(agents_app, name="agents")
 
 
-_mount_audit()
+_mount_groups()
 
 _state: dict[str, bool] = {"debug": False}
 
@@ -71,20 +70,6 @@ def _main(
     from app.runtime.stdlib_logs import route_stdlib_logging
 
     route_stdlib_logging()  # library log lines: scrubbed, on stderr; noisy parsers silent
-
-
-def _settings() -> Any:
-    from pydantic import ValidationError
-
-    from app.config.settings import Settings, SettingsError
-
-    try:
-        return Settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = "COUNTERSIGN_" + "_".join(str(p) for p in first["loc"]).upper()
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name if first['loc'] else 'settings'}: {message}") from None
 
 
 @app.command()
@@ -305,99 +290,6 @@ def setup(
         timeout=timeout,
     )
     setup_app(options, open_browser=browser, say=typer.echo)
-
-
-@rules_app.command("test")
-def rules_test(
-    rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
-) -> None:
-    """Run every rule's `examples` (must match / must not match)."""
-    from app.risk import load_rule_pack, run_examples
-
-    pack = load_rule_pack(rules_dir or _settings().rules_dir)
-    results = run_examples(pack)
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        stderr().print(
-            f"[red]FAIL[/red] {r.rule} example {r.index}: expected {r.expected}, got {r.actual}"
-        )
-    typer.echo(
-        f"{len(pack.rules)} rules, {len(results)} examples: {len(results) - len(failed)} passed, {len(failed)} failed"
-    )
-    if failed:
-        raise typer.Exit(1)
-
-
-@policy_app.command("check")
-def policy_check(
-    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
-) -> None:
-    """Validate policies against the schema and the agent registry."""
-    from app.policy import PolicyEngine
-
-    engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
-    problems = engine.check()
-    for problem in problems:
-        stderr().print(f"[red]problem:[/red] {problem}")
-    if problems:
-        raise typer.Exit(1)
-    typer.echo(f"policies OK (version {engine.version[:12]})")
-
-
-@retention_app.command("run")
-def retention_run(
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List what would be purged; change nothing.")
-    ] = False,
-) -> None:
-    """Clear the raw bodies of finished webhook deliveries older than the retention period."""
-    from app.cli.audit import _engine
-    from app.store.retention import cutoff_for, purge_all
-
-    settings = _settings()
-    days = settings.inbox_retention_days
-    verb = "would purge" if dry_run else "purged"
-    count = size = 0
-    with _engine() as engine:
-        for batch in purge_all(
-            engine, retention_days=days, batch_size=settings.retention_batch_size, dry_run=dry_run
-        ):
-            for d in batch.deliveries:
-                typer.echo(
-                    f"{verb} {d.id} {d.event} {d.status} received {d.received_at.isoformat()} "
-                    f"({d.bytes} bytes)"
-                )
-            count += len(batch.deliveries)
-            size += batch.bytes
-            if batch.audit_seq is not None:
-                typer.echo(f"recorded retention_purge as audit event seq {batch.audit_seq}")
-    cutoff = cutoff_for(days).isoformat(timespec="seconds")
-    typer.echo(
-        f"{verb} {count} delivery bodies ({size} bytes) finished before {cutoff} "
-        f"(COUNTERSIGN_INBOX_RETENTION_DAYS={days:g})"
-    )
-
-
-@policy_app.command("who-can")
-def policy_who_can(
-    action: Annotated[str, typer.Argument(help="propose or approve")],
-    kind: Annotated[str | None, typer.Option(help="Change kind, e.g. terraform.")] = None,
-    op: Annotated[str | None, typer.Option(help="create, update, delete or rename.")] = None,
-    env: Annotated[str | None, typer.Option(help="Environment, e.g. production.")] = None,
-    repo: Annotated[str | None, typer.Option(help="owner/name.")] = None,
-    policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
-) -> None:
-    """Which agents may do this, and which policies grant it."""
-    from app.policy import PolicyEngine
-
-    if action not in ("propose", "approve"):
-        raise UsageError("ACTION must be 'propose' or 'approve'")
-    engine = PolicyEngine.load(policies_dir or _settings().policies_dir)
-    rows = engine.who_can(action=action, kind=kind, op=op, env=env, repo=repo)
-    if not rows:
-        typer.echo("nobody")
-    for row in rows:
-        typer.echo(str(row))
 
 
 def _analyze_only() -> typer.Typer:
