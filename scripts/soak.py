@@ -117,7 +117,7 @@ def wait_drained(engine: sa.Engine, expected: int, deadline: float) -> dict[str,
     counts: dict[str, int] = {}
     while time.monotonic() < deadline:
         try:
-            counts = dict(inbox.status_counts(engine))
+            counts = {str(k): v for k, v in inbox.status_counts(engine).items()}
         except sa.exc.OperationalError:  # the database is restarting: ask again
             time.sleep(1.0)
             continue
