@@ -11,8 +11,9 @@ stops by itself. What it does:
   delivery the App did not acknowledge (a 5xx, a refused connection while PostgreSQL restarts) is
   sent again, same GUID and body, like a redelivery;
 - injected GitHub faults (502s on PR, GraphQL and check-run calls; secondary rate limits with
-  `Retry-After`), `kill -9` of a random worker every `--kill-every` acknowledged deliveries (each
-  replaced), and one PostgreSQL restart (`--pg-restart`) half-way through;
+  `Retry-After`), `kill -9` of a random worker every `--kill-every` acknowledged deliveries and
+  again every `--kill-every` completed ones (each replaced), and one PostgreSQL restart
+  (`--pg-restart`) once half of the deliveries are done;
 - the resident memory (RSS) of every process sampled every second.
 
 Then it checks, and exits 1 if any fails: every delivery is in the inbox and `done` (0 lost), one
@@ -33,12 +34,14 @@ import platform
 import random
 import signal
 import socket
+import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,9 +115,22 @@ def inject_faults(stack: LocalStack, total: int) -> int:
     return count + 5
 
 
-def wait_drained(engine: sa.Engine, expected: int, deadline: float) -> dict[str, int]:
+@dataclass
+class Chaos:
+    """What the drain does to the fleet: a worker kill every `kill_every` completed deliveries,
+    and the PostgreSQL restart once half of them are done (mid-evaluation for some workers)."""
+
+    fleet: Fleet
+    kill_every: int
+    restart: list[str] | None
+    stats: SendStats
+    rnd: random.Random
+
+
+def wait_drained(engine: sa.Engine, expected: int, deadline: float, chaos: Chaos) -> dict[str, int]:
     """Poll the inbox until every delivery is finished (or the deadline passes)."""
     counts: dict[str, int] = {}
+    next_kill = chaos.kill_every
     while time.monotonic() < deadline:
         try:
             counts = {str(k): v for k, v in inbox.status_counts(engine).items()}
@@ -124,6 +140,16 @@ def wait_drained(engine: sa.Engine, expected: int, deadline: float) -> dict[str,
         busy = counts.get("pending", 0) + counts.get("processing", 0)
         if busy == 0 and sum(counts.values()) >= expected:
             return counts
+        chaos.fleet.supervise()
+        done = counts.get("done", 0)
+        if done >= next_kill:
+            chaos.fleet.kill_random_worker(chaos.rnd)
+            next_kill = done + chaos.kill_every
+        if chaos.restart and chaos.stats.restarts == 0 and done >= expected // 2:
+            began = time.monotonic()
+            subprocess.run(chaos.restart, check=True, capture_output=True, timeout=120)
+            chaos.stats.restart_window = (began, time.monotonic())
+            chaos.stats.restarts += 1
         time.sleep(1.0)
     return counts
 
@@ -213,10 +239,10 @@ def run(args: argparse.Namespace, url: str) -> int:
                 stats,
                 senders=args.senders,
                 kill_every=args.kill_every,
-                restart=restart,
                 rnd=rnd,
             )
-            counts = wait_drained(engine, len(items), time.monotonic() + args.drain_seconds)
+            chaos = Chaos(fleet, args.kill_every, restart, stats, rnd)
+            counts = wait_drained(engine, len(items), time.monotonic() + args.drain_seconds, chaos)
             elapsed = time.monotonic() - started
             growth = rss.growth()
         guids = [item.guid for item in items]

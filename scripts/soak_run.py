@@ -253,11 +253,9 @@ def send_all(
     *,
     senders: int,
     kill_every: int,
-    restart: list[str] | None,
     rnd: random.Random,
 ) -> None:
-    """Send every item; kill a worker every `kill_every` acknowledgements; restart PostgreSQL
-    once half of them are acknowledged."""
+    """Send every item; kill a worker every `kill_every` acknowledgements."""
     requests = [webhooks.request_for(item, stack.sim.world.app) for item in items]
     next_index = [0]
     threads = [
@@ -273,10 +271,5 @@ def send_all(
         if stats.sent >= next_kill:
             fleet.kill_random_worker(rnd)
             next_kill += kill_every
-        if restart and stats.restarts == 0 and stats.sent >= len(items) // 2:
-            began = time.monotonic()
-            subprocess.run(restart, check=True, capture_output=True, timeout=120)
-            stats.restart_window = (began, time.monotonic())
-            stats.restarts += 1
     for thread in threads:
         thread.join()
