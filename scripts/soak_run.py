@@ -163,16 +163,19 @@ class RssSampler:
                 if value is not None:
                     self.samples.setdefault(name, []).append((now, value))
 
-    def growth(self) -> dict[str, tuple[float, float, float]]:
-        """Per process that lived through most of the run: (growth %, first-quarter median,
-        last-quarter median). Killed and replaced workers are measured over their own lives."""
+    def growth(self, warm_up: float = 30.0) -> dict[str, tuple[float, float, float]]:
+        """Per process: (growth %, first-quarter median, last-quarter median) of its samples after
+        `warm_up` seconds of life (imports and first evaluations fill the heap). A process with
+        fewer than 40 such samples (a worker killed early) says nothing about a trend: left out."""
         out: dict[str, tuple[float, float, float]] = {}
         for name, series in self.samples.items():
-            if len(series) < 20:
-                continue  # too short-lived to say anything about a trend
-            quarter = len(series) // 4
-            first = sorted(v for _, v in series[:quarter])[quarter // 2]
-            last = sorted(v for _, v in series[-quarter:])[quarter // 2]
+            born = series[0][0]
+            values = [v for t, v in series if t - born >= warm_up]
+            if len(values) < 40:
+                continue
+            quarter = len(values) // 4
+            first = sorted(values[:quarter])[quarter // 2]
+            last = sorted(values[-quarter:])[quarter // 2]
             out[name] = ((last - first) / first * 100, first, last)
         return out
 
