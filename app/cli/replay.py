@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from app.cli.settings import load_settings as _settings
-from app.core.errors import UsageError
+from app.core.errors import CountersignError, UsageError
 
 
 def _read(path: Path, option: str) -> bytes:
@@ -20,6 +20,19 @@ def _read(path: Path, option: str) -> bytes:
         raise UsageError(
             f"{option} {path}: {error.strerror}", hint="give a readable file"
         ) from None
+
+
+def _named(file: str | None, rules: Path, policies: Path, agents: Path | None) -> str | None:
+    from app.sources.proposed_gate import POLICIES_PREFIX, RULES_PREFIX, agents_file
+
+    if file is None:
+        return None
+    if agents is not None and file in agents_file(b""):
+        return str(agents)
+    for prefix, folder in ((RULES_PREFIX, rules), (POLICIES_PREFIX, policies)):
+        if file.startswith(prefix):
+            return str(folder / file[len(prefix) :])
+    return file
 
 
 def replay_command(
@@ -62,8 +75,13 @@ def replay_command(
     from app.store.audit.replay_source import Window, load
 
     settings = _settings()
+    rules_dir, policies_dir = rules or settings.rules_dir, policies or settings.policies_dir
     files = agents_file(_read(agents, "--agents")) if agents is not None else {}
-    gate = load_proposed(rules or settings.rules_dir, policies or settings.policies_dir, files)
+    try:
+        gate = load_proposed(rules_dir, policies_dir, files)
+    except CountersignError as error:  # name the user's own file
+        error.file = _named(error.file, rules_dir, policies_dir, agents)
+        raise
     config = None
     if repo_config is not None:
         config = parse_repo_config(_read(repo_config, "--repo-config"), str(repo_config))
