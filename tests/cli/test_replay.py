@@ -83,10 +83,11 @@ def test_a_tightened_rule_names_the_merge_that_needed_another_approval(
     assert [(p["pr"], p["url"]) for p in short] == [(3, "https://github.example/acme/shop/pull/3")]
     assert out["rules"] == [{"rule": "pricing.change", "added": 0, "removed": 0, "retiered": 2}]
 
-    # Latest per PR: PR 5 once (its latest head), PRs 3 and 4; no merge approvals to compare.
+    # Latest per PR: PR 5 once (its latest head), PRs 3 and 4 with their merges.
     result = runner.invoke(app, ["replay", "--rules", str(tight), "--format", "json"])
     latest = json.loads(result.stdout)
-    assert latest["judged"] == 3 and latest["merges_approvals_short"] == 0
+    assert latest["judged"] == 3 and latest["merges_approvals_short"] == 1
+    assert {p["pr"]: p["merged"] for p in latest["prs"]} == {3: True, 4: True, 5: False}
     assert sorted((p["pr"], p["head_sha"][0]) for p in latest["prs"]) == [
         (3, "a"),
         (4, "b"),

@@ -60,7 +60,8 @@ def _where(
 
 
 def load(engine: Engine, window: Window, web_url: str) -> Loaded:
-    """The latest evaluation of each PR, or (`merged`) of each merged head, newest first."""
+    """The latest evaluation of each PR (with its merge record when that head merged), or
+    (`merged`) of each merged head, newest first."""
     if window.merged:
         return _merged(engine, window, web_url)
     latest = _where(
@@ -78,8 +79,14 @@ def load(engine: Engine, window: Window, web_url: str) -> Loaded:
     )
     with Session(engine) as session:
         rows = list(session.exec(stmt).all())
-    cut = len(rows) > window.limit
-    return Loaded(tuple(_stored(e, web_url) for e in rows[: window.limit]), cut)
+        cut = len(rows) > window.limit
+        rows = rows[: window.limit]
+        merges = _latest_of(session, "merge", [e.head_sha or "" for e in rows])
+    out = []
+    for event in rows:
+        merge = merges.get((event.repo or "", event.pr_number or 0, event.head_sha or ""))
+        out.append(_stored(event, web_url, merge=json.loads(merge.payload) if merge else None))
+    return Loaded(tuple(out), cut)
 
 
 def _stored(
@@ -122,7 +129,7 @@ def _merged(engine: Engine, window: Window, web_url: str) -> Loaded:
         merges = [row[0] for row in session.execute(stmt).all()]
         cut = len(merges) > window.limit
         merges = merges[: window.limit]
-        evaluations = _evaluations_of(session, [m.head_sha or "" for m in merges])
+        evaluations = _latest_of(session, "evaluation", [m.head_sha or "" for m in merges])
     out: list[Stored] = []
     for merge in merges:
         record = json.loads(merge.payload)
@@ -140,17 +147,17 @@ def _no_evaluation(merge: AuditEvent, record: dict[str, object], web_url: str) -
     return replace(stored, report={}, unavailable="merged head has no stored evaluation")
 
 
-def _evaluations_of(
-    session: Session, heads: Iterable[str]
+def _latest_of(
+    session: Session, kind: str, heads: Iterable[str]
 ) -> dict[tuple[str, int, str], AuditEvent]:
-    """The latest evaluation per (repo, PR, head) for these heads, read in chunks."""
+    """The latest event of `kind` per (repo, PR, head) for these heads, read in chunks."""
     wanted = sorted({h for h in heads if h})
     found: dict[tuple[str, int, str], AuditEvent] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         stmt = (
             select(AuditEvent)
-            .where(col(AuditEvent.kind) == "evaluation", col(AuditEvent.head_sha).in_(chunk))
+            .where(col(AuditEvent.kind) == kind, col(AuditEvent.head_sha).in_(chunk))
             .order_by(col(AuditEvent.seq))
         )
         for event in session.exec(stmt).all():
