@@ -20,12 +20,21 @@ from pydantic import ValidationError
 from app.agentops.ramp import applicable_entry, judge_entry
 from app.config.allowlists import effective_layers
 from app.config.repo import RepoConfig
-from app.core.report import ApprovalRecord, Finding, GateFigures, Graduation, Report, Tier
+from app.core.report import (
+    ApprovalRecord,
+    Finding,
+    GateFigures,
+    Graduation,
+    PolicyResult,
+    Report,
+    Tier,
+)
 from app.gate.approval_scope import Directory, team_key
 from app.gate.approvals import ApprovalGate, GateInput, Requirement
 from app.gate.pipeline import Gatekeeper
 from app.policy import summarize
 from app.policy.engine import ApprovalSubject
+from app.policy.summary import ProposeSummary
 from app.risk import evaluate_rules, tier_for
 from app.risk.allowlist import RULE as ALLOWLIST_RULE
 from app.risk.allowlist import allowlist_findings
@@ -61,6 +70,21 @@ class Proposal:
 
     gate: Gatekeeper
     config: RepoConfig | None = None
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    """Cedar answers already given in this replay: the same question gets the same answer, and
+    PRs of one repository ask few distinct ones."""
+
+    def decide_propose(self, proposer: str, repo: str, summary: ProposeSummary) -> PolicyResult:
+        key = ("propose", proposer, repo, summary)
+        if key not in self.memo:
+            self.memo[key] = self.gate.policy.decide_propose(proposer, repo, summary)
+        return self.memo[key]  # type: ignore[no-any-return]
+
+    def may_approve(self, login: str, is_bot: bool, pr: ApprovalSubject) -> bool:
+        key = ("approve", login, is_bot, pr)
+        if key not in self.memo:
+            self.memo[key] = self.gate.policy.may_approve(login, is_bot=is_bot, pr=pr)[0]
+        return bool(self.memo[key])
 
 
 @dataclass(frozen=True)
@@ -173,7 +197,7 @@ def _tier(
         return tier_for(findings), None
     gate = proposal.gate
     proposer = report.agent.id or report.agent.author or ""
-    policy = gate.policy.decide_propose(proposer, stored.repo, summarize(report.changes, findings))
+    policy = proposal.decide_propose(proposer, stored.repo, summarize(report.changes, findings))
     if policy.decision != "allow":
         return "blocked", None
     tier: Tier = tier_for(findings)
@@ -249,10 +273,10 @@ def _approvals_short(
     counted: list[str] = []
     for approval in approvals:
         login = approval.login
-        allowed, _why = gate.policy.may_approve(
+        allowed = proposal.may_approve(
             login,
-            is_bot=login.endswith("[bot]") or login.lower() in agents,
-            pr=ApprovalSubject(
+            login.endswith("[bot]") or login.lower() in agents,
+            ApprovalSubject(
                 repo=stored.repo,
                 author=report.agent.author or "",
                 agent_id=report.agent.id or "",
