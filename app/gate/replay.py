@@ -61,6 +61,8 @@ class Stored:
     approvals: tuple[ApprovalRecord, ...] | None = None
     unavailable: str | None = None
     """Why there is no report to judge (e.g. a merged head that was never evaluated)."""
+    bypassed: bool = False
+    """Merged without the gate's approval (admin bypass, break-glass): no approvals to compare."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,9 @@ def rejudge(stored: Stored, proposal: Proposal) -> Rejudged:
     tier, graduation = _tier(stored, report, proposal, findings, notes)
     added, removed, retiered = _compare(report.findings, findings)
     short: tuple[str, ...] = ()
-    if stored.merged:
+    if stored.merged and stored.bypassed:
+        notes.append("merged as a bypass or by break-glass: approvals not compared")
+    elif stored.merged:
         short = _approvals_short(stored, report, proposal, findings, tier, notes)
     return Rejudged(
         stored,

@@ -36,7 +36,9 @@ def evaluated(engine: object, report: Report, pr: int, head: str) -> None:
     append(engine, "evaluation", payload, repo="acme/shop", pr_number=pr, head_sha=head)  # type: ignore[arg-type]
 
 
-def merged(engine: object, pr: int, head: str, approvers: tuple[str, ...]) -> None:
+def merged(
+    engine: object, pr: int, head: str, approvers: tuple[str, ...], *, bypass: bool = False
+) -> None:
     record = MergeRecord(
         repo="acme/shop",
         pr=pr,
@@ -49,6 +51,7 @@ def merged(engine: object, pr: int, head: str, approvers: tuple[str, ...]) -> No
         risk_score=20,
         approvals=[{"login": a} for a in approvers],  # type: ignore[misc]
         policy_version="v",
+        bypass=bypass,
     )
     append(engine, "merge", record, repo="acme/shop", pr_number=pr, head_sha=head)  # type: ignore[arg-type]
 
@@ -66,6 +69,8 @@ def store(runner: CliRunner, db_url: str) -> None:
     evaluated(engine, small, 5, "c" * 40)  # open: an older head, then the latest
     evaluated(engine, small, 5, "d" * 40)
     merged(engine, 6, "e" * 40, ("alice",))  # merged, never evaluated
+    evaluated(engine, small, 7, "f" * 40)  # merged by an admin bypass, without approvals
+    merged(engine, 7, "f" * 40, (), bypass=True)
     engine.dispose()
 
 
@@ -77,21 +82,26 @@ def test_a_tightened_rule_names_the_merge_that_needed_another_approval(
     result = runner.invoke(app, ["replay", "--rules", str(tight), "--merged", "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert (out["judged"], out["tier_up"], out["merges_approvals_short"]) == (2, 2, 1)
+    assert (out["judged"], out["tier_up"], out["merges_approvals_short"]) == (3, 3, 1)
     assert out["not_replayable"] == {"merged head has no stored evaluation": 1}
+    assert out["partial"] == {
+        "merged as a bypass or by break-glass: approvals not compared": 1,
+        "approvers for pricing not recorded (pass --repo-config)": 2,  # the repo config's
+    }
     short = [p for p in out["prs"] if p["approvals_short"]]
     assert [(p["pr"], p["url"]) for p in short] == [(3, "https://github.example/acme/shop/pull/3")]
-    assert out["rules"] == [{"rule": "pricing.change", "added": 0, "removed": 0, "retiered": 2}]
+    assert out["rules"] == [{"rule": "pricing.change", "added": 0, "removed": 0, "retiered": 3}]
 
     # Latest per PR: PR 5 once (its latest head), PRs 3 and 4 with their merges.
     result = runner.invoke(app, ["replay", "--rules", str(tight), "--format", "json"])
     latest = json.loads(result.stdout)
-    assert latest["judged"] == 3 and latest["merges_approvals_short"] == 1
-    assert {p["pr"]: p["merged"] for p in latest["prs"]} == {3: True, 4: True, 5: False}
+    assert latest["judged"] == 4 and latest["merges_approvals_short"] == 1
+    assert {p["pr"]: p["merged"] for p in latest["prs"]} == {3: True, 4: True, 5: False, 7: True}
     assert sorted((p["pr"], p["head_sha"][0]) for p in latest["prs"]) == [
         (3, "a"),
         (4, "b"),
         (5, "d"),
+        (7, "f"),
     ]
 
     table = runner.invoke(app, ["replay", "--rules", str(tight), "--merged", "--repo", "acme/shop"])

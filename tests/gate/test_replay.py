@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -111,6 +112,10 @@ def test_a_tightened_pricing_rule_names_the_merge_that_needed_another_approval(
     assert enough.after == 2 and enough.approvals_short == ()
     open_pr = rejudge(stored(report, merged=False), Proposal(gate=tight))
     assert open_pr.after == 2 and open_pr.approvals_short == ()
+    # A bypass merge never had the approvals: nothing "no longer" suffices, and it says so.
+    bypass = rejudge(replace(stored(report), bypassed=True), Proposal(gate=tight))
+    assert bypass.after == 2 and bypass.approvals_short == ()
+    assert bypass.partial == ("merged as a bypass or by break-glass: approvals not compared",)
 
     summary = summarize([again, enough, open_pr])
     assert (summary.judged, summary.tier_up, summary.approvals_short) == (3, 3, 1)

@@ -122,6 +122,7 @@ def _stored(
         merged=merge is not None,
         approvals=_approvals(merge) if merge is not None else None,
         unavailable=None if data else "merged head has no stored evaluation",
+        bypassed=bool(merge and (merge.get("bypass") or merge.get("break_glass"))),
     )
 
 
