@@ -19,6 +19,7 @@ from app.config.repo import CONFIG_PATH, RepoConfig, parse_repo_config
 from app.core.errors import CountersignError
 from app.core.snapshot import PullRequestSnapshot
 from app.gate.pipeline import Evaluation
+from app.gate.render.escape import esc
 from app.gate.replay import Proposal
 from app.gate.replay_report import run_replay, summarize, to_json, to_markdown
 from app.runtime.context import Runtime
@@ -117,7 +118,8 @@ def pr_replay(
         return _replayed(rt, snapshot, files, config or base, title, record)
     except CountersignError as error:
         record["error"] = str(error)
-        text = f"### {title}\n\nNot replayed: {error}. Fix it and push; the replay runs again.\n"
+        why = esc(str(error), 1_000)
+        text = f"### {title}\n\nNot replayed: {why}. Fix it and push; the replay runs again.\n"
         return PrReplay(markdown=text, record=record)
     except Exception as error:  # the section must never fail the evaluation
         log.exception("replay.failed")
