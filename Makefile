@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tracing.py
 	$(BIN)/python bench/scorecard.py --events 100000
 	$(BIN)/python bench/console.py --events 30000
+	$(BIN)/python bench/replay.py
 
 # Sustained load on PostgreSQL (minutes; not in `make test`): starts PostgreSQL if needed.
 soak: $(STAMP)

@@ -30,6 +30,7 @@ def _mount_groups() -> None:
     from app.cli.agents import agents_app
     from app.cli.audit import audit_app, db_app
     from app.cli.packs import policy_app, rules_app
+    from app.cli.replay import replay_command
     from app.cli.retention import retention_app
 
     app.add_typer(rules_app, name="rules")
@@ -38,6 +39,7 @@ def _mount_groups() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
     app.add_typer(agents_app, name="agents")
+    app.command("replay")(replay_command)
 
 
 _mount_groups()

@@ -103,6 +103,14 @@ class BreakGlassConfig(BaseModel):
         return self.team[1:].lower() if self.team else None
 
 
+class ReplayConfig(BaseModel):
+    """`replay:` how far back a PR that edits the gate's files is replayed (docs/tuning.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: int = Field(default=30, ge=1, le=365)
+
+
 class RepoConfig(BaseModel):
     """The whole file. Every key is optional; an absent file means these defaults."""
 
@@ -116,6 +124,7 @@ class RepoConfig(BaseModel):
     """A commit whose author/committer is linked to no account and unknown to the registry
     enforces the gate (default) or, with `ignore`, counts as a human's."""
     labels: bool = True
+    replay: ReplayConfig = ReplayConfig()
     mode: Literal["enforce", "observe"] = "enforce"
     """`observe`: the check concludes `neutral` with the full report and requests/labels nothing
     (rolling a gate out). An invalid value is a config error, which fails the check."""
