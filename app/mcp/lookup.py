@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from pathlib import PurePath
 from typing import Any, Literal
 
 from app.mcp.door import Caller, ToolOutput, ToolRefused
@@ -105,7 +106,7 @@ def explain_rule(caller: Caller, rule_id: str) -> ToolOutput:
         "supersedes": sorted(rule.supersedes),
         "fallback": rule.fallback,
         "examples": examples,
-        "source": f"{rule.source}:{rule.line}",
+        "source": f"{PurePath(rule.source).name}:{rule.line}",  # no server paths
     }
     keys = ", ".join(f"{k}: {v}" for k, v in match.items() if v) or "every change"
     lines = [

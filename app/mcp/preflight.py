@@ -36,10 +36,11 @@ def lower_tier(report: dict[str, Any]) -> list[str]:
         )
     graduation = report.get("graduation")
     if isinstance(graduation, dict):
-        failed = "; ".join(graduation.get("failed_gates") or ()) or "none"
+        entry, to = graduation.get("entry"), graduation.get("to_tier")
         advice.append(
-            f"Trust ramp: {graduation.get('summary')} (gates not met: {failed}; a pre-flight has "
-            "no audited record, so it never graduates here: the check run decides)."
+            f"Trust ramp entry {entry} covers these findings and would lower tier {tier} to {to} "
+            "once your audited record meets its gates (see `my_record`); a pre-flight has no "
+            "record, so only the check run applies it."
         )
     return advice
 
