@@ -61,10 +61,18 @@ async def _serve(
 
 def build_server(door: Door) -> MCPServer:
     """An `MCPServer` whose every tool call goes through `door`."""
+    from app.runtime.stdlib_logs import route_stdlib_logging
+
+    route_stdlib_logging()  # first: the SDK's `basicConfig` then adds no unscrubbed handler
     server: MCPServer = MCPServer(
         "countersign", version=__version__, instructions=INSTRUCTIONS, log_level="WARNING"
     )
+    _add_preflight(server, door)
+    _add_reads(server, door)
+    return server
 
+
+def _add_preflight(server: MCPServer, door: Door) -> None:
     @server.tool(annotations=READ_ONLY, title="Pre-flight a change")
     async def preflight(
         ctx: Context,
@@ -93,6 +101,8 @@ def build_server(door: Door) -> MCPServer:
             request["codeowners"] = codeowners
         return await _serve(door, "preflight", ctx, lambda c: run(c, request))
 
+
+def _add_reads(server: MCPServer, door: Door) -> None:
     @server.tool(annotations=READ_ONLY, title="Status of a pull request")
     async def pr_status(
         ctx: Context,
@@ -136,5 +146,3 @@ def build_server(door: Door) -> MCPServer:
         from app.mcp.record import my_record as run
 
         return await _serve(door, "my_record", ctx, run)
-
-    return server

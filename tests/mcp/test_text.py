@@ -49,3 +49,16 @@ def test_blocked_says_no_approval_helps() -> None:
     report = {"tier": "blocked", "policy": {"decision": "deny", "reasons": ["forbid-prod"]}}
     [advice] = lower_tier(report)
     assert advice.startswith("Blocked: Cedar denies") and "forbid-prod" in advice
+
+
+def test_building_the_server_keeps_library_logs_scrubbed() -> None:
+    """The SDK calls `logging.basicConfig`; our scrubbing bridge must be the root's only handler."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from app.mcp.server import build_server; build_server(None); "
+        "print([type(h).__name__ for h in logging.getLogger().handlers])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['StdlibBridge']"
