@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -297,3 +299,26 @@ def test_explain_who_can_and_my_record(stack: LocalStack) -> None:
     assert ramp["from_tier"] == 2 and ramp["graduated"] is False
     assert "0 merged in 30 days (needs 3)" in ramp["failed_gates"]
     assert "Trust ramp entry 0" in text(record)
+
+
+def test_busy_evaluation_slots_refuse_at_once(stack: LocalStack) -> None:
+    """The tools share the pre-flight runner: with every slot held, a call gets 503 at once."""
+    assert not over_http(stack.url, PRICING, call("who_can")).is_error  # builds the guard
+    assert stack.runtime is not None and stack.runtime.analyze_guard is not None
+    runner = stack.runtime.analyze_guard.runner
+    release = threading.Event()
+    holders = [
+        threading.Thread(target=lambda: asyncio.run(runner.run(release.wait)))
+        for _ in range(runner.slots)
+    ]
+    for holder in holders:
+        holder.start()
+    try:
+        stack.sim.wait_for(lambda: runner.in_flight == runner.slots, 10, "every slot held")
+        busy = over_http(stack.url, PRICING, call("explain_rule", {"rule": "text.change"}))
+    finally:
+        release.set()
+        for holder in holders:
+            holder.join(10)
+    assert busy.is_error and busy.structured_content["status"] == 503
+    assert busy.structured_content["outcome"] == "busy" and "retry in" in text(busy)
