@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from app import __version__
 from app.mcp.door import Caller, Door, ToolOutput, ToolRefused
+from app.runtime.logging import log
 
 INSTRUCTIONS = (
     "Countersign gates your pull requests. Call `preflight` with your diff before opening a PR "
@@ -57,6 +58,11 @@ async def _serve(
         return result(await door.call(tool, ctx.headers, work))
     except ToolRefused as refused:
         return refusal(refused)
+    except Exception as error:  # e.g. the audit store failed while counting: an error, unexplained
+        log.error("mcp.door_failed", tool=tool, error=str(error)[:500])
+        return refusal(
+            ToolRefused(500, "error", f"{tool} failed on the server; the log has details")
+        )
 
 
 def build_server(door: Door) -> MCPServer:

@@ -62,3 +62,31 @@ def test_building_the_server_keeps_library_logs_scrubbed() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['StdlibBridge']"
+
+
+class _BrokenStore:
+    """A door whose bookkeeping fails after the tool ran (the audit store went away)."""
+
+    async def call(self, tool: str, headers: object, work: object) -> object:
+        raise RuntimeError("could not connect to postgresql://reader:s3cr3t@db/countersign")
+
+
+def test_a_failing_door_is_an_error_result_that_says_nothing_more() -> None:
+    import asyncio
+
+    from mcp import Client
+
+    from app.mcp.server import build_server
+
+    async def session() -> object:
+        async with Client(build_server(_BrokenStore())) as client:
+            return await client.call_tool("my_record", {})
+
+    result = asyncio.run(session())
+    assert result.is_error  # type: ignore[attr-defined]
+    assert result.structured_content == {  # type: ignore[attr-defined]
+        "error": "my_record failed on the server; the log has details",
+        "status": 500,
+        "outcome": "error",
+    }
+    assert "s3cr3t" not in str(result) and "postgresql" not in str(result)
