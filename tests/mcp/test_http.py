@@ -132,6 +132,17 @@ def test_caps_apply_as_on_the_analyze_api(stack: LocalStack) -> None:
     assert too_big.is_error and too_big.structured_content["status"] == 413
     not_a_diff = over_http(stack.url, PRICING, call("preflight", {"diff": "hello"}))
     assert not_a_diff.is_error and not_a_diff.structured_content["status"] == 422
+    message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "preflight", "arguments": {"diff": "x" * 90_000}}}  # fmt: skip
+    transport = httpx.post(
+        f"{stack.url}/mcp",
+        json=message,
+        headers={
+            "Authorization": f"Bearer {PRICING}",
+            "Accept": "application/json, text/event-stream",
+        },
+    )
+    assert transport.status_code == 413  # over 64 KiB + 16 KiB of framing: never read whole
 
 
 def test_rate_limit_is_the_tokens_bucket_shared_with_analyze(stack: LocalStack) -> None:
