@@ -96,7 +96,10 @@ def export_command(
     repo: Annotated[str | None, typer.Option(help="Only this repository (owner/name).")] = None,
     agent: Annotated[str | None, typer.Option(help="Only this agent id.")] = None,
     fmt: Annotated[
-        Literal["jsonl", "csv"], typer.Option("--format", help="Output format.")
+        Literal["jsonl", "csv", "oscal-ar"],
+        typer.Option(
+            "--format", help="Output format (oscal-ar: an OSCAL 1.1.2 Assessment Results document)."
+        ),
     ] = "jsonl",
     output: Annotated[
         Path | None,
@@ -118,6 +121,9 @@ def export_command(
     from app.store.audit.export import count_merges, export_merges
 
     start, end = _when(since, "--since"), _when(until, "--until")
+    if fmt == "oscal-ar":
+        _export_oscal(start, end, repo, agent, output, signed=signed)
+        return
     key = None
     if signed:
         from app.store.audit.signing import EXPORT_NAME
@@ -162,6 +168,30 @@ def export_command(
             envelope = write_envelope(bundle, chain_head(engine), key)
             stderr().print(f"signed: {envelope}", highlight=False)
     stderr().print(f"exported {written[0] if written else 0} merge record(s)", highlight=False)
+
+
+def _export_oscal(
+    start: datetime | None,
+    end: datetime | None,
+    repo: str | None,
+    agent: str | None,
+    output: Path | None,
+    *,
+    signed: bool,
+) -> None:
+    from app.store.audit.oscal import assessment_results, render_oscal
+
+    if signed:
+        raise UsageError("--signed writes JSONL only", hint="drop --format oscal-ar")
+    with _engine() as engine:
+        document = assessment_results(engine, start, end, repo, agent)
+    _write(render_oscal(document), output)
+    results = document["assessment-results"]["results"][0]
+    stderr().print(
+        f"OSCAL assessment results: {len(results.get('observations', []))} merge(s), "
+        f"{len(results.get('findings', []))} finding(s)",
+        highlight=False,
+    )
 
 
 @audit_app.command("verify")
