@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from app import __version__
 from app.store.audit.chain import iso_utc
@@ -186,13 +187,17 @@ def _packets(
     agent: str | None,
 ) -> list[EvidencePacket]:
     packets = []
-    with closing(export_merges(engine, since, until, repo, agent)) as lines:
+    with (
+        closing(export_merges(engine, since, until, repo, agent)) as lines,
+        Session(engine) as session,  # one session for all packets: a session each is 2x slower
+    ):
         for line in lines:
             record = json.loads(line)
             if "seq" in record and "hash" in record:
                 packets.append(
-                    build_packet(engine, record["repo"], int(record["pr"]), seq=record["seq"])
+                    build_packet(session, record["repo"], int(record["pr"]), seq=record["seq"])
                 )
+                session.expunge_all()
     return packets
 
 
