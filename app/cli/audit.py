@@ -222,7 +222,11 @@ def verify_command(
         if not bundle.is_dir():
             raise UsageError(f"no such bundle directory: {bundle}")
         count = verify_bundle(bundle, load_public_key(public_key))
-        typer.echo(f"ok: signature, digest and {count} record(s) verified ({bundle})")
+        from app.store.audit.vsa import vsa_summary
+
+        vsas = vsa_summary(bundle)
+        also = f", and {vsas['count']} SLSA VSA(s)" if vsas else ""
+        typer.echo(f"ok: signature, digest and {count} record(s) verified{also} ({bundle})")
         return
     if file is not None:
         if not file.is_file():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from app.config.shipped import gate_dir
 from app.core.report import Finding, Report
@@ -126,27 +127,49 @@ def test_unknown_rule_still_gets_metadata() -> None:
     assert errors(SARIF, doc) == []
 
 
-def test_cli_analyze_writes_valid_sarif(tmp_path: Path) -> None:
-    from tests.cli.test_main import run
-
-    diff = tmp_path / "change.diff"
+def deleted_db(tmp_path: Path, comments: int) -> Path:
+    """A diff deleting infra/db.tf, whose database sits below `comments` comment lines."""
+    body = ["# note"] * comments + ['resource "aws_db_instance" "orders" {', '  engine = "pg"', "}"]
+    diff = tmp_path / f"change-{comments}.diff"
     diff.write_text(
         "diff --git a/infra/db.tf b/infra/db.tf\n"
         "deleted file mode 100644\n"
         "--- a/infra/db.tf\n"
         "+++ /dev/null\n"
-        "@@ -1,3 +0,0 @@\n"
-        '-resource "aws_db_instance" "orders" {\n'
-        '-  engine = "postgres"\n'
-        "-}\n"
+        f"@@ -1,{len(body)} +0,0 @@\n" + "".join(f"-{line}\n" for line in body)
     )
+    return diff
+
+
+def analyze_sarif(diff: Path) -> dict[str, Any]:
+    from tests.cli.test_main import run
+
     proc = run("analyze", "--diff", str(diff), "--format", "sarif")
     assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
-    assert errors(SARIF, doc) == []
-    results = doc["runs"][0]["results"]
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return doc
+
+
+def test_cli_analyze_writes_valid_sarif_with_fingerprints_that_survive_moves(
+    tmp_path: Path,
+) -> None:
+    first = analyze_sarif(deleted_db(tmp_path, 0))
+    assert errors(SARIF, first) == []
+    results = first["runs"][0]["results"]
     assert results, "a deleted database must produce at least one result"
-    assert any(
+    assert all(
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "infra/db.tf"
         for r in results
     )
+
+    def by_print(doc: dict[str, Any]) -> dict[str, int | None]:
+        return {
+            r["partialFingerprints"][FINGERPRINT_KEY]: r["locations"][0]["physicalLocation"]
+            .get("region", {})
+            .get("startLine")
+            for r in doc["runs"][0]["results"]
+        }
+
+    before, after = by_print(first), by_print(analyze_sarif(deleted_db(tmp_path, 5)))
+    assert set(before) == set(after)  # the same alerts on the next push
+    assert before != after  # though their lines moved

@@ -293,11 +293,13 @@ def verify_bundle(directory: Path, public_key: Ed25519PublicKey) -> int:
             f"TAMPERED: first bad seq {seq}: {result.reason} ({export})", seq=result.first_bad_seq
         )
     _check_predicate(value.get("predicate"), summarize_export(export))
+    from app.store.audit.vsa import VSA_NAME, verify_vsas
+
     claim = value["predicate"].get("vsa")
     if claim is not None:
-        from app.store.audit.vsa import verify_vsas
-
         verify_vsas(directory, export, claim, public_key)
+    elif (directory / VSA_NAME).exists():  # never report VSAs the signed statement does not cover
+        raise AuditIntegrityError(f"{directory / VSA_NAME} is not covered by the signed statement")
     return result.count
 
 

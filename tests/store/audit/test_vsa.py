@@ -210,6 +210,7 @@ def test_the_signed_bundle_holds_a_vsa_per_merge_both_verifiers_agree(
         cli, ["audit", "verify", "--bundle", str(out), "--public-key", str(public_path)]
     )
     assert result.exit_code == 0, result.output
+    assert "3 record(s) verified, and 2 SLSA VSA(s)" in result.output
 
 
 def rewrite_vsas(out: Path, private: Path, edit: Any) -> None:
@@ -248,6 +249,20 @@ def test_a_dropped_or_changed_vsa_is_refused(bundle: tuple[Path, Path, Path]) ->
     (out / VSA_NAME).write_text(pristine)
     rewrite_vsas(out, private, lambda v: None if "FAILED" in json.dumps(v) else v)
     with pytest.raises(AuditIntegrityError, match="missing seqs"):
+        verify_bundle(out, load_public_key(public))
+
+
+def test_a_vsa_file_the_statement_does_not_cover_is_refused(
+    bundle: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """A bundle signed before VSAs existed verifies; adding a VSA file to it does not."""
+    out, private, public = bundle
+    vsas = (out / VSA_NAME).read_text()
+    (out / VSA_NAME).unlink()
+    write_envelope(out, (99, "0" * 64), load_signing_key(None, private))
+    assert verify_bundle(out, load_public_key(public)) == 3
+    (out / VSA_NAME).write_text(vsas)
+    with pytest.raises(AuditIntegrityError, match="not covered by the signed statement"):
         verify_bundle(out, load_public_key(public))
 
 
