@@ -89,7 +89,8 @@ def analyze(
     ] = None,
     repo_name: Annotated[str | None, typer.Option(help="owner/name for policy decisions.")] = None,
     fmt: Annotated[
-        Literal["json", "markdown"], typer.Option("--format", help="Output format.")
+        Literal["json", "markdown", "sarif"],
+        typer.Option("--format", help="Output format (sarif: SARIF 2.1.0 for code scanning)."),
     ] = "json",
     rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
     policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
@@ -161,6 +162,10 @@ def analyze(
     report = evaluate(snapshot, gate)
     if fmt == "json":
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+    elif fmt == "sarif":
+        from app.gate.render.sarif import render_sarif, rule_infos
+
+        typer.echo(json.dumps(render_sarif(report, rule_infos(gate.rules)), indent=2))
     else:
         typer.echo(render_markdown(report, limit=10_000_000))
 

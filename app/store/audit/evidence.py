@@ -136,12 +136,15 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.casefold() == b.casefold()
 
 
-def build_packet(engine: Engine | Session, repo: str, pr: int) -> EvidencePacket:
-    """The evidence of the newest recorded merge of `repo#pr`; UsageError when none is recorded.
+def build_packet(
+    engine: Engine | Session, repo: str, pr: int, *, seq: int | None = None
+) -> EvidencePacket:
+    """The evidence of the newest recorded merge of `repo#pr` (or of the merge record at `seq`);
+    UsageError when none is recorded.
 
     A Session reads inside its transaction (the console's bypass review, under the chain lock)."""
     events = events_for_pr(engine, repo, pr)
-    merges = [e for e in events if e.kind in MERGE_KINDS]
+    merges = [e for e in events if e.kind in MERGE_KINDS and (seq is None or e.seq == seq)]
     if not merges:
         raise UsageError(
             f"no merge of {repo}#{pr} is recorded in the audit store",
