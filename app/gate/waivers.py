@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from app.core.models import Change
@@ -83,7 +83,8 @@ class WaiverGrant:
 
 
 def stamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    """A moment as the check and the audit record show it (UTC, whole seconds)."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_stamp(text: str) -> datetime:
