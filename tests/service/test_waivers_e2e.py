@@ -93,9 +93,7 @@ def running(module_db_url: str, rules_dir: Path) -> Iterator[LocalStack]:
 
 @pytest.fixture
 def stack(running: LocalStack) -> LocalStack:
-    assert running.runtime is not None
-    running.runtime.clock = lambda: datetime.now(UTC)
-    return fresh(running, SETUP)
+    return fresh(running, SETUP)  # a reset builds a new runtime, with the real clock
 
 
 def wait_check(stack: LocalStack, pr: PullRequest, conclusion: str, text: str = "") -> CheckRun:
