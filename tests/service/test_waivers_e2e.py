@@ -17,9 +17,11 @@ from typing import Any
 
 import pytest
 
+from app.agentops.scorecard import Window
 from app.demo.stack import LocalStack
 from app.service.reconcile import sweep_open_prs
 from app.sim.state import CheckRun, PullRequest
+from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.evidence import build_packet
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
@@ -200,6 +202,11 @@ def test_a_merge_under_a_waiver_carries_it_in_the_evidence(stack: LocalStack) ->
         1,
     )
     assert waiver.reason == "Black Friday promo approved in FIN-88"
+    now = datetime.now(UTC)
+    cards = agent_scorecards(engine, Window(now - timedelta(days=1), now + timedelta(minutes=1)))
+    by_class = {(c.agent_id, c.rule_class): c for c in cards}
+    assert by_class[("pricing-bot", None)].waivers_by_rule == {RULE: 1}
+    assert by_class[("pricing-bot", "pricing")].waivers == 1
 
 
 @pytest.mark.parametrize(
