@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from app.agentops.history import AgentHistory
@@ -34,17 +34,17 @@ from app.core.report import (
     Report,
     Risk,
     Tier,
-    WaiverStatus,
 )
 from app.core.snapshot import PullRequestSnapshot
 from app.gate import break_glass
 from app.gate.approvals import ApprovalGate, GateInput, GateOutcome, MayApprove, PriorEvaluation
-from app.gate.freeze import ExceptionGrant, freeze_status, in_force
+from app.gate.freeze import ExceptionGrant
 from app.gate.owners import CodeOwnersMap
 from app.gate.plan_trust import judge_plans
 from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
-from app.gate.waivers import WaiverGrant, apply_waivers
+from app.gate.tuning import tune
+from app.gate.waivers import WaiverGrant
 from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
@@ -118,17 +118,17 @@ def evaluate_snapshot(
     changes, plans = semantic_changes(snapshot, config)
     proposer = identify_proposer(snapshot, gate.policy.registry, config)
     agent_info = describe_agent(snapshot, proposer)
-    moment = now or datetime.now(UTC)
-    assessed, waived = waive_findings(
-        assess_findings(snapshot, gate, config, proposer, changes),
-        waivers,
-        changes,
-        snapshot.head_sha,
-        moment,
-    )
-    frozen = freeze_status(
-        in_force(config.freezes, changes, moment), exceptions, changes, snapshot.head_sha
-    )
+    assessed = assess_findings(snapshot, gate, config, proposer, changes)
+    head = snapshot.head_sha
+    tuned = tune(assessed.findings, changes, config.freezes, waivers, exceptions, head, now)
+    if tuned.waivers:  # Cedar still judges every finding (`unwaived`); the tier, those left
+        assessed = replace(
+            assessed,
+            findings=tuned.findings,
+            risk=tuned.risk,
+            tier=tuned.tier,
+            unwaived=assessed.findings,
+        )
     decided = decide_policy(snapshot, gate, proposer, changes, assessed, agent_history)
     policy_version = gate.policy_version(snapshot.config_text)
     approved = check_approvals(
@@ -157,8 +157,8 @@ def evaluate_snapshot(
         graduation=decided.graduation,
         mode=config.mode,
         break_glass=approved.break_glass,
-        waivers=waived,
-        freeze=frozen,
+        waivers=tuned.waivers,
+        freeze=tuned.freeze,
     )
     return Evaluation(
         report=report,
@@ -222,32 +222,7 @@ class Assessed:
     judged_as_agent: bool
     """Held to the agent rules: an agent, or unknown authors the repo enforces for."""
     unwaived: tuple[Finding, ...] | None = None
-    """Every finding before waivers (None: none waived): what Cedar `propose` judges, so a
-    waiver never lifts a policy denial."""
-
-
-def waive_findings(
-    assessed: Assessed,
-    waivers: Sequence[WaiverGrant],
-    changes: Sequence[Change],
-    head_sha: str,
-    now: datetime,
-) -> tuple[Assessed, tuple[WaiverStatus, ...]]:
-    """Stage 4b, waivers (`app.gate.waivers`): the findings an active waiver covers leave the
-    tier decision; the risk and tier are those of the findings left."""
-    if not waivers:
-        return assessed, ()
-    kept, statuses = apply_waivers(waivers, assessed.findings, changes, head_sha, now)
-    return (
-        Assessed(
-            findings=kept,
-            risk=risk_summary(list(kept)),
-            tier=tier_for(list(kept)),
-            judged_as_agent=assessed.judged_as_agent,
-            unwaived=assessed.findings,
-        ),
-        statuses,
-    )
+    """Every finding before waivers (None: none waived): what Cedar `propose` judges."""
 
 
 def assess_findings(

@@ -49,6 +49,7 @@ class Context:
     report: Report
     login: str
     is_bot: bool
+    comment_id: int | None
 
     @property
     def parties(self) -> Parties:
@@ -79,9 +80,15 @@ class Context:
         return Directory(members)
 
 
-def run(event: Event, number: int, command: Command, login: str, is_bot: bool) -> Outcome:
-    """Answer one command on PR `number`; re-evaluate when it recorded something."""
+def run(
+    event: Event, number: int, command: Command, login: str, is_bot: bool, comment_id: int | None
+) -> Outcome:
+    """Answer one command on PR `number`; re-evaluate when it recorded something. A retried
+    delivery of a command already recorded only re-evaluates (recorded and answered once)."""
     client = event.evaluator.client(event.installation_id, CallLog())
+    if comment_id is not None and already_recorded(event, number, comment_id):
+        event.evaluate(number)
+        return "done"
     if isinstance(command, Unreadable):
         reply(client, event.repo, number, login, f"not done: {command.message}")
         return "done"
@@ -100,8 +107,12 @@ def run(event: Event, number: int, command: Command, login: str, is_bot: bool) -
             "once its check is complete",
         )
         return "done"
-    report = Report.model_validate(latest.data().get("report") or {})
-    ctx = Context(event, client, number, head_sha, report, login, is_bot)
+    try:
+        report = Report.model_validate(latest.data().get("report") or {})
+    except ValueError:
+        reply(client, event.repo, number, login, "not done: the latest evaluation is unreadable")
+        return "done"
+    ctx = Context(event, client, number, head_sha, report, login, is_bot, comment_id)
     if isinstance(command, Waive):
         answer = _waive(ctx, command)
     elif isinstance(command, Unwaive):
@@ -126,11 +137,18 @@ def _all_findings(report: Report) -> tuple[Finding, ...]:
     return report.findings + tuple(f for w in report.waivers for f in w.findings)
 
 
+def already_recorded(event: Event, number: int, comment_id: int) -> bool:
+    """Whether this comment's command is in the audit chain already (a retried delivery)."""
+    kinds = (WAIVER, WAIVER_REVOKED, FREEZE_EXCEPTION)
+    events = store.events_for_pr(event.rt.engine, event.repo, number, kinds=kinds)
+    return any(e.data().get("comment_id") == comment_id for e in events)
+
+
 def _record(ctx: Context, kind: str, data: dict[str, object]) -> None:
     record(
         ctx.event.rt.engine,
         kind,
-        data,
+        {**data, "comment_id": ctx.comment_id},
         repo=ctx.event.repo,
         number=ctx.number,
         head_sha=ctx.head_sha,

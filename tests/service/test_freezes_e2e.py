@@ -169,3 +169,20 @@ def test_the_sweep_clears_the_check_when_the_window_ends(stack: LocalStack) -> N
     # After the window there is nothing to except.
     stack.sim.comment(pr, "rita", "/countersign freeze-exception reason: late")
     wait_reply(stack, pr, "rita", "nothing to except")
+
+
+def test_a_merge_under_an_exception_records_it(stack: LocalStack) -> None:
+    pr = docs_pr(stack)
+    stack.sim.comment(pr, "rita", "/countersign freeze-exception reason: INC-7 runbook fix")
+    wait_check(stack, pr, "success", "exception granted by rita")
+    stack.sim.merge(pr, by="bob")
+    assert stack.runtime is not None
+    engine = stack.runtime.engine
+    stack.sim.wait_for(
+        lambda: bool(events_for_pr(engine, REPO, pr.number, kinds=("merge", "bypass_merge"))),
+        30,
+        "the merge record",
+    )
+    [merge] = events_for_pr(engine, REPO, pr.number, kinds=("merge", "bypass_merge"))
+    assert merge.kind == "merge"
+    assert merge.data()["freeze_exception"] == "rita: INC-7 runbook fix"

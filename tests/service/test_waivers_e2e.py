@@ -193,6 +193,10 @@ def test_a_merge_under_a_waiver_carries_it_in_the_evidence(stack: LocalStack) ->
         30,
         "the merge record",
     )
+    [merge] = events_for_pr(engine, REPO, pr.number, kinds=("merge", "bypass_merge"))
+    assert merge.kind == "merge"  # the check was green: not a bypass
+    [recorded] = merge.data()["waivers"]  # in the merge record, so in every export
+    assert (recorded["rule"], recorded["by"]) == (RULE, "sue")
     packet = build_packet(engine, REPO, pr.number)
     [waiver] = packet.waivers
     assert (waiver.rule, waiver.by, waiver.team, waiver.findings) == (

@@ -25,7 +25,8 @@ def handle(event: Event) -> Outcome:
         if payload.action != "created" or comment.user is None:
             return "ignored"  # a command acts once, when it is made
         user = comment.user
-        return commands.run(event, issue.number, command, user.login, user.type == "Bot")
+        is_bot = user.type == "Bot"
+        return commands.run(event, issue.number, command, user.login, is_bot, comment.id)
     # An edit may remove the command: the old body counts too.
     bodies = [comment.body, *((payload.changes or {}).get("body") or {}).values()]
     if not any(is_command(str(b)) for b in bodies):
