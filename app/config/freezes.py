@@ -171,15 +171,30 @@ class FreezeWindow(BaseModel):
             return end if start <= now < end else None
         assert self.duration is not None
         cron, length = Cron(self.cron), parse_duration(self.duration)
-        minute = now.astimezone(UTC).replace(second=0, microsecond=0)
-        earliest = now - length
-        # The latest start at or before `now` within one duration (a minute at a time, in UTC,
-        # read on the local wall clock: DST gaps and repeats are handled by zoneinfo).
-        while minute > earliest:
-            if cron.matches(minute.astimezone(self.zone)):
-                return minute + length
-            minute -= timedelta(minutes=1)
-        return None
+        latest = _latest_start(cron, self.zone, now.astimezone(UTC), length)
+        return latest + length if latest is not None else None
+
+
+def _latest_start(cron: Cron, zone: ZoneInfo, now: datetime, length: timedelta) -> datetime | None:
+    """The latest moment in (now − length, now] the cron names on `zone`'s wall clock (UTC).
+
+    Day by day backwards over the local dates the span touches, then the field's hours and
+    minutes of a matching day, latest first: a few checks for a usual cron, never a minute scan.
+    """
+    minute, hour, day, month, weekday = cron.fields
+    earliest = now - length
+    date = now.astimezone(zone).date()
+    last_date = earliest.astimezone(zone).date()
+    while date >= last_date:
+        if date.day in day and date.month in month and (date.isoweekday() % 7) in weekday:
+            for h in sorted(hour, reverse=True):
+                for m in sorted(minute, reverse=True):
+                    start = datetime(date.year, date.month, date.day, h, m, tzinfo=zone)
+                    start = start.astimezone(UTC)
+                    if earliest < start <= now:
+                        return start
+        date -= timedelta(days=1)
+    return None
 
 
 def validate_freezes(freezes: tuple[FreezeWindow, ...]) -> tuple[FreezeWindow, ...]:

@@ -74,3 +74,30 @@ def test_names_are_unique() -> None:
     text = "freezes:\n  - {name: a, cron: '0 1 * * *', duration: 1h}\n  - {name: a, cron: '0 2 * * *', duration: 1h}\n"
     with pytest.raises(ConfigError, match="used twice"):
         parse_repo_config(text)
+
+
+@pytest.mark.parametrize(
+    ("cron", "duration", "now", "until"),
+    [
+        # Every 15 minutes in office hours, 10 minutes each (UTC).
+        ("*/15 9-17 * * 1-5", "10m", "2026-12-07T09:20:00+00:00", "2026-12-07T09:25:00+00:00"),
+        ("*/15 9-17 * * 1-5", "10m", "2026-12-07T09:26:00+00:00", None),
+        ("*/15 9-17 * * 1-5", "10m", "2026-12-06T09:20:00+00:00", None),  # a Sunday
+        # A nightly window that crosses midnight: found from the next local date.
+        ("0 22 * * *", "4h", "2026-12-08T01:00:00+00:00", "2026-12-08T02:00:00+00:00"),
+        # Sunday as 7.
+        ("0 0 * * 7", "1d", "2026-12-06T12:00:00+00:00", "2026-12-07T00:00:00+00:00"),
+    ],
+)
+def test_cron_windows(cron: str, duration: str, now: str, until: str | None) -> None:
+    window = parse_repo_config(
+        f"freezes:\n  - {{name: w, cron: '{cron}', duration: {duration}}}\n"
+    ).freezes[0]
+    assert window.active_until(at(now)) == (at(until) if until else None)
+
+
+def test_a_recurring_window_follows_daylight_saving_time() -> None:
+    """Friday 18:00 in Berlin is 16:00 UTC in summer (CEST) and 17:00 UTC in winter (CET)."""
+    weekend = parse_repo_config(CONFIG).freezes[0]
+    assert weekend.active_until(at("2026-07-03T16:00:00+00:00")) == at("2026-07-06T06:00:00+00:00")
+    assert weekend.active_until(at("2026-07-03T15:59:00+00:00")) is None

@@ -22,7 +22,7 @@ from app.demo.stack import LocalStack
 from app.service.reconcile import sweep_open_prs
 from app.sim.state import CheckRun, PullRequest
 from app.store.audit.agent_events import agent_scorecards
-from app.store.audit.evidence import build_packet
+from app.store.audit.evidence import build_packet, render_html
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
 from tests.stacks import fresh, local_stack
@@ -206,6 +206,8 @@ def test_a_merge_under_a_waiver_carries_it_in_the_evidence(stack: LocalStack) ->
         1,
     )
     assert waiver.reason == "Black Friday promo approved in FIN-88"
+    page = render_html(packet)  # the console's evidence page and `audit evidence --format html`
+    assert f"<th>Waiver</th><td><code>{RULE}</code> by sue (@acme/security)" in page
     now = datetime.now(UTC)
     cards = agent_scorecards(engine, Window(now - timedelta(days=1), now + timedelta(minutes=1)))
     by_class = {(c.agent_id, c.rule_class): c for c in cards}
