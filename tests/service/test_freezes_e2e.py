@@ -36,6 +36,7 @@ SETUP: dict[str, Any] = {
                 "docs/guide.md": "# Guide\n",
                 ".github/CODEOWNERS": "* @acme/platform\n",
                 ".github/countersign.yml": (
+                    "enforce_for: all\n"
                     "freezes:\n"
                     "  - name: holidays\n"
                     '    start: "2030-12-20T00:00Z"\n'
@@ -95,14 +96,16 @@ def wait_reply(stack: LocalStack, pr: PullRequest, to: str, text: str) -> None:
         pytest.fail(f"replies: {replies()}")
 
 
-def docs_pr(stack: LocalStack) -> PullRequest:
+def docs_pr(
+    stack: LocalStack, author: str = "docs-bot[bot]", body: str = "Agent-Run-Id: run_freeze_1"
+) -> PullRequest:
     pr = stack.sim.open_pr(
         REPO,
-        "docs-bot[bot]",
+        author,
         "agent/guide",
         {"docs/guide.md": "# Guide\n\nHow to deploy.\n"},
         title="Guide",
-        body="Agent-Run-Id: run_freeze_1",
+        body=body,
     )
     run = wait_check(stack, pr, "action_required", FROZEN)
     assert run.title == FROZEN
@@ -152,6 +155,27 @@ def test_non_members_and_agents_cannot_grant_an_exception(
     assert exceptions(stack, pr) == []
     run = stack.sim.latest_check(pr)
     assert run is not None and run.title == FROZEN
+
+
+@pytest.mark.parametrize(
+    ("author", "body", "why"),
+    [
+        ("rita", "", "rita is the PR author: the author can never grant"),
+        (
+            "docs-bot[bot]",
+            "Agent-Run-Id: run_freeze_2\nAgent-Run-Operator: @rita",
+            "rita is the operator of the agent run: the operator can never grant",
+        ),
+    ],
+)
+def test_the_author_and_the_operator_cannot_grant_an_exception(
+    stack: LocalStack, author: str, body: str, why: str
+) -> None:
+    """rita is a release manager, but this is her own change, or her agent's run."""
+    pr = docs_pr(stack, author, body)
+    stack.sim.comment(pr, "rita", "/countersign freeze-exception reason: mine")
+    wait_reply(stack, pr, "rita", why)
+    assert exceptions(stack, pr) == []
 
 
 def test_the_sweep_clears_the_check_when_the_window_ends(stack: LocalStack) -> None:
