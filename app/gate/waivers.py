@@ -140,10 +140,12 @@ def judge_waive(
     where = f" at `{command.address}`" if command.address else ""
     if not matched:
         return f"rule `{command.rule}` has no finding{where} on head {head_sha[:7]}"
-    if any(f.severity == "critical" for f in matched) and not rule.waive_critical:
+    severe = any(f.severity == "critical" or f.tier == "blocked" for f in matched)
+    if severe and not rule.waive_critical:
         return (
-            f"rule `{rule.id}` found something critical{where}: critical findings are never "
-            f"waivable unless the rule says `waive_critical: true` ({rule.source}:{rule.line})"
+            f"rule `{rule.id}` found something critical{where}: critical (and `blocked`) "
+            "findings are never waivable unless the rule says `waive_critical: true` "
+            f"({rule.source}:{rule.line})"
         )
     ends = expiry(command.expires, now)
     if isinstance(ends, str):
