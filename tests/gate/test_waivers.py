@@ -187,3 +187,18 @@ def test_the_latest_waiver_per_rule_counts_and_a_revocation_removes_it() -> None
     revoked = {"rule": "pricing.big", "address": None, "by": "sue"}
     assert active_grants([("waiver", data), ("waiver_revoked", revoked)]) == ()
     assert active_grants([("waiver", {"rule": "x"})]) == ()  # unreadable: skipped
+
+
+def test_a_bad_waivable_by_fails_the_pack_with_file_line_and_fix() -> None:
+    from app.core.errors import RuleLoadError
+
+    bad = RULES.replace('waivable_by: ["@acme/security"]', 'waivable_by: ["acme/security"]', 1)
+    with pytest.raises(RuleLoadError, match="must be '@org/team' or '@user'") as caught:
+        load_rule_file(bad, "rules.yaml")
+    assert caught.value.line == 8  # the `waivable_by` line
+    lonely = RULES.replace(
+        "  - id: pricing.locked\n    description: Nobody waives this.",
+        "  - id: pricing.locked\n    description: Nobody waives this.\n    waive_critical: true",
+    )
+    with pytest.raises(RuleLoadError, match="without `waivable_by` waives nothing"):
+        load_rule_file(lonely, "rules.yaml")
