@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from app.config.allowlists import Allowlists
+from app.config.freezes import FreezeWindow, validate_freezes
 from app.core.errors import ConfigError, UnparseableError
 from app.core.globs import PathSpec, dir_spec, file_spec
 from app.core.models import KINDS, Kind
@@ -132,6 +140,8 @@ class RepoConfig(BaseModel):
     allowlists: Allowlists = Allowlists()
     """Where changes may point (regions, accounts, registries…); see `app.config.allowlists`."""
     break_glass: BreakGlassConfig = BreakGlassConfig()
+    freezes: Annotated[tuple[FreezeWindow, ...], AfterValidator(validate_freezes)] = ()
+    """Named change freezes (`app.config.freezes`; the decision is `app.gate.freeze`)."""
 
     @field_validator("approvers")
     @classmethod

@@ -50,6 +50,7 @@ from app.service.evaluation_record import (
 )
 from app.service.head_plans import with_head_plans
 from app.service.replay_section import PrReplay, pr_replay
+from app.service.tuning_facts import recorded_grants
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
 from app.store.tables import AuditEvent
@@ -248,11 +249,15 @@ class PullRequestEvaluator:
         """The pure gate. Fail closed: an error fails the check with the reason, then raises
         (the worker retries the delivery)."""
         try:
+            waivers, exceptions = recorded_grants(self.rt.engine, head.repo, head.number)
             return evaluate_snapshot(
                 snapshot,
                 self.rt.gate,
                 history=self.history(head.repo, head.number),
                 agent_history=record,
+                waivers=waivers,
+                exceptions=exceptions,
+                now=self.rt.clock(),
             )
         except Exception as error:
             log.exception("evaluation.failed")
