@@ -138,7 +138,7 @@ def rejudge(stored: Stored, proposal: Proposal) -> Rejudged:
     if report.tier is None:
         return Rejudged(stored, not_replayable="no tier recorded (the evaluation failed)")
     notes: list[str] = []
-    findings = _findings(report, proposal, notes)
+    findings = _without_waived(report, _findings(report, proposal, notes), notes)
     tier, graduation = _tier(stored, report, proposal, findings, notes)
     added, removed, retiered = _compare(report.findings, findings)
     short: tuple[str, ...] = ()
@@ -186,6 +186,23 @@ def _findings(report: Report, proposal: Proposal, notes: list[str]) -> tuple[Fin
         proposal.config.allowlists, agent_id, agent.allowlists if agent else None
     )
     return (*findings, *allowlist_findings(report.changes, layers))
+
+
+def _without_waived(
+    report: Report, findings: Sequence[Finding], notes: list[str]
+) -> tuple[Finding, ...]:
+    """Findings an active waiver of the evaluation left out stay out: the replay judges the
+    rules, not the waivers (whose content binding it cannot re-check from the record)."""
+    waived = {
+        (f.rule, f.file, f.address)
+        for waiver in report.waivers
+        if waiver.state == "active"
+        for f in waiver.findings
+    }
+    kept = tuple(f for f in findings if (f.rule, f.file, f.address) not in waived)
+    if len(kept) < len(findings):
+        notes.append(f"{len(findings) - len(kept)} finding(s) left out as waived when recorded")
+    return kept
 
 
 def _tier(

@@ -13,7 +13,7 @@ from app.agentops.history import AgentHistory
 from app.agentops.scorecard import Scorecard
 from app.config.repo import parse_repo_config
 from app.core.models import FileDiff
-from app.core.report import ApprovalRecord, Report
+from app.core.report import ApprovalRecord, Report, WaiverStatus
 from app.core.snapshot import PullRequestSnapshot
 from app.gate.pipeline import Gatekeeper, evaluate_snapshot
 from app.gate.replay import Proposal, Stored, rejudge
@@ -125,6 +125,25 @@ def test_a_tightened_pricing_rule_names_the_merge_that_needed_another_approval(
     assert "(https://github.example/acme/shop/pull/3)" in text
     assert "merged without 2 distinct approvals" in to_table(summary)
     assert to_json(summary)["prs"][0]["approvals_short"] == ["2 distinct approvals"]
+
+
+def test_a_finding_waived_when_recorded_stays_waived(shipped: Gatekeeper) -> None:
+    report = evaluate_snapshot(snapshot("47.0"), shipped).report
+    (finding,) = report.findings
+    waiver = WaiverStatus(
+        rule=finding.rule, address=finding.address, by="sec", reason="known", at="2026-12-01",
+        expires_at="2026-12-08", head_sha="c" * 40, findings=(finding,),
+    )  # fmt: skip
+    waived = report.model_copy(update={"findings": (), "tier": 0, "waivers": (waiver,)})
+    again = rejudge(stored(waived), Proposal(gate=shipped))
+    assert again.added == () and (again.before, again.after) == (0, 0)
+    assert again.partial == ("1 finding(s) left out as waived when recorded",)
+    # An expired waiver no longer hides it: the replay shows the finding coming back.
+    expired = waiver.model_copy(update={"state": "expired"})
+    back = rejudge(
+        stored(waived.model_copy(update={"waivers": (expired,)})), Proposal(gate=shipped)
+    )
+    assert [f.rule for f in back.added] == [finding.rule]
 
 
 def test_a_removed_rule_and_a_new_one_count_per_rule(shipped: Gatekeeper, tmp_path: Path) -> None:
