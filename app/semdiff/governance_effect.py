@@ -62,7 +62,8 @@ _CHECKING = re.compile(
     r"|tflint|tfsec|trivy|codeql|semgrep|mypy|ruff|eslint",
     re.IGNORECASE,
 )
-"""A command step that checks something (its name or script): removing it removes a check."""
+"""A command step that checks something, by its identity (id, name, or first script line):
+removing it, or letting it fail, removes a check; cleanup and setup steps come and go."""
 
 
 def grade(change: Change, file: FileDiff | None) -> dict[str, Any]:
@@ -195,9 +196,7 @@ def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
     commands = {
         m.group(1)
         for f in fields
-        if (m := _STEP.match(f.path))
-        and m.group(2) == "run"
-        and _CHECKING.search(f"{m[1]} {f.before}")
+        if (m := _STEP.match(f.path)) and m.group(2) == "run" and _CHECKING.search(m.group(1))
     }
     for field in fields:
         match = _STEP.match(field.path)
@@ -205,7 +204,11 @@ def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
         if step is not None and step not in existed:
             # A new step adds work; its own settings loosen nothing, unless it is a removed
             # step's command made to pass (`make test` → `make test || true`).
-            if key == "run" and _fails_open(field) and _replaces(field, existed - remains):
+            if (
+                key == "run"
+                and _fails_open(field)
+                and _replaces(field, (existed - remains) & commands)
+            ):
                 out.append(f"makes a failing command in step {step} pass")
             continue
         leaf = key.split(".")[-1]
@@ -221,7 +224,7 @@ def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
             out.append("drops a job it waited for (needs)")
         elif step is not None and key.startswith("with.") and leaf in CREDENTIAL_INPUTS:
             out.append(f"changes {leaf} of {_where(step)}")
-        elif key == "run" and _fails_open(field):
+        elif key == "run" and _fails_open(field) and _CHECKING.search(step or ""):
             out.append(f"makes a failing command in {_where(step)} pass")
     # Checking commands gone from a check without as many new ones (setup comes and goes).
     gone = sorted((existed - remains) & commands)
