@@ -50,7 +50,10 @@ RISKY_TRIGGERS = frozenset(
     {"pull_request_target", "workflow_run", "issue_comment", "issues", "discussion_comment"}
 )
 """Events an outsider can cause that run with the base repository's token and secrets."""
-FILTERED_TRIGGERS = CHECK_TRIGGERS | RISKY_TRIGGERS | {"push"}
+FILTERED_TRIGGERS = CHECK_TRIGGERS | RISKY_TRIGGERS
+"""Triggers whose filters (branches, paths, types) decide which pull requests run checks or
+which outside events run privileged code. `push` filters decide branch CI, not review."""
+DEFAULT_PR_TYPES = frozenset({"opened", "synchronize", "reopened"})
 CREDENTIAL_INPUTS = frozenset(
     {"ref", "repository", "persist-credentials", "token", "github-token", "ssh-key"}
 )
@@ -160,8 +163,10 @@ def _workflow_reasons(
 def _fact_reasons(facts: dict[str, Any]) -> list[str]:
     """What the workflow analyzer already found about tokens, secrets and untrusted code."""
     out: list[str] = []
-    if facts.get("permissions_change") in ("broadened", "default"):
-        out.append(f"token permissions {facts['permissions_change']}")
+    if facts.get("permissions_change") == "default":
+        out.append("drops the explicit token permissions: the repository default applies")
+    elif facts.get("permissions_change") == "broadened" and _writes(facts):
+        out.append("token gains write scopes " + ", ".join(_writes(facts)))
     if facts.get("new_secrets"):
         out.append("reads new secrets " + ", ".join(map(str, facts["new_secrets"])))
     if facts.get("secrets_inherit_added"):
@@ -178,12 +183,17 @@ def _trigger_reasons(
 ) -> list[str]:
     """Risky triggers added; triggers that run checks removed, or their filters changed."""
     out = [f"adds the {t} trigger" for t in sorted((after - before) & RISKY_TRIGGERS)]
-    out += [f"removes the {t} trigger" for t in sorted((before - after) & FILTERED_TRIGGERS)]
+    dropped = (before - after) & CHECK_TRIGGERS
+    if "push" in before - after and not after & CHECK_TRIGGERS:
+        dropped |= {"push"}  # its last check-running trigger
+    out += [f"removes the {t} trigger" for t in sorted(dropped)]
     for field in fields:
         parts = field.path.split(".")
         if parts[0] != "on" or len(parts) < 3:
             continue
         trigger = parts[1]
+        if parts[2] == "types" and _default_types(field):
+            continue  # lists at least the default activity types: runs as often as before
         if trigger in before and trigger in after and trigger in FILTERED_TRIGGERS:
             out.append(f"changes when {trigger} runs it ({'.'.join(parts[2:])})")
     return out
@@ -212,7 +222,8 @@ def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
                 out.append(f"makes a failing command in step {step} pass")
             continue
         leaf = key.split(".")[-1]
-        if key == "if":
+        if key == "if" and (checks or field.before is not None):
+            # A new guard on a job that reports no check only makes it run less.
             out.append(f"changes the run condition of {_where(step)}")
         elif key == "continue-on-error" and field.after not in (None, False):
             out.append(f"lets {_where(step)} fail without failing the job")
@@ -246,6 +257,22 @@ def _steps_seen(fields: Iterable[FieldChange]) -> tuple[set[str], set[str]]:
         if field.after is not None:
             remains.add(match.group(1))
     return existed, remains
+
+
+def _writes(facts: dict[str, Any]) -> list[str]:
+    """Token scopes that are `write` after and were not before (`write-all` counts as `*`)."""
+    before, after = facts.get("permissions_before"), facts.get("permissions_after")
+    if after == "write-all":
+        return [] if before == "write-all" else ["*"]
+    if not isinstance(after, dict):
+        return []
+    old = before if isinstance(before, dict) else {}
+    return sorted(k for k, v in after.items() if v == "write" and old.get(k) != "write")
+
+
+def _default_types(field: FieldChange) -> bool:
+    after = field.after
+    return isinstance(after, list) and DEFAULT_PR_TYPES <= {str(a) for a in after}
 
 
 def _drops(field: FieldChange) -> bool:
