@@ -33,6 +33,7 @@ from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff
 from app.semdiff.common.documents import read_documents
 from app.semdiff.governance import governance_file
+from app.semdiff.workflow.steps import step_identities
 
 __all__ = ["grade"]
 
@@ -156,7 +157,8 @@ def _workflow_reasons(
     if change.address == "workflow":
         reasons += _trigger_reasons(change.fields, before, after)
     if change.op == "update" and change.address.startswith("job."):
-        reasons += _job_reasons(change.fields, checks)
+        steps = (_step_ids(_jobs(base).get(job)), _step_ids(_jobs(head).get(job)))
+        reasons += _job_reasons(change.fields, checks, steps)
     return list(dict.fromkeys(reasons))
 
 
@@ -199,10 +201,13 @@ def _trigger_reasons(
     return out
 
 
-def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
-    """An existing job's run condition, environment, runner, credentials, or its checks."""
+def _job_reasons(
+    fields: Sequence[FieldChange], checks: bool, steps: tuple[set[str], set[str]]
+) -> list[str]:
+    """An existing job's run condition, environment, runner, credentials, or its checks.
+    `steps` holds the job's step identities before and after."""
     out: list[str] = []
-    existed, remains = _steps_seen(fields)
+    existed, remains = steps
     commands = {
         m.group(1)
         for f in fields
@@ -221,6 +226,8 @@ def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
             ):
                 out.append(f"makes a failing command in step {step} pass")
             continue
+        if step is not None and step not in remains:
+            continue  # a removed step: counted below if it was a check
         leaf = key.split(".")[-1]
         if key == "if" and (checks or field.before is not None):
             # A new guard on a job that reports no check only makes it run less.
@@ -244,19 +251,10 @@ def _job_reasons(fields: Sequence[FieldChange], checks: bool) -> list[str]:
     return out
 
 
-def _steps_seen(fields: Iterable[FieldChange]) -> tuple[set[str], set[str]]:
-    """Steps of the change that existed before, and steps that exist after."""
-    existed: set[str] = set()
-    remains: set[str] = set()
-    for field in fields:
-        match = _STEP.match(field.path)
-        if match is None:
-            continue
-        if field.before is not None:
-            existed.add(match.group(1))
-        if field.after is not None:
-            remains.add(match.group(1))
-    return existed, remains
+def _step_ids(job: Any) -> set[str]:
+    """The identities of a job's steps, as the workflow analyzer names them in field paths."""
+    steps = job.get("steps") if isinstance(job, dict) else None
+    return set(step_identities(steps)) if isinstance(steps, list) else set()
 
 
 def _writes(facts: dict[str, Any]) -> list[str]:

@@ -246,3 +246,40 @@ def test_the_gate_s_own_files_always_govern(
     found = graded(pack, path, base, head)
     assert found
     assert set(found.values()) == {("governance.human-change", "high")}
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        # netbox 3e4ad4a5da: a read scope writes nothing.
+        TEST_BASE.replace("contents: read", "contents: read\n  pull-requests: read"),
+        # dispatch 28d55d98a2: the default activity types plus one run at least as often.
+        TEST_BASE.replace(
+            "  pull_request:\n",
+            "  pull_request:\n    types: [opened, synchronize, reopened, ready_for_review]\n",
+        ),
+        # netbox cd56523cc5: branch CI on push is not what a pull request waits for.
+        TEST_BASE.replace("  pull_request:\n", "  pull_request:\n  push:\n    branches: [main]\n"),
+    ],
+)
+def test_edits_that_loosen_nothing_are_routine(pack: RulePack, head: str) -> None:
+    found = graded(pack, ".github/workflows/test.yml", TEST_BASE, head)
+    assert found
+    assert {rule for rule, _ in found.values()} == {"governance.ci-maintenance"}
+
+
+def test_a_guard_on_a_job_that_reports_no_check_is_routine(pack: RulePack) -> None:
+    """redash 8e6c02ecde: a scheduled job limited to the default branch only runs less."""
+    guarded = HSM.replace("    runs-on:", "    if: github.ref_name == 'main'\n    runs-on:")
+    found = graded(pack, ".github/workflows/deployment-hsm-testing.yml", HSM, guarded)
+    assert found == {"job.windows": ("governance.ci-maintenance", "low")}
+
+
+def test_a_push_filter_change_beside_pull_request_is_routine(pack: RulePack) -> None:
+    """netbox cd56523cc5: push CI limited to some branches; pull requests still run checks."""
+    base = TEST_BASE.replace("  pull_request:\n", "  pull_request:\n  push:\n")
+    head = TEST_BASE.replace(
+        "  pull_request:\n", "  pull_request:\n  push:\n    branches: [main]\n"
+    )
+    found = graded(pack, ".github/workflows/test.yml", base, head)
+    assert found == {"workflow": ("governance.ci-maintenance", "low")}
