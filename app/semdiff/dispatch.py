@@ -20,7 +20,7 @@ from app.core.errors import UnparseableError
 from app.core.globs import gitignore_spec
 from app.core.models import REDACTED, Change, FileDiff, Kind
 from app.core.snapshot import ContextFile
-from app.semdiff import governance
+from app.semdiff import governance, governance_effect
 from app.semdiff.common import templating, text
 from app.semdiff.common.documents import read_documents, structured_format
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
@@ -228,6 +228,7 @@ def _with_context(change: Change, rule: PathRule, file: FileDiff | None) -> Chan
     paths = [change.file, change.old_file] + ([file.old_path] if file is not None else [])
     if any(p is not None and is_governance_path(p) for p in paths):
         extra["governance"] = True
+        extra.update(governance_effect.grade(change, file))  # routine CI edits vs the gate's
     terraform = "terraform" in (change.kind, change.facts.get("detected_kind"))
     if terraform and is_terraform_module_file(change.file) and "module_dir" not in change.facts:
         extra["module_dir"] = module_dir(change.file)

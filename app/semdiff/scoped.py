@@ -27,6 +27,7 @@ from app.semdiff.kubernetes.objects import K8sObject
 from app.semdiff.kubernetes.scope import diff_manifests
 from app.semdiff.terraform import analyzer as terraform
 from app.semdiff.terraform.parse import TfFile, flavor_of, parse_side
+from app.semdiff.terraform.successor import successor
 
 __all__ = ["ScopedAnalysis", "is_scoped"]
 
@@ -141,6 +142,27 @@ class ScopedAnalysis:
             target.base.extend(sides.base)
             target.files.extend(sides.files)
             del self._modules[old]
+        self._join_successors(remaining)
+
+    def _join_successors(self, remaining: set[str]) -> None:
+        """A directory deleted whole whose objects another changed directory carries on (its
+        `moved` blocks name them, or it is new and declares most of them): the same module
+        under a new name, though git saw no file renames (terraform/successor.py)."""
+        candidates = {
+            d: (list(s.base), list(s.head), d not in remaining and not s.base)
+            for d, s in self._modules.items()
+            if s.head
+        }
+        for old, sides in sorted(self._modules.items()):
+            if sides.head or not sides.base or old in remaining:
+                continue
+            new = successor(sides.base, candidates)
+            if new is None:
+                continue
+            self._modules[new].base.extend(sides.base)
+            self._modules[new].files.extend(sides.files)
+            sides.base.clear()
+            sides.files.clear()
 
     def _add_context(self, directory: str, sides: _Sides) -> None:
         """The unchanged files of the module: the same definitions on both sides."""

@@ -21,6 +21,7 @@ from app.core.redact import is_secret_name
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
 from app.semdiff.common.structure import default_list_key, diff_values, same
+from app.semdiff.terraform.library import library_role
 from app.semdiff.terraform.module import Delta, module_deltas
 from app.semdiff.terraform.parse import (
     EMPTY,
@@ -76,6 +77,9 @@ def _change(delta: Delta, scope: str | None) -> Change:
     facts.update(delta.facts)
     if scope is not None:
         facts["module_dir"] = scope
+        role = library_role(scope)
+        if role is not None:
+            facts["library_role"] = role  # nothing applies it: see terraform/library.py
     return Change(
         file=delta.file,
         kind="terraform",
