@@ -9,6 +9,7 @@ annotations back, so which set (digest) a run carries is recorded once GitHub ha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -32,6 +33,15 @@ class Head:
     sha: str
     attempt: int = 1
     delivery_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """One evaluation's annotation set, its digest, and whether its check run still needs it."""
+
+    items: list[dict[str, Any]]
+    digest: str
+    send: bool
 
 
 def find_check_run(

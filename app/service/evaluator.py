@@ -7,10 +7,8 @@ requested once per SHA; every evaluation is one audit event.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 from opentelemetry.trace import Span
@@ -34,6 +32,7 @@ from app.runtime.tracing import describe_evaluation
 from app.service.break_glass_facts import record_break_glass, with_break_glass_facts
 from app.service.check_runs import ANNOTATIONS_SENT as ANNOTATIONS_SENT  # where tests look
 from app.service.check_runs import (
+    Annotations,
     Head,
     annotations_sent,
     create_check_run,
@@ -389,17 +388,3 @@ class PullRequestEvaluator:
             api_calls=len(calls),
             seconds=round(seconds, 3),
         )
-
-
-@dataclass(frozen=True)
-class Annotations:
-    """One evaluation's annotation set, its digest, and whether its check run still needs it."""
-
-    items: list[dict[str, Any]]
-    digest: str
-    send: bool
-
-
-def decode_payload(raw: bytes) -> dict[str, Any]:
-    data = json.loads(raw)
-    return data if isinstance(data, dict) else {}
