@@ -19,6 +19,7 @@ import httpx
 
 from app.demo.stack import LocalStack
 from app.sim import webhooks
+from app.sim.hook_wire import request_for
 
 ROOT = Path(__file__).resolve().parents[1]
 RESEND_SECONDS = 180.0  # how long one delivery is offered again before the run gives up on it
@@ -259,7 +260,7 @@ def send_all(
     rnd: random.Random,
 ) -> None:
     """Send every item; kill a worker every `kill_every` acknowledgements."""
-    requests = [webhooks.request_for(item, stack.sim.world.app) for item in items]
+    requests = [request_for(item, stack.sim.world.app) for item in items]
     next_index = [0]
     threads = [
         threading.Thread(target=_sender, args=(requests, fleet.urls, next_index, stats))

@@ -13,8 +13,6 @@ always queue, so the app is never called back from inside its own request.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import queue
 import threading
@@ -28,8 +26,8 @@ from typing import Any
 import httpx
 
 from app.sim import shapes, shapes_issues, shapes_pull, taps
+from app.sim.hook_wire import request_for
 from app.sim.state import (
-    AppIdentity,
     CheckRun,
     Installation,
     IssueComment,
@@ -38,9 +36,6 @@ from app.sim.state import (
     Review,
     World,
 )
-
-HOOK_ID = 424242
-USER_AGENT = "GitHub-Hookshot/sim"
 
 
 @dataclass(frozen=True)
@@ -222,33 +217,6 @@ def installation_event(world: World, inst: Installation, action: str, sender: st
         "sender": shapes.user(world, sender),
     }
     return Outgoing("installation", action, payload, inst.id, None)
-
-
-def request_for(
-    item: Outgoing, app: AppIdentity | None, body: bytes | None = None
-) -> tuple[bytes, dict[str, str]]:
-    """The body and headers GitHub sends for one delivery (`body`: a redelivery's stored bytes)."""
-    raw = body if body is not None else json.dumps(item.payload).encode()
-    headers = {
-        "Accept": "*/*",
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-GitHub-Event": item.event,
-        "X-GitHub-Delivery": item.guid,
-        "X-GitHub-Hook-ID": str(HOOK_ID),
-        "X-GitHub-Hook-Installation-Target-ID": str(app.id if app else 0),
-        "X-GitHub-Hook-Installation-Target-Type": "integration",
-        **signature_headers(app.webhook_secret if app else "", raw),
-    }
-    return raw, headers
-
-
-def signature_headers(secret: str, body: bytes) -> dict[str, str]:
-    key = secret.encode()
-    return {
-        "X-Hub-Signature": "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest(),
-        "X-Hub-Signature-256": "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest(),
-    }
 
 
 class WebhookSender:

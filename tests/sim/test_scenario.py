@@ -23,9 +23,9 @@ from githubkit import AppAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 
 from app.sim import scenario
+from app.sim.hook_wire import signature_headers
 from app.sim.server import SimServer
 from app.sim.simulator import Simulator
-from app.sim.webhooks import signature_headers
 from tests.sim.helpers import APP_ID, SECRET, AppKey
 
 EVALUATE_ON = {
