@@ -1,0 +1,234 @@
+"""YAML through rapidyaml (C++), read exactly as the ruamel reference reads it (ADR 0009).
+
+ruamel's pure-Python composer is ~400x slower than rapidyaml on the same bytes, and it was the
+bulk of every large YAML pull request. Here rapidyaml builds the tree and one walk builds the
+values; plain scalars are resolved by ruamel's own YAML 1.2 resolver and constructors (cached per
+spelling), so `yes` stays a string, `0755` is 755 and a date is a date, exactly as before. Nodes
+for line look-ups are built lazily (`yaml_nodes`), only along the paths a finding asks about.
+
+Whatever this path cannot read exactly like ruamel makes `load` return None, and the caller reads
+the file with ruamel instead (so ruamel's message and line stay the error users see): any parse
+error, anchors, aliases, merge keys and tags, duplicate keys, nesting deeper than the cap,
+containers as keys, empty documents, tabs, line breaks other than LF/CRLF, a BOM, and
+characters ruamel refuses. `tests/core/test_yaml_differential.py` holds the two paths equal.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import ryml
+from ruamel.yaml import YAML
+from ruamel.yaml.nodes import Node, ScalarNode
+from ruamel.yaml.reader import Reader
+
+from app.core.yaml_nodes import Source, node_for
+
+__all__ = ["load"]
+
+# rapidyaml node type bits (ryml.NodeType values).
+_KEY, _VAL, _MAP, _SEQ, _DOC = ryml.KEY, ryml.VAL, ryml.MAP, ryml.SEQ, ryml.DOC
+_KEYQUO, _VALQUO = ryml.KEYQUO, ryml.VALQUO
+_KEYNIL, _VALNIL = ryml.KEYNIL, ryml.VALNIL
+_BLOCK_SCALAR = ryml.VAL_LITERAL | ryml.VAL_FOLDED
+_DEFER = ryml.KEYREF | ryml.VALREF | ryml.KEYANCH | ryml.VALANCH | ryml.KEYTAG | ryml.VALTAG
+_NONE = ryml.NONE
+
+_STR = "tag:yaml.org,2002:str"
+_RESOLVED = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "timestamp", "value")
+)
+# Characters after which ruamel and rapidyaml may split text differently: tabs (rapidyaml reads
+# `a:<TAB>b` as one scalar, YAML 1.2 as a mapping), line breaks ruamel counts but we do not
+# (lone CR, NEL, LS, PS), a byte-order mark in the middle of text.
+_ODD = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
+
+# Text where rapidyaml is more lenient than ruamel or reads differently (found by the fuzzing
+# in tests/core/test_yaml_differential.py): a `...` document end (rapidyaml accepts content after
+# it), a `%` directive line, `:` or `?` right after a flow indicator (`[a,: b]`, a null key to
+# rapidyaml, an error to ruamel) or right before one (`{q:}`: key `q` to rapidyaml, `q:` to
+# ruamel).
+_LENIENT = re.compile(r"^[ \t]*\.\.\.(?:[ \t]|\r?$)|^%|[\[{,][ \t]*[:?]|:[,\]}]", re.MULTILINE)
+
+_reference = YAML(typ="safe", pure=True)
+
+
+class _Defer(Exception):
+    """This input is read by the ruamel reference instead (see the module docstring)."""
+
+
+# YAML forbids a plain scalar to start with an indicator; rapidyaml accepts some (`@x`, `}x`).
+_INDICATORS = frozenset(",[]{}#&*!|>'\"%@`")
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain(text: str) -> Any:
+    """A plain scalar's value, by ruamel's YAML 1.2 resolver and constructors."""
+    if text[:1] in _INDICATORS:
+        raise _Defer("plain scalar starting with an indicator")
+    tag = str(_reference.resolver.resolve(ScalarNode, text, (True, False)))
+    if tag == _STR:
+        return text
+    if tag not in _RESOLVED:
+        raise _Defer(tag)
+    node = ScalarNode(tag, text)
+    return _reference.constructor.yaml_constructors[tag](_reference.constructor, node)
+
+
+def _text(view: memoryview) -> str:
+    try:
+        return str(view, "utf-8")
+    except UnicodeDecodeError as exc:  # an escape rapidyaml encodes differently (`"\\ud800"`)
+        raise _Defer("escape") from exc
+
+
+_HEADER = re.compile(rb"[|>][-+1-9]*[ \t]*(?:#[^\n]*)?\r?$")
+
+
+class _Walker:
+    """One walk of a rapidyaml tree into values, checking what rapidyaml is lenient about."""
+
+    def __init__(self, src: Source, limit: int) -> None:
+        self.src, self.tree, self.limit = src, src.tree, limit
+
+    def scalar(self, nid: int, kind: int) -> Any:
+        if kind & _VALQUO:
+            if kind & _BLOCK_SCALAR:
+                self._check_header(nid)
+            return _text(self.tree.val(nid))
+        if kind & _VALNIL:
+            return None
+        return _plain(_text(self.tree.val(nid)))
+
+    def key(self, nid: int, kind: int) -> Any:
+        if kind & _KEYQUO:
+            self._check_quoted_key(nid)
+            return _text(self.tree.key(nid))
+        if kind & _KEYNIL:
+            return None
+        return _plain(_text(self.tree.key(nid)))
+
+    def _check_header(self, nid: int) -> None:
+        """A block scalar's `|`/`>` header ends its line (rapidyaml reads `> - x` as one)."""
+        data, offset = self.src.original, self.src.offset(self.tree.val(nid))
+        if not data.endswith(b"\n"):  # rapidyaml keeps a final line break the file lacks
+            raise _Defer("block scalar at the end of a file without a final line break")
+        if offset is None or offset == 0 or data[offset - 1 : offset] != b"\n":
+            raise _Defer("block scalar header")
+        start = data.rfind(b"\n", 0, offset - 1) + 1
+        if not _HEADER.search(data, start, offset - 1):
+            raise _Defer("block scalar header")
+
+    def _check_quoted_key(self, nid: int) -> None:
+        """An implicit key is one line (rapidyaml accepts a quoted key across lines)."""
+        data, offset = self.src.original, self.src.offset(self.tree.key(nid))
+        if offset is None or offset == 0:
+            raise _Defer("quoted key")
+        quote = data[offset - 1 : offset]
+        end = data.find(b"\n", offset)
+        line = data[offset : len(data) if end < 0 else end]
+        if quote == b"'":
+            closed = quote in line.replace(b"''", b"")
+        elif quote == b'"':
+            closed = quote in re.sub(rb"\\\\.", b"", line)
+        else:
+            closed = False
+        if not closed:
+            raise _Defer("quoted key across lines")
+
+    def value(self, nid: int, depth: int) -> Any:
+        """The value of node `nid` (a walk of its subtree), or _Defer."""
+        if depth > self.limit:
+            raise _Defer("depth")
+        tree = self.tree
+        kind = tree.type(nid)
+        if kind & _DEFER:
+            raise _Defer("anchor, alias or tag")
+        if kind & _MAP:
+            out: dict[Any, Any] = {}
+            child = tree.first_child(nid)
+            while child != _NONE:
+                ckind = tree.type(child)
+                if ckind & _DEFER:
+                    raise _Defer("anchor, alias or tag")
+                key = self.key(child, ckind)
+                if key in out:
+                    raise _Defer("duplicate key")
+                if ckind & (_MAP | _SEQ):
+                    out[key] = self.value(child, depth + 1)
+                else:
+                    out[key] = self.scalar(child, ckind)
+                child = tree.next_sibling(child)
+            return out
+        if kind & _SEQ:
+            items: list[Any] = []
+            child = tree.first_child(nid)
+            while child != _NONE:
+                ckind = tree.type(child)
+                if ckind & (_MAP | _SEQ | _DEFER):
+                    items.append(self.value(child, depth + 1))
+                else:
+                    items.append(self.scalar(child, ckind))
+                child = tree.next_sibling(child)
+            return items
+        if kind & _VAL:
+            return self.scalar(nid, kind)
+        raise _Defer("node without a value")
+
+
+def _documents(tree: ryml.Tree) -> list[int]:
+    root = tree.root_id()
+    if tree.is_stream(root):
+        return list(ryml.children(tree, root))
+    kind = tree.type(root)
+    if kind & (_MAP | _SEQ) or (kind & _VAL and not kind & _VALNIL):
+        return [root]
+    return []
+
+
+def _suspicious(text: str) -> bool:
+    if any(ch in text for ch in _ODD):
+        return True
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return True
+    if _LENIENT.search(text):
+        return True
+    return Reader.NON_PRINTABLE.search(text) is not None
+
+
+def load(
+    text: str, source: str, *, max_depth: int, max_nodes: int
+) -> list[tuple[Any, int, Node]] | None:
+    """(value, first line, node) per document, or None when ruamel must read this text."""
+    if not text:
+        return []
+    if _suspicious(text):
+        return None
+    buffer = bytearray(text.encode("utf-8"))
+    original = bytes(buffer)
+    try:
+        tree = ryml.parse_in_place(buffer)
+    except ryml.ExceptionBasic:
+        return None
+    if tree.size() > max_nodes:
+        return None
+    src = Source(tree, buffer, original, text, source)
+    walker = _Walker(src, max_depth)
+    out: list[tuple[Any, int, Node]] = []
+    try:
+        documents = _documents(tree)
+        src.last_doc = documents[-1] if documents else -1
+        for index, doc in enumerate(documents):
+            value = walker.value(doc, 0)
+            node = node_for(src, doc, index, ())
+            line = node.start_mark.line if node.start_mark is not None else None
+            if line is None:
+                return None
+            out.append((value, line + 1, node))
+    except _Defer:
+        return None
+    except RecursionError:
+        return None
+    return out
