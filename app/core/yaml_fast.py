@@ -23,6 +23,7 @@ import ryml
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import Node, ScalarNode
 from ruamel.yaml.reader import Reader
+from ryml import _ryml
 
 from app.core.yaml_nodes import Source, node_for
 
@@ -33,8 +34,19 @@ _KEY, _VAL, _MAP, _SEQ, _DOC = ryml.KEY, ryml.VAL, ryml.MAP, ryml.SEQ, ryml.DOC
 _KEYQUO, _VALQUO = ryml.KEYQUO, ryml.VALQUO
 _KEYNIL, _VALNIL = ryml.KEYNIL, ryml.VALNIL
 _BLOCK_SCALAR = ryml.VAL_LITERAL | ryml.VAL_FOLDED
+_FLOW = ryml.FLOW_SL | ryml.FLOW_ML
 _DEFER = ryml.KEYREF | ryml.VALREF | ryml.KEYANCH | ryml.VALANCH | ryml.KEYTAG | ryml.VALTAG
+_NESTED = _MAP | _SEQ | _DEFER
+_ODD_KEY = _KEYQUO | _KEYNIL  # not a plain key
+_ODD_VALUE = _VALQUO | _VALNIL  # not a plain value
 _NONE = ryml.NONE
+# The C functions behind `ryml.Tree`'s methods, called directly: the Python wrapper around each
+# doubles the cost of the walk, which is a few calls per node.
+_type = _ryml.Tree_type
+_first_child = _ryml.Tree_first_child
+_next_sibling = _ryml.Tree_next_sibling
+_tree_key = _ryml.Tree_key
+_tree_val = _ryml.Tree_val
 
 _STR = "tag:yaml.org,2002:str"
 _RESOLVED = frozenset(
@@ -45,12 +57,10 @@ _RESOLVED = frozenset(
 # (lone CR, NEL, LS, PS), a byte-order mark in the middle of text.
 _ODD = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
 
-# Text where rapidyaml is more lenient than ruamel or reads differently (found by the fuzzing
-# in tests/core/test_yaml_differential.py): a `...` document end (rapidyaml accepts content after
-# it), a `%` directive line, `:` or `?` right after a flow indicator (`[a,: b]`, a null key to
-# rapidyaml, an error to ruamel) or right before one (`{q:}`: key `q` to rapidyaml, `q:` to
-# ruamel).
-_LENIENT = re.compile(r"^[ \t]*\.\.\.(?:[ \t]|\r?$)|^%|[\[{,][ \t]*[:?]|:[,\]}]", re.MULTILINE)
+# Lines where rapidyaml is more lenient than ruamel (found by the fuzzing in
+# tests/core/test_yaml_differential.py): a `...` document end, even indented (rapidyaml accepts
+# content after it), and a `%` directive line.
+_LENIENT = re.compile(r"^[ \t]*\.\.\.(?:[ \t]|\r?$)|^%", re.MULTILINE)
 
 _reference = YAML(typ="safe", pure=True)
 
@@ -60,7 +70,10 @@ class _Defer(Exception):
 
 
 # YAML forbids a plain scalar to start with an indicator; rapidyaml accepts some (`@x`, `}x`).
-_INDICATORS = frozenset(",[]{}#&*!|>'\"%@`")
+# `?b` in a flow sequence is an explicit key to ruamel, a string to rapidyaml; `{a, :b}` is an
+# error to ruamel, a key to rapidyaml (`:8080` in block context is a plain string to both: it is
+# read by ruamel too, only slower).
+_INDICATORS = frozenset(",[]{}#&*!|>'\"%@`?:")
 
 
 @lru_cache(maxsize=1 << 16)
@@ -97,22 +110,31 @@ class _Walker:
         if kind & _VALQUO:
             if kind & _BLOCK_SCALAR:
                 self._check_header(nid)
-            return _text(self.tree.val(nid))
+            return _text(_tree_val(self.tree, nid))
         if kind & _VALNIL:
             return None
-        return _plain(_text(self.tree.val(nid)))
+        return _plain(_text(_tree_val(self.tree, nid)))
 
     def key(self, nid: int, kind: int) -> Any:
         if kind & _KEYQUO:
             self._check_quoted_key(nid)
-            return _text(self.tree.key(nid))
-        if kind & _KEYNIL:
-            return None
-        return _plain(_text(self.tree.key(nid)))
+            return _text(_tree_key(self.tree, nid))
+        if kind & _KEYNIL:  # `[a,: b]`: a null key to rapidyaml, an error to ruamel
+            raise _Defer("null key")
+        return _plain(_text(_tree_key(self.tree, nid)))
+
+    def _check_flow_null(self, nid: int) -> None:
+        """`{q:}` / `[q:]`: key `q` to rapidyaml, the text `q:` to ruamel."""
+        offset = self.src.offset(_tree_key(self.tree, nid))
+        if offset is None:
+            raise _Defer("flow key")
+        end = offset + len(_tree_key(self.tree, nid))
+        if self.src.original[end : end + 2] in (b":,", b":]", b":}"):
+            raise _Defer("flow key ending in a colon")
 
     def _check_header(self, nid: int) -> None:
         """A block scalar's `|`/`>` header ends its line (rapidyaml reads `> - x` as one)."""
-        data, offset = self.src.original, self.src.offset(self.tree.val(nid))
+        data, offset = self.src.original, self.src.offset(_tree_val(self.tree, nid))
         if not data.endswith(b"\n"):  # rapidyaml keeps a final line break the file lacks
             raise _Defer("block scalar at the end of a file without a final line break")
         if offset is None or offset == 0 or data[offset - 1 : offset] != b"\n":
@@ -120,10 +142,11 @@ class _Walker:
         start = data.rfind(b"\n", 0, offset - 1) + 1
         if not _HEADER.search(data, start, offset - 1):
             raise _Defer("block scalar header")
+        _check_leading_blanks(data, offset)
 
     def _check_quoted_key(self, nid: int) -> None:
         """An implicit key is one line (rapidyaml accepts a quoted key across lines)."""
-        data, offset = self.src.original, self.src.offset(self.tree.key(nid))
+        data, offset = self.src.original, self.src.offset(_tree_key(self.tree, nid))
         if offset is None or offset == 0:
             raise _Defer("quoted key")
         quote = data[offset - 1 : offset]
@@ -139,43 +162,79 @@ class _Walker:
             raise _Defer("quoted key across lines")
 
     def value(self, nid: int, depth: int) -> Any:
-        """The value of node `nid` (a walk of its subtree), or _Defer."""
+        """The value of node `nid` (a walk of its subtree), or _Defer. The common cases (plain
+        key, plain value) are inlined: this loop runs once per node of every YAML file."""
         if depth > self.limit:
             raise _Defer("depth")
         tree = self.tree
-        kind = tree.type(nid)
+        kind = _type(tree, nid)
         if kind & _DEFER:
             raise _Defer("anchor, alias or tag")
         if kind & _MAP:
-            out: dict[Any, Any] = {}
-            child = tree.first_child(nid)
-            while child != _NONE:
-                ckind = tree.type(child)
-                if ckind & _DEFER:
-                    raise _Defer("anchor, alias or tag")
-                key = self.key(child, ckind)
-                if key in out:
-                    raise _Defer("duplicate key")
-                if ckind & (_MAP | _SEQ):
-                    out[key] = self.value(child, depth + 1)
-                else:
-                    out[key] = self.scalar(child, ckind)
-                child = tree.next_sibling(child)
-            return out
+            return self._mapping(nid, kind, depth)
         if kind & _SEQ:
             items: list[Any] = []
-            child = tree.first_child(nid)
+            child = _first_child(tree, nid)
             while child != _NONE:
-                ckind = tree.type(child)
-                if ckind & (_MAP | _SEQ | _DEFER):
+                ckind = _type(tree, child)
+                if ckind & _NESTED:
                     items.append(self.value(child, depth + 1))
-                else:
+                elif ckind & _ODD_VALUE:
                     items.append(self.scalar(child, ckind))
-                child = tree.next_sibling(child)
+                else:
+                    items.append(_plain(str(_tree_val(tree, child), "utf-8")))
+                child = _next_sibling(tree, child)
             return items
         if kind & _VAL:
             return self.scalar(nid, kind)
         raise _Defer("node without a value")
+
+    def _mapping(self, nid: int, kind: int, depth: int) -> dict[Any, Any]:
+        tree = self.tree
+        out: dict[Any, Any] = {}
+        child = _first_child(tree, nid)
+        while child != _NONE:
+            ckind = _type(tree, child)
+            if ckind & _DEFER:
+                raise _Defer("anchor, alias or tag")
+            if ckind & _ODD_KEY:
+                key = self.key(child, ckind)
+            else:
+                key = _plain(str(_tree_key(tree, child), "utf-8"))
+            if key in out:
+                raise _Defer("duplicate key")
+            if ckind & _NESTED:
+                out[key] = self.value(child, depth + 1)
+            elif ckind & _ODD_VALUE:
+                if ckind & _VALNIL and kind & _FLOW and not ckind & _KEYQUO:
+                    self._check_flow_null(child)
+                out[key] = self.scalar(child, ckind)
+            else:
+                out[key] = _plain(str(_tree_val(tree, child), "utf-8"))
+            child = _next_sibling(tree, child)
+        return out
+
+
+def _check_leading_blanks(data: bytes, pos: int) -> None:
+    """Blank lines before a block scalar's text that ruamel refuses and rapidyaml accepts:
+    wider than the text's indent (the spec's rule), or, when the first blank line has spaces,
+    any later leading line indented further ("more indented follow up line than first")."""
+    first, widest = -1, 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line = data[pos:end].rstrip(b"\r")
+        text = line.lstrip(b" ")
+        indent = len(line) - len(text)
+        if text:
+            if widest > indent or (first > 0 and indent > first):
+                raise _Defer("blank lines before a block scalar's text")
+            return
+        first = indent if first < 0 else first
+        if first > 0 and indent > first:
+            raise _Defer("blank lines before a block scalar's text")
+        widest = max(widest, indent)
+        pos = end + 1
 
 
 def _documents(tree: ryml.Tree) -> list[int]:
@@ -227,7 +286,7 @@ def load(
             if line is None:
                 return None
             out.append((value, line + 1, node))
-    except _Defer:
+    except (_Defer, UnicodeDecodeError):  # UTF-8 rapidyaml wrote for an escape (`"\\ud800"`)
         return None
     except RecursionError:
         return None

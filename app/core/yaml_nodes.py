@@ -80,12 +80,17 @@ class Source:
         )
         self.base = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
         self._newlines: list[int] | None = None
+        self._lookups = 0
         self._reference: list[Node] | None = None
         self.last_doc = -1  # the rapidyaml id of the stream's last document
 
     def line(self, offset: int) -> int:
-        """0-based line of a byte offset."""
+        """0-based line of a byte offset: counted for the first few look-ups (most files need
+        one or two), then from an index of line starts."""
         if self._newlines is None:
+            self._lookups += 1
+            if self._lookups <= 8:
+                return self.original.count(b"\n", 0, offset)
             self._newlines = [m.start() for m in re.finditer(b"\n", self.original)]
         return bisect.bisect_left(self._newlines, offset)
 
@@ -165,9 +170,13 @@ class _Lazy:
     _id: int
     _path: tuple[int, ...]
     _is_key: bool
+    anchor: Any
+    comment: Any
+    end_mark: Any
 
     def _init(self, src: Source, doc: int, nid: int, path: tuple[int, ...], is_key: bool) -> None:
         self._src, self._doc, self._id, self._path, self._is_key = src, doc, nid, path, is_key
+        self.anchor = self.comment = self.end_mark = None  # no anchors here (those defer)
 
     @property
     def start_mark(self) -> StreamMark:

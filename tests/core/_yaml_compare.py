@@ -41,7 +41,7 @@ def compare(text: str, source: str = "<yaml>") -> str:
     else:
         refused = None
     if refused is not None:
-        assert fast is None, f"{source}: the C path read what ruamel refuses ({refused})"
+        assert fast is None, f"{source}: the C path read what ruamel refuses ({refused}): {text!r}"
         return "deferred"
     if fast is None:
         return "deferred"
