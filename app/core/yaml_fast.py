@@ -62,6 +62,8 @@ _ODD = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
 # content after it), and a `%` directive line.
 _LENIENT = re.compile(r"^[ \t]*\.\.\.(?:[ \t]|\r?$)|^%", re.MULTILINE)
 
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 _reference = YAML(typ="safe", pure=True)
 
 
@@ -145,7 +147,8 @@ class _Walker:
         _check_leading_blanks(data, offset)
 
     def _check_quoted_key(self, nid: int) -> None:
-        """An implicit key is one line (rapidyaml accepts a quoted key across lines)."""
+        """An implicit key is one line (rapidyaml accepts a quoted key across lines), and
+        `"a":b` with no space is JSON style, which ruamel refuses in a flow sequence."""
         data, offset = self.src.original, self.src.offset(_tree_key(self.tree, nid))
         if offset is None or offset == 0:
             raise _Defer("quoted key")
@@ -153,13 +156,16 @@ class _Walker:
         end = data.find(b"\n", offset)
         line = data[offset : len(data) if end < 0 else end]
         if quote == b"'":
-            closed = quote in line.replace(b"''", b"")
+            match = re.match(rb"(?:[^']|'')*'", line)
         elif quote == b'"':
-            closed = quote in re.sub(rb"\\\\.", b"", line)
+            match = re.match(rb'(?:[^"\\]|\\.)*"', line)
         else:
-            closed = False
-        if not closed:
+            match = None
+        if match is None:
             raise _Defer("quoted key across lines")
+        after = line[match.end() : match.end() + 2]
+        if after[:1] == b":" and after[1:2] not in (b"", b" ", b"\r", b",", b"]", b"}"):
+            raise _Defer("JSON-style key")
 
     def value(self, nid: int, depth: int) -> Any:
         """The value of node `nid` (a walk of its subtree), or _Defer. The common cases (plain
@@ -254,6 +260,8 @@ def _suspicious(text: str) -> bool:
         return True
     if _LENIENT.search(text):
         return True
+    if text.isascii():  # the common case: only control characters to look for, in bytes
+        return _CONTROL.search(text.encode("ascii")) is not None
     return Reader.NON_PRINTABLE.search(text) is not None
 
 

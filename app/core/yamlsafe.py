@@ -133,6 +133,10 @@ def load_yaml_documents_reference(data: bytes | str, source: str = "<yaml>") -> 
         raise UnparseableError(f"invalid YAML: {problem}", file=source, line=line) from exc
     except RecursionError as exc:
         raise UnparseableError("YAML nested too deeply", file=source) from exc
+    except TypeError as exc:  # ruamel's constructor on a collection used as a key (`? {a: 1}`)
+        raise UnparseableError(
+            "a mapping or list used as a mapping key", file=source, hint="use a string key"
+        ) from exc
     return docs
 
 
