@@ -7,7 +7,8 @@ rapidyaml's bare parse of both sides of every file (the baseline), and the whole
 report). (b) bench/semdiff.py's 1,000-file mixed PR: its bare parse (tree-sitter-hcl, rapidyaml,
 json, csv) and `evaluate`. Median of `--runs` runs, caches cleared before each.
 
-Usage: `python bench/yaml_parse.py [--runs 5] [--profile helm|mixed] [--mirror /work/.mirror]`.
+Usage: `python bench/yaml_parse.py [--runs 5] [--profile helm|mixed] [--mirror /work/.mirror]`;
+`--reference` reads every YAML file with ruamel instead (the path before ADR 0009).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def helm_files(mirror: Path, count: int = 300) -> list[FileDiff]:
     """`count` non-template YAML files of the chart repository, each with one key added."""
     git = mirror / REPO / "repo"
     git = git if git.is_dir() else mirror / REPO
+    if not git.is_dir():
+        return []  # no corpus mirror here: (a) is skipped
     rows = subprocess.run(
         ["git", "--git-dir", str(git), "ls-tree", "-r", "HEAD"],
         capture_output=True,
@@ -102,6 +105,29 @@ def median(action: Callable[[], object], runs: int) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def parsers(files: list[FileDiff], runs: int) -> None:
+    """The candidates on the same bytes (both sides of the Helm PR): the C parsers bare, our
+    loader (rapidyaml + the walk into values + the ruamel fallback), PyYAML's libyaml."""
+    import yaml as pyyaml
+
+    from app.core.yamlsafe import load_yaml_documents
+
+    sides = [(f.path, side) for f in files for side in (f.base, f.head) if side is not None]
+
+    def libyaml() -> None:
+        for _, side in sides:
+            list(pyyaml.compose_all(side, Loader=pyyaml.CSafeLoader))
+
+    candidates: dict[str, Callable[[], object]] = {
+        "rapidyaml bare parse": lambda: [ryml.parse_in_arena(s) for _, s in sides],
+        "our loader (values + nodes)": lambda: [load_yaml_documents(s, p) for p, s in sides],
+        "PyYAML libyaml compose (YAML 1.1)": libyaml,
+    }
+    for name, action in candidates.items():
+        wall, cpu = median(action, runs)
+        print(f"    {name}: {wall:.3f} s wall / {cpu:.3f} s CPU")
+
+
 def gate_run(gate: Gatekeeper, files: list[FileDiff]) -> Callable[[], object]:
     snapshot = PullRequestSnapshot(repo="acme/charts", author="bot[bot]", files=tuple(files))
     return lambda: evaluate(snapshot, gate)
@@ -112,7 +138,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--profile", choices=("helm", "mixed"))
+    parser.add_argument(
+        "--reference", action="store_true", help="read all YAML with ruamel (the old path)"
+    )
     args = parser.parse_args()
+    if args.reference:
+        yaml_fast.load = lambda *_a, **_k: None  # type: ignore[assignment]
     from semdiff import make_pr
 
     root = Path(__file__).resolve().parents[1]
@@ -126,9 +157,15 @@ def main() -> None:
         profile.runcall(run)
         pstats.Stats(profile).sort_stats("tottime").print_stats(40)
         return
-    size = sum(len(f.base or b"") for f in helm)
-    print(f"(a) Helm PR: {len(helm)} files, {size / 2**20:.1f} MiB per side, one key added each")
-    for name, files in (("(a) Helm PR", helm), ("(b) mixed PR", mixed)):
+    cases = [("(b) mixed PR", mixed)]
+    if helm:
+        parsers(helm, args.runs)
+        size = sum(len(f.base or b"") for f in helm)
+        print(f"(a) Helm PR: {len(helm)} files, {size / 2**20:.1f} MiB a side, one key added each")
+        cases.insert(0, ("(a) Helm PR", helm))
+    else:
+        print(f"(a) skipped: no {REPO} under {args.mirror}")
+    for name, files in cases:
         report = evaluate(PullRequestSnapshot(repo="acme/charts", files=tuple(files)), gate)
         base = median(lambda files=files: bare_parse(files), args.runs)  # type: ignore[misc]
         ours = median(gate_run(gate, files), args.runs)

@@ -142,8 +142,11 @@ class _Walker:
         if offset is None or offset == 0 or data[offset - 1 : offset] != b"\n":
             raise _Defer("block scalar header")
         start = data.rfind(b"\n", 0, offset - 1) + 1
-        if not _HEADER.search(data, start, offset - 1):
+        header = _HEADER.search(data, start, offset - 1)
+        if header is None:
             raise _Defer("block scalar header")
+        if b"#" in header.group():  # rapidyaml then drops the final line break (`| # note`)
+            raise _Defer("comment on a block scalar header")
         _check_leading_blanks(data, offset)
 
     def _check_quoted_key(self, nid: int) -> None:

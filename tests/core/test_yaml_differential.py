@@ -208,6 +208,7 @@ KNOWN = {
     "colon starting a flow key": "m: {a: 1, :b: 2}\n",
     "flow key ending in a colon": "r: [a:]\n",
     "blank line with spaces before a block scalar": "p: |-\n \n   - op\n",
+    "comment on a block scalar header (final line break)": "run: | # note\n  echo\nx: 1\n",
     "lone surrogate escape": 'a: "\\ud800"\n',
     "block scalar at EOF without a line break": "a: |\n  text",
     "lone CR line break": "a: 1\rb: 2\r",
