@@ -91,6 +91,7 @@ def clear_caches() -> None:
     clear_semdiff()
     documents.read_documents.cache_clear()
     yaml_fast._plain.cache_clear()
+    yaml_fast._reused.clear()
 
 
 def median(action: Callable[[], object], runs: int) -> tuple[float, float]:

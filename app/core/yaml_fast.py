@@ -16,6 +16,8 @@ characters ruamel refuses. `tests/core/test_yaml_differential.py` holds the two 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -92,6 +94,42 @@ def _plain(text: str) -> Any:
     return _reference.constructor.yaml_constructors[tag](_reference.constructor, node)
 
 
+class _Reused:
+    """Values of large top-level entries by their exact text, least recently used out."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self.entries: OrderedDict[bytes, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, text: bytes, default: Any) -> Any:
+        with self.lock:
+            if text in self.entries:
+                self.entries.move_to_end(text)
+                return self.entries[text]
+        return default
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+    def put(self, text: bytes, value: Any) -> None:
+        with self.lock:
+            if text in self.entries or len(text) > self.max_bytes:
+                return
+            self.entries[text] = value
+            self.size += len(text)
+            while self.size > self.max_bytes:
+                old, _ = self.entries.popitem(last=False)
+                self.size -= len(old)
+
+
+_MIN_REUSED = 4096  # smaller entries are walked again: cheaper than keeping them
+_MISSING = object()
+_reused = _Reused(32 * 1024 * 1024)
+
+
 def _text(view: memoryview) -> str:
     try:
         return str(view, "utf-8")
@@ -107,6 +145,7 @@ class _Walker:
 
     def __init__(self, src: Source, limit: int) -> None:
         self.src, self.tree, self.limit = src, src.tree, limit
+        self.to_eof = False  # whether the document being walked runs to the end of the text
 
     def scalar(self, nid: int, kind: int) -> Any:
         if kind & _VALQUO:
@@ -201,6 +240,7 @@ class _Walker:
     def _mapping(self, nid: int, kind: int, depth: int) -> dict[Any, Any]:
         tree = self.tree
         out: dict[Any, Any] = {}
+        reuse = depth == 0 and not kind & _FLOW  # a document's top-level block entries
         child = _first_child(tree, nid)
         while child != _NONE:
             ckind = _type(tree, child)
@@ -212,16 +252,41 @@ class _Walker:
                 key = _plain(str(_tree_key(tree, child), "utf-8"))
             if key in out:
                 raise _Defer("duplicate key")
+            following = _next_sibling(tree, child)
             if ckind & _NESTED:
-                out[key] = self.value(child, depth + 1)
+                if reuse:
+                    out[key] = self._entry(child, following, depth)
+                else:
+                    out[key] = self.value(child, depth + 1)
             elif ckind & _ODD_VALUE:
                 if ckind & _VALNIL and kind & _FLOW and not ckind & _KEYQUO:
                     self._check_flow_null(child)
                 out[key] = self.scalar(child, ckind)
             else:
                 out[key] = _plain(str(_tree_val(tree, child), "utf-8"))
-            child = _next_sibling(tree, child)
+            child = following
         return out
+
+    def _entry(self, child: int, following: int, depth: int) -> Any:
+        """A top-level entry's value, reused when the same text (from its line's start to the
+        next entry) was read before: a PR's head is mostly its base, and a CRD's `spec` is
+        megabytes. Values are never changed in place (the document cache shares them too)."""
+        src = self.src
+        start = src.offset(_tree_key(self.tree, child))
+        if following != _NONE:
+            has_key = not _type(self.tree, following) & _KEYNIL
+            end = src.offset(_tree_key(self.tree, following)) if has_key else None
+        else:
+            end = len(src.original) if self.to_eof else None
+        if start is None or end is None or end - start < _MIN_REUSED:
+            return self.value(child, depth + 1)
+        text = src.original[src.original.rfind(b"\n", 0, start) + 1 : end]
+        found = _reused.get(text, _MISSING)
+        if found is not _MISSING:
+            return found
+        value = self.value(child, depth + 1)
+        _reused.put(text, value)
+        return value
 
 
 def _check_leading_blanks(data: bytes, pos: int) -> None:
@@ -291,6 +356,7 @@ def load(
         documents = _documents(tree)
         src.last_doc = documents[-1] if documents else -1
         for index, doc in enumerate(documents):
+            walker.to_eof = doc == documents[-1]
             value = walker.value(doc, 0)
             node = node_for(src, doc, index, ())
             line = node.start_mark.line if node.start_mark is not None else None

@@ -279,3 +279,33 @@ def test_line_look_ups_on_c_path_nodes(path: tuple[str | int, ...], key: bool, l
     assert type(docs[0].node).__name__ == "FastMapping"
     assert line_of(docs[0].node, path, key=key) == line
     assert line_of(load_yaml_documents_reference(LINES)[0].node, path, key=key) == line
+
+
+def _big_entry(indent: str) -> str:
+    rows = "".join(
+        f"{indent}    field{i}: {{type: string, description: 'row {i}'}}\n" for i in range(200)
+    )
+    return f"{indent}spec:\n{indent}  properties:\n{rows}"
+
+
+def test_a_top_level_entry_read_before_is_reused_and_equal() -> None:
+    """The head of a PR is its base plus a key: the unchanged large entry is not walked again,
+    and both sides still read exactly as ruamel reads them."""
+    base = "kind: CustomResourceDefinition\n" + _big_entry("")
+    head = base + "added: true\n"
+    assert compare(base) == compare(head) == "fast"
+    first, second = fast(base), fast(head)
+    assert isinstance(first, list) and isinstance(second, list)
+    assert second[0][0]["spec"] is first[0][0]["spec"]
+    assert second[0][0]["added"] is True
+
+
+def test_the_same_entry_text_at_another_indent_is_not_reused() -> None:
+    """An entry's text is taken from its line's start: at another column the same words are
+    another structure, so they are read again."""
+    flat = fast(_big_entry("") + "x: 1\n")
+    nested = fast("top:\n" + _big_entry("  ") + "  x: 1\n")
+    assert isinstance(flat, list) and isinstance(nested, list)
+    assert flat[0][0]["spec"] == nested[0][0]["top"]["spec"]
+    assert flat[0][0]["spec"] is not nested[0][0]["top"]["spec"]
+    compare("top:\n" + _big_entry("  ") + "  x: 1\n")
