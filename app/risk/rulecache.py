@@ -36,10 +36,10 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def _code_version() -> str:
-    """What decides how bytes become items: our version, ruamel's, and this format (looked up
+    """What decides how bytes become items: our version, the YAML parsers', and this format (looked up
     once per process: each package-metadata look-up scans sys.path)."""
     parts = [FORMAT]
-    for package in ("countersign", "ruamel.yaml"):
+    for package in ("countersign", "ruamel.yaml", "rapidyaml"):
         try:
             parts.append(f"{package}={version(package)}")
         except PackageNotFoundError:
