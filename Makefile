@@ -57,6 +57,7 @@ image-test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/semdiff.py
 	$(BIN)/python bench/semdiff_terraform.py
+	$(BIN)/python bench/yaml_parse.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/plan.py
 	$(BIN)/python bench/risk.py

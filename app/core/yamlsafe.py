@@ -18,6 +18,7 @@ from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from app.core import yaml_fast
 from app.core.errors import UnparseableError
 from app.core.text import decode_text
 
@@ -95,7 +96,22 @@ def _decode(data: bytes | str, source: str) -> str:
 
 
 def load_yaml_documents(data: bytes | str, source: str = "<yaml>") -> list[YamlDocument]:
-    """Parse every document of a YAML stream; raise UnparseableError (with line) on bad input."""
+    """Parse every document of a YAML stream; raise UnparseableError (with line) on bad input.
+
+    The C parser (`yaml_fast`, rapidyaml) reads what it reads exactly like ruamel; anything
+    else, errors included, is read by the ruamel reference below.
+    """
+    text = _decode(data, source)
+    if len(text) > MAX_YAML_BYTES:
+        raise UnparseableError(f"YAML file larger than {MAX_YAML_BYTES:,} bytes", file=source)
+    fast = yaml_fast.load(text, source, max_depth=MAX_DEPTH, max_nodes=MAX_EXPANDED_NODES)
+    if fast is not None:
+        return [YamlDocument(value=v, line=line, node=node) for v, line, node in fast]
+    return load_yaml_documents_reference(text, source)
+
+
+def load_yaml_documents_reference(data: bytes | str, source: str = "<yaml>") -> list[YamlDocument]:
+    """The reference reading (ruamel, pure Python): what the C path must equal, and its fallback."""
     text = _decode(data, source)
     if len(text) > MAX_YAML_BYTES:
         raise UnparseableError(f"YAML file larger than {MAX_YAML_BYTES:,} bytes", file=source)
@@ -117,6 +133,10 @@ def load_yaml_documents(data: bytes | str, source: str = "<yaml>") -> list[YamlD
         raise UnparseableError(f"invalid YAML: {problem}", file=source, line=line) from exc
     except RecursionError as exc:
         raise UnparseableError("YAML nested too deeply", file=source) from exc
+    except TypeError as exc:  # ruamel's constructor on a collection used as a key (`? {a: 1}`)
+        raise UnparseableError(
+            "a mapping or list used as a mapping key", file=source, hint="use a string key"
+        ) from exc
     return docs
 
 

@@ -6,7 +6,7 @@ items of each file, keyed by the SHA-256 of the file's bytes and the versions of
 reads them; everything after parsing (schema validation, CEL compilation, pack checks) still runs
 on every load, so a cached item can never smuggle past a check a fresh one would fail.
 The code half of the key hashes the source of the modules that turn bytes into items (this
-module, the rule reader and the YAML loader) plus ruamel's version, so an edited checkout or an
+module, the rule reader and the YAML loaders) plus the parsers' versions, so an edited checkout or an
 upgraded parser never reads a stale entry; it deliberately avoids `importlib.metadata`, whose
 look-ups scan `sys.path` and import the email parser (tens of ms of a one-file pre-flight).
 Only files that loaded cleanly are stored. A missing, unreadable or corrupt cache entry is a miss;
@@ -39,20 +39,28 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def _code_version() -> str:
-    """What decides how bytes become items: the reading code itself, ruamel's version and this
-    format (computed once per process)."""
+    """What decides how bytes become items: the reading code itself, the YAML parsers' versions
+    and this format (computed once per process)."""
     import ruamel.yaml
+    import ryml
 
-    from app.core import yamlsafe
+    from app.core import yaml_fast, yaml_nodes, yamlsafe
     from app.risk import rules
 
     digest = hashlib.sha256(FORMAT.encode())
-    for module in (__file__, rules.__file__, yamlsafe.__file__):
+    for module in (
+        __file__,
+        rules.__file__,
+        yamlsafe.__file__,
+        yaml_fast.__file__,
+        yaml_nodes.__file__,
+    ):
         try:
             digest.update(Path(module).read_bytes())
         except OSError:  # a zipped or frozen install: fall back to the names alone
             digest.update(module.encode())
-    return f"{FORMAT};ruamel.yaml={ruamel.yaml.__version__};code={digest.hexdigest()[:16]}"
+    versions = f"ruamel.yaml={ruamel.yaml.__version__};rapidyaml={ryml.__version__}"
+    return f"{FORMAT};{versions};code={digest.hexdigest()[:16]}"
 
 
 def _entry(data: bytes) -> Path | None:

@@ -44,7 +44,14 @@ def unmatched_by_key(
 
 
 def same(a: Any, b: Any) -> bool:
-    """Semantic equality: 1 == 1.0 but True != 1; dict key order ignored; list order kept."""
+    """Semantic equality: 1 == 1.0 but True != 1; dict key order ignored; list order kept.
+
+    Two large documents read from almost the same text are mostly equal subtrees: `==` and
+    `repr` compare those at C speed (equal reprs mean equal types and values, key order
+    included), and only what differs is walked.
+    """
+    if type(a) is type(b) and type(a) in (dict, list) and a == b and repr(a) == repr(b):
+        return True
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, int | float) and isinstance(b, int | float):

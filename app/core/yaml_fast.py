@@ -1,0 +1,370 @@
+"""YAML through rapidyaml (C++), read exactly as the ruamel reference reads it (ADR 0009).
+
+ruamel's pure-Python composer is ~400x slower than rapidyaml on the same bytes, and it was the
+bulk of every large YAML pull request. Here rapidyaml builds the tree and one walk builds the
+values; plain scalars are resolved by ruamel's own YAML 1.2 resolver and constructors (cached per
+spelling), so `yes` stays a string, `0755` is 755 and a date is a date, exactly as before. Nodes
+for line look-ups are built lazily (`yaml_nodes`), only along the paths a finding asks about.
+
+Whatever this path cannot read exactly like ruamel makes `load` return None, and the caller reads
+the file with ruamel instead (so ruamel's message and line stay the error users see): any parse
+error, anchors, aliases, merge keys and tags, duplicate keys, nesting deeper than the cap,
+containers as keys, empty documents, tabs, line breaks other than LF/CRLF, a BOM, and
+characters ruamel refuses. `tests/core/test_yaml_differential.py` holds the two paths equal.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from functools import lru_cache
+from typing import Any
+
+import ryml
+from ruamel.yaml import YAML
+from ruamel.yaml.nodes import Node, ScalarNode
+from ruamel.yaml.reader import Reader
+from ryml import _ryml
+
+from app.core.yaml_nodes import Source, node_for
+
+__all__ = ["load"]
+
+# rapidyaml node type bits (ryml.NodeType values).
+_KEY, _VAL, _MAP, _SEQ, _DOC = ryml.KEY, ryml.VAL, ryml.MAP, ryml.SEQ, ryml.DOC
+_KEYQUO, _VALQUO = ryml.KEYQUO, ryml.VALQUO
+_KEYNIL, _VALNIL = ryml.KEYNIL, ryml.VALNIL
+_BLOCK_SCALAR = ryml.VAL_LITERAL | ryml.VAL_FOLDED
+_FLOW = ryml.FLOW_SL | ryml.FLOW_ML
+_DEFER = ryml.KEYREF | ryml.VALREF | ryml.KEYANCH | ryml.VALANCH | ryml.KEYTAG | ryml.VALTAG
+_NESTED = _MAP | _SEQ | _DEFER
+_ODD_KEY = _KEYQUO | _KEYNIL  # not a plain key
+_ODD_VALUE = _VALQUO | _VALNIL  # not a plain value
+_NONE = ryml.NONE
+# The C functions behind `ryml.Tree`'s methods, called directly: the Python wrapper around each
+# doubles the cost of the walk, which is a few calls per node.
+_type = _ryml.Tree_type
+_first_child = _ryml.Tree_first_child
+_next_sibling = _ryml.Tree_next_sibling
+_tree_key = _ryml.Tree_key
+_tree_val = _ryml.Tree_val
+
+_STR = "tag:yaml.org,2002:str"
+_RESOLVED = frozenset(
+    f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "timestamp", "value")
+)
+# Characters after which ruamel and rapidyaml may split text differently: tabs (rapidyaml reads
+# `a:<TAB>b` as one scalar, YAML 1.2 as a mapping), line breaks ruamel counts but we do not
+# (lone CR, NEL, LS, PS), a byte-order mark in the middle of text.
+_ODD = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
+
+# Lines where rapidyaml is more lenient than ruamel (found by the fuzzing in
+# tests/core/test_yaml_differential.py): a `...` document end, even indented (rapidyaml accepts
+# content after it), and a `%` directive line.
+_LENIENT = re.compile(r"^[ \t]*\.\.\.(?:[ \t]|\r?$)|^%", re.MULTILINE)
+
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_reference = YAML(typ="safe", pure=True)
+
+
+class _Defer(Exception):
+    """This input is read by the ruamel reference instead (see the module docstring)."""
+
+
+# YAML forbids a plain scalar to start with an indicator; rapidyaml accepts some (`@x`, `}x`).
+# `?b` in a flow sequence is an explicit key to ruamel, a string to rapidyaml; `{a, :b}` is an
+# error to ruamel, a key to rapidyaml (`:8080` in block context is a plain string to both: it is
+# read by ruamel too, only slower).
+_INDICATORS = frozenset(",[]{}#&*!|>'\"%@`?:")
+
+
+@lru_cache(maxsize=1 << 16)
+def _plain(text: str) -> Any:
+    """A plain scalar's value, by ruamel's YAML 1.2 resolver and constructors."""
+    if text[:1] in _INDICATORS:
+        raise _Defer("plain scalar starting with an indicator")
+    tag = str(_reference.resolver.resolve(ScalarNode, text, (True, False)))
+    if tag == _STR:
+        return text
+    if tag not in _RESOLVED:
+        raise _Defer(tag)
+    node = ScalarNode(tag, text)
+    return _reference.constructor.yaml_constructors[tag](_reference.constructor, node)
+
+
+class _Reused:
+    """Values of large top-level entries by their exact text, least recently used out."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes, self.size = max_bytes, 0
+        self.entries: OrderedDict[bytes, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, text: bytes, default: Any) -> Any:
+        with self.lock:
+            if text in self.entries:
+                self.entries.move_to_end(text)
+                return self.entries[text]
+        return default
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.size = 0
+
+    def put(self, text: bytes, value: Any) -> None:
+        with self.lock:
+            if text in self.entries or len(text) > self.max_bytes:
+                return
+            self.entries[text] = value
+            self.size += len(text)
+            while self.size > self.max_bytes:
+                old, _ = self.entries.popitem(last=False)
+                self.size -= len(old)
+
+
+_MIN_REUSED = 4096  # smaller entries are walked again: cheaper than keeping them
+_MISSING = object()
+_reused = _Reused(32 * 1024 * 1024)
+
+
+def _text(view: memoryview) -> str:
+    try:
+        return str(view, "utf-8")
+    except UnicodeDecodeError as exc:  # an escape rapidyaml encodes differently (`"\\ud800"`)
+        raise _Defer("escape") from exc
+
+
+_HEADER = re.compile(rb"[|>][-+1-9]*[ \t]*(?:#[^\n]*)?\r?$")
+
+
+class _Walker:
+    """One walk of a rapidyaml tree into values, checking what rapidyaml is lenient about."""
+
+    def __init__(self, src: Source, limit: int) -> None:
+        self.src, self.tree, self.limit = src, src.tree, limit
+        self.to_eof = False  # whether the document being walked runs to the end of the text
+
+    def scalar(self, nid: int, kind: int) -> Any:
+        if kind & _VALQUO:
+            if kind & _BLOCK_SCALAR:
+                self._check_header(nid)
+            return _text(_tree_val(self.tree, nid))
+        if kind & _VALNIL:
+            return None
+        return _plain(_text(_tree_val(self.tree, nid)))
+
+    def key(self, nid: int, kind: int) -> Any:
+        if kind & _KEYQUO:
+            self._check_quoted_key(nid)
+            return _text(_tree_key(self.tree, nid))
+        if kind & _KEYNIL:  # `[a,: b]`: a null key to rapidyaml, an error to ruamel
+            raise _Defer("null key")
+        return _plain(_text(_tree_key(self.tree, nid)))
+
+    def _check_flow_null(self, nid: int) -> None:
+        """`{q:}` / `[q:]`: key `q` to rapidyaml, the text `q:` to ruamel."""
+        offset = self.src.offset(_tree_key(self.tree, nid))
+        if offset is None:
+            raise _Defer("flow key")
+        end = offset + len(_tree_key(self.tree, nid))
+        if self.src.original[end : end + 2] in (b":,", b":]", b":}"):
+            raise _Defer("flow key ending in a colon")
+
+    def _check_header(self, nid: int) -> None:
+        """A block scalar's `|`/`>` header ends its line (rapidyaml reads `> - x` as one)."""
+        data, offset = self.src.original, self.src.offset(_tree_val(self.tree, nid))
+        if not data.endswith(b"\n"):  # rapidyaml keeps a final line break the file lacks
+            raise _Defer("block scalar at the end of a file without a final line break")
+        if offset is None or offset == 0 or data[offset - 1 : offset] != b"\n":
+            raise _Defer("block scalar header")
+        start = data.rfind(b"\n", 0, offset - 1) + 1
+        header = _HEADER.search(data, start, offset - 1)
+        if header is None:
+            raise _Defer("block scalar header")
+        if b"#" in header.group():  # rapidyaml then drops the final line break (`| # note`)
+            raise _Defer("comment on a block scalar header")
+        _check_leading_blanks(data, offset)
+
+    def _check_quoted_key(self, nid: int) -> None:
+        """An implicit key is one line (rapidyaml accepts a quoted key across lines), and
+        `"a":b` with no space is JSON style, which ruamel refuses in a flow sequence."""
+        data, offset = self.src.original, self.src.offset(_tree_key(self.tree, nid))
+        if offset is None or offset == 0:
+            raise _Defer("quoted key")
+        quote = data[offset - 1 : offset]
+        end = data.find(b"\n", offset)
+        line = data[offset : len(data) if end < 0 else end]
+        if quote == b"'":
+            match = re.match(rb"(?:[^']|'')*'", line)
+        elif quote == b'"':
+            match = re.match(rb'(?:[^"\\]|\\.)*"', line)
+        else:
+            match = None
+        if match is None:
+            raise _Defer("quoted key across lines")
+        after = line[match.end() : match.end() + 2]
+        if after[:1] == b":" and after[1:2] not in (b"", b" ", b"\r", b",", b"]", b"}"):
+            raise _Defer("JSON-style key")
+
+    def value(self, nid: int, depth: int) -> Any:
+        """The value of node `nid` (a walk of its subtree), or _Defer. The common cases (plain
+        key, plain value) are inlined: this loop runs once per node of every YAML file."""
+        if depth > self.limit:
+            raise _Defer("depth")
+        tree = self.tree
+        kind = _type(tree, nid)
+        if kind & _DEFER:
+            raise _Defer("anchor, alias or tag")
+        if kind & _MAP:
+            return self._mapping(nid, kind, depth)
+        if kind & _SEQ:
+            items: list[Any] = []
+            child = _first_child(tree, nid)
+            while child != _NONE:
+                ckind = _type(tree, child)
+                if ckind & _NESTED:
+                    items.append(self.value(child, depth + 1))
+                elif ckind & _ODD_VALUE:
+                    items.append(self.scalar(child, ckind))
+                else:
+                    items.append(_plain(str(_tree_val(tree, child), "utf-8")))
+                child = _next_sibling(tree, child)
+            return items
+        if kind & _VAL:
+            return self.scalar(nid, kind)
+        raise _Defer("node without a value")
+
+    def _mapping(self, nid: int, kind: int, depth: int) -> dict[Any, Any]:
+        tree = self.tree
+        out: dict[Any, Any] = {}
+        reuse = depth == 0 and not kind & _FLOW  # a document's top-level block entries
+        child = _first_child(tree, nid)
+        while child != _NONE:
+            ckind = _type(tree, child)
+            if ckind & _DEFER:
+                raise _Defer("anchor, alias or tag")
+            if ckind & _ODD_KEY:
+                key = self.key(child, ckind)
+            else:
+                key = _plain(str(_tree_key(tree, child), "utf-8"))
+            if key in out:
+                raise _Defer("duplicate key")
+            following = _next_sibling(tree, child)
+            if ckind & _NESTED:
+                if reuse:
+                    out[key] = self._entry(child, following, depth)
+                else:
+                    out[key] = self.value(child, depth + 1)
+            elif ckind & _ODD_VALUE:
+                if ckind & _VALNIL and kind & _FLOW and not ckind & _KEYQUO:
+                    self._check_flow_null(child)
+                out[key] = self.scalar(child, ckind)
+            else:
+                out[key] = _plain(str(_tree_val(tree, child), "utf-8"))
+            child = following
+        return out
+
+    def _entry(self, child: int, following: int, depth: int) -> Any:
+        """A top-level entry's value, reused when the same text (from its line's start to the
+        next entry) was read before: a PR's head is mostly its base, and a CRD's `spec` is
+        megabytes. Values are never changed in place (the document cache shares them too)."""
+        src = self.src
+        start = src.offset(_tree_key(self.tree, child))
+        if following != _NONE:
+            has_key = not _type(self.tree, following) & _KEYNIL
+            end = src.offset(_tree_key(self.tree, following)) if has_key else None
+        else:
+            end = len(src.original) if self.to_eof else None
+        if start is None or end is None or end - start < _MIN_REUSED:
+            return self.value(child, depth + 1)
+        text = src.original[src.original.rfind(b"\n", 0, start) + 1 : end]
+        found = _reused.get(text, _MISSING)
+        if found is not _MISSING:
+            return found
+        value = self.value(child, depth + 1)
+        _reused.put(text, value)
+        return value
+
+
+def _check_leading_blanks(data: bytes, pos: int) -> None:
+    """Blank lines before a block scalar's text that ruamel refuses and rapidyaml accepts:
+    wider than the text's indent (the spec's rule), or, when the first blank line has spaces,
+    any later leading line indented further ("more indented follow up line than first")."""
+    first, widest = -1, 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        line = data[pos:end].rstrip(b"\r")
+        text = line.lstrip(b" ")
+        indent = len(line) - len(text)
+        if text:
+            if widest > indent or (first > 0 and indent > first):
+                raise _Defer("blank lines before a block scalar's text")
+            return
+        first = indent if first < 0 else first
+        if first > 0 and indent > first:
+            raise _Defer("blank lines before a block scalar's text")
+        widest = max(widest, indent)
+        pos = end + 1
+
+
+def _documents(tree: ryml.Tree) -> list[int]:
+    root = tree.root_id()
+    if tree.is_stream(root):
+        return list(ryml.children(tree, root))
+    kind = tree.type(root)
+    if kind & (_MAP | _SEQ) or (kind & _VAL and not kind & _VALNIL):
+        return [root]
+    return []
+
+
+def _suspicious(text: str) -> bool:
+    if any(ch in text for ch in _ODD):
+        return True
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        return True
+    if _LENIENT.search(text):
+        return True
+    if text.isascii():  # the common case: only control characters to look for, in bytes
+        return _CONTROL.search(text.encode("ascii")) is not None
+    return Reader.NON_PRINTABLE.search(text) is not None
+
+
+def load(
+    text: str, source: str, *, max_depth: int, max_nodes: int
+) -> list[tuple[Any, int, Node]] | None:
+    """(value, first line, node) per document, or None when ruamel must read this text."""
+    if not text:
+        return []
+    if _suspicious(text):
+        return None
+    buffer = bytearray(text.encode("utf-8"))
+    original = bytes(buffer)
+    try:
+        tree = ryml.parse_in_place(buffer)
+    except ryml.ExceptionBasic:
+        return None
+    if tree.size() > max_nodes:
+        return None
+    src = Source(tree, buffer, original, text, source)
+    walker = _Walker(src, max_depth)
+    out: list[tuple[Any, int, Node]] = []
+    try:
+        documents = _documents(tree)
+        src.last_doc = documents[-1] if documents else -1
+        for index, doc in enumerate(documents):
+            walker.to_eof = doc == documents[-1]
+            value = walker.value(doc, 0)
+            node = node_for(src, doc, index, ())
+            line = node.start_mark.line if node.start_mark is not None else None
+            if line is None:
+                return None
+            out.append((value, line + 1, node))
+    except (_Defer, UnicodeDecodeError):  # UTF-8 rapidyaml wrote for an escape (`"\\ud800"`)
+        return None
+    except RecursionError:
+        return None
+    return out
