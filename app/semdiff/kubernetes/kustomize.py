@@ -178,12 +178,19 @@ def analyze(file: FileDiff) -> list[Change]:
     """One change per section entry (or scalar) that differs between base and head."""
     base, base_doc = read_side(file.base, file.old_path or file.path, entries)
     head, head_doc = read_side(file.head, file.path, entries)
+    # A kustomization added or deleted as a whole builds new objects or stops building them:
+    # its namespace/namePrefix renames nothing that exists (kustomize.scope-change reads it).
+    status = "added" if file.base is None else "removed" if file.head is None else "changed"
+
+    def facts(section: str, before: Any, after: Any) -> dict[str, Any]:
+        return {"kustomization": status, **_kustomize_facts(section, before, after)}
+
     return diff_sections(
         file.path,
         "kustomize",
         (base, base_doc),
         (head, head_doc),
-        _kustomize_facts,
+        facts,
         secret_sections=("secretGenerator",),
     )
 

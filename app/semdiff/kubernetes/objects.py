@@ -356,6 +356,11 @@ def _facts(before: K8sObject | None, after: K8sObject | None) -> dict[str, Any]:
         facts["images_before"] = _images(kind, b)
         facts["images_after"] = _images(kind, a)
         facts.update(_security(kind, a))
+        before_security = _security(kind, b) if b is not None else {}
+        # Only what this change grants: an unchanged privileged DaemonSet is not news (#24).
+        facts["privileges_added"] = [
+            k for k, v in _security(kind, a).items() if v and not before_security.get(k)
+        ]
         if after is not None and after.conditional:
             certain = _security(kind, without(a, after.conditional))
             maybe = [k for k, v in facts.items() if v is True and certain.get(k) is False]
@@ -365,13 +370,11 @@ def _facts(before: K8sObject | None, after: K8sObject | None) -> dict[str, Any]:
         facts["service_type_before"] = _service_type(b)
         facts["service_type_after"] = _service_type(a)
     if kind in ("Role", "ClusterRole"):
-        rules = _get(a, "rules")
-        facts["rbac_wildcard"] = isinstance(rules, list) and any(_wildcard(r) for r in rules)
+        facts["rbac_wildcard"] = _wildcards(a)
+        facts["rbac_wildcard_before"] = _wildcards(b)
     if kind in ("RoleBinding", "ClusterRoleBinding"):
-        facts["cluster_admin"] = (
-            _get(a, "roleRef", "kind") == "ClusterRole"
-            and _get(a, "roleRef", "name") == "cluster-admin"
-        )
+        facts["cluster_admin"] = _cluster_admin(a)
+        facts["cluster_admin_before"] = _cluster_admin(b)
     return facts
 
 
@@ -448,6 +451,18 @@ def _service_type(body: Any) -> str | None:
         return None
     value = _get(body, "spec", "type")
     return str(value) if value is not None else "ClusterIP"
+
+
+def _wildcards(body: Any) -> bool:
+    rules = _get(body, "rules")
+    return isinstance(rules, list) and any(_wildcard(r) for r in rules)
+
+
+def _cluster_admin(body: Any) -> bool:
+    return bool(
+        _get(body, "roleRef", "kind") == "ClusterRole"
+        and _get(body, "roleRef", "name") == "cluster-admin"
+    )
 
 
 def _wildcard(rule: Any) -> bool:
