@@ -25,6 +25,7 @@ from app.semdiff.common import templating, text
 from app.semdiff.common.documents import read_documents, structured_format
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
 from app.semdiff.kubernetes import objects as kubernetes
+from app.semdiff.kubernetes import pr_context as kubernetes_pr
 from app.semdiff.kubernetes import tooling
 from app.semdiff.pricing import analyzer as pricing
 from app.semdiff.scoped import ScopedAnalysis, is_scoped
@@ -249,7 +250,7 @@ def analyze_files(
     for path in [*per_file, *(p for p in objects if p not in per_file)]:
         out += per_file.get(path, [])
         out += sorted(objects.get(path, []), key=lambda c: (c.line or 0, c.address))
-    return out
+    return kubernetes_pr.annotate(out, files)
 
 
 def _parts(file: FileDiff, config: RepoConfig) -> list[tuple[FileDiff, Kind | None]]:

@@ -11,6 +11,7 @@ with `facts.format: kustomize` and `facts.section`, never Kubernetes objects.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,20 @@ def _literals(item: Any) -> Any:
     return {**item, "literals": literals}
 
 
+_REF = re.compile(r"([?&])(ref|version)=[^&#]*&?")
+
+
+def _list_key(item: Any) -> str:
+    """A remote base is known by its URL without `?ref=`: bumping the ref is an update of the
+    same entry (lws `…//config/default?ref=v0.7.0` → `v0.8.0`), not a removal and an addition."""
+    if isinstance(item, dict):
+        return _digest(item)
+    text = str(item)
+    if "://" in text or text.startswith(("github.com/", "git@")):
+        return _REF.sub(r"\1", text).rstrip("?&")
+    return text
+
+
 KEYED: dict[str, Callable[[Any], str]] = {
     "images": _name_key,
     "replicas": _name_key,
@@ -90,7 +105,7 @@ def entries(value: Any) -> dict[tuple[str, str | None], Any]:
         name = str(section)
         if name in LIST_SECTIONS and isinstance(content, list):
             for item in content:
-                out[(name, str(item) if not isinstance(item, dict) else _digest(item))] = item
+                out[(name, _list_key(item))] = item
         elif name in KEYED and isinstance(content, list):
             for item in content:
                 out[(name, KEYED[name](item))] = (

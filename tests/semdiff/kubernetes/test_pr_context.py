@@ -1,0 +1,127 @@
+"""Deletes and kustomize removals judged with the rest of the PR in view (#24).
+
+Faithful re-creations, trimmed: grafana/helm-charts 3a90565916 (the grafana chart moved out of
+the monorepo), kubeflow/manifests 8b00e94124 (lws bumped, its patch file dropped) and
+c736d93926 (an AuthorizationPolicy moved into a component), argoproj/argocd-example-apps
+382b85852f (a base folded into its parent kustomization); all Apache-2.0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.config.repo import RepoConfig
+from app.core.models import FileDiff
+from app.risk import evaluate_rules, load_rule_pack
+from app.semdiff.dispatch import analyze_files
+
+PACK = load_rule_pack(Path(__file__).resolve().parents[3] / "risk_rules")
+
+DEPLOYMENT = b"""apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "grafana.fullname" . }}
+  namespace: {{ include "grafana.namespace" . }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: grafana
+          image: grafana/grafana:12.0.0
+"""
+CHART = b"apiVersion: v2\nname: grafana\nversion: 10.1.0\n"
+SERVICE = b"""apiVersion: v1
+kind: Service
+metadata:
+  name: %s
+  namespace: %s
+spec:
+  selector:
+    control-plane: controller-manager
+"""
+
+
+def high(files: list[FileDiff]) -> set[tuple[str, str]]:
+    changes = analyze_files(files, RepoConfig())
+    findings = evaluate_rules(PACK, changes, is_agent=True, author="x")
+    return {(f.rule, f.address or "") for f in findings if f.severity in ("high", "critical")}
+
+
+def test_templates_of_a_chart_removed_from_the_repository_delete_nothing() -> None:
+    template = FileDiff(path="charts/grafana/templates/deployment.yaml", base=DEPLOYMENT, head=None)
+    chart = FileDiff(path="charts/grafana/Chart.yaml", base=CHART, head=None)
+    assert not [r for r in high([template, chart]) if r[0] == "k8s.delete"]
+    # A template deleted from a chart that stays: the next upgrade deletes the object.
+    assert [r for r in high([template]) if r[0] == "k8s.delete"]
+
+
+def test_a_dropped_patch_file_is_no_delete() -> None:
+    folder = "applications/trainer/upstream/third-party/leaderworkerset"
+    base = (
+        b"resources:\n- https://github.com/kubernetes-sigs/lws//config/default?ref=v0.7.0\n"
+        b"patches:\n- path: patches/metrics_service_selector.yaml\n"
+    )
+    head = b"resources:\n- https://github.com/kubernetes-sigs/lws//config/default?ref=v0.8.0\n"
+    kustomization = FileDiff(path=f"{folder}/kustomization.yaml", base=base, head=head)
+    patch = FileDiff(
+        path=f"{folder}/patches/metrics_service_selector.yaml",
+        base=SERVICE % (b"lws-controller-manager-metrics-service", b"default"),
+        head=None,
+    )
+    found = high([kustomization, patch])
+    assert not [r for r in found if r[0] in ("k8s.delete", "kustomize.resource-removed")], found
+    changes = analyze_files([kustomization], RepoConfig())
+    (remote,) = [c for c in changes if c.facts.get("section") == "resources"]
+    assert (remote.op, remote.address) == (
+        "update",
+        "resources[https://github.com/kubernetes-sigs/lws//config/default]",
+    )
+
+
+def test_a_resource_listed_again_by_another_kustomization_moved() -> None:
+    base_k = FileDiff(
+        path="kustomize-guestbook/base/kustomization.yaml",
+        base=b"resources:\n- ../../guestbook/guestbook-ui-svc.yaml\n",
+        head=None,
+    )
+    parent = FileDiff(
+        path="kustomize-guestbook/kustomization.yaml",
+        base=b"resources:\n- base\n",
+        head=b"resources:\n- ../guestbook/guestbook-ui-svc.yaml\n",
+    )
+    found = high([base_k, parent])
+    assert (
+        "kustomize.resource-removed",
+        "resources[../../guestbook/guestbook-ui-svc.yaml]",
+    ) not in found
+    # Listed nowhere any more: still a removal.
+    gone = FileDiff(path=parent.path, base=parent.base, head=b"resources: []\n")
+    assert (
+        "kustomize.resource-removed",
+        "resources[../../guestbook/guestbook-ui-svc.yaml]",
+    ) in high([base_k, gone])
+
+
+def test_a_resource_whose_objects_moved_to_another_file_is_no_removal() -> None:
+    overlay = "applications/kserve/models-web-app/overlays/kubeflow"
+    kustomization = FileDiff(
+        path=f"{overlay}/kustomization.yaml",
+        base=b"resources:\n- ../../base\n- web-app-authorization-policy.yaml\n",
+        head=b"resources:\n- ../../base\ncomponents:\n- ../../components/istio\n",
+    )
+    moved = SERVICE % (b"models-web-app", b"kubeflow")
+    old = FileDiff(path=f"{overlay}/web-app-authorization-policy.yaml", base=moved, head=None)
+    new = FileDiff(
+        path="applications/kserve/models-web-app/components/istio/authorization-policy.yaml",
+        base=None,
+        head=moved,
+    )
+    found = high([kustomization, old, new])
+    assert (
+        "kustomize.resource-removed",
+        "resources[web-app-authorization-policy.yaml]",
+    ) not in found
+    # Without the new file the objects are gone: the removal and the delete are both high.
+    found = high([kustomization, old])
+    assert ("kustomize.resource-removed", "resources[web-app-authorization-policy.yaml]") in found
+    assert ("k8s.delete", "Service/kubeflow/models-web-app") in found
