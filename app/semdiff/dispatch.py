@@ -156,9 +156,7 @@ def analyze_file(file: FileDiff, config: RepoConfig, kind: Kind | None = None) -
     kind = kind or kind_for(file, rule)
     changes: list[Change] = []
     if file.is_binary:
-        changes.extend(
-            text.unparseable(file, kind, "binary content cannot be reviewed semantically")
-        )
+        changes.extend(text.unparseable(file, kind, text.binary_reason(file)))
     elif kind != "text" and not file.complete:
         changes.extend(text.analyze(file, kind=kind))
     else:

@@ -62,5 +62,5 @@ def test_a_tsconfig_edit_is_a_data_change_not_unparseable() -> None:
 
 
 def test_strict_json_stays_strict() -> None:
-    with pytest.raises(UnparseableError, match="plans.json:3: invalid JSON"):
+    with pytest.raises(UnparseableError, match=r"plans\.json:3: invalid JSON"):
         read_documents(TSCONFIG % b"es2019", "json", "prices/plans.json")
