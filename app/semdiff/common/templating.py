@@ -43,6 +43,7 @@ _CONTROL_WORDS = frozenset(
 )
 _ASSIGNMENT = re.compile(r"^\$[A-Za-z0-9_]*\s*:?=")
 _INDENT = re.compile(r"\bn?indent\s+(\d+)")
+_NINDENT = re.compile(r"\|\s*nindent\s+(\d+)\s*-?\}\}$")
 _PLACEHOLDER = re.compile(r"tpl_[0-9a-f]{12}(?:_\d+)?")
 
 
@@ -313,6 +314,12 @@ class _Masker:
             name = self.name(actions[0].text)
             return f"{texts[0]}{name}: {name}"
         out = [texts[0]]
+        first = actions[0].text
+        newline = _NINDENT.search(first)
+        if self.target == "yaml" and not texts[0].strip() and first.startswith("{{-") and newline:
+            # `  {{- $key | nindent 2 }}: |` trims the spaces before it and starts a new line at
+            # column 2: the key sits where nindent puts it, not where the action is written.
+            out = [" " * int(newline.group(1))]
         for action, after in zip(actions, texts[1:], strict=True):
             if action.control:
                 out.append(" " * len(action.text) if "\n" not in action.text else " ")
