@@ -314,9 +314,9 @@ class _Masker:
             name = self.name(actions[0].text)
             return f"{texts[0]}{name}: {name}"
         out = [texts[0]]
-        first = actions[0].text
-        newline = _NINDENT.search(first)
-        if self.target == "yaml" and not texts[0].strip() and first.startswith("{{-") and newline:
+        opening = actions[0].text
+        newline = _NINDENT.search(opening)
+        if self.target == "yaml" and not texts[0].strip() and opening.startswith("{{-") and newline:
             # `  {{- $key | nindent 2 }}: |` trims the spaces before it and starts a new line at
             # column 2: the key sits where nindent puts it, not where the action is written.
             out = [" " * int(newline.group(1))]
