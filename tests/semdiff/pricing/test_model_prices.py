@@ -116,3 +116,19 @@ def test_a_price_cut_to_zero_is_non_positive_whichever_field() -> None:
     assert change.facts["non_positive_moves"] == ["output_cost_per_token"]
     findings = evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")
     assert ("pricing.non-positive", "critical") in {(f.rule, f.severity) for f in findings}
+
+
+def test_a_new_record_at_zero_is_an_addition_not_a_give_away() -> None:
+    # tokencost 23b960f95f: `azure_ai/cohere-rerank-v3.5` is billed per query (0.002) with
+    # per-token prices of 0.0; 27fc836532: Vertex's free Llama MaaS previews.
+    head = edited()
+    head["azure_ai/cohere-rerank-v3.5"] = {
+        "input_cost_per_token": 0.0,
+        "input_cost_per_query": 0.002,
+        "output_cost_per_token": 0.0,
+        "litellm_provider": "azure_ai",
+        "mode": "rerank",
+    }
+    (change,) = [c for c in run(head) if c.address == "key:azure_ai/cohere-rerank-v3.5"]
+    rules = {f.rule for f in evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")}
+    assert rules == {"pricing.record-added"}
