@@ -79,6 +79,7 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
         return list(changes)
     removed = {f.old_path or f.path for f in files if f.head is None}
     renamed = {f.old_path: f.path for f in files if f.old_path and f.old_path != f.path}
+    old_paths = {new: old for old, new in renamed.items()}
     kustomizations = _Kustomizations(files)
     unreadable = {c.file for c in changes if c.unparseable}
     lost = {p for c in deletes for p in (c.file, c.old_file) if p}
@@ -93,7 +94,9 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
             if change.file in kustomizations.patches:
                 extra["kustomize_patch"] = True
         elif _removal(change):
-            target = resolve(posixpath.dirname(change.file), str(change.facts.get("entry")))
+            # A renamed kustomization's removed entries are relative to where it was.
+            folder = posixpath.dirname(old_paths.get(change.file, change.file))
+            target = resolve(folder, str(change.facts.get("entry")))
             moved_to = renamed.get(target, target)
             if target in kustomizations.listed or moved_to in kustomizations.listed:
                 extra["still_listed"] = True

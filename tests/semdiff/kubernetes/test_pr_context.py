@@ -125,3 +125,22 @@ def test_a_resource_whose_objects_moved_to_another_file_is_no_removal() -> None:
     found = high([kustomization, old])
     assert ("kustomize.resource-removed", "resources[web-app-authorization-policy.yaml]") in found
     assert ("k8s.delete", "Service/kubeflow/models-web-app") in found
+
+
+def test_entries_of_a_renamed_kustomization_resolve_from_where_it_was() -> None:
+    # flux2-kustomize-helm-example 8cee66461b: infrastructure/kustomization.yaml becomes
+    # infrastructure/configs/kustomization.yaml; `redis` meant infrastructure/redis.
+    renamed = FileDiff(
+        path="infrastructure/configs/kustomization.yaml",
+        old_path="infrastructure/kustomization.yaml",
+        status="renamed",
+        base=b"resources:\n  - redis\n",
+        head=b"resources:\n  - cluster-issuers.yaml\n",
+    )
+    controllers = FileDiff(
+        path="infrastructure/controllers/kustomization.yaml",
+        base=None,
+        head=b"resources:\n  - ../redis\n",
+    )
+    assert ("kustomize.resource-removed", "resources[redis]") not in high([renamed, controllers])
+    assert ("kustomize.resource-removed", "resources[redis]") in high([renamed])
