@@ -38,6 +38,10 @@ def object_facts(before: K8sObject | None, after: K8sObject | None) -> dict[str,
         "name": current.name,
         "api_version": current.api_version,
     }
+    if _hook(current.body):
+        facts["hook"] = True  # a Helm/Argo CD hook: created for a sync, deleted after it
+    if current.name.endswith("*"):
+        facts["generated_name"] = True  # `generateName`: a new object on every apply
     kind = current.kind
     if kind in WORKLOADS:
         facts["replicas_before"] = _replicas(kind, b)
@@ -162,3 +166,11 @@ def _wildcard(rule: Any) -> bool:
         if isinstance(values, list) and "*" in values:
             return True
     return False
+
+
+HOOK_ANNOTATIONS = ("helm.sh/hook", "argocd.argoproj.io/hook")
+
+
+def _hook(body: Any) -> bool:
+    annotations = get(body, "metadata", "annotations")
+    return isinstance(annotations, dict) and any(a in annotations for a in HOOK_ANNOTATIONS)

@@ -10,6 +10,9 @@ A delete read from one file can be something else once the whole PR is seen:
   head (the same file, or the file it was renamed to): it moved between overlays.
 - `objects_moved`: a resource file the PR deletes or renames whose objects are all still
   declared in the head (no object of it is deleted): the objects moved, the entry followed.
+- `dissolved`: the removed entry is a kustomization folder the PR deletes or moves: its own
+  entries are judged one by one (what they list is still listed, or leaves for real), so the
+  parent's removal adds nothing.
 
 Each is a fact the delete rules read; nothing is dropped here.
 """
@@ -23,6 +26,7 @@ from typing import Any
 from app.core.errors import UnparseableError
 from app.core.models import Change, FileDiff
 from app.semdiff.kubernetes.kustomize import entries, read_side
+from app.semdiff.kubernetes.tooling import KUSTOMIZATION_NAMES as NAMES
 from app.semdiff.kubernetes.tooling import is_kustomization_path
 
 __all__ = ["annotate"]
@@ -100,6 +104,10 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
             moved_to = renamed.get(target, target)
             if target in kustomizations.listed or moved_to in kustomizations.listed:
                 extra["still_listed"] = True
+            elif any(
+                f"{target}/{name}" in removed or f"{target}/{name}" in renamed for name in NAMES
+            ):
+                extra["dissolved"] = True
             elif (target in removed or target in renamed) and not (
                 target in lost or target in unreadable or moved_to in unreadable
             ):

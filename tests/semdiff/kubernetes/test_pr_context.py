@@ -144,3 +144,64 @@ def test_entries_of_a_renamed_kustomization_resolve_from_where_it_was() -> None:
     )
     assert ("kustomize.resource-removed", "resources[redis]") not in high([renamed, controllers])
     assert ("kustomize.resource-removed", "resources[redis]") in high([renamed])
+
+
+HOOK = b"""apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: before-
+  annotations:
+    argocd.argoproj.io/hook: PreSync
+    argocd.argoproj.io/hook-delete-policy: HookSucceeded
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: sleep
+          image: alpine:latest
+"""
+SOURCE = b"""apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata:
+  name: cert-manager
+  namespace: cert-manager
+spec:
+  url: https://charts.jetstack.io
+"""
+
+
+def test_hooks_generated_names_and_flux_sources_delete_nothing_lasting() -> None:
+    # argocd-example-apps 382b85852f (hook Jobs renamed), flux2-kustomize-helm-example
+    # 2b8cffe3f7 (a HelmRepository swapped for an OCIRepository).
+    hook = FileDiff(path="pre-post-sync/components/pre-sync-job.yaml", base=HOOK, head=None)
+    source = FileDiff(path="infrastructure/controllers/cert-manager.yaml", base=SOURCE, head=None)
+    assert high([hook, source]) == set()
+    lasting = HOOK.replace(b"generateName: before-", b"name: before").replace(
+        b"    argocd.argoproj.io/hook: PreSync\n", b""
+    )
+    job = FileDiff(path="jobs/before.yaml", base=lasting, head=None)
+    assert ("k8s.delete", "Job/default/before") in high([job])
+
+
+def test_a_base_the_pr_dissolves_is_judged_by_its_own_entries() -> None:
+    # argocd-example-apps 382b85852f: dev/ and prod/ overlays and their base are deleted; the
+    # base's resources are listed by kustomize-guestbook/kustomization.yaml in the head.
+    base = FileDiff(
+        path="kustomize-guestbook/base/kustomization.yaml",
+        base=b"resources:\n- ../../guestbook/guestbook-ui-svc.yaml\n",
+        head=None,
+    )
+    prod = FileDiff(
+        path="kustomize-guestbook/prod/kustomization.yaml",
+        base=b"namePrefix: prod-\nbases:\n- ../base\n",
+        head=None,
+    )
+    parent = FileDiff(
+        path="kustomize-guestbook/kustomization.yaml",
+        base=None,
+        head=b"resources:\n- ../guestbook/guestbook-ui-svc.yaml\n",
+    )
+    assert high([base, prod, parent]) == set()
+    # A base that stays in the repository but is no longer used: the removal is real.
+    assert ("kustomize.resource-removed", "bases[../base]") in high([prod])
