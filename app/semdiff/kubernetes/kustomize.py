@@ -71,15 +71,18 @@ def _literals(item: Any) -> Any:
 
 
 _REF = re.compile(r"([?&])(ref|version)=[^&#]*&?")
+_RELEASE = re.compile(r"/releases/download/[^/]+/")
 
 
 def _list_key(item: Any) -> str:
-    """A remote base is known by its URL without `?ref=`: bumping the ref is an update of the
-    same entry (lws `…//config/default?ref=v0.7.0` → `v0.8.0`), not a removal and an addition."""
+    """A remote base is known by its URL without `?ref=` or release tag: bumping either is an
+    update of the same entry (lws `…//config/default?ref=v0.7.0` → `v0.8.0`, jobset's
+    `…/releases/download/v0.10.1/manifests.yaml`), not a removal and an addition."""
     if isinstance(item, dict):
         return _digest(item)
     text = str(item)
     if "://" in text or text.startswith(("github.com/", "git@")):
+        text = _RELEASE.sub("/releases/download/*/", text)  # jobset's v0.10.1 → v0.11.0
         return _REF.sub(r"\1", text).rstrip("?&")
     return text
 

@@ -205,3 +205,16 @@ def test_a_base_the_pr_dissolves_is_judged_by_its_own_entries() -> None:
     assert high([base, prod, parent]) == set()
     # A base that stays in the repository but is no longer used: the removal is real.
     assert ("kustomize.resource-removed", "bases[../base]") in high([prod])
+
+
+def test_a_release_asset_bump_is_an_update_of_one_entry() -> None:
+    # kubeflow/manifests 8b00e94124: jobset's released manifests move to the next version.
+    url = "https://github.com/kubernetes-sigs/jobset/releases/download/%s/manifests.yaml"
+    kustomization = FileDiff(
+        path="applications/trainer/upstream/third-party/jobset/kustomization.yaml",
+        base=f"resources:\n- {url % 'v0.10.1'}\n".encode(),
+        head=f"resources:\n- {url % 'v0.11.0'}\n".encode(),
+    )
+    (change,) = analyze_files([kustomization], RepoConfig())
+    assert change.op == "update"
+    assert [(f.before, f.after) for f in change.fields] == [(url % "v0.10.1", url % "v0.11.0")]
