@@ -13,6 +13,8 @@ A delete read from one file can be something else once the whole PR is seen:
 - `dissolved`: the removed entry is a kustomization folder the PR deletes or moves: its own
   entries are judged one by one (what they list is still listed, or leaves for real), so the
   parent's removal adds nothing.
+- `nothing_lasting`: the removed entry is a file the PR deletes whose objects were all hooks,
+  `generateName` objects or Flux sources (a chart source deletes no workload).
 
 Each is a fact the delete rules read; nothing is dropped here.
 """
@@ -108,6 +110,8 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
                 f"{target}/{name}" in removed or f"{target}/{name}" in renamed for name in NAMES
             ):
                 extra["dissolved"] = True
+            elif target in removed and _only_transient(deletes, target):
+                extra["nothing_lasting"] = True
             elif (target in removed or target in renamed) and not (
                 target in lost or target in unreadable or moved_to in unreadable
             ):
@@ -126,3 +130,24 @@ def _removal(change: Change) -> bool:
         and change.facts.get("section") in LISTS
         and isinstance(change.facts.get("entry"), str)
     )
+
+
+SOURCE_KINDS = frozenset(
+    {"HelmRepository", "GitRepository", "OCIRepository", "HelmChart", "Bucket"}
+)
+
+
+def _transient(change: Change) -> bool:
+    """A delete that removes nothing lasting: a sync hook, a `generateName` object, a Flux source
+    (the same exemptions `k8s.delete` makes)."""
+    facts = change.facts
+    source = facts.get("object_kind") in SOURCE_KINDS and str(
+        facts.get("api_version", "")
+    ).startswith("source.toolkit.fluxcd.io/")
+    return bool(facts.get("hook") or facts.get("generated_name") or source)
+
+
+def _only_transient(deletes: Sequence[Change], path: str) -> bool:
+    """The deleted file held objects, and every one of them was transient."""
+    own = [c for c in deletes if path in (c.file, c.old_file)]
+    return bool(own) and all(_transient(c) for c in own)

@@ -218,3 +218,24 @@ def test_a_release_asset_bump_is_an_update_of_one_entry() -> None:
     (change,) = analyze_files([kustomization], RepoConfig())
     assert change.op == "update"
     assert [(f.before, f.after) for f in change.fields] == [(url % "v0.10.1", url % "v0.11.0")]
+
+
+def test_dropping_a_file_of_chart_sources_removes_no_workload() -> None:
+    # flux2-kustomize-helm-example 8cee66461b: infrastructure/sources/bitnami.yaml (a
+    # HelmRepository) leaves the sources kustomization and is deleted.
+    bitnami = SOURCE.replace(b"cert-manager", b"bitnami")
+    kustomization = FileDiff(
+        path="infrastructure/sources/kustomization.yaml",
+        base=b"resources:\n  - bitnami.yaml\n  - podinfo.yaml\n",
+        head=b"resources:\n  - podinfo.yaml\n",
+    )
+    source = FileDiff(path="infrastructure/sources/bitnami.yaml", base=bitnami, head=None)
+    assert high([kustomization, source]) == set()
+    release = FileDiff(
+        path="infrastructure/sources/bitnami.yaml",
+        base=bitnami + b"---\n" + SERVICE % (b"redis", b"redis"),
+        head=None,
+    )
+    assert ("kustomize.resource-removed", "resources[bitnami.yaml]") in high(
+        [kustomization, release]
+    )
