@@ -10,9 +10,10 @@ A delete read from one file can be something else once the whole PR is seen:
   head (the same file, or the file it was renamed to): it moved between overlays.
 - `objects_moved`: a resource file the PR deletes or renames whose objects are all still
   declared in the head (no object of it is deleted): the objects moved, the entry followed.
-- `dissolved`: the removed entry is a kustomization folder the PR deletes or moves: its own
-  entries are judged one by one (what they list is still listed, or leaves for real), so the
-  parent's removal adds nothing.
+- `dissolved`: the removed entry is a kustomization folder the PR deletes or moves, and that
+  kustomization listed resources: they are judged one by one (still listed elsewhere, or leaving
+  for real), so the parent's removal adds nothing. A deleted component that only patches (Pod
+  Security labels) has no entries of its own to judge, so its removal stays.
 - `nothing_lasting`: the removed entry is a file the PR deletes whose objects were all hooks,
   `generateName` objects or Flux sources (a chart source deletes no workload).
 
@@ -43,6 +44,8 @@ class _Kustomizations:
     def __init__(self, files: Sequence[FileDiff]) -> None:
         self.listed: set[str] = set()
         self.patches: set[str] = set()
+        self.listing: set[str] = set()
+        """Folders whose base-side kustomization lists resources (judged entry by entry)."""
         for file in files:
             for path, data, head in (
                 (file.old_path or file.path, file.base, False),
@@ -65,6 +68,8 @@ class _Kustomizations:
                 self.patches.add(resolve(folder, target))
             elif head and section in LISTS:
                 self.listed.add(resolve(folder, target))
+            elif section in LISTS:
+                self.listing.add(folder)
 
 
 def resolve(folder: str, entry: str) -> str:
@@ -106,7 +111,7 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
             moved_to = renamed.get(target, target)
             if target in kustomizations.listed or moved_to in kustomizations.listed:
                 extra["still_listed"] = True
-            elif any(
+            elif target in kustomizations.listing and any(
                 f"{target}/{name}" in removed or f"{target}/{name}" in renamed for name in NAMES
             ):
                 extra["dissolved"] = True

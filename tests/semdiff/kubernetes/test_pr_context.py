@@ -239,3 +239,24 @@ def test_dropping_a_file_of_chart_sources_removes_no_workload() -> None:
     assert ("kustomize.resource-removed", "resources[bitnami.yaml]") in high(
         [kustomization, release]
     )
+
+
+def test_a_deleted_component_that_only_patches_is_still_a_removal() -> None:
+    # kubeflow/manifests 3fc74a71a7: the PSS baseline component (namespace labels as patches)
+    # is deleted and leaves the example install: a security control goes.
+    component = FileDiff(
+        path="common/security/PSS/dynamic/baseline/kustomization.yaml",
+        base=b"kind: Component\npatches:\n- path: namespace-labels.yaml\n",
+        head=None,
+    )
+    example = FileDiff(
+        path="example/kustomization.yaml",
+        base=b"resources:\n- ../common/cert-manager/base\ncomponents:\n"
+        b"- ../common/security/PSS/dynamic/baseline\n",
+        head=b"resources:\n- ../common/cert-manager/base\n",
+    )
+    found = high([component, example])
+    assert (
+        "kustomize.resource-removed",
+        "components[../common/security/PSS/dynamic/baseline]",
+    ) in found
