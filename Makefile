@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo demo-console test test-fast fmt lint typecheck pytest bench corpus clean image image-test
+.PHONY: demo demo-console test test-fast fmt lint typecheck pytest bench corpus soak clean image image-test
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -66,6 +66,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/tracing.py
 	$(BIN)/python bench/scorecard.py --events 100000
 	$(BIN)/python bench/console.py --events 30000
+	$(BIN)/python bench/replay.py
+
+# Sustained load on PostgreSQL (minutes; not in `make test`): starts PostgreSQL if needed.
+soak: $(STAMP)
+	eval "$$(bash scripts/start-postgres.sh --print-env)" && $(BIN)/python scripts/soak.py $(SOAK_ARGS)
 
 corpus: $(STAMP)
 	$(BIN)/python scripts/corpus.py $(CORPUS_ARGS)

@@ -66,4 +66,16 @@ class AnalyzeCallFact:
     outcome: str = "ok"
 
 
-Fact = EvaluationFact | MergeFact | AnalyzeCallFact
+@dataclass(frozen=True)
+class WaiverFact:
+    """One `waiver` event: a named person took `rule`'s finding off one of the agent's PRs."""
+
+    seq: int
+    at: datetime
+    agent_id: str
+    repo: str
+    pr: int
+    rule: str
+
+
+Fact = EvaluationFact | MergeFact | AnalyzeCallFact | WaiverFact

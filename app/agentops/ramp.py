@@ -77,42 +77,62 @@ def graduation_for(
     history: AgentHistory | None,
 ) -> Graduation | None:
     """The first entry that applies, and whether its gates hold; None when none applies."""
+    found = applicable_entry(entries, tier, findings, changes)
+    if found is None:
+        return None
+    index, entry = found
+    days = entry.gates.window_days
+    card = history.records.get(days) if history is not None else None
+    return judge_entry(index, entry, None if card is None else figures_of(card, days))
+
+
+def applicable_entry(
+    entries: Sequence[GraduationEntry],
+    tier: Tier,
+    findings: Sequence[Finding],
+    changes: Sequence[Change],
+) -> tuple[int, GraduationEntry] | None:
+    """The first entry whose `from_tier` is the tier and whose selectors cover every finding at
+    that tier (the replay asks this of stored findings too)."""
     if not isinstance(tier, int):
         return None
     for index, entry in enumerate(entries):
         if entry.from_tier != tier:
             continue
         at_tier = [f for f in findings if f.tier == tier]
-        if not at_tier or not all(_covered(entry, f, changes) for f in at_tier):
-            continue
-        days = entry.gates.window_days
-        card = history.records.get(days) if history is not None else None
-        base = {"entry": index, "from_tier": entry.from_tier, "to_tier": entry.to_tier}
-        if card is None:
-            return Graduation(
-                graduated=False,
-                **base,
-                failed_gates=("no audited record available",),
-                summary=f"not graduated (stays tier {tier}): no audited record available",
-            )
-        fig = figures_of(card, days)
-        failed = failed_gates(entry.gates, fig)
-        if failed:
-            return Graduation(
-                graduated=False,
-                **base,
-                figures=fig,
-                failed_gates=tuple(failed),
-                summary=f"not graduated (stays tier {tier}): {'; '.join(failed)}",
-            )
+        if at_tier and all(_covered(entry, f, changes) for f in at_tier):
+            return index, entry
+    return None
+
+
+def judge_entry(index: int, entry: GraduationEntry, fig: GateFigures | None) -> Graduation:
+    """Whether the entry's gates hold over the figures; without figures never graduated."""
+    tier = entry.from_tier
+    days = entry.gates.window_days
+    base = {"entry": index, "from_tier": entry.from_tier, "to_tier": entry.to_tier}
+    if fig is None:
         return Graduation(
-            graduated=True,
+            graduated=False,
+            **base,
+            failed_gates=("no audited record available",),
+            summary=f"not graduated (stays tier {tier}): no audited record available",
+        )
+    failed = failed_gates(entry.gates, fig)
+    if failed:
+        return Graduation(
+            graduated=False,
             **base,
             figures=fig,
-            summary=(
-                f"graduated: {fig.merged} merged in {days} days, {fig.reverted} reverted, "
-                f"{fig.bypassed} bypass{'es' if fig.bypassed != 1 else ''} "
-                f"(tier {entry.from_tier} → {entry.to_tier})"
-            ),
+            failed_gates=tuple(failed),
+            summary=f"not graduated (stays tier {tier}): {'; '.join(failed)}",
         )
-    return None
+    return Graduation(
+        graduated=True,
+        **base,
+        figures=fig,
+        summary=(
+            f"graduated: {fig.merged} merged in {days} days, {fig.reverted} reverted, "
+            f"{fig.bypassed} bypass{'es' if fig.bypassed != 1 else ''} "
+            f"(tier {entry.from_tier} → {entry.to_tier})"
+        ),
+    )

@@ -13,7 +13,9 @@ Definitions (docs/agent-ops.md says the same):
 - evaluated with run ID: evaluated PRs whose evaluation or merge in the window named a run;
 - run-ID coverage: % of merges with a run ID; cost per merge: sum of `Agent-Run-Cost-USD` over
   merges ÷ merges (merges without a cost add nothing and are counted in `merges_without_cost`);
-- analyze calls: `POST /api/analyze` calls admitted past the rate limit (agent level only).
+- analyze calls: `POST /api/analyze` calls admitted past the rate limit (agent level only);
+- waivers: `/countersign waive` given on the agent's PRs in the window, also per rule
+  (`waivers_by_rule`): a rule waived often is a rule to fix.
 A PR belongs to a rule class (`terraform`, `pricing`, … the rule id's prefix) when one of its
 findings has that prefix. Pure.
 """
@@ -29,7 +31,14 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from app.agentops.facts import AnalyzeCallFact, EvaluationFact, Fact, MergeFact
+from app.agentops.facts import (
+    AnalyzeCallFact,
+    EvaluationFact,
+    Fact,
+    MergeFact,
+    WaiverFact,
+    rule_class,
+)
 from app.agentops.reverts import pull_key
 
 
@@ -79,6 +88,10 @@ class Scorecard(BaseModel):
     """Agent level only (a pre-flight has no PR and so no rule class): None on class rows."""
     reverted_prs: tuple[str, ...] = ()
     """`owner/repo#N` of the reverted merges, so the figure can be checked."""
+    waivers: int = 0
+    """Waivers given on the agent's PRs (of this rule class) in the window."""
+    waivers_by_rule: dict[str, int] = {}
+    """Rule id → waivers given: a rule waived often is a rule to fix."""
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -121,6 +134,7 @@ def _card(
     merges: Sequence[MergeFact],
     reverted: set[tuple[str, int]],
     analyze_calls: int | None,
+    waivers: Sequence[WaiverFact] = (),
 ) -> Scorecard:
     last: dict[tuple[str, int], EvaluationFact] = {}
     blocked: set[tuple[str, int]] = set()
@@ -161,6 +175,10 @@ def _card(
         merges_without_cost=n - len(costs),
         analyze_calls=analyze_calls,
         reverted_prs=tuple(reverted_prs),
+        waivers=len(waivers),
+        waivers_by_rule={
+            r: sum(1 for w in waivers if w.rule == r) for r in sorted({w.rule for w in waivers})
+        },
     )
 
 
@@ -172,6 +190,7 @@ def scorecards(
     evaluations: dict[str, list[EvaluationFact]] = defaultdict(list)
     merges: dict[str, list[MergeFact]] = defaultdict(list)
     calls: dict[str, int] = defaultdict(int)
+    waived: dict[str, list[WaiverFact]] = defaultdict(list)
     every_merge: list[MergeFact] = []
     for fact in records:
         if isinstance(fact, MergeFact):
@@ -183,15 +202,19 @@ def scorecards(
                 evaluations[fact.agent_id].append(fact)
         elif isinstance(fact, AnalyzeCallFact) and window.holds(fact.at):
             calls[fact.agent_id] += 1
+        elif isinstance(fact, WaiverFact) and window.holds(fact.at):
+            waived[fact.agent_id].append(fact)
     reverted = reverted_keys(every_merge)
     out: list[Scorecard] = []
-    for agent in sorted(set(evaluations) | set(merges) | set(calls)):
-        evs, mgs = evaluations.get(agent, []), merges.get(agent, [])
-        out.append(_card(agent, None, window, evs, mgs, reverted, calls.get(agent, 0)))
+    for agent in sorted(set(evaluations) | set(merges) | set(calls) | set(waived)):
+        evs, mgs, wvs = evaluations.get(agent, []), merges.get(agent, []), waived.get(agent, [])
+        out.append(_card(agent, None, window, evs, mgs, reverted, calls.get(agent, 0), wvs))
         if not by_class:
             continue
         classes = sorted(
-            {c for e in evs for c in e.rule_classes} | {c for m in mgs for c in m.rule_classes}
+            {c for e in evs for c in e.rule_classes}
+            | {c for m in mgs for c in m.rule_classes}
+            | {rule_class(w.rule) for w in wvs}
         )
         for cls in classes:
             prs = {(e.repo, e.pr) for e in evs if cls in e.rule_classes}
@@ -204,6 +227,7 @@ def scorecards(
                     [m for m in mgs if cls in m.rule_classes],
                     reverted,
                     None,
+                    [w for w in wvs if rule_class(w.rule) == cls],
                 )
             )
     return out

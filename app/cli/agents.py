@@ -54,6 +54,7 @@ def _table(cards: list[Scorecard], since: datetime, until: datetime) -> Table:
         "run-ID",
         "$/merge",
         "analyze calls",
+        "waivers",
     ):
         table.add_column(name, justify="left" if name in ("agent", "rule class") else "right")
     for c in cards:
@@ -71,8 +72,17 @@ def _table(cards: list[Scorecard], since: datetime, until: datetime) -> Table:
             _pct(c.run_id_coverage_pct),
             "—" if c.cost_per_merge_usd is None else f"{c.cost_per_merge_usd:.4g}",
             "" if c.analyze_calls is None else str(c.analyze_calls),
+            _waived(c.waivers_by_rule),
         )
     return table
+
+
+def _waived(by_rule: dict[str, int]) -> str:
+    """`3 (pricing.large-change 2, …)`: the most waived rules first (a rule to fix)."""
+    if not by_rule:
+        return "0"
+    ranked = sorted(by_rule.items(), key=lambda item: (-item[1], item[0]))
+    return f"{sum(by_rule.values())} (" + ", ".join(f"{r} {n}" for r, n in ranked[:3]) + ")"
 
 
 @agents_app.command("report")

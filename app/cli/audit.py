@@ -21,8 +21,10 @@ from app.core.errors import AuditIntegrityError, DatabaseNotReady, UsageError
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from sqlalchemy import Engine
 
+    from app.store.audit.evidence import EvidencePacket
     from app.store.audit.verify import VerifyResult
 
 
@@ -94,7 +96,10 @@ def export_command(
     repo: Annotated[str | None, typer.Option(help="Only this repository (owner/name).")] = None,
     agent: Annotated[str | None, typer.Option(help="Only this agent id.")] = None,
     fmt: Annotated[
-        Literal["jsonl", "csv"], typer.Option("--format", help="Output format.")
+        Literal["jsonl", "csv", "oscal-ar"],
+        typer.Option(
+            "--format", help="Output format (oscal-ar: an OSCAL 1.1.2 Assessment Results document)."
+        ),
     ] = "jsonl",
     output: Annotated[
         Path | None,
@@ -106,8 +111,9 @@ def export_command(
         bool,
         typer.Option(
             "--signed",
-            help="Write a signed bundle to the -o directory: the JSONL export and a DSSE envelope "
-            "(in-toto statement) signed with COUNTERSIGN_SIGNING_KEY[_PATH].",
+            help="Write a signed bundle to the -o directory: the JSONL export, a signed SLSA "
+            "source VSA per merge and a DSSE envelope (in-toto statement) signed with "
+            "COUNTERSIGN_SIGNING_KEY[_PATH].",
         ),
     ] = False,
 ) -> None:
@@ -115,18 +121,18 @@ def export_command(
     from app.store.audit.export import count_merges, export_merges
 
     start, end = _when(since, "--since"), _when(until, "--until")
+    if fmt == "oscal-ar":
+        _export_oscal(start, end, repo, agent, output, signed=signed)
+        return
     key = None
     if signed:
-        from app.config.settings import Settings
-        from app.store.audit.signing import EXPORT_NAME, load_signing_key
+        from app.store.audit.signing import EXPORT_NAME
 
         if fmt != "jsonl":
             raise UsageError("--signed writes JSONL only", hint="drop --format csv")
         if output is None:
             raise UsageError("--signed needs -o DIR (the bundle directory)")
-        settings = Settings()
-        pem = settings.signing_key.get_secret_value() if settings.signing_key else None
-        key = load_signing_key(pem, settings.signing_key_path)
+        key = _signing_key()
         try:
             output.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -155,10 +161,37 @@ def export_command(
         if key is not None:
             from app.store.audit.signing import write_envelope
             from app.store.audit.store import chain_head
+            from app.store.audit.vsa import write_vsas
 
+            vsas = write_vsas(bundle, EXPORT_NAME, engine, key)
+            stderr().print(f"SLSA source VSAs: {vsas}", highlight=False)
             envelope = write_envelope(bundle, chain_head(engine), key)
             stderr().print(f"signed: {envelope}", highlight=False)
     stderr().print(f"exported {written[0] if written else 0} merge record(s)", highlight=False)
+
+
+def _export_oscal(
+    start: datetime | None,
+    end: datetime | None,
+    repo: str | None,
+    agent: str | None,
+    output: Path | None,
+    *,
+    signed: bool,
+) -> None:
+    from app.store.audit.oscal import assessment_results, render_oscal
+
+    if signed:
+        raise UsageError("--signed writes JSONL only", hint="drop --format oscal-ar")
+    with _engine() as engine:
+        document = assessment_results(engine, start, end, repo, agent)
+    _write(render_oscal(document), output)
+    results = document["assessment-results"]["results"][0]
+    stderr().print(
+        f"OSCAL assessment results: {len(results.get('observations', []))} merge(s), "
+        f"{len(results.get('findings', []))} finding(s)",
+        highlight=False,
+    )
 
 
 @audit_app.command("verify")
@@ -189,7 +222,11 @@ def verify_command(
         if not bundle.is_dir():
             raise UsageError(f"no such bundle directory: {bundle}")
         count = verify_bundle(bundle, load_public_key(public_key))
-        typer.echo(f"ok: signature, digest and {count} record(s) verified ({bundle})")
+        from app.store.audit.vsa import vsa_summary
+
+        vsas = vsa_summary(bundle)
+        also = f", and {vsas['count']} SLSA VSA(s)" if vsas else ""
+        typer.echo(f"ok: signature, digest and {count} record(s) verified{also} ({bundle})")
         return
     if file is not None:
         if not file.is_file():
@@ -219,7 +256,12 @@ def verify_command(
 def evidence_command(
     change: Annotated[str, typer.Argument(help="The change, OWNER/REPO#N.")],
     fmt: Annotated[
-        Literal["json", "html"], typer.Option("--format", help="JSON, or a printable HTML page.")
+        Literal["json", "html", "vsa"],
+        typer.Option(
+            "--format",
+            help="JSON, a printable HTML page, or vsa: the merge's SLSA source VSA as a DSSE "
+            "envelope signed with COUNTERSIGN_SIGNING_KEY[_PATH].",
+        ),
     ] = "json",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File to write (default stdout).")
@@ -229,10 +271,37 @@ def evidence_command(
     from app.store.audit.evidence import build_packet, parse_change, render_html, render_json
 
     repo, number = parse_change(change)
+    key = _signing_key() if fmt == "vsa" else None
     with _engine() as engine:
         packet = build_packet(engine, repo, number)
+    if key is not None:
+        _write(_vsa_text(packet, key), output)
+        return
     text = render_html(packet) if fmt == "html" else render_json(packet)
     _write(text, output)
+
+
+def _signing_key() -> Ed25519PrivateKey:
+    from app.config.settings import Settings
+    from app.store.audit.signing import load_signing_key
+
+    settings = Settings()
+    pem = settings.signing_key.get_secret_value() if settings.signing_key else None
+    return load_signing_key(pem, settings.signing_key_path)
+
+
+def _vsa_text(packet: EvidencePacket, key: Ed25519PrivateKey) -> str:
+    import json
+
+    from app.store.audit.vsa import signed_vsa
+
+    try:
+        envelope = signed_vsa(packet, key)
+    except ValueError as error:
+        raise UsageError(
+            str(error), hint="a VSA names the merge commit; none is recorded"
+        ) from None
+    return json.dumps(envelope, indent=2) + "\n"
 
 
 @audit_app.command("sample")

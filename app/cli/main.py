@@ -29,7 +29,9 @@ def _mount_groups() -> None:
     """Each command group lives in a module of its own; this is the one place that mounts them."""
     from app.cli.agents import agents_app
     from app.cli.audit import audit_app, db_app
+    from app.cli.mcp import mcp_command
     from app.cli.packs import policy_app, rules_app
+    from app.cli.replay import replay_command
     from app.cli.retention import retention_app
 
     app.add_typer(rules_app, name="rules")
@@ -38,6 +40,8 @@ def _mount_groups() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")
     app.add_typer(agents_app, name="agents")
+    app.command("replay")(replay_command)
+    app.command("mcp")(mcp_command)
 
 
 _mount_groups()
@@ -85,7 +89,8 @@ def analyze(
     ] = None,
     repo_name: Annotated[str | None, typer.Option(help="owner/name for policy decisions.")] = None,
     fmt: Annotated[
-        Literal["json", "markdown"], typer.Option("--format", help="Output format.")
+        Literal["json", "markdown", "sarif"],
+        typer.Option("--format", help="Output format (sarif: SARIF 2.1.0 for code scanning)."),
     ] = "json",
     rules_dir: Annotated[Path | None, typer.Option(help="Risk rules folder.")] = None,
     policies_dir: Annotated[Path | None, typer.Option(help="Cedar policies folder.")] = None,
@@ -157,6 +162,10 @@ def analyze(
     report = evaluate(snapshot, gate)
     if fmt == "json":
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+    elif fmt == "sarif":
+        from app.gate.render.sarif import render_sarif, rule_infos
+
+        typer.echo(json.dumps(render_sarif(report, rule_infos(gate.rules)), indent=2))
     else:
         typer.echo(render_markdown(report, limit=10_000_000))
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from app.config.allowlists import Allowlists
+from app.config.freezes import FreezeWindow, validate_freezes
 from app.core.errors import ConfigError, UnparseableError
 from app.core.globs import PathSpec, dir_spec, file_spec
 from app.core.models import KINDS, Kind
@@ -103,6 +111,14 @@ class BreakGlassConfig(BaseModel):
         return self.team[1:].lower() if self.team else None
 
 
+class ReplayConfig(BaseModel):
+    """`replay:` how far back a PR that edits the gate's files is replayed (docs/tuning.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: int = Field(default=30, ge=1, le=365)
+
+
 class RepoConfig(BaseModel):
     """The whole file. Every key is optional; an absent file means these defaults."""
 
@@ -116,6 +132,7 @@ class RepoConfig(BaseModel):
     """A commit whose author/committer is linked to no account and unknown to the registry
     enforces the gate (default) or, with `ignore`, counts as a human's."""
     labels: bool = True
+    replay: ReplayConfig = ReplayConfig()
     mode: Literal["enforce", "observe"] = "enforce"
     """`observe`: the check concludes `neutral` with the full report and requests/labels nothing
     (rolling a gate out). An invalid value is a config error, which fails the check."""
@@ -123,6 +140,8 @@ class RepoConfig(BaseModel):
     allowlists: Allowlists = Allowlists()
     """Where changes may point (regions, accounts, registries…); see `app.config.allowlists`."""
     break_glass: BreakGlassConfig = BreakGlassConfig()
+    freezes: Annotated[tuple[FreezeWindow, ...], AfterValidator(validate_freezes)] = ()
+    """Named change freezes (`app.config.freezes`; the decision is `app.gate.freeze`)."""
 
     @field_validator("approvers")
     @classmethod

@@ -2,8 +2,8 @@
 plus one change's evidence packet as JSON or printable HTML.
 
 All of them reuse the CLI's functions (app.store.audit.export, app.store.audit.signing, app.store.audit.evidence)
-and stream. A signed bundle is a zip of the two files `countersign audit export --signed` writes
-(`audit-export.jsonl`, `audit-export.dsse.json`): unzip it and run `countersign audit verify
+and stream. A signed bundle is a zip of the files `countersign audit export --signed` writes
+(`audit-export.jsonl`, `audit-vsa.intoto.jsonl`, `audit-export.dsse.json`): unzip it and run `countersign audit verify
 --bundle DIR --public-key FILE`. Without a signing key the bundle answers 503 (never unsigned).
 """
 
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
@@ -27,6 +28,9 @@ from app.console.pages import TIERS, Number, Owner, engine_of, parse_filter
 from app.console.views import render
 from app.core.errors import UsageError
 from app.runtime.context import Runtime
+
+if TYPE_CHECKING:
+    from app.store.audit.evidence import EvidencePacket
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CHUNK = 1 << 16
@@ -98,6 +102,7 @@ def export_bundle(request: Request, _session: SignedIn) -> StreamingResponse:
     from app.store.audit.export import export_merges
     from app.store.audit.signing import ENVELOPE_NAME, EXPORT_NAME, write_envelope
     from app.store.audit.store import chain_head
+    from app.store.audit.vsa import VSA_NAME, write_vsas
 
     runtime: Runtime = request.app.state.runtime
     key = _signing_key(runtime)
@@ -119,12 +124,13 @@ def export_bundle(request: Request, _session: SignedIn) -> StreamingResponse:
         )
         with closing(lines), (folder / EXPORT_NAME).open("w", encoding="utf-8") as handle:
             handle.writelines(lines)
+        write_vsas(folder, EXPORT_NAME, engine, key)
         # The head is read after the export, as the CLI does: it is never before the last record.
         write_envelope(folder, chain_head(engine), key)
         archive = folder / "bundle.zip"
         with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-            bundle.write(folder / EXPORT_NAME, EXPORT_NAME)
-            bundle.write(folder / ENVELOPE_NAME, ENVELOPE_NAME)
+            for member in (EXPORT_NAME, VSA_NAME, ENVELOPE_NAME):
+                bundle.write(folder / member, member)
         # Open, then unlink: the folder is gone before the first byte is sent, so a client that
         # goes away mid-download leaves nothing on disk (the data is freed with the handle).
         stream = archive.open("rb")
@@ -184,15 +190,18 @@ def public_key(request: Request, _session: SignedIn) -> PlainTextResponse:
 def evidence_file(
     request: Request, owner: Owner, name: Owner, number: Number, fmt: str, _session: SignedIn
 ) -> Response:
-    """The evidence packet as JSON, or the printable page `countersign audit evidence` writes."""
+    """The evidence packet as JSON, the printable page `countersign audit evidence` writes, or
+    (`.vsa`) the merge's signed SLSA source VSA, a DSSE envelope."""
     from app.store.audit.evidence import build_packet, render_html, render_json
 
-    if fmt not in ("json", "html"):
-        raise HTTPException(404, "evidence formats are .json and .html")
+    if fmt not in ("json", "html", "vsa"):
+        raise HTTPException(404, "evidence formats are .json, .html and .vsa")
     try:
         packet = build_packet(engine_of(request), f"{owner}/{name}", number)
     except UsageError as error:
         raise HTTPException(404, str(error)) from error
+    if fmt == "vsa":
+        return _vsa_response(request, packet, f"{owner}-{name}-{number}")
     if fmt == "json":
         return Response(
             render_json(packet),
@@ -206,4 +215,25 @@ def evidence_file(
         render_html(packet),
         media_type="text/html; charset=utf-8",
         headers={"Content-Security-Policy": PRINTABLE_CSP},
+    )
+
+
+def _vsa_response(request: Request, packet: EvidencePacket, stem: str) -> Response:
+    """The signed VSA (503 without a signing key, never unsigned; 404 without a merge commit)."""
+    import json
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.store.audit.vsa import signed_vsa
+
+    key = _signing_key(request.app.state.runtime)
+    assert isinstance(key, Ed25519PrivateKey)
+    try:
+        envelope = signed_vsa(packet, key)
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from error
+    return Response(
+        json.dumps(envelope, indent=2) + "\n",
+        media_type="application/vnd.dsse.envelope.v1+json",
+        headers={"Content-Disposition": f'attachment; filename="vsa-{stem}.dsse.json"'},
     )

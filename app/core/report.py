@@ -165,6 +165,38 @@ class BreakGlass(ReportModel):
     refused: tuple[str, ...] = ()
 
 
+class WaiverStatus(ReportModel):
+    """A `/countersign waive` on this PR and what it does now (see app/gate/waivers.py).
+
+    `state`: `active` (the `findings` are left out of the tier), `expired`, or `voided` (a push
+    changed the waived objects since `head_sha`; `why` says what)."""
+
+    rule: str
+    address: str | None = None
+    by: str
+    team: str | None = None
+    reason: str
+    at: str
+    expires_at: str
+    head_sha: str
+    state: Literal["active", "expired", "voided"] = "active"
+    why: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+class FreezeStatus(ReportModel):
+    """A change freeze in force that covers this PR (see app/gate/freeze.py): the check waits
+    (`action_required`, "frozen until …") unless `exception` names who granted one, and why."""
+
+    name: str
+    until: str
+    exception_by: tuple[str, ...] = ()
+    exception: str | None = None
+    """`login: reason` of the freeze exception that lifts it for this content."""
+    refused: tuple[str, ...] = ()
+    """Freeze exceptions given that do not count, and why (content changed since)."""
+
+
 class Report(ReportModel):
     schema_version: Literal[1] = 1
     changes: tuple[Change, ...] = ()
@@ -182,3 +214,7 @@ class Report(ReportModel):
     """The repository's `mode`: in `observe` the check is `neutral` and requests nothing."""
     break_glass: BreakGlass | None = None
     """Present when the break-glass label is on the PR."""
+    waivers: tuple[WaiverStatus, ...] = ()
+    """Waivers given on this PR, active or not; waived findings are not in `findings`."""
+    freeze: FreezeStatus | None = None
+    """The change freeze in force that covers this PR, when one does."""

@@ -190,7 +190,7 @@ class LocalStack:
         if pool is None:
             return
         pool.stop(timeout)
-        busy = [t.name for t in pool._threads if t.is_alive()]
+        busy = pool.busy_threads()
         if busy:
             raise RuntimeError(f"workers still busy {timeout}s after stop: {busy}")
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from app.agentops.history import AgentHistory
@@ -37,10 +38,13 @@ from app.core.report import (
 from app.core.snapshot import PullRequestSnapshot
 from app.gate import break_glass
 from app.gate.approvals import ApprovalGate, GateInput, GateOutcome, MayApprove, PriorEvaluation
+from app.gate.freeze import ExceptionGrant
 from app.gate.owners import CodeOwnersMap
 from app.gate.plan_trust import judge_plans
 from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
+from app.gate.tuning import tune
+from app.gate.waivers import WaiverGrant
 from app.policy import PolicyEngine, summarize
 from app.policy.engine import ApprovalSubject
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
@@ -101,15 +105,30 @@ def evaluate_snapshot(
     *,
     history: Mapping[str, PriorEvaluation] | None = None,
     agent_history: AgentHistory | None = None,
+    waivers: Sequence[WaiverGrant] = (),
+    exceptions: Sequence[ExceptionGrant] = (),
+    now: datetime | None = None,
 ) -> Evaluation:
     """Run the stages in order: config → changes → proposer → findings → policy → approvals →
     report. `agent_history` is the proposing agent's audited record (the service reads it from
-    the store): without it no rate limit is checked and no tier graduates (fail closed)."""
+    the store): without it no rate limit is checked and no tier graduates (fail closed).
+    `waivers` and freeze `exceptions` are the PR's recorded ones; `now` decides expiry and
+    freezes (the current time when None)."""
     config, config_problems = read_config(snapshot)
     changes, plans = semantic_changes(snapshot, config)
     proposer = identify_proposer(snapshot, gate.policy.registry, config)
     agent_info = describe_agent(snapshot, proposer)
     assessed = assess_findings(snapshot, gate, config, proposer, changes)
+    head = snapshot.head_sha
+    tuned = tune(assessed.findings, changes, config.freezes, waivers, exceptions, head, now)
+    if tuned.waivers:  # Cedar still judges every finding (`unwaived`); the tier, those left
+        assessed = replace(
+            assessed,
+            findings=tuned.findings,
+            risk=tuned.risk,
+            tier=tuned.tier,
+            unwaived=assessed.findings,
+        )
     decided = decide_policy(snapshot, gate, proposer, changes, assessed, agent_history)
     policy_version = gate.policy_version(snapshot.config_text)
     approved = check_approvals(
@@ -138,6 +157,8 @@ def evaluate_snapshot(
         graduation=decided.graduation,
         mode=config.mode,
         break_glass=approved.break_glass,
+        waivers=tuned.waivers,
+        freeze=tuned.freeze,
     )
     return Evaluation(
         report=report,
@@ -200,6 +221,8 @@ class Assessed:
     tier: Tier
     judged_as_agent: bool
     """Held to the agent rules: an agent, or unknown authors the repo enforces for."""
+    unwaived: tuple[Finding, ...] | None = None
+    """Every finding before waivers (None: none waived): what Cedar `propose` judges."""
 
 
 def assess_findings(
@@ -252,7 +275,9 @@ def decide_policy(
         policy = gate.policy.decide_propose(
             proposer.agent_id or snapshot.author or "",
             snapshot.repo,
-            summarize(changes, assessed.findings),
+            summarize(
+                changes, assessed.findings if assessed.unwaived is None else assessed.unwaived
+            ),
         )
     else:
         policy = PolicyResult(decision="allow", reasons=("not an agent change",))

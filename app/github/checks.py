@@ -13,7 +13,13 @@ import json
 from typing import Any
 
 from app.core.report import Report
-from app.gate.render.markdown import Conclusion, annotations_for, check_title, render_markdown
+from app.gate.render.markdown import (
+    CHECK_SUMMARY_LIMIT,
+    Conclusion,
+    annotations_for,
+    check_title,
+    render_markdown,
+)
 from app.github.client import InstallationClient
 
 CHECK_NAME = "countersign"
@@ -61,12 +67,17 @@ def completed_bodies(
     enforced: bool,
     details_url: str,
     with_annotations: bool = True,
+    appendix: str = "",
 ) -> list[dict[str, Any]]:
     """The completing PATCH, then one PATCH per further 50 annotations (GitHub's limit).
 
-    `with_annotations=False` when this check run already has exactly these annotations."""
+    `with_annotations=False` when this check run already has exactly these annotations;
+    `appendix` (the replay section) follows the report, which is cut to leave it room."""
     title = check_title(report, conclusion, enforced=enforced)
-    summary = render_markdown(report, enforced=enforced)
+    room = CHECK_SUMMARY_LIMIT - (len(appendix) + 2 if appendix else 0)
+    summary = render_markdown(report, enforced=enforced, limit=room)
+    if appendix:
+        summary = summary.rstrip("\n")[:room] + "\n\n" + appendix
     annotations = annotation_set(report) if with_annotations else []
     batches = [
         annotations[i : i + ANNOTATIONS_PER_REQUEST]

@@ -340,6 +340,10 @@ class InstallationClient:
         name = quote(label, safe="")
         self.call("DELETE", f"/repos/{repo}/issues/{number}/labels/{name}", ok_404=True)
 
+    def create_comment(self, repo: str, number: int, body: str) -> None:
+        """Comment on the PR's conversation as the App (answers to `/countersign` commands)."""
+        self.call("POST", f"/repos/{repo}/issues/{number}/comments", json={"body": body})
+
     def team_members(self, team: str) -> tuple[str, ...]:
         """Members of `org/team` (cached for 5 minutes per installation)."""
         key = (self.installation_id, team.lower())

@@ -5,6 +5,10 @@ loader; compiling the CEL `when` expressions costs milliseconds. So we cache the
 items of each file, keyed by the SHA-256 of the file's bytes and the versions of the code that
 reads them; everything after parsing (schema validation, CEL compilation, pack checks) still runs
 on every load, so a cached item can never smuggle past a check a fresh one would fail.
+The code half of the key hashes the source of the modules that turn bytes into items (this
+module, the rule reader and the YAML loader) plus ruamel's version, so an edited checkout or an
+upgraded parser never reads a stale entry; it deliberately avoids `importlib.metadata`, whose
+look-ups scan `sys.path` and import the email parser (tens of ms of a one-file pre-flight).
 Only files that loaded cleanly are stored. A missing, unreadable or corrupt cache entry is a miss;
 a cache that cannot be written is skipped silently (it is an optimisation, never a dependency).
 
@@ -19,7 +23,6 @@ import hashlib
 import json
 import os
 import tempfile
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +39,20 @@ def cache_dir() -> Path | None:
 
 @functools.cache
 def _code_version() -> str:
-    """What decides how bytes become items: our version, ruamel's, and this format (looked up
-    once per process: each package-metadata look-up scans sys.path)."""
-    parts = [FORMAT]
-    for package in ("countersign", "ruamel.yaml"):
+    """What decides how bytes become items: the reading code itself, ruamel's version and this
+    format (computed once per process)."""
+    import ruamel.yaml
+
+    from app.core import yamlsafe
+    from app.risk import rules
+
+    digest = hashlib.sha256(FORMAT.encode())
+    for module in (__file__, rules.__file__, yamlsafe.__file__):
         try:
-            parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package}=?")
-    return ";".join(parts)
+            digest.update(Path(module).read_bytes())
+        except OSError:  # a zipped or frozen install: fall back to the names alone
+            digest.update(module.encode())
+    return f"{FORMAT};ruamel.yaml={ruamel.yaml.__version__};code={digest.hexdigest()[:16]}"
 
 
 def _entry(data: bytes) -> Path | None:

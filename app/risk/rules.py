@@ -73,6 +73,8 @@ class RuleSpec(_Strict):
     message: str = Field(min_length=1)
     supersedes: Strs = []
     fallback: bool = False
+    waivable_by: Strs = []
+    waive_critical: bool = False
     examples: ExamplesSpec
 
 
@@ -107,6 +109,10 @@ class Rule:
     examples: tuple[Example, ...]
     source: str
     line: int
+    waivable_by: tuple[str, ...] = ()
+    """`@org/team`s (or `@user`s) whose members may waive this rule's findings (default nobody)."""
+    waive_critical: bool = False
+    """Whether its critical findings may be waived too (never unless the rule says so)."""
 
 
 @dataclass(frozen=True)
@@ -309,6 +315,15 @@ def _compile(item: Any, index: int, line_of_path: LineOf, source: str) -> Rule:
         for expected, group in ((True, spec.examples.match), (False, spec.examples.no_match))
         for number, raw in enumerate(group)
     ]
+    for handle in spec.waivable_by:
+        if not handle.startswith("@"):
+            raise fail(
+                f"waivable_by {handle!r} must be '@org/team' or '@user'",
+                ("waivable_by",),
+                'e.g. `waivable_by: ["@acme/security"]`',
+            )
+    if spec.waive_critical and not spec.waivable_by:
+        raise fail("`waive_critical` without `waivable_by` waives nothing", ("waive_critical",))
     m = spec.match
     return Rule(
         id=spec.id,
@@ -332,6 +347,8 @@ def _compile(item: Any, index: int, line_of_path: LineOf, source: str) -> Rule:
         examples=tuple(examples),
         source=source,
         line=rule_line,
+        waivable_by=tuple(spec.waivable_by),
+        waive_critical=spec.waive_critical,
     )
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -40,6 +42,8 @@ class Runtime:
     tracing: Tracing | None = None
     """Trace export built from OTEL_* variables (app/runtime/tracing.py); whoever builds the
     runtime shuts it down (flushing queued spans) when the runtime stops."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """What time it is for waivers' expiry and change freezes (tests inject a clock)."""
     unverified_reads: int = 0
     """Webhook bodies being read now, before their signature is checked (the event loop's)."""
 

@@ -24,22 +24,19 @@ from app.semdiff import governance
 from app.semdiff.common import templating, text
 from app.semdiff.common.documents import read_documents, structured_format
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
-from app.semdiff.kubernetes import objects as kubernetes
 from app.semdiff.kubernetes import pr_context as kubernetes_pr
 from app.semdiff.kubernetes import tooling
-from app.semdiff.pricing import analyzer as pricing
 from app.semdiff.scoped import ScopedAnalysis, is_scoped
 from app.semdiff.sql import python_migrations as sql_python
 from app.semdiff.terraform import analyzer as terraform
-from app.semdiff.workflow import analyzer as workflow
 
 Analyzer = Callable[[FileDiff, PathRule], list[Change]]
 
 ANALYZERS: dict[Kind, Analyzer] = {
     "terraform": terraform.analyze,
-    "kubernetes": kubernetes.analyze,
-    "pricing": pricing.analyze,
-    "workflow": workflow.analyze,
+    "kubernetes": lambda file, rule: _kubernetes().analyze(file, rule),
+    "pricing": lambda file, rule: _pricing().analyze(file, rule),
+    "workflow": lambda file, rule: _workflow().analyze(file, rule),
     "governance": governance.analyze,
     "sql": lambda file, rule: _sql().analyze(file, rule),
     "data": tooling.analyze,  # generic data, or a kustomize/Helm/tool file read as one
@@ -49,10 +46,30 @@ ANALYZERS: dict[Kind, Analyzer] = {
 
 def _sql() -> ModuleType:
     """The SQL analyzer, imported on first use: sqlglot alone costs ~0.2 s of start-up, which a
-    `countersign analyze` of a change without SQL should not pay."""
+    `countersign analyze` of a change without SQL should not pay. The Kubernetes, pricing and
+    workflow families are imported on first use too (tens of ms each: models, regexes); a
+    one-file Terraform pre-flight imports only the Terraform analyzer."""
     from app.semdiff.sql import analyzer as sql
 
     return sql
+
+
+def _kubernetes() -> ModuleType:
+    from app.semdiff.kubernetes import objects
+
+    return objects
+
+
+def _pricing() -> ModuleType:
+    from app.semdiff.pricing import analyzer
+
+    return analyzer
+
+
+def _workflow() -> ModuleType:
+    from app.semdiff.workflow import analyzer
+
+    return analyzer
 
 
 WORKFLOW_PATHS = gitignore_spec([".github/workflows/*.yml", ".github/workflows/*.yaml"])
@@ -108,9 +125,9 @@ def kind_for(file: FileDiff, rule: PathRule) -> Kind:
         return "data"
     if fmt == "yaml" and tooling.format_for(path, docs) is not None:
         return "data"  # kustomize, Helm and tool config files are not cluster objects
-    if fmt != "csv" and kubernetes.detect(docs):
+    if fmt != "csv" and _kubernetes().detect(docs):
         return "kubernetes"
-    if pricing.detect(docs, rule):
+    if _pricing().detect(docs, rule):
         return "pricing"
     return "data"
 

@@ -79,6 +79,15 @@ class RateLimiter:
                 return 0.0
             return (1.0 - bucket.tokens) / rate
 
+    def left(self, key: str, per_minute: float, burst: int) -> float:
+        """Calls this key could make now, without spending one (`my_record` shows it)."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return float(burst)
+            elapsed = max(0.0, self._clock() - bucket.updated)
+            return min(float(burst), bucket.tokens + elapsed * per_minute / 60.0)
+
 
 class BoundedRunner:
     """Run blocking work in at most `slots` threads, answering callers by `deadline_seconds`."""

@@ -83,6 +83,9 @@ def create_app(
     app.include_router(analyze_router)
     app.include_router(api_router)
     app.include_router(plans_router)
+    from app.service.routes.mcp import mount_mcp
+
+    mount_mcp(app, settings)
     from app.console.mount import mount_console
 
     mount_console(app)

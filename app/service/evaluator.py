@@ -49,6 +49,8 @@ from app.service.evaluation_record import (
     reviewers_to_request,
 )
 from app.service.head_plans import with_head_plans
+from app.service.replay_section import PrReplay, pr_replay
+from app.service.tuning_facts import recorded_grants
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
 from app.store.tables import AuditEvent
@@ -181,6 +183,7 @@ class PullRequestEvaluator:
         snapshot = fetch_snapshot(client, repo, number, pr=pr)
         snapshot, record = self._enrich(client, head, snapshot)
         evaluation = self._evaluate(client, head, check_run_id, snapshot, record)
+        replay = pr_replay(self.rt, snapshot, evaluation)
         agent_trace_id = describe_evaluation(span, evaluation.report, evaluation.conclusion)
         check_run_id, annotations = self._annotations(client, head, check_run_id, evaluation)
         published = Published(
@@ -191,8 +194,8 @@ class PullRequestEvaluator:
             requested=reviewers_to_request(evaluation, previous),
             delivery_id=delivery_id,
         )
-        self._record(head, snapshot, evaluation, published, record)
-        self._publish(client, head, check_run_id, evaluation, annotations.send)
+        self._record(head, snapshot, evaluation, published, record, replay)
+        self._publish(client, head, check_run_id, evaluation, annotations.send, replay)
         self._annotated(head, check_run_id, annotations)
         self._request_reviewers(client, head, published.requested)
         self._labels(client, repo, number, snapshot, evaluation)
@@ -246,11 +249,15 @@ class PullRequestEvaluator:
         """The pure gate. Fail closed: an error fails the check with the reason, then raises
         (the worker retries the delivery)."""
         try:
+            waivers, exceptions = recorded_grants(self.rt.engine, head.repo, head.number)
             return evaluate_snapshot(
                 snapshot,
                 self.rt.gate,
                 history=self.history(head.repo, head.number),
                 agent_history=record,
+                waivers=waivers,
+                exceptions=exceptions,
+                now=self.rt.clock(),
             )
         except Exception as error:
             log.exception("evaluation.failed")
@@ -284,11 +291,14 @@ class PullRequestEvaluator:
         evaluation: Evaluation,
         published: Published,
         record: AgentHistory | None,
+        replay: PrReplay | None = None,
     ) -> None:
         """Record before publishing: a green check must never exist without its audit record.
         A retried delivery records once; an honoured break-glass is recorded once per head."""
         report = evaluation.report
         payload = evaluation_payload(snapshot, evaluation, published, record)
+        if replay is not None:  # what the check's replay section showed (a PR editing the gate)
+            payload["replay"] = replay.record
         if not already_recorded(self.rt.engine, head):
             engine = self.rt.engine
             record_run_id_change(
@@ -313,14 +323,17 @@ class PullRequestEvaluator:
         check_run_id: int,
         evaluation: Evaluation,
         with_annotations: bool,
+        replay: PrReplay | None = None,
     ) -> None:
-        """Complete the check run with the report (in batches when annotations need several)."""
+        """Complete the check run with the report (in batches when annotations need several),
+        and the replay section for a PR that edits the gate."""
         bodies = checks.completed_bodies(
             evaluation.report,
             evaluation.conclusion,  # type: ignore[arg-type]
             enforced=evaluation.enforced,
             details_url=self.details_url(head.repo, head.number),
             with_annotations=with_annotations,
+            appendix=replay.markdown if replay is not None else "",
         )
         checks.post_completed(client, head.repo, check_run_id, bodies)
 

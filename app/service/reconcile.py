@@ -6,9 +6,10 @@ Two independent nets, run on start and periodically by the worker role:
    (`POST …/attempts`).
 2. Sweep: list open PRs of every repository of every installation (every page of each list); for
    each whose head has no evaluation in our audit store, or whose latest evaluation was held by an
-   agent rate limit (`agent.rate-limited`, which clears with time or a close), enqueue a synthetic
-   `pull_request.synchronize` delivery into the inbox, so the normal worker path evaluates it
-   (same code, same idempotence).
+   agent rate limit (`agent.rate-limited`, which clears with time or a close), or whose change
+   freeze has ended or waiver expired since (`tuning_facts.due_for_recheck`, by `rt.clock`),
+   enqueue a synthetic `pull_request.synchronize` delivery into the inbox, so the normal worker
+   path evaluates it (same code, same idempotence).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.github.client import CallLog
 from app.runtime import telemetry
 from app.runtime.context import Runtime
 from app.runtime.logging import log
+from app.service.tuning_facts import due_for_recheck
 from app.store import inbox
 from app.store.audit import store
 
@@ -117,6 +119,9 @@ def sweep_open_prs(rt: Runtime) -> list[str]:
                     # Once per evaluation: a limit that has cleared turns the check green without
                     # anyone pressing Re-run; one still in force records one more evaluation.
                     delivery_id = f"ratelimit-{sha[:12]}-{number}-{latest.seq}"
+                elif due_for_recheck(latest.data().get("report") or {}, rt.clock()):
+                    # A freeze it waited for ended, or a waiver expired: once per evaluation.
+                    delivery_id = f"recheck-{sha[:12]}-{number}-{latest.seq}"
                 else:
                     continue
                 stored = queue_reevaluation(

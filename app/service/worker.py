@@ -243,6 +243,10 @@ class WorkerPool:
             self._threads.append(thread)
             self._worker_threads.append((worker, thread))
 
+    def busy_threads(self) -> list[str]:
+        """Names of the pool's threads still running (after `stop`: those that outlived the grace)."""
+        return [t.name for t in self._threads if t.is_alive()]
+
     def stop(self, timeout: float | None = None) -> int:
         """Stop claiming, let in-flight deliveries finish for up to `timeout` seconds (default:
         COUNTERSIGN_SHUTDOWN_GRACE_SECONDS), then give back the leases of those that did not.

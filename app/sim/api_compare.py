@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse
 
 from app.sim import shapes_pull
 from app.sim.apiutil import page_params, paginate, repo_access
-from app.sim.state import Repo, SimError, diff_trees
+from app.sim.gittree import diff_trees
+from app.sim.state import Repo, SimError
 
 if TYPE_CHECKING:
     from app.sim.simulator import Simulator

@@ -19,6 +19,7 @@ from typing import Self
 from app.sim import identities, webhooks
 from app.sim.auth import TokenStore
 from app.sim.faults import Faults
+from app.sim.gittree import tree_after
 from app.sim.permissions import ALWAYS_DELIVERED, manifest_events, manifest_permissions
 from app.sim.state import (
     AppIdentity,
@@ -33,7 +34,6 @@ from app.sim.state import (
     User,
     UserType,
     World,
-    tree_after,
 )
 from app.sim.webhooks import Delivery, Outgoing, WebhookSender
 

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from app.sim import forks, identities, shapes_issues
+from app.sim.gittree import diff_trees
 from app.sim.shapes import (
     EPOCH,
     integration,
@@ -29,7 +30,6 @@ from app.sim.state import (
     Review,
     World,
     blob_sha,
-    diff_trees,
     iso,
 )
 

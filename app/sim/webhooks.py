@@ -28,7 +28,16 @@ from typing import Any
 import httpx
 
 from app.sim import shapes, shapes_issues, shapes_pull, taps
-from app.sim.state import CheckRun, Installation, IssueComment, PullRequest, Repo, Review, World
+from app.sim.state import (
+    AppIdentity,
+    CheckRun,
+    Installation,
+    IssueComment,
+    PullRequest,
+    Repo,
+    Review,
+    World,
+)
 
 HOOK_ID = 424242
 USER_AGENT = "GitHub-Hookshot/sim"
@@ -215,6 +224,25 @@ def installation_event(world: World, inst: Installation, action: str, sender: st
     return Outgoing("installation", action, payload, inst.id, None)
 
 
+def request_for(
+    item: Outgoing, app: AppIdentity | None, body: bytes | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers GitHub sends for one delivery (`body`: a redelivery's stored bytes)."""
+    raw = body if body is not None else json.dumps(item.payload).encode()
+    headers = {
+        "Accept": "*/*",
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-GitHub-Event": item.event,
+        "X-GitHub-Delivery": item.guid,
+        "X-GitHub-Hook-ID": str(HOOK_ID),
+        "X-GitHub-Hook-Installation-Target-ID": str(app.id if app else 0),
+        "X-GitHub-Hook-Installation-Target-Type": "integration",
+        **signature_headers(app.webhook_secret if app else "", raw),
+    }
+    return raw, headers
+
+
 def signature_headers(secret: str, body: bytes) -> dict[str, str]:
     key = secret.encode()
     return {
@@ -326,18 +354,7 @@ class WebhookSender:
 
     def _deliver(self, item: Outgoing, *, redelivery: bool, body: bytes | None = None) -> Delivery:
         app = self.world.app
-        raw = body if body is not None else json.dumps(item.payload).encode()
-        headers = {
-            "Accept": "*/*",
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-GitHub-Event": item.event,
-            "X-GitHub-Delivery": item.guid,
-            "X-GitHub-Hook-ID": str(HOOK_ID),
-            "X-GitHub-Hook-Installation-Target-ID": str(app.id if app else 0),
-            "X-GitHub-Hook-Installation-Target-Type": "integration",
-            **signature_headers(app.webhook_secret if app else "", raw),
-        }
+        raw, headers = request_for(item, app, body)
         started = time.monotonic()
         status, code, response_headers, response_body = "OK", 0, {}, ""
         with self._lock:

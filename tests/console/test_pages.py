@@ -22,6 +22,7 @@ from app.core.errors import AuditIntegrityError
 from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.signing import ENVELOPE_NAME, EXPORT_NAME, load_public_key, verify_bundle
 from app.store.audit.verify import verify_chain
+from app.store.audit.vsa import VSA_NAME, VSA_PREDICATE_TYPE
 from tests.console.harness import BYPASS_PR, MERGES, XSS_PR, ConsoleStack
 
 pytestmark = pytest.mark.e2e
@@ -89,6 +90,20 @@ def test_evidence_page_shows_the_packet(erin: httpx.Client) -> None:
     printable = erin.get("/console/evidence/acme/platform/3.html")
     assert "script-src" not in printable.headers["content-security-policy"]
     assert "default-src 'none'" in printable.headers["content-security-policy"]
+
+
+def test_evidence_page_links_the_signed_vsa(erin: httpx.Client, console: ConsoleStack) -> None:
+    from app.store.audit.signing import verify_envelope
+
+    html = erin.get("/console/merges/acme/platform/3").text
+    assert 'href="/console/evidence/acme/platform/3.vsa"' in html
+    answer = erin.get("/console/evidence/acme/platform/3.vsa")
+    assert answer.status_code == 200
+    assert "attachment" in answer.headers["content-disposition"]
+    value = verify_envelope(answer.json(), load_public_key(console.public_key_path))
+    assert value["predicateType"] == VSA_PREDICATE_TYPE
+    assert value["subject"][0]["digest"]["gitCommit"]
+    assert erin.get("/console/evidence/acme/platform/99.vsa").status_code == 404
 
 
 def test_bypass_review_by_someone_other_than_the_merger(console: ConsoleStack) -> None:
@@ -191,7 +206,9 @@ def test_signed_bundle_verifies_offline_and_fails_on_one_byte(
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/zip"
     zipfile.ZipFile(io.BytesIO(answer.content)).extractall(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([EXPORT_NAME, ENVELOPE_NAME])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [EXPORT_NAME, VSA_NAME, ENVELOPE_NAME]
+    )
     served_key = erin.get("/console/export/public-key.pem").text
     assert served_key == console.public_key_path.read_text()
     key = load_public_key(console.public_key_path)

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.sim.gittree import diff_trees
 from app.sim.simulator import Simulator
-from app.sim.state import SimError, blob_sha, diff_trees
+from app.sim.state import SimError, blob_sha
 from tests.examples import examples
 from tests.sim.helpers import FIXTURES, read_tree
 

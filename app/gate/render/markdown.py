@@ -16,6 +16,7 @@ from app.core.report import Finding, Report
 from app.gate.render.escape import esc
 from app.gate.render.order import Attention, changes_by_attention, findings_by_severity
 from app.gate.render.plans import plan_lines
+from app.gate.render.tuning import freeze_lines, freeze_title, frozen, waiver_lines
 
 Conclusion = Literal["success", "action_required", "failure", "neutral"]
 WOULD = {
@@ -62,6 +63,8 @@ def gate_conclusion(report: Report, *, enforced: bool = True) -> Conclusion:
         return "failure"
     if _broken_glass(report):
         return "success"
+    if frozen(report):
+        return "action_required"  # a change freeze: until it ends or an exception is granted
     if report.plans is not None and report.plans.missing:
         return "action_required"  # waiting for the plan of this exact head
     return "success" if report.approvals.satisfied else "action_required"
@@ -100,6 +103,8 @@ def _gate_title(report: Report, conclusion: Conclusion, *, enforced: bool) -> st
     if glass is not None and glass.active and conclusion == "success":
         reason = " ".join((glass.reason or "").split())
         return f"Break-glass by {glass.by} · Tier {report.tier} · {reason}"[:200]
+    if frozen(report):
+        return freeze_title(report)[:200]
     if report.plans is not None and report.plans.missing:
         dirs = ", ".join(report.plans.missing[:3])
         return f"Waiting for the plan of {dirs} at {report.plans.head_sha[:7]}"[:200]
@@ -161,7 +166,7 @@ def _head_lines(report: Report, conclusion: Conclusion, enforced: bool) -> list[
             f"would conclude `{would}`.",
             "",
         ]
-    head += _break_glass_lines(report) + plan_lines(report)
+    head += _break_glass_lines(report) + freeze_lines(report) + plan_lines(report)
     if report.problems:
         head += ["**Why this fails**", ""] + [f"- {esc(p, 500)}" for p in report.problems] + [""]
     agent = report.agent
@@ -293,7 +298,9 @@ def render_markdown(
     without a risk finding fold into `<details>`. Over `limit`, the folded parts are cut first,
     then table rows, then low findings; each cut says how much was left out."""
     conclusion = conclusion_for(report, enforced=enforced)
-    fixed = "\n".join(_head_lines(report, conclusion, enforced) + _voided_lines(report))
+    fixed = "\n".join(
+        _head_lines(report, conclusion, enforced) + _voided_lines(report) + waiver_lines(report)
+    )
     ordered = findings_by_severity(report.findings)
     main_findings = [_finding_line(f) for f in ordered if f.severity != "info"]
     info_findings = [_finding_line(f) for f in ordered if f.severity == "info"]

@@ -16,7 +16,7 @@ from app.github.webhooks import PullRequestRef
 from app.runtime.logging import log
 from app.service.handlers.base import Event, Outcome
 from app.store.audit import store
-from app.store.audit.records import MergeApproval, MergeFinding, MergeRecord
+from app.store.audit.records import MergeApproval, MergeFinding, MergeRecord, MergeWaiver
 from app.store.tables import AuditEvent
 
 
@@ -110,7 +110,18 @@ def merge_record(repo: str, pr: PullRequestRef, at_head: list[AuditEvent]) -> Me
         observed=verdict.observed,
         break_glass=broke_glass,
         post_review="needed" if broke_glass else None,
+        waivers=_waivers(report),
+        freeze_exception=(report.get("freeze") or {}).get("exception"),
     )
+
+
+def _waivers(report: dict[str, Any]) -> list[MergeWaiver]:
+    """The waivers active in the merged head's evaluation."""
+    return [
+        MergeWaiver.model_validate({k: w.get(k) for k in MergeWaiver.model_fields})
+        for w in report.get("waivers") or []
+        if w.get("state") == "active"
+    ]
 
 
 def _approvals(report: dict[str, Any]) -> list[MergeApproval]:

@@ -24,7 +24,14 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects.postgresql import JSONB
 
-from app.agentops.facts import AnalyzeCallFact, EvaluationFact, Fact, MergeFact, rule_class
+from app.agentops.facts import (
+    AnalyzeCallFact,
+    EvaluationFact,
+    Fact,
+    MergeFact,
+    WaiverFact,
+    rule_class,
+)
 from app.agentops.history import AgentHistory
 from app.agentops.reverts import RevertRefs
 from app.agentops.scorecard import Scorecard, Window, scorecards
@@ -36,6 +43,7 @@ from app.store.tables import EVENTS, HEAD
 AGENT_PR = "agent_pr"
 PR_CLOSED = "pr_closed"
 ANALYZE_CALL = "analyze_call"
+WAIVER = "waiver"
 LIFECYCLE = (AGENT_PR, PR_CLOSED, *MERGE_KINDS)
 CHUNK = 5_000
 REVERTING = ('%"reverts":{"commits":["%', '%"reverts":{"commits":[],"pulls":["%')
@@ -256,7 +264,7 @@ def read_facts(
     window: Window,
     *,
     agent_id: str | None = None,
-    kinds: Iterable[str] = ("evaluation", *MERGE_KINDS, ANALYZE_CALL),
+    kinds: Iterable[str] = ("evaluation", *MERGE_KINDS, ANALYZE_CALL, WAIVER),
     by_class: bool = True,
     gates_only: bool = False,
 ) -> list[Fact]:
@@ -295,6 +303,19 @@ def read_facts(
     if ANALYZE_CALL in wanted:
         for row, _ in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent]):
             facts.append(AnalyzeCallFact(int(row.seq), _aware(row.occurred_at), row.agent_id))
+    if WAIVER in wanted:
+        rows = _rows(engine, [EVENTS.c.kind == WAIVER, *in_window, *by_agent], {"rule": ("rule",)})
+        for row, values in rows:
+            facts.append(
+                WaiverFact(
+                    int(row.seq),
+                    _aware(row.occurred_at),
+                    row.agent_id,
+                    row.repo or "",
+                    int(row.pr_number or 0),
+                    str(values.get("rule") or ""),
+                )
+            )
     return facts
 
 

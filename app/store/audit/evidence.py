@@ -55,6 +55,19 @@ class ApprovalEvidence(_Model):
     why_not: str = ""
 
 
+class WaiverEvidence(_Model):
+    """A waiver in force at the merged head: a finding a named person took out of the tier."""
+
+    rule: str
+    address: str | None = None
+    by: str
+    team: str | None = None
+    reason: str
+    at: str
+    expires_at: str
+    findings: int
+
+
 class Segregation(_Model):
     verdict: Literal["pass", "fail"]
     independent_approvers: list[str]
@@ -120,6 +133,10 @@ class EvidencePacket(_Model):
     problems: list[str]
     bypass_review: BypassReview | None = None
     """For a bypass merge: its review, None while it still needs one."""
+    waivers: list[WaiverEvidence] = []
+    """Waivers that took findings out of the merged head's tier (who, team, why, until when)."""
+    freeze_exception: str | None = None
+    """`login: reason` of the freeze exception the merged head was let through with."""
 
 
 def parse_change(text: str) -> tuple[str, int]:
@@ -136,12 +153,15 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.casefold() == b.casefold()
 
 
-def build_packet(engine: Engine | Session, repo: str, pr: int) -> EvidencePacket:
-    """The evidence of the newest recorded merge of `repo#pr`; UsageError when none is recorded.
+def build_packet(
+    engine: Engine | Session, repo: str, pr: int, *, seq: int | None = None
+) -> EvidencePacket:
+    """The evidence of the newest recorded merge of `repo#pr` (or of the merge record at `seq`);
+    UsageError when none is recorded.
 
     A Session reads inside its transaction (the console's bypass review, under the chain lock)."""
     events = events_for_pr(engine, repo, pr)
-    merges = [e for e in events if e.kind in MERGE_KINDS]
+    merges = [e for e in events if e.kind in MERGE_KINDS and (seq is None or e.seq == seq)]
     if not merges:
         raise UsageError(
             f"no merge of {repo}#{pr} is recorded in the audit store",
@@ -211,7 +231,27 @@ def build_packet(engine: Engine | Session, repo: str, pr: int) -> EvidencePacket
         evaluation_seq=evaluation.seq if evaluation is not None else None,
         problems=problems,
         bypass_review=review,
+        waivers=_waivers(report),
+        freeze_exception=(report.get("freeze") or {}).get("exception"),
     )
+
+
+def _waivers(report: dict[str, Any]) -> list[WaiverEvidence]:
+    """The waivers active in the merged head's evaluation (the tier it was judged at)."""
+    return [
+        WaiverEvidence(
+            rule=str(w.get("rule")),
+            address=w.get("address"),
+            by=str(w.get("by")),
+            team=w.get("team"),
+            reason=str(w.get("reason")),
+            at=str(w.get("at")),
+            expires_at=str(w.get("expires_at")),
+            findings=len(w.get("findings") or []),
+        )
+        for w in report.get("waivers") or []
+        if w.get("state") == "active"
+    ]
 
 
 def _break_glass(

@@ -91,6 +91,17 @@ class MergeApproval(_Record):
     commit: str | None = None
 
 
+class MergeWaiver(_Record):
+    """A waiver in force at the merged head (`waiver` event): who took which rule off the tier."""
+
+    rule: str
+    address: str | None = None
+    by: str
+    team: str | None = None
+    reason: str
+    expires_at: str
+
+
 class MergeRecord(_Record):
     """A merged PR, linked to the agent run that produced it (docs/adr/0005-audit-chain.md).
 
@@ -133,6 +144,10 @@ class MergeRecord(_Record):
     """Merged at a head whose check was green by break-glass (see the `break_glass` event)."""
     post_review: Literal["needed"] | None = None
     """`needed` for a break-glass merge: a human reviews it after the fact (`bypass_reviewed`)."""
+    waivers: list[MergeWaiver] = Field(default_factory=list)
+    """Waivers in force at the merged head: findings a named person took off its tier."""
+    freeze_exception: str | None = None
+    """`login: reason` of the change-freeze exception the merged head was let through with."""
 
 
 # The merge record fields, in export (CSV column) order.

@@ -161,8 +161,11 @@ def statement(
     export: Path, head: tuple[int, str], *, now: datetime | None = None
 ) -> dict[str, Any]:
     """The in-toto Statement v1 about an export file written to `export`."""
+    from app.store.audit.vsa import vsa_summary
+
     summary = summarize_export(export)
-    return {
+    vsa = vsa_summary(export.parent)
+    value: dict[str, Any] = {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": export.name, "digest": {"sha256": _sha256_file(export)}}],
         "predicateType": PREDICATE_TYPE,
@@ -176,6 +179,9 @@ def statement(
             "exported_at": iso_utc(now or datetime.now(UTC)),
         },
     }
+    if vsa is not None:  # the per-merge SLSA VSAs written beside the export (app.store.audit.vsa)
+        value["predicate"]["vsa"] = vsa
+    return value
 
 
 def sign_statement(value: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
@@ -287,6 +293,13 @@ def verify_bundle(directory: Path, public_key: Ed25519PublicKey) -> int:
             f"TAMPERED: first bad seq {seq}: {result.reason} ({export})", seq=result.first_bad_seq
         )
     _check_predicate(value.get("predicate"), summarize_export(export))
+    from app.store.audit.vsa import VSA_NAME, verify_vsas
+
+    claim = value["predicate"].get("vsa")
+    if claim is not None:
+        verify_vsas(directory, export, claim, public_key)
+    elif (directory / VSA_NAME).exists():  # never report VSAs the signed statement does not cover
+        raise AuditIntegrityError(f"{directory / VSA_NAME} is not covered by the signed statement")
     return result.count
 
 

@@ -50,6 +50,9 @@ KINDS: tuple[str, ...] = (
     "break_glass",
     "bypass_reviewed",
     "chain_verified",
+    "waiver",
+    "waiver_revoked",
+    "freeze_exception",
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 

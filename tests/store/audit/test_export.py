@@ -24,7 +24,7 @@ DESIGN_FIELDS = {
     "check_conclusion", "bypass", "policy_version", "seq", "hash", "prev_hash",
     "merge_index", "prev_merge_hash", "event", "plans",
     "run_cost_usd", "head_first_evaluated_at", "reverts",  # agent ops (scorecards)
-    "observed", "break_glass", "post_review",
+    "observed", "break_glass", "post_review", "waivers", "freeze_exception",
 }  # fmt: skip
 
 
