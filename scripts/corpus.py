@@ -8,7 +8,9 @@ commits touching the listed paths as base = parent, head = commit, exactly as
 
 - crashes: an exception escaping the evaluation (must be 0);
 - rule errors: `risk.rule-error` findings (must be 0);
-- unparseable files with their reason (must be only files that are really invalid);
+- unparseable files with their reason (must be only files that are really invalid); binary and
+  git-crypt encrypted files are listed apart (there is nothing to parse; the gate still asks for
+  a human review of them);
 - false deletes: a Terraform object reported deleted whose address still exists in the head
   module (any `.tf`/`.tf.json` of its directory at head), or a Kubernetes object reported deleted
   that the same PR also creates (same address): both are refactors, not destroys (must be 0).
@@ -64,6 +66,7 @@ class RepoResult:
     crashes: list[str] = field(default_factory=list)
     rule_errors: list[str] = field(default_factory=list)
     unparseable: list[str] = field(default_factory=list)
+    binary: list[str] = field(default_factory=list)
     false_deletes: list[str] = field(default_factory=list)
     tiers: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -184,8 +187,16 @@ def record(
     for finding in report.findings:
         if finding.rule == RULE_ERROR:
             result.rule_errors.append(f"{sha[:10]} {finding.file}: {finding.message}")
-    unparseable = [f"{c.file}: {c.unparseable}" for c in report.changes if c.unparseable]
+    # Binary and encrypted files have nothing to parse: listed apart, not as unparseable.
+    unparseable = [
+        f"{c.file}: {c.unparseable}"
+        for c in report.changes
+        if c.unparseable and not c.facts.get("binary")
+    ]
     result.unparseable += [f"{sha[:10]} {u}" for u in unparseable]
+    result.binary += [
+        f"{sha[:10]} {c.file}: {c.unparseable}" for c in report.changes if c.facts.get("binary")
+    ]
     result.false_deletes += [f"{sha[:10]} {d}" for d in false_deletes(git, sha, report)]
     result.high += [
         observed(result.repo, family, sha, f) for f in report.findings if f.severity in cm.HIGH
@@ -305,6 +316,7 @@ def print_repo(result: RepoResult, show: int) -> None:
         f"{result.repo}: {result.commits} commits, {result.files} files, "
         f"{result.changes} changes in {result.seconds:.1f} s — crashes {len(result.crashes)}, "
         f"rule errors {len(result.rule_errors)}, unparseable {len(result.unparseable)}, "
+        f"binary {len(result.binary)}, "
         f"false deletes {len(result.false_deletes)}, high/critical {len(result.high)}; "
         f"tiers {dict(sorted(result.tiers.items()))}"
     )
@@ -312,6 +324,7 @@ def print_repo(result: RepoResult, show: int) -> None:
         ("crash", result.crashes),
         ("rule error", result.rule_errors),
         ("unparseable", result.unparseable),
+        ("binary", result.binary),
         ("false delete", result.false_deletes),
     ):
         _listed(label, items, show)

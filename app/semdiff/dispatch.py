@@ -24,6 +24,7 @@ from app.semdiff import governance, governance_effect
 from app.semdiff.common import templating, text
 from app.semdiff.common.documents import read_documents, structured_format
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
+from app.semdiff.kubernetes import pr_context as kubernetes_pr
 from app.semdiff.kubernetes import tooling
 from app.semdiff.scoped import ScopedAnalysis, is_scoped
 from app.semdiff.sql import python_migrations as sql_python
@@ -172,9 +173,7 @@ def analyze_file(file: FileDiff, config: RepoConfig, kind: Kind | None = None) -
     kind = kind or kind_for(file, rule)
     changes: list[Change] = []
     if file.is_binary:
-        changes.extend(
-            text.unparseable(file, kind, "binary content cannot be reviewed semantically")
-        )
+        changes.extend(text.unparseable(file, kind, text.binary_reason(file)))
     elif kind != "text" and not file.complete:
         changes.extend(text.analyze(file, kind=kind))
     else:
@@ -267,7 +266,7 @@ def analyze_files(
     for path in [*per_file, *(p for p in objects if p not in per_file)]:
         out += per_file.get(path, [])
         out += sorted(objects.get(path, []), key=lambda c: (c.line or 0, c.address))
-    return out
+    return kubernetes_pr.annotate(out, files)
 
 
 def _parts(file: FileDiff, config: RepoConfig) -> list[tuple[FileDiff, Kind | None]]:

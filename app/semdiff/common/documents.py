@@ -17,6 +17,7 @@ from app.core.errors import UnparseableError
 from app.core.text import decode_text
 from app.core.yamlsafe import YamlDocument, load_yaml_documents
 from app.semdiff.common import templating
+from app.semdiff.common.jsonc import is_jsonc_path, strip_jsonc
 
 Format = Literal["json", "yaml", "csv"]
 
@@ -154,6 +155,8 @@ def read_documents(data: bytes, fmt: Format, source: str) -> tuple[YamlDocument,
         return docs
     text = decode_text(data, source)
     if fmt == "json":
+        if is_jsonc_path(source):
+            text = strip_jsonc(text)
         _check_depth(text, source)
         try:
             value = json.loads(text) if text.strip() else None

@@ -24,6 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.core.errors import UnparseableError
+from app.semdiff.common.template_layout import (
+    MARK,
+    entry_form,
+    in_block_scalar,
+    indent_of,
+    key_follows,
+    statement_boundary,
+)
 
 __all__ = ["Action", "Masked", "find_actions", "has_actions", "mask", "unmask", "unmask_tree"]
 
@@ -35,8 +43,8 @@ _CONTROL_WORDS = frozenset(
 )
 _ASSIGNMENT = re.compile(r"^\$[A-Za-z0-9_]*\s*:?=")
 _INDENT = re.compile(r"\bn?indent\s+(\d+)")
+_NINDENT = re.compile(r"\|\s*nindent\s+(\d+)\s*-?\}\}$")
 _PLACEHOLDER = re.compile(r"tpl_[0-9a-f]{12}(?:_\d+)?")
-_MARK = "\x00"
 
 
 @dataclass(frozen=True)
@@ -167,72 +175,6 @@ def _place_newlines(chunk: str, pending: int) -> tuple[str, int]:
     return chunk[:newline] + "\n" * pending + chunk[newline:], 0
 
 
-def _without_markers(line: str) -> str:
-    return "".join(line.split(_MARK)[0::2])
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" "))
-
-
-def _statement_boundary(lines: list[str], number: int) -> bool:
-    """Whether the SQL before line `number` ends a statement (or there is none)."""
-    for index in range(number - 1, -1, -1):
-        content = _without_markers(lines[index]).strip()
-        if content and not content.startswith("--"):
-            return content.endswith(";")
-    return True
-
-
-def _in_block_scalar(lines: list[str], number: int, indent: int) -> bool:
-    """Whether line `number` sits inside a `key: |` / `key: >-` block of text."""
-    for index in range(number - 1, -1, -1):
-        raw = lines[index]
-        content = _without_markers(raw).strip()
-        if not content or _indent(raw) >= indent:
-            continue
-        return content.rstrip("-+0123456789").endswith(("|", ">"))
-    return False
-
-
-def _entry_form(lines: list[str], number: int, indent: int) -> Literal["list", "map"]:
-    """Whether siblings at `indent` around line `number` are list items or mapping entries."""
-    for step in (-1, 1):
-        index = number + step
-        nearest = True
-        while 0 <= index < len(lines):
-            raw = lines[index]
-            content = _without_markers(raw).strip()
-            index += step
-            if not content or content.startswith("#"):
-                continue
-            column = _indent(raw)
-            parent = raw.rstrip().endswith(":") and not content.startswith("-")
-            if step < 0 and nearest and column == indent and parent:
-                break  # `args:` right above, its list at the same indentation: the parent
-            nearest = False
-            if column == indent:
-                return "list" if content == "-" or content.startswith("- ") else "map"
-            if content.startswith("- ") and column + 2 == indent:
-                return "map"  # the first key of a list item is a mapping sibling
-            if column < indent:
-                break
-    return "map"
-
-
-_KEY = re.compile(r"^[^\s#\-\[{][^:]*:(\s|$)")
-
-
-def _key_follows(lines: list[str], number: int, column: int) -> bool:
-    """Whether the next line with text is a mapping key at `column` (an item's next key)."""
-    for raw in lines[number + 1 :]:
-        content = _without_markers(raw).strip()
-        if not content or content.startswith("#"):
-            continue
-        return _indent(raw) == column and bool(_KEY.match(content))
-    return False
-
-
 def word_of(action: str) -> str:
     """The first word inside an action (`if`, `end`, `include`…), "" for an empty one."""
     return _word(action)
@@ -304,7 +246,7 @@ class _Masker:
         pending = 0
         for number, action in enumerate(self.actions):
             chunk, pending = _place_newlines(self.text[cursor : action.start], pending)
-            pieces += [chunk, f"{_MARK}{number}{_MARK}"]
+            pieces += [chunk, f"{MARK}{number}{MARK}"]
             pending += action.text.count("\n")
             cursor = action.end
         tail, pending = _place_newlines(self.text[cursor:], pending)
@@ -313,12 +255,12 @@ class _Masker:
         if prune:
             lines = self.prune_alternatives(lines)
         # 2. Rewrite each line that holds markers.
-        out = [self._line(lines, i) if _MARK in line else line for i, line in enumerate(lines)]
+        out = [self._line(lines, i) if MARK in line else line for i, line in enumerate(lines)]
         return "\n".join(out)
 
     def _line(self, lines: list[str], number: int) -> str:
         line = lines[number]
-        parts = line.split(_MARK)
+        parts = line.split(MARK)
         texts = parts[0::2]
         actions = [self.actions[int(p)] for p in parts[1::2]]
         if not "".join(texts).strip():
@@ -329,15 +271,15 @@ class _Masker:
                 names = " ".join(self.name(a.text) for a in outputs)
                 # Between statements (`{{ config(…) }}`, `{{ template "x" }}`) the action is a
                 # statement of its own, so it is seen; inside one it stands for an expression.
-                return texts[0] + names + (";" if _statement_boundary(lines, number) else "")
+                return texts[0] + names + (";" if statement_boundary(lines, number) else "")
             return self._entry(lines, number, [a for a in actions if not a.control])
         if self.target == "yaml" and any(a.control for a in actions):
             # `key: {{ if .x }}a{{ else }}b{{ end }}`: the whole templated span is one value.
-            first = line.index(_MARK)
-            last = line.rindex(_MARK) + 1
+            first = line.index(MARK)
+            last = line.rindex(MARK) + 1
             span = "".join(
                 self.actions[int(p)].text if i % 2 else p
-                for i, p in enumerate(line[first:last].split(_MARK))
+                for i, p in enumerate(line[first:last].split(MARK))
             )
             name = self.name(span)
             if line[:first].strip() or line[last:].strip():
@@ -365,13 +307,19 @@ class _Masker:
             and len(actions) == 1
             and not actions[0].control
             and not texts[1].strip()
-            and _key_follows(lines, number, len(texts[0]))
+            and key_follows(lines, number, len(texts[0]))
         ):
             # `- {{ toYaml $x | nindent 8 | trim }}` with `key:` lines below at the item's
             # indentation: the action renders the item's first keys, the lines below add more.
             name = self.name(actions[0].text)
             return f"{texts[0]}{name}: {name}"
         out = [texts[0]]
+        opening = actions[0].text
+        newline = _NINDENT.search(opening)
+        if self.target == "yaml" and not texts[0].strip() and opening.startswith("{{-") and newline:
+            # `  {{- $key | nindent 2 }}: |` trims the spaces before it and starts a new line at
+            # column 2: the key sits where nindent puts it, not where the action is written.
+            out = [" " * int(newline.group(1))]
         for action, after in zip(actions, texts[1:], strict=True):
             if action.control:
                 out.append(" " * len(action.text) if "\n" not in action.text else " ")
@@ -383,14 +331,14 @@ class _Masker:
     def _entry(self, lines: list[str], number: int, outputs: list[Action]) -> str:
         last = outputs[-1].text
         found = _INDENT.search(last)
-        indent = int(found.group(1)) if found else _indent(lines[number])
+        column = int(found.group(1)) if found else indent_of(lines[number])
         joined = " ".join(a.text for a in outputs)
         name = self.name(joined)
-        if _in_block_scalar(lines, number, indent):
-            return " " * indent + name  # text inside `key: |`: the action is just text
-        if _entry_form(lines, number, indent) == "list":
-            return " " * indent + f"- {name}"
-        return " " * indent + f"{name}: {name}"
+        if in_block_scalar(lines, number, column):
+            return " " * column + name  # text inside `key: |`: the action is just text
+        if entry_form(lines, number, column) == "list":
+            return " " * column + f"- {name}"
+        return " " * column + f"{name}: {name}"
 
 
 def mask(text: str, target: Target, source: str = "<template>", *, prune: bool = False) -> Masked:

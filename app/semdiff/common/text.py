@@ -77,7 +77,9 @@ def analyze(file: FileDiff, kind: Kind = "text", **extra_facts: Any) -> list[Cha
         facts["docs"] = True
     if file.is_binary:
         facts["binary"] = True
-        facts.setdefault("unparseable", "binary content cannot be reviewed semantically")
+        if encrypted(file):
+            facts["encrypted"] = True
+        facts.setdefault("unparseable", binary_reason(file))
     if not file.complete:
         facts["partial"] = True
     facts.update(extra_facts)
@@ -93,6 +95,21 @@ def analyze(file: FileDiff, kind: Kind = "text", **extra_facts: Any) -> list[Cha
             old_file=file.old_path if file.old_path != file.path else None,
         )
     ]
+
+
+GIT_CRYPT = b"\x00GITCRYPT\x00"
+
+
+def encrypted(file: FileDiff) -> bool:
+    """A side encrypted by git-crypt (its fixed header): ciphertext, not a broken file."""
+    return any(side is not None and side.startswith(GIT_CRYPT) for side in (file.base, file.head))
+
+
+def binary_reason(file: FileDiff) -> str:
+    """Why a binary file was not read: encrypted (say so, and how to review it) or binary."""
+    if encrypted(file):
+        return "git-crypt encrypted content cannot be reviewed here: review it decrypted"
+    return "binary content cannot be reviewed semantically"
 
 
 def unparseable(file: FileDiff, kind: Kind, reason: str) -> list[Change]:

@@ -11,6 +11,7 @@ with `facts.format: kustomize` and `facts.section`, never Kubernetes objects.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,23 @@ def _literals(item: Any) -> Any:
     return {**item, "literals": literals}
 
 
+_REF = re.compile(r"([?&])(ref|version)=[^&#]*&?")
+_RELEASE = re.compile(r"/releases/download/[^/]+/")
+
+
+def _list_key(item: Any) -> str:
+    """A remote base is known by its URL without `?ref=` or release tag: bumping either is an
+    update of the same entry (lws `…//config/default?ref=v0.7.0` → `v0.8.0`, jobset's
+    `…/releases/download/v0.10.1/manifests.yaml`), not a removal and an addition."""
+    if isinstance(item, dict):
+        return _digest(item)
+    text = str(item)
+    if "://" in text or text.startswith(("github.com/", "git@")):
+        text = _RELEASE.sub("/releases/download/*/", text)  # jobset's v0.10.1 → v0.11.0
+        return _REF.sub(r"\1", text).rstrip("?&")
+    return text
+
+
 KEYED: dict[str, Callable[[Any], str]] = {
     "images": _name_key,
     "replicas": _name_key,
@@ -90,7 +108,7 @@ def entries(value: Any) -> dict[tuple[str, str | None], Any]:
         name = str(section)
         if name in LIST_SECTIONS and isinstance(content, list):
             for item in content:
-                out[(name, str(item) if not isinstance(item, dict) else _digest(item))] = item
+                out[(name, _list_key(item))] = item
         elif name in KEYED and isinstance(content, list):
             for item in content:
                 out[(name, KEYED[name](item))] = (
@@ -178,12 +196,19 @@ def analyze(file: FileDiff) -> list[Change]:
     """One change per section entry (or scalar) that differs between base and head."""
     base, base_doc = read_side(file.base, file.old_path or file.path, entries)
     head, head_doc = read_side(file.head, file.path, entries)
+    # A kustomization added or deleted as a whole builds new objects or stops building them:
+    # its namespace/namePrefix renames nothing that exists (kustomize.scope-change reads it).
+    status = "added" if file.base is None else "removed" if file.head is None else "changed"
+
+    def facts(section: str, before: Any, after: Any) -> dict[str, Any]:
+        return {"kustomization": status, **_kustomize_facts(section, before, after)}
+
     return diff_sections(
         file.path,
         "kustomize",
         (base, base_doc),
         (head, head_doc),
-        _kustomize_facts,
+        facts,
         secret_sections=("secretGenerator",),
     )
 

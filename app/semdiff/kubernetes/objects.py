@@ -29,7 +29,15 @@ from app.semdiff.common.data import diff_tree, order_change, read_side
 from app.semdiff.common.documents import Format, structured_format
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.structure import default_list_key
-from app.semdiff.kubernetes.conditional import Path, conditional_paths, without
+from app.semdiff.kubernetes.conditional import Path, conditional_paths
+from app.semdiff.kubernetes.facts import (
+    CONTAINER_LISTS,
+    POD_SPEC_PATH,
+    WORKLOADS,
+    get,
+    object_facts,
+    pod_spec,
+)
 
 __all__ = ["K8sObject", "analyze", "detect", "object_change", "objects_of"]
 
@@ -43,12 +51,6 @@ CLUSTER_SCOPED = frozenset(
         "CertificateSigningRequest", "FlowSchema", "PriorityLevelConfiguration",
     }
 )  # fmt: skip
-WORKLOADS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
-)
-POD_SPEC_PATH = {"Pod": "spec", "CronJob": "spec.jobTemplate.spec.template.spec"}
-REPLICATED = frozenset({"Deployment", "StatefulSet", "ReplicaSet"})
-CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 # Lists whose items Kubernetes itself merges by `name` (strategic merge patch keys).
 NAME_KEYED = frozenset(
     {*CONTAINER_LISTS, "volumes", "env", "ports", "volumeMounts", "volumeDevices",
@@ -136,7 +138,10 @@ def objects_of(data: bytes | None, path: str) -> dict[str, K8sObject]:
     fmt: Format = "json" if structured_format(path) == "json" else "yaml"
     blocks: list[tuple[int, int]] = []
     if data is not None and fmt == "yaml" and templating.has_actions(data):
-        blocks = conditional_blocks(data.decode("utf-8", "replace"), path)
+        try:
+            blocks = conditional_blocks(data.decode("utf-8", "replace"), path)
+        except UnparseableError:
+            blocks = []  # `{{` in plain text (a JSON string): no condition softens anything
     return _objects(read_side(data, fmt, path), path, blocks)
 
 
@@ -290,7 +295,7 @@ def _fields(before: K8sObject | None, after: K8sObject | None) -> list[FieldChan
     # Init containers run one after another: their order is behaviour, not formatting.
     current = after or before
     kind = current.kind if current is not None else ""
-    inits = [_get(_pod_spec(kind, body), "initContainers") for body in (b, a)]
+    inits = [get(pod_spec(kind, body), "initContainers") for body in (b, a)]
     if kind in WORKLOADS and all(
         isinstance(i, list) and list_key("x.initContainers", i) == "name" and _unique_names(i)
         for i in inits
@@ -326,135 +331,7 @@ def object_change(
         address=current.address,
         op=op,
         fields=tuple(fields),
-        facts=_facts(before, after),
+        facts=object_facts(before, after),
         line=current.line,
         old_file=old_file,
     )
-
-
-def _get(body: Any, *keys: str) -> Any:
-    for key in keys:
-        body = body.get(key) if isinstance(body, dict) else None
-    return body
-
-
-def _facts(before: K8sObject | None, after: K8sObject | None) -> dict[str, Any]:
-    current = after or before
-    assert current is not None
-    b = before.body if before is not None else None
-    a = after.body if after is not None else None
-    facts: dict[str, Any] = {
-        "object_kind": current.kind,
-        "namespace": current.namespace,
-        "name": current.name,
-        "api_version": current.api_version,
-    }
-    kind = current.kind
-    if kind in WORKLOADS:
-        facts["replicas_before"] = _replicas(kind, b)
-        facts["replicas_after"] = _replicas(kind, a)
-        facts["images_before"] = _images(kind, b)
-        facts["images_after"] = _images(kind, a)
-        facts.update(_security(kind, a))
-        if after is not None and after.conditional:
-            certain = _security(kind, without(a, after.conditional))
-            maybe = [k for k, v in facts.items() if v is True and certain.get(k) is False]
-            if maybe:
-                facts["conditional_privileges"] = maybe
-    if kind == "Service":
-        facts["service_type_before"] = _service_type(b)
-        facts["service_type_after"] = _service_type(a)
-    if kind in ("Role", "ClusterRole"):
-        rules = _get(a, "rules")
-        facts["rbac_wildcard"] = isinstance(rules, list) and any(_wildcard(r) for r in rules)
-    if kind in ("RoleBinding", "ClusterRoleBinding"):
-        facts["cluster_admin"] = (
-            _get(a, "roleRef", "kind") == "ClusterRole"
-            and _get(a, "roleRef", "name") == "cluster-admin"
-        )
-    return facts
-
-
-def _pod_spec(kind: str, body: Any) -> dict[str, Any] | None:
-    path = POD_SPEC_PATH.get(kind, "spec.template.spec")
-    spec = _get(body, *path.split("."))
-    return spec if isinstance(spec, dict) else None
-
-
-def _containers(spec: dict[str, Any] | None) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for field in CONTAINER_LISTS:
-        items = _get(spec, field)
-        if isinstance(items, list):
-            out.extend(i for i in items if isinstance(i, dict))
-    return out
-
-
-def _replicas(kind: str, body: Any) -> int | None:
-    """Declared replicas (Kubernetes defaults an absent count to 1); None for no object."""
-    if body is None:
-        return None
-    if kind == "Pod":
-        return 1
-    if kind not in REPLICATED:
-        return None
-    value = _get(body, "spec", "replicas")
-    if value is None:
-        return 1
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _images(kind: str, body: Any) -> dict[str, str] | None:
-    if body is None:
-        return None
-    return {
-        str(c.get("name", index)): str(c.get("image", ""))
-        for index, c in enumerate(_containers(_pod_spec(kind, body)))
-    }
-
-
-def _security(kind: str, body: Any) -> dict[str, bool]:
-    """Privilege facts of the object as it will run (all False when it is deleted).
-
-    `run_as_root` is True when a container's effective securityContext (container over pod)
-    says `runAsUser: 0` or `runAsNonRoot: false` explicitly; an image's default user is unknown
-    here. `allow_privilege_escalation` is True when set explicitly or implied by `privileged`.
-    """
-    spec = _pod_spec(kind, body)
-    pod_ctx = _dict(_get(spec, "securityContext"))
-    contexts = [_dict(c.get("securityContext")) for c in _containers(spec)] or [{}]
-    privileged = any(ctx.get("privileged") is True for ctx in contexts)
-    escalation = privileged or any(ctx.get("allowPrivilegeEscalation") is True for ctx in contexts)
-    root = False
-    for ctx in contexts:
-        user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
-        non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
-        root = root or (user == 0 and not isinstance(user, bool)) or non_root is False
-    return {
-        "privileged": privileged,
-        "host_network": _get(spec, "hostNetwork") is True,
-        "host_pid": _get(spec, "hostPID") is True,
-        "allow_privilege_escalation": escalation,
-        "run_as_root": root and spec is not None,
-    }
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _service_type(body: Any) -> str | None:
-    if body is None:
-        return None
-    value = _get(body, "spec", "type")
-    return str(value) if value is not None else "ClusterIP"
-
-
-def _wildcard(rule: Any) -> bool:
-    if not isinstance(rule, dict):
-        return False
-    for field in ("verbs", "resources", "apiGroups"):
-        values = rule.get(field)
-        if isinstance(values, list) and "*" in values:
-            return True
-    return False

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from app.core.models import Change
 from app.semdiff.common.identity import Placed, group, pair
 from app.semdiff.kubernetes.objects import K8sObject, object_change
+from app.semdiff.kubernetes.renames import renamed_pairs
 
 __all__ = ["diff_manifests"]
 
@@ -30,21 +31,38 @@ def diff_manifests(
     )
     _align_templated_groups(before, after)
     out: list[Change] = []
+    gone: list[Placed[K8sObject]] = []
+    new: list[Placed[K8sObject]] = []
     for key in [*before, *(k for k in after if k not in before)]:
         pairing = pair(before.get(key, []), after.get(key, []), _same)
         for b, h in pairing.matched:
             old_file = b.path if b.path != h.file else None
             change = object_change(h.file, b.obj, h.obj, "update", old_file=old_file)
             out.extend([change] if change is not None else [])
-        for b in pairing.only_base:
-            old_file = b.path if b.path != b.file else None
-            change = object_change(b.file, b.obj, None, "delete", old_file=old_file)
-            out.extend([change] if change is not None else [])
-        for h in pairing.only_head:
-            change = object_change(h.file, None, h.obj, "create")
-            out.extend([change] if change is not None else [])
+        gone.extend(pairing.only_base)
+        new.extend(pairing.only_head)
+    for b, h in renamed_pairs(gone, new):
+        gone.remove(b)
+        new.remove(h)
+        out.append(_rename(b, h))
+    for b in gone:
+        old_file = b.path if b.path != b.file else None
+        change = object_change(b.file, b.obj, None, "delete", old_file=old_file)
+        out.extend([change] if change is not None else [])
+    for h in new:
+        change = object_change(h.file, None, h.obj, "create")
+        out.extend([change] if change is not None else [])
     out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
+
+
+def _rename(b: Placed[K8sObject], h: Placed[K8sObject]) -> Change:
+    """One object under a new name (`renames`): its fields as an update, op `rename`."""
+    old_file = b.path if b.path != h.file else None
+    change = object_change(h.file, b.obj, h.obj, "update", old_file=old_file)
+    assert change is not None  # the names differ, so metadata.name is a changed field
+    facts = {**change.facts, "renamed_from": b.obj.address}
+    return change.model_copy(update={"op": "rename", "facts": facts})
 
 
 Key = tuple[str, str, str | None, str]

@@ -18,7 +18,7 @@ from typing import Any
 from app.semdiff.pricing.money import money_text
 from app.semdiff.pricing.terms import Move
 
-__all__ = ["moves_facts", "readable"]
+__all__ = ["moves_facts", "non_positive", "readable"]
 
 _PER_UNIT = re.compile(r"per_(?P<unit>token|character|char|pixel|byte|image_token|audio_token)s?$")
 UNIT_NAMES = {"char": "character"}
@@ -63,3 +63,9 @@ def moves_facts(moves: Sequence[Move]) -> dict[str, Any]:
         before, after, unit = readable(m.label, m.before, m.after)
         texts.append(f"{m.label} {before} → {after}{unit} ({_pct(m)})")
     return {"moves": listed, "moves_text": "; ".join(texts)}
+
+
+def non_positive(moves: Sequence[Move]) -> list[str]:
+    """Amounts this change takes to zero or below: from a positive amount, or to a negative one.
+    A price that was 0 and stays 0 (a free model gaining a 0.0 cache price) moves nothing."""
+    return [m.label for m in moves if (m.after <= 0 < m.before) or m.after < 0]

@@ -19,7 +19,7 @@ from app.core.models import Change, FieldChange, Op
 from app.semdiff.common.structure import diff_values, same
 from app.semdiff.pricing.book import Book, Record
 from app.semdiff.pricing.money import NotMoney, amount, delta_pct, money_text
-from app.semdiff.pricing.moves import moves_facts
+from app.semdiff.pricing.moves import moves_facts, non_positive
 from app.semdiff.pricing.terms import (
     Move,
     discount_facts,
@@ -196,6 +196,8 @@ def record_change(
         facts |= limit_facts(changed)
     facts |= _largest(moves if op == "update" else [])
     facts |= moves_facts(moves if op == "update" else [])
+    if op == "update":
+        facts["non_positive_moves"] = non_positive(moves)
     return Change(
         file=words.source,
         kind="pricing",

@@ -91,10 +91,19 @@ def _split(text: str, source: str) -> list[list[Token]]:
     return sql_wrapped.statement_tokens(tokens)
 
 
+def _dialects(source: str) -> tuple[str, ...]:
+    """A file named for its engine (`x.mysql.up.sql`, `x.sqlite3.sql`) is read in it first."""
+    parts = source.rsplit("/", 1)[-1].lower().split(".")
+    for dialect, names in (("mysql", ("mysql",)), ("sqlite", ("sqlite", "sqlite3"))):
+        if any(n in parts for n in names):
+            return (dialect, *DIALECTS)
+    return DIALECTS
+
+
 def _parse_one(text: str, line: int, source: str) -> tuple[exp.Expr, str]:
     """Parse one statement with the first dialect that accepts it (postgres, then generic)."""
     first: ParseError | None = None
-    for dialect in DIALECTS:
+    for dialect in _dialects(source):
         try:
             parsed = sqlglot.parse(text, read=dialect or None, error_level=ErrorLevel.RAISE)
         except ParseError as exc:
@@ -380,14 +389,19 @@ def dedupe_addresses(out: list[Change]) -> list[Change]:
 def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     """Statements added (create) and removed (delete), matched by normalized SQL."""
     del rule  # SQL needs no per-path settings
+    from app.semdiff.sql import roles  # here: roles reads this module's statements
+
+    existed = file.base is not None and file.head is not None
     if file.path.endswith(".py"):
         from app.semdiff.sql import (
             python_migrations as sql_python,  # here: sql_python builds on this module
         )
 
-        return sql_python.analyze(file)
+        return roles.mark_edited(sql_python.analyze(file), existed, file.path)
     from app.semdiff.sql.matching import match_statements  # here: matching builds on this module
 
     base = [] if file.base is None else statements(file.base, file.old_path or file.path)
     head = [] if file.head is None else statements(file.head, file.path)
-    return match_statements(file.path, base, head)
+    changes = roles.mark_rebuilds(match_statements(file.path, base, head), head)
+    changes = roles.mark_edited(changes, existed, file.path)
+    return roles.as_rollback(changes) if roles.is_down_migration(file.path) else changes

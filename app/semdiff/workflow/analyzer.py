@@ -51,7 +51,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     base_doc, head_doc = _read(file.base, base_source), _read(file.head, file.path)
     before = _mapping(file.base is not None, base_doc, base_source)
     after = _mapping(file.head is not None, head_doc, file.path)
-    file_facts = _trigger_facts(after)
+    file_facts = {**_trigger_facts(after), "workflow_template": _template(file.path)}
     base_target = bool(_trigger_facts(before)["pull_request_target"])
     out: list[Change] = []
     top_b = {k: v for k, v in (before or {}).items() if k != "jobs"}
@@ -235,6 +235,18 @@ def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
     return {"triggers": triggers, "pull_request_target": "pull_request_target" in triggers}
 
 
+def _built_in(secret: str) -> bool:
+    """`secrets.GITHUB_TOKEN` (any case) is the job's own token, which no one provisions."""
+    return secret.upper() == "GITHUB_TOKEN"
+
+
+def _template(path: str) -> bool:
+    """GitHub runs only `.github/workflows/*` of a repository: a workflow-shaped file anywhere
+    else (a starter template, a copy for another repository) runs nothing here."""
+    parts = path.split("/")
+    return not (len(parts) == 3 and parts[0] == ".github" and parts[1] == "workflows")
+
+
 def _top_perms(workflow: dict[str, Any] | None) -> Permissions | None:
     if workflow is None:
         return None
@@ -264,7 +276,8 @@ def _scope_facts(
         "id_token_write": id_token_after,
         "id_token_write_added": id_token_after and not id_token_before,
         "secrets_used": sorted(secrets_after),
-        "new_secrets": sorted(secrets_after - secrets_before),
+        # The built-in GITHUB_TOKEN is no secret anyone provisions: its power is `permissions`.
+        "new_secrets": sorted(s for s in secrets_after - secrets_before if not _built_in(s)),
         "secrets_inherit": inherits_secrets(after),
         "secrets_inherit_added": inherits_secrets(after) and not inherits_secrets(before),
         "actions": actions,
@@ -273,5 +286,6 @@ def _scope_facts(
         "new_script_injection": [i for i in injections if i not in injections_before],
         "checks_out_pr_head": checks_out_pr_head(after),
         "checks_out_code": checks_out_code(after),
+        "checks_out_code_before": checks_out_code(before),
         "checked_out_pr_head_before": checks_out_pr_head(before),
     }

@@ -5,7 +5,8 @@ job's own, else the workflow's). With no block at all the token gets the reposit
 which a pull request cannot see: read-only for new organisations, read/write for older ones.
 So adding a read-only block where there was none narrows the token (never "broadening");
 dropping a block falls back to that unknown default, which a reviewer must judge; a scope going
-none→read→write, or `write-all`, broadens it.
+none→read→write, or `write-all`, broadens it; `permissions_broadened` (the high rule's fact)
+counts only new write power.
 """
 
 from __future__ import annotations
@@ -97,6 +98,12 @@ def permissions_change(before: Permissions | None, after: Permissions | None) ->
 
 
 def permissions_broadened(before: Permissions | None, after: Permissions | None) -> bool:
-    """True when the token can do more after: a scope rises (none→read→write), a write scope
-    appears where there was no block, or the whole token becomes `write-all`."""
-    return permissions_change(before, after) == "broadened"
+    """True when the token can change more after: a scope becomes `write` (or the whole token
+    `write-all`) where it could not write before. A scope rising none→read is a broadening in
+    `permissions_change`, but reading changes nothing, so it is not this (#24)."""
+    if permissions_change(before, after) != "broadened" or after is None:
+        return False
+    before = DEFAULT if before is None else before
+    return any(level(after, s) == 2 and level(before, s) < 2 for s in _scopes(before, after)) or (
+        after == "write-all" and before != "write-all"
+    )

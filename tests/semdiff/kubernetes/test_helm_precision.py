@@ -102,6 +102,11 @@ def test_host_network_set_unconditionally_is_still_high(pack: RulePack) -> None:
     path = "deploy/charts/cert-manager/templates/webhook-deployment.yaml"
     (change,) = run(path, plain % "webhook:v1.18.0", plain % "webhook:v1.18.1")
     assert "conditional_privileges" not in change.facts
+    # An image bump grants nothing new (privileges_added): only the grant itself is high.
+    assert ("k8s.privileged", "high") not in rules(pack, [change])
+    before = plain.replace("      hostNetwork: true\n", "")
+    (change,) = run(path, before % "webhook:v1.18.0", plain % "webhook:v1.18.0")
+    assert change.facts["privileges_added"] == ["host_network"]
     assert ("k8s.privileged", "high") in rules(pack, [change])
 
 
@@ -115,7 +120,8 @@ def test_a_condition_around_the_whole_object_does_not_soften_it(pack: RulePack) 
         + "{{- end }}\n"
     )
     path = "deploy/charts/cert-manager/templates/webhook-deployment.yaml"
-    (change,) = run(path, wrapped % "webhook:v1.18.0", wrapped % "webhook:v1.18.1")
+    before = wrapped.replace("      hostNetwork: true\n", "")
+    (change,) = run(path, before % "webhook:v1.18.0", wrapped % "webhook:v1.18.1")
     assert ("k8s.privileged", "high") in rules(pack, [change])
 
 

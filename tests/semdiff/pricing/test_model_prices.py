@@ -98,3 +98,37 @@ def test_a_price_from_zero_is_a_move() -> None:
     findings = evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")
     assert [(f.rule, f.severity) for f in findings] == [("pricing.large-change", "high")]
     assert "0.00 → 2.50 per 1M tokens (from 0)" in findings[0].message
+
+
+def test_a_zero_price_added_to_a_free_model_is_not_non_positive() -> None:
+    # AgentOps-AI/tokencost 23b960f95f (MIT): free experimental Gemini models gain a
+    # `cache_read_input_token_cost: 0.0`; their prices were 0 and stay 0.
+    head = edited(a=("azure_ai/new-model", "cache_read_input_token_cost", 0.0))
+    (change,) = [c for c in run(head) if c.address == "key:azure_ai/new-model"]
+    assert change.facts["non_positive_moves"] == []
+    rules = {f.rule for f in evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")}
+    assert "pricing.non-positive" not in rules
+
+
+def test_a_price_cut_to_zero_is_non_positive_whichever_field() -> None:
+    head = edited(a=("gemini/gemini-2.0-flash-lite", "output_cost_per_token", 0.0))
+    (change,) = [c for c in run(head) if c.address == "key:gemini/gemini-2.0-flash-lite"]
+    assert change.facts["non_positive_moves"] == ["output_cost_per_token"]
+    findings = evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")
+    assert ("pricing.non-positive", "critical") in {(f.rule, f.severity) for f in findings}
+
+
+def test_a_new_record_at_zero_is_an_addition_not_a_give_away() -> None:
+    # tokencost 23b960f95f: `azure_ai/cohere-rerank-v3.5` is billed per query (0.002) with
+    # per-token prices of 0.0; 27fc836532: Vertex's free Llama MaaS previews.
+    head = edited()
+    head["azure_ai/cohere-rerank-v3.5"] = {
+        "input_cost_per_token": 0.0,
+        "input_cost_per_query": 0.002,
+        "output_cost_per_token": 0.0,
+        "litellm_provider": "azure_ai",
+        "mode": "rerank",
+    }
+    (change,) = [c for c in run(head) if c.address == "key:azure_ai/cohere-rerank-v3.5"]
+    rules = {f.rule for f in evaluate_rules(PACK, [change], is_agent=True, author="bot[bot]")}
+    assert rules == {"pricing.record-added"}

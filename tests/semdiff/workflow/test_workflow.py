@@ -211,9 +211,11 @@ def test_dropping_explicit_permissions_falls_back_to_the_unknown_default() -> No
         ("default", {"contents": "write"}, True),
         ("default", {"issues": "read"}, False),
         ({"contents": "write"}, {"contents": "read"}, False),
-        ({}, {"issues": "read"}, True),
+        ({}, {"issues": "read"}, False),  # a read scope changes nothing (#24)
+        ({}, {"issues": "write"}, True),
         ("read-all", {"contents": "write"}, True),
-        ({"contents": "read", "issues": "write"}, "read-all", True),
+        ({"contents": "read", "issues": "write"}, "read-all", False),
+        ({"contents": "read"}, {"contents": "read", "pull-requests": "read"}, False),
         ("write-all", "read-all", False),
         ({"id-token": "write"}, {"id-token": "write"}, False),
         (None, "default", False),
