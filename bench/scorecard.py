@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from app.agentops.scorecard import Window  # noqa: E402
 from app.core.models import Change, FieldChange  # noqa: E402
 from app.core.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk  # noqa: E402
-from app.store.audit.agent_events import agent_history, agent_scorecards  # noqa: E402
+from app.store.audit.agent_events import agent_scorecards  # noqa: E402
+from app.store.audit.agent_record import agent_history  # noqa: E402
 from app.store.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
 from app.store.audit.records import EvaluationRecord, MergeRecord  # noqa: E402
 from app.store.db import make_engine, upgrade  # noqa: E402

@@ -19,6 +19,11 @@ RANGE = "between 0001-01-02 and 9999-12-30 (UTC)"
 HINT = "use ISO 8601, e.g. 2026-01-31 or 2026-01-31T12:00Z"
 
 
+def aware_utc(moment: datetime) -> datetime:
+    """A stored time as an aware datetime: naive values (SQLite returns them) are UTC."""
+    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
+
+
 def parse_moment(value: str, name: str, *, whole_day: bool = False) -> datetime:
     """`value` as an aware UTC datetime; naive times are UTC. With `whole_day`, a bare date
     (`2026-01-31`) means the end of that day (the next midnight), as an exclusive `until`."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from app.config.repo import RepoConfig
 from app.core.models import Change
+from app.core.moments import aware_utc
 from app.core.report import ApprovalRecord, ApprovalStatus, ScopeChange, Tier, VoidedApproval
 from app.core.snapshot import Review
 from app.gate.approval_scope import ApproverScope, Directory, scope_changes, scope_digest, team_key
@@ -114,7 +115,7 @@ def latest_reviews(reviews: Sequence[Review]) -> dict[str, Review]:
 def _utc(moment: datetime | None) -> float:
     if moment is None:  # callers sort only when every review has a time
         return 0.0
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    return aware_utc(moment).timestamp()
 
 
 def _short(sha: str) -> str:

@@ -58,7 +58,8 @@ def _graduation(caller: Caller, history: Any) -> list[dict[str, Any]]:
 
 def record_data(caller: Caller, now: datetime | None = None) -> dict[str, Any]:
     from app.agentops.scorecard import Window
-    from app.store.audit.agent_events import agent_history, agent_scorecards
+    from app.store.audit.agent_events import agent_scorecards
+    from app.store.audit.agent_record import agent_history
 
     moment = now or datetime.now(UTC)
     agent = caller.agent

@@ -8,12 +8,13 @@ events and comments (app/github/conversation.py), the break-glass team's members
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 
 from app.config.repo import parse_repo_config
 from app.core.errors import ConfigError, GitHubError, GitHubUnavailable
+from app.core.moments import aware_utc
 from app.core.report import Report
 from app.core.snapshot import PullRequestSnapshot
 from app.github.client import InstallationClient
@@ -28,8 +29,7 @@ def head_first_seen(engine: Engine, repo: str, number: int, head_sha: str) -> da
     """When Countersign first recorded anything about this head of the PR (None: never)."""
     for event in store.events_for_pr(engine, repo, number, kinds=FIRST_SEEN_KINDS):
         if event.head_sha == head_sha:
-            moment = event.occurred_at
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            return aware_utc(event.occurred_at)
     return None
 
 

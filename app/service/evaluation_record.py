@@ -17,8 +17,8 @@ from app.agentops.reverts import revert_refs
 from app.core.snapshot import PullRequestSnapshot
 from app.gate.pipeline import Evaluation
 from app.service.check_runs import Head
-from app.store.audit import agent_events as agentops
 from app.store.audit import store
+from app.store.audit.agent_record import opening_counts
 from app.store.audit.records import EvaluationRecord
 from app.store.tables import AuditEvent
 
@@ -92,7 +92,7 @@ def evaluation_payload(
     payload["requested_reviewers"] = sorted(requested.already | requested.users | requested.teams)
     payload["delivery_id"] = published.delivery_id
     if record is not None:  # the rate-limit figures (the ramp's are in report.graduation)
-        payload["agent_record"] = agentops.opening_counts(record)
+        payload["agent_record"] = opening_counts(record)
     refs = revert_refs(
         snapshot.repo, [snapshot.title, snapshot.body, *(c.message for c in snapshot.commits)]
     )

@@ -52,6 +52,7 @@ from app.service.replay_section import PrReplay, pr_replay
 from app.service.tuning_facts import recorded_grants
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
+from app.store.audit.agent_record import agent_history
 from app.store.tables import AuditEvent
 
 TIER_LABEL_PREFIX = "countersign:tier-"
@@ -110,7 +111,7 @@ class PullRequestEvaluator:
         seq = agentops.record_opening(
             engine, repo=repo, pr=number, agent_id=agent.id, head_sha=snapshot.head_sha
         )
-        return agentops.agent_history(
+        return agent_history(
             engine,
             agent_id=agent.id,
             repo=repo,

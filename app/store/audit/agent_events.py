@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,9 +32,9 @@ from app.agentops.facts import (
     WaiverFact,
     rule_class,
 )
-from app.agentops.history import AgentHistory
 from app.agentops.reverts import RevertRefs
 from app.agentops.scorecard import Scorecard, Window, scorecards
+from app.core.moments import aware_utc
 from app.store.audit import store
 from app.store.audit.chain import MERGE_KINDS
 from app.store.db import SQLITE_BEGIN
@@ -60,10 +60,6 @@ _COLUMNS = (
     EVENTS.c.agent_id,
     EVENTS.c.run_id,
 )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
 
 
 @contextmanager
@@ -182,7 +178,7 @@ def _time(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return _aware(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+        return aware_utc(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
     except ValueError:
         return None
 
@@ -219,7 +215,7 @@ def _event(row: Any) -> dict[str, Any]:
     """What every fact takes from its event row: where it sits in the chain and whose PR."""
     return {
         "seq": int(row.seq),
-        "at": _aware(row.occurred_at),
+        "at": aware_utc(row.occurred_at),
         "agent_id": row.agent_id,
         "repo": row.repo or "",
         "pr": int(row.pr_number or 0),
@@ -272,7 +268,7 @@ def read_facts(
     Without `by_class` the findings of evaluations are not read (no rule classes); with
     `gates_only` merges carry only what the trust-ramp gates read."""
     wanted = set(kinds)
-    since, until = _aware(window.since), _aware(window.until)
+    since, until = aware_utc(window.since), aware_utc(window.until)
     facts: list[Fact] = []
     merge_kinds = [k for k in MERGE_KINDS if k in wanted]
     if merge_kinds:
@@ -302,14 +298,14 @@ def read_facts(
             facts.append(evaluation_fact(row, values))
     if ANALYZE_CALL in wanted:
         for row, _ in _rows(engine, [EVENTS.c.kind == ANALYZE_CALL, *in_window, *by_agent]):
-            facts.append(AnalyzeCallFact(int(row.seq), _aware(row.occurred_at), row.agent_id))
+            facts.append(AnalyzeCallFact(int(row.seq), aware_utc(row.occurred_at), row.agent_id))
     if WAIVER in wanted:
         rows = _rows(engine, [EVENTS.c.kind == WAIVER, *in_window, *by_agent], {"rule": ("rule",)})
         for row, values in rows:
             facts.append(
                 WaiverFact(
                     int(row.seq),
-                    _aware(row.occurred_at),
+                    aware_utc(row.occurred_at),
                     row.agent_id,
                     row.repo or "",
                     int(row.pr_number or 0),
@@ -326,85 +322,3 @@ def agent_scorecards(
     facts = read_facts(engine, window, agent_id=agent_id, by_class=by_class)
     cards = scorecards(facts, window, by_class=by_class)
     return [c for c in cards if agent_id is None or c.agent_id == agent_id]
-
-
-def _openings(
-    engine: Engine, agent_id: str, before_seq: int, repo: str, pr: int, since: datetime
-) -> tuple[list[datetime], int]:
-    """Opening times since `since` of the agent's other PRs opened before `before_seq`, and how
-    many of those PRs are open now (their latest lifecycle event, at any seq, is an opening).
-
-    Both in SQL (an evaluation's hot path): the times of the last day only, and the open count
-    from each PR's latest lifecycle event, so the cost does not grow with the agent's history.
-    """
-    others = [
-        EVENTS.c.agent_id == agent_id,
-        EVENTS.c.kind.in_(LIFECYCLE),
-        sa.not_(sa.and_(EVENTS.c.repo == repo, EVENTS.c.pr_number == pr)),
-    ]
-    latest = (
-        sa.select(sa.func.max(EVENTS.c.seq).label("seq"))
-        .where(*others)
-        .group_by(EVENTS.c.repo, EVENTS.c.pr_number)
-        .subquery()
-    )
-    open_now = (
-        sa.select(sa.func.count())
-        .select_from(EVENTS.join(latest, EVENTS.c.seq == latest.c.seq))
-        .where(EVENTS.c.kind == AGENT_PR, EVENTS.c.seq < before_seq)
-    )
-    recent = (
-        sa.select(EVENTS.c.occurred_at)
-        .where(*others, EVENTS.c.kind == AGENT_PR, EVENTS.c.seq < before_seq)
-        .where(EVENTS.c.occurred_at > since)
-        .order_by(EVENTS.c.seq)
-    )
-    with engine.connect() as conn:
-        still_open = int(conn.execute(open_now).scalar_one())
-        opened = [_aware(at) for at in conn.execute(recent).scalars()]
-    return opened, still_open
-
-
-def agent_history(
-    engine: Engine,
-    *,
-    agent_id: str,
-    repo: str,
-    pr: int,
-    opening_seq: int,
-    windows: Iterable[int],
-    now: datetime | None = None,
-) -> AgentHistory:
-    """What one evaluation of an agent's PR needs from the store (see AgentHistory)."""
-    moment = _aware(now or datetime.now(UTC))
-    hour, day = moment - timedelta(hours=1), moment - timedelta(days=1)
-    opened, still_open = _openings(engine, agent_id, opening_seq, repo, pr, day)
-    records: dict[int, Scorecard] = {}
-    days = sorted(set(windows))
-    if days:
-        widest = Window(moment - timedelta(days=days[-1]), moment + timedelta(microseconds=1))
-        facts = read_facts(engine, widest, agent_id=agent_id, kinds=MERGE_KINDS, gates_only=True)
-        for n in days:
-            window = Window(moment - timedelta(days=n), widest.until)
-            cards = scorecards(facts, window, by_class=False)
-            records[n] = next(
-                (c for c in cards if c.agent_id == agent_id),
-                Scorecard(agent_id=agent_id, since=window.since, until=window.until),
-            )
-    return AgentHistory(
-        agent_id=agent_id,
-        now=moment,
-        records=records,
-        opened_last_hour=tuple(t for t in opened if t > hour),
-        opened_last_day=tuple(t for t in opened if t > day),
-        open_prs=still_open,
-    )
-
-
-def opening_counts(history: AgentHistory) -> dict[str, int]:
-    """The rate-limit figures recorded with an evaluation."""
-    return {
-        "opened_last_hour": len(history.opened_last_hour),
-        "opened_last_day": len(history.opened_last_day),
-        "open_prs": history.open_prs,
-    }

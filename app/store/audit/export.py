@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from app.core.csvcell import neutralise_cell
+from app.core.moments import aware_utc
 from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, body_text, iso_utc
 from app.store.audit.records import MERGE_FIELDS
 from app.store.audit.stream import count_events, iso_text, stream_events
@@ -66,18 +67,14 @@ def _conditions(
     if tier is not None:
         conditions.append(tier_text(dialect) == tier)
     if since is not None:
-        conditions.append(EVENTS.c.occurred_at >= _aware(since))
+        conditions.append(EVENTS.c.occurred_at >= aware_utc(since))
     if until is not None:
-        conditions.append(EVENTS.c.occurred_at < _aware(until))
+        conditions.append(EVENTS.c.occurred_at < aware_utc(until))
     if repo is not None:
         conditions.append(EVENTS.c.repo == repo)
     if agent is not None:
         conditions.append(EVENTS.c.agent_id == agent)
     return conditions
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.utcoffset() is not None else moment.replace(tzinfo=UTC)
 
 
 def count_merges(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from app.core.moments import aware_utc
 from app.core.report import ApprovalRecord
 from app.gate.replay import Stored
 from app.store.tables import EVENTS
@@ -54,18 +55,14 @@ class Loaded:
     """More matched than `limit`: only the newest were read."""
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _where(stmt: sa.Select[Any], kind: str, window: Window) -> sa.Select[Any]:
     stmt = stmt.where(EVENTS.c.kind == kind)
     if window.repo:
         stmt = stmt.where(EVENTS.c.repo == window.repo)
     if window.since is not None:
-        stmt = stmt.where(EVENTS.c.occurred_at >= _aware(window.since))
+        stmt = stmt.where(EVENTS.c.occurred_at >= aware_utc(window.since))
     if window.until is not None:
-        stmt = stmt.where(EVENTS.c.occurred_at < _aware(window.until))
+        stmt = stmt.where(EVENTS.c.occurred_at < aware_utc(window.until))
     return stmt
 
 
@@ -113,7 +110,7 @@ def _stored(
     url = str(merge.get("url") or "") if merge else ""
     return Stored(
         seq=row.seq,
-        at=_aware(row.occurred_at),
+        at=aware_utc(row.occurred_at),
         repo=repo,
         pr=pr,
         head_sha=str(payload.get("head_sha") or row.head_sha or ""),

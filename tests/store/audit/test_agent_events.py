@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.agentops.scorecard import Window
 from app.store.audit import agent_events as agentops
 from app.store.audit import store
+from app.store.audit.agent_record import agent_history
 from app.store.audit.records import MergeRecord
 
 NOW = datetime.now(UTC)
@@ -60,7 +61,7 @@ def test_history_counts_only_earlier_openings_of_other_prs(db_engine: sa.Engine)
     )
 
     def history(pr: int) -> agentops.AgentHistory:
-        return agentops.agent_history(
+        return agent_history(
             db_engine, agent_id="docs-bot", repo="acme/web", pr=pr, opening_seq=seqs[pr], windows=()
         )
 
