@@ -25,6 +25,7 @@ TEMPLATES: tuple[str, ...] = (
     "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
     "/repos/{owner}/{repo}/git/blobs/{file_sha}",
     "/repos/{owner}/{repo}/installation",
+    "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule",
     "/orgs/{org}/teams/{team_slug}/members",
     "/app/hook/deliveries",
     "/app/hook/deliveries/{delivery_id}/attempts",

@@ -121,6 +121,31 @@ class Deployments:
                 sim._emit(protection_rule_event(sim.world, deployment, run, event, by))
             return deployment
 
+    def rerun(self, run_id: int, *, by: str) -> Deployment:
+        """Re-run a finished run's deployment job: the same run ID and commit, a new deployment
+        that waits (and a new `deployment_protection_rule` event), as GitHub's "Re-run jobs"."""
+        sim = self.sim
+        with sim._op():
+            run = self._run(run_id)
+            if run.status in {"waiting", "in_progress"}:
+                raise SimError(403, f"The workflow run {run_id} is still running")
+            [last, *_] = sorted(self.of_run(run_id), key=lambda d: -d.id)
+            deployment = Deployment(
+                sim.world.new_id(),
+                run.repo,
+                last.environment,
+                run.head_sha,
+                run.head_branch,
+                run.id,
+                sim._ensure_user(by).login,
+                sim.now(),
+            )
+            self.deployments[deployment.id] = deployment
+            run.status = "waiting"
+            sim.log.append(f"rerun {run.id}: deployment {deployment.id} to {last.environment}")
+            sim._emit(protection_rule_event(sim.world, deployment, run, run.event, by))
+            return deployment
+
     def cancel_run(self, run_id: int) -> WorkflowRun:
         """Someone cancelled the run: its waiting deployments will never start."""
         with self.sim._op():
@@ -144,11 +169,14 @@ class Deployments:
                 raise SimError(
                     422, f"No pending deployment protection rule of this app for {name!r}"
                 )
-            [deployment] = [
-                d
-                for d in self.deployments.values()
-                if d.run_id == run_id and d.environment.casefold() == name.casefold()
-            ]
+            deployment = max(
+                (
+                    d
+                    for d in self.deployments.values()
+                    if d.run_id == run_id and d.environment.casefold() == name.casefold()
+                ),
+                key=lambda d: d.id,
+            )  # the run's newest deployment to the environment (a re-run makes another)
             if deployment.state != "waiting":
                 raise SimError(
                     422,

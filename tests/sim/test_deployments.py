@@ -119,3 +119,18 @@ def test_a_comment_only_answer_needs_text_within_github_s_length(env: Env, comme
         _answer(env, deployment.run_id, {"environment_name": "production", "comment": comment})
         == 422
     )
+
+
+def test_a_rerun_keeps_the_run_and_asks_again_for_a_new_deployment(env: Env) -> None:
+    _env(env, "production")
+    first = env.sim.deployments.deploy(REPO, "production", by="bob")
+    body = {"environment_name": "production", "state": "rejected", "comment": "not yet"}
+    assert _answer(env, first.run_id, body) == 204
+    before = len(env.receiver.received)
+    again = env.sim.deployments.rerun(first.run_id, by="bob")
+    assert (again.run_id, again.sha, again.state) == (first.run_id, first.sha, "waiting")
+    assert again.id != first.id
+    [hook] = env.receiver.received[before:]
+    assert json.loads(hook.body)["deployment"]["id"] == again.id
+    assert _answer(env, first.run_id, {**body, "state": "approved"}) == 204
+    assert (first.state, again.state) == ("rejected", "approved")

@@ -21,6 +21,7 @@ from app.service.evaluator import PullRequestEvaluator
 from app.service.handlers import (
     check_run,
     check_suite,
+    deployment_protection_rule,
     installation,
     issue_comment,
     merge_group,
@@ -47,6 +48,7 @@ REPOSITORY_EVENTS: dict[str, Handler] = {
     "check_run": check_run.handle,
     "merge_group": merge_group.handle,
     "check_suite": check_suite.handle,
+    "deployment_protection_rule": deployment_protection_rule.handle,
 }
 """Events about one repository of an installation; any other event is ignored."""
 

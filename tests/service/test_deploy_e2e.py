@@ -1,0 +1,217 @@
+"""The gate holds until production: the real service answers GitHub's deployment protection rule.
+
+An environment whose custom protection rule is Countersign waits for our answer; we approve only
+when every merge since the environment's last approved deployment was allowed by the gate (or
+reviewed after a bypass), agent merges carry a run ID, and nothing reached the branch without a
+pull request. Each answer is a `deployment_decision` in the audit chain, and a merge's evidence
+shows where it was deployed. Runs on SQLite and PostgreSQL (module_db_url).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from app.console.queries import record_bypass_review
+from app.demo.stack import LocalStack
+from app.sim.deployments import Deployment
+from app.sim.state import PullRequest
+from app.store.audit.evidence import build_packet
+from app.store.audit.store import events_for_pr
+from app.store.audit.verify import verify_chain
+from app.store.tables import AuditEvent
+from tests.stacks import fresh, local_stack
+
+pytestmark = pytest.mark.e2e
+
+REPO = "acme/platform"
+CATALOG = '{\n  "plans": [\n    {"plan_code": "pro-monthly", "monthly_usd": 49.0}\n  ]\n}\n'
+SETUP: dict[str, Any] = {
+    "org": "acme",
+    "users": ["alice", "bob", "sam", {"login": "pricing-bot[bot]", "type": "Bot"}],
+    "teams": {"finance": ["alice"], "platform": ["bob"]},
+    "repos": {
+        REPO: {
+            "files": {
+                "README.md": "# platform\n",
+                ".github/CODEOWNERS": "* @acme/platform\n/catalog/ @acme/finance\n",
+                ".github/countersign.yml": (
+                    "enforce_for: all\n"
+                    "paths:\n"
+                    '  "catalog/**.json": {kind: pricing, key: plan_code, '
+                    "price_fields: [monthly_usd]}\n"
+                    "approvers:\n"
+                    '  pricing: ["@acme/finance"]\n'
+                    "deploy:\n"
+                    "  environments:\n"
+                    "    production: {}\n"
+                    "    staging: {allow_direct_pushes: true}\n"
+                ),
+                "catalog/plans.json": CATALOG,
+            }
+        }
+    },
+    "install": True,
+}
+
+
+@pytest.fixture(scope="module")
+def running(module_db_url: str) -> Iterator[LocalStack]:
+    with local_stack(module_db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def stack(running: LocalStack) -> LocalStack:
+    s = fresh(running, SETUP)
+    for name in ("production", "staging", "preview"):
+        s.sim.deployments.add_environment(REPO, name)
+    return s
+
+
+def engine(stack: LocalStack) -> Any:
+    assert stack.runtime is not None
+    return stack.runtime.engine
+
+
+def wait_check(stack: LocalStack, pr: PullRequest, conclusion: str) -> None:
+    def done() -> bool:
+        run = stack.sim.latest_check(pr)
+        return run is not None and run.status == "completed" and run.conclusion == conclusion
+
+    stack.sim.wait_for(done, 30, f"check {conclusion} on #{pr.number}")
+
+
+def price_change(stack: LocalStack, branch: str, price: str) -> PullRequest:
+    """An agent's price change (Tier 2: finance must approve)."""
+    trailer = "\n\nAgent-Run-Id: run_deploy_1"
+    pr = stack.sim.open_pr(
+        REPO,
+        "pricing-bot[bot]",
+        branch,
+        {"catalog/plans.json": CATALOG.replace("49.0", price)},
+        title=f"Pro at {price}",
+        body=f"Pricing.{trailer}",
+    )
+    wait_check(stack, pr, "action_required")
+    return pr
+
+
+def merged(stack: LocalStack, pr: PullRequest, *, approved: bool) -> AuditEvent:
+    """Merge `pr` (approved by finance first, or by an admin bypassing the check)."""
+    if approved:
+        stack.sim.review(pr, "alice", "APPROVED")
+        wait_check(stack, pr, "success")
+    stack.sim.merge(pr, by="bob", admin=not approved)
+    kinds = ("merge", "bypass_merge")
+    stack.sim.wait_for(
+        lambda: bool(events_for_pr(engine(stack), REPO, pr.number, kinds=kinds)),
+        30,
+        f"the merge record of #{pr.number}",
+    )
+    [event] = events_for_pr(engine(stack), REPO, pr.number, kinds=kinds)
+    return event
+
+
+def deploy(stack: LocalStack, environment: str = "production") -> Deployment:
+    """Deploy the default branch's tip and wait for Countersign's answer."""
+    deployment = stack.sim.deployments.deploy(REPO, environment, by="bob")
+    stack.sim.wait_for(
+        lambda: deployment.state != "waiting", 30, f"an answer for deployment {deployment.id}"
+    )
+    return deployment
+
+
+def rerun(stack: LocalStack, deployment: Deployment) -> Deployment:
+    """Re-run the deployment's job and wait for Countersign's answer."""
+    again = stack.sim.deployments.rerun(deployment.run_id, by="bob")
+    stack.sim.wait_for(lambda: again.state != "waiting", 30, f"an answer for {again.id}")
+    return again
+
+
+def decisions(stack: LocalStack) -> list[dict[str, Any]]:
+    from app.store.audit.deployments import _decisions
+
+    return [e.data() for e in reversed(_decisions(engine(stack), REPO))]
+
+
+def test_an_approved_merge_deploys_and_its_evidence_shows_where(stack: LocalStack) -> None:
+    pr = price_change(stack, "agent/pro-45", "45.0")
+    merge = merged(stack, pr, approved=True)
+    assert merge.kind == "merge"
+    deployment = deploy(stack)
+    assert deployment.state == "approved", deployment.comment
+    assert deployment.comment.startswith("Countersign approved: ")
+    assert "1 merge(s) (first approved deployment)" in deployment.comment
+    [decision] = decisions(stack)
+    assert decision["state"] == "approved" and decision["environment"] == "production"
+    assert decision["workflow_run_id"] == deployment.run_id
+    assert decision["merges"] == [
+        {"sha": pr.merge_commit_sha, "pr": pr.number, "seq": merge.seq, "state": "allowed"}
+    ]
+    packet = build_packet(engine(stack), REPO, pr.number)
+    assert [(d.environment, d.workflow_run_id) for d in packet.deployments] == [
+        ("production", deployment.run_id)
+    ]
+
+    # The next deployment covers only what merged since this one.
+    second = price_change(stack, "agent/pro-44", "44.0")
+    merged(stack, second, approved=True)
+    again = deploy(stack)
+    assert again.state == "approved", again.comment
+    assert f"1 merge(s) since {deployment.sha[:7]}" in again.comment
+    assert verify_chain(engine(stack)).ok
+
+
+def test_a_bypass_merge_is_rejected_until_its_post_review(stack: LocalStack) -> None:
+    pr = price_change(stack, "agent/pro-29", "29.0")
+    merge = merged(stack, pr, approved=False)
+    assert merge.kind == "bypass_merge"
+    first = deploy(stack)
+    assert first.state == "rejected"
+    assert f"bypass merge(s) #{pr.number} still need post-review" in first.comment
+
+    # A re-run of the rejected job asks again (same run, new deployment) and is decided anew.
+    still = rerun(stack, first)
+    assert still.state == "rejected" and still.run_id == first.run_id
+
+    record_bypass_review(engine(stack), REPO, pr.number, reviewer="sam", note="checked the price")
+    second = rerun(stack, first)
+    assert second.state == "approved", second.comment
+    states = [(d["state"], [m["state"] for m in d["merges"]]) for d in decisions(stack)]
+    assert states == [
+        ("rejected", ["needs_post_review"]),
+        ("rejected", ["needs_post_review"]),
+        ("approved", ["reviewed"]),
+    ]
+
+
+def test_a_direct_push_is_named_and_rejected_unless_the_environment_allows_it(
+    stack: LocalStack,
+) -> None:
+    pr = price_change(stack, "agent/pro-47", "47.0")
+    merged(stack, pr, approved=True)
+    assert deploy(stack).state == "approved"
+    assert deploy(stack, "staging").state == "approved"
+    pushed = stack.sim.deployments.push_branch(
+        REPO, {"catalog/plans.json": CATALOG.replace("49.0", "1.0")}, by="bob", message="oops"
+    )
+    refused = deploy(stack)
+    assert refused.state == "rejected"
+    assert f"direct push without a pull request: {pushed[:7]}" in refused.comment
+    allowed = deploy(stack, "staging")
+    assert allowed.state == "approved", allowed.comment
+    assert f"direct pushes allowed here: {pushed[:7]}" in allowed.comment
+
+
+def test_an_environment_the_config_does_not_name_is_rejected_saying_how_to_guard_it(
+    stack: LocalStack,
+) -> None:
+    unknown = deploy(stack, "preview")
+    assert unknown.state == "rejected"
+    assert "names no environment 'preview'" in unknown.comment
+    assert "deploy: {environments: {preview: {}}}" in unknown.comment
+    [decision] = decisions(stack)
+    assert decision["state"] == "rejected" and decision["environment"] == "preview"
