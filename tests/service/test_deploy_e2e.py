@@ -17,6 +17,7 @@ import pytest
 from app.console.queries import record_bypass_review
 from app.demo.stack import LocalStack
 from app.sim.deployments import Deployment
+from app.sim.faults import Fault
 from app.sim.state import PullRequest
 from app.store.audit.evidence import build_packet
 from app.store.audit.store import events_for_pr
@@ -215,3 +216,41 @@ def test_an_environment_the_config_does_not_name_is_rejected_saying_how_to_guard
     assert "deploy: {environments: {preview: {}}}" in unknown.comment
     [decision] = decisions(stack)
     assert decision["state"] == "rejected" and decision["environment"] == "preview"
+
+
+def test_github_failing_while_deciding_rejects_with_the_reason(stack: LocalStack) -> None:
+    stack.sim.faults.inject("GET", "/repos/*/*/compare/**", Fault.error(500), times=None)
+    try:
+        refused = deploy(stack)
+    finally:
+        stack.sim.faults.clear()
+    assert refused.state == "rejected"
+    assert "could not decide, so it rejects: GitHub answered 500" in refused.comment
+    [decision] = decisions(stack)
+    assert decision["state"] == "rejected" and "500" in (decision["error"] or "")
+
+
+def test_an_answer_github_drops_is_retried_and_the_decision_recorded_once(
+    stack: LocalStack,
+) -> None:
+    pr = price_change(stack, "agent/pro-43", "43.0")
+    merged(stack, pr, approved=True)
+    path = "/repos/*/*/actions/runs/*/deployment_protection_rule"
+    stack.sim.faults.inject("POST", path, Fault.error(502), times=1)
+    deployment = deploy(stack)
+    assert deployment.state == "approved", deployment.comment
+    answers = [r for r in stack.sim.requests if "deployment_protection_rule" in r]
+    assert [a.rsplit(" ", 1)[1] for a in answers] == ["502", "204"]
+    assert len(decisions(stack)) == 1
+
+
+def test_a_broken_config_rejects_naming_the_file_and_line(stack: LocalStack) -> None:
+    stack.sim.deployments.push_branch(
+        REPO,
+        {".github/countersign.yml": "deploy:\n  environments:\n    staging: {allow: yes}\n"},
+        by="bob",
+        message="Break the config",
+    )
+    refused = deploy(stack, "staging")
+    assert refused.state == "rejected"
+    assert ".github/countersign.yml:3: deploy.environments.staging.allow" in refused.comment
