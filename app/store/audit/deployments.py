@@ -11,7 +11,7 @@ deployments that carried a merge (the evidence page shows where a merge went).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -182,6 +182,31 @@ def _merge_commit_sha(dialect: str) -> sa.ColumnElement[str]:
         value: sa.ColumnElement[str] = sa.cast(EVENTS.c.payload, JSONB)["merge_commit_sha"].astext
         return value
     return sa.cast(sa.func.json_extract(EVENTS.c.payload, "$.merge_commit_sha"), sa.String)
+
+
+def export_lines(
+    engine: Engine, *, repo: str | None = None, environment: str | None = None
+) -> Iterator[str]:
+    """Decisions as JSONL, oldest first: chain position (seq, hash, prev_hash), time, repository
+    and the recorded fields. `countersign audit verify` checks the chain these come from."""
+    stmt = sa.select(EVENTS).where(EVENTS.c.kind == KIND).order_by(EVENTS.c.seq)
+    if repo is not None:
+        stmt = stmt.where(EVENTS.c.repo == repo)
+    with engine.connect() as conn:
+        for row in conn.execute(stmt):
+            event = AuditEvent(**row._mapping)
+            data = event.data()
+            if environment is not None and not _same(data.get("environment"), environment):
+                continue
+            line = {
+                "seq": event.seq,
+                "hash": event.hash,
+                "prev_hash": event.prev_hash,
+                "occurred_at": event.occurred_at.isoformat(),
+                "repo": event.repo,
+                **data,
+            }
+            yield json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _same(a: object, b: str) -> bool:
