@@ -115,7 +115,12 @@ def _decide_or_raise(
     since = last_approved_sha(engine, repo, env)
     commits: tuple[str, ...] = (sha,)
     if since is not None:
-        listed, _ = client.compare_commits(repo, since, sha)
+        listed, total = client.compare_commits(repo, since, sha)
+        if len(listed) < total:  # a cut listing would end the walk early: fail closed
+            raise GitHubError(
+                f"GitHub listed {len(listed)} of the {total} commits since {since[:7]}: too "
+                "many to check; deploy a commit closer to the last approved deployment"
+            )
         parents = {
             str(c["sha"]): tuple(str(p["sha"]) for p in c.get("parents") or []) for c in listed
         }

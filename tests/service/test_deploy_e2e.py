@@ -19,7 +19,7 @@ from app.demo.stack import LocalStack
 from app.sim.deployments import Deployment
 from app.sim.faults import Fault
 from app.sim.state import PullRequest
-from app.store.audit.evidence import build_packet
+from app.store.audit.evidence import build_packet, render_html
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
 from app.store.tables import AuditEvent
@@ -156,6 +156,8 @@ def test_an_approved_merge_deploys_and_its_evidence_shows_where(stack: LocalStac
     assert [(d.environment, d.workflow_run_id) for d in packet.deployments] == [
         ("production", deployment.run_id)
     ]
+    page = render_html(packet)
+    assert "<h2>Deployed</h2>" in page and f"<code>{deployment.sha[:12]}</code>" in page
 
     # The next deployment covers only what merged since this one.
     second = price_change(stack, "agent/pro-44", "44.0")
