@@ -12,8 +12,8 @@ and gets back approved or rejected with every reason. The rules, in order of the
 - each merge was allowed by the gate (`merge`), or is a bypass / break-glass merge whose
   post-review is done (`bypass_reviewed`);
 - an agent's merge carries its run ID (unless the environment says otherwise);
-- with `require_plan`, the apply plan matches the approved plan — not built yet, so such an
-  environment is rejected (fail closed) saying so.
+- with `require_plan`, the apply plans posted for the deployed commit make the same semantic
+  changes as the plans the PRs were approved with (`app.gate.apply_binding`).
 
 Nothing here reads GitHub or the database, so the benchmark times exactly this.
 """
@@ -45,6 +45,9 @@ class RecordedMerge:
     post_reviewed: bool = False
     agent_id: str | None = None
     run_id: str | None = None
+    head_sha: str = ""
+    plans: Mapping[str, str] = field(default_factory=dict)
+    """Directory → digest of the plan the PR was judged (approved) with."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class DeploymentFacts:
     """First-parent commits in (since_sha, sha], newest first (see `first_parent_chain`)."""
     merges: Mapping[str, RecordedMerge]
     """Recorded merges by merge commit SHA (at least those of `commits`)."""
+    plan_differences: tuple[str, ...] | None = None
+    """With `require_plan`: how the apply plans differ from the approved ones (empty: equal);
+    None when they were not compared."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +126,11 @@ def decide_deployment(facts: DeploymentFacts, rule: EnvironmentRule) -> Deployme
         return DeploymentDecision(False, (problem,), problems=(problem,), since_sha=facts.since_sha)
     covered, pushes = _classify(facts.commits, facts.merges, rule)
     problems = [*_push_problems(pushes, rule), *_merge_problems(covered)]
-    if rule.require_plan:
+    if rule.require_plan and facts.plan_differences is None:
+        problems.append(f"require_plan is set for {facts.environment}: no apply plan was compared")
+    elif rule.require_plan and facts.plan_differences:
         problems.append(
-            f"require_plan is set for {facts.environment}, but this Countersign cannot bind an "
-            "apply plan yet: remove require_plan or deploy through another environment"
+            "the apply plan is not the approved plan: " + "; ".join(facts.plan_differences)
         )
     since = f"since {facts.since_sha[:7]}" if facts.since_sha else "(first approved deployment)"
     if problems:

@@ -24,6 +24,7 @@ from app.gate.deploy_decision import (
 from app.github.client import CallLog, InstallationClient
 from app.github.deployments import ProtectionRuleRequest, answer_protection_rule
 from app.runtime.logging import log
+from app.service.deploy_plans import apply_differences
 from app.service.evaluator import PullRequestEvaluator
 from app.store.audit import store
 from app.store.audit.deployments import (
@@ -125,6 +126,11 @@ def _decide_or_raise(
             str(c["sha"]): tuple(str(p["sha"]) for p in c.get("parents") or []) for c in listed
         }
         commits = first_parent_chain(sha, parents, since)
+    merges = recorded_merges(engine, repo, commits)
+    differences = None
+    if rule.require_plan:
+        covered = tuple(merges[c] for c in commits if c in merges)
+        differences = apply_differences(engine, repo, target.default_branch, sha, config, covered)
     facts = DeploymentFacts(
         environment=env,
         sha=sha,
@@ -133,7 +139,8 @@ def _decide_or_raise(
         on_default_branch=str(where.get("status")) in ON_BRANCH,
         since_sha=since,
         commits=commits,
-        merges=recorded_merges(engine, repo, commits),
+        merges=merges,
+        plan_differences=differences,
     )
     return decide_deployment(facts, rule)
 

@@ -67,7 +67,11 @@ def test_merges_the_gate_allowed_are_approved_oldest_first() -> None:
             "agent merge(s) #1 carry no run ID",
         ),
         ([], STRICT, f"direct push without a pull request: {sha(1)[:7]}"),
-        ([merge(1)], EnvironmentRule(require_plan=True), "require_plan is set for production"),
+        (
+            [merge(1)],
+            EnvironmentRule(require_plan=True),
+            "require_plan is set for production: no apply plan was compared",
+        ),
     ],
 )
 def test_each_rule_rejects_and_says_why(

@@ -154,6 +154,8 @@ def recorded_merges(engine: Engine, repo: str, shas: Iterable[str]) -> dict[str,
             post_reviewed=event.seq in reviewed,
             agent_id=data.get("agent_id"),
             run_id=data.get("run_id"),
+            head_sha=str(data.get("head_sha") or ""),
+            plans=dict(data.get("plans") or {}),
         )
     return merges
 
