@@ -64,3 +64,11 @@ def answer_protection_rule(
         f"/repos/{repo}/actions/runs/{run_id}/deployment_protection_rule",
         json={"environment_name": environment, "state": state, "comment": comment},
     )
+
+
+def merged_pull_of(client: InstallationClient, repo: str, sha: str) -> int | None:
+    """The number of the merged PR whose merge commit `sha` is, or None (a direct push)."""
+    for pr in client.json("GET", f"/repos/{repo}/commits/{sha}/pulls") or []:
+        if pr.get("merged_at") and str(pr.get("merge_commit_sha") or "") == sha:
+            return int(pr["number"])
+    return None

@@ -12,6 +12,7 @@ the job is a new deployment of the same run, decided anew).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.config.repo import CONFIG_PATH, parse_repo_config
 from app.core.errors import GitHubError, GitHubUnavailable
@@ -22,7 +23,11 @@ from app.gate.deploy_decision import (
     first_parent_chain,
 )
 from app.github.client import CallLog, InstallationClient
-from app.github.deployments import ProtectionRuleRequest, answer_protection_rule
+from app.github.deployments import (
+    ProtectionRuleRequest,
+    answer_protection_rule,
+    merged_pull_of,
+)
 from app.runtime.logging import log
 from app.service.deploy_plans import apply_differences
 from app.service.evaluator import PullRequestEvaluator
@@ -36,6 +41,9 @@ from app.store.audit.deployments import (
     recorded_merges,
 )
 
+MAX_ASKED = 20
+"""Unrecorded commits asked about (`GET /commits/{sha}/pulls`); the others stay direct pushes."""
+RECORD_WAIT_SECONDS = 5.0
 ON_BRANCH = frozenset({"identical", "behind"})
 """Compare statuses of `default...sha` that mean sha is on the default branch."""
 
@@ -90,6 +98,8 @@ def _decide(
     """The decision, or the error that prevented it (which rejects)."""
     try:
         return _decide_or_raise(evaluator, client, target)
+    except MergeNotRecordedYet:
+        raise  # the inbox retries; after the last try `give_up` rejects
     except Exception as error:
         log.warning("deployment.undecided", repo=target.repo, error=str(error)[:300])
         return error
@@ -127,6 +137,7 @@ def _decide_or_raise(
         }
         commits = first_parent_chain(sha, parents, since)
     merges = recorded_merges(engine, repo, commits)
+    _wait_for_unrecorded_merges(client, repo, [c for c in commits if c not in merges])
     differences = None
     if rule.require_plan:
         covered = tuple(merges[c] for c in commits if c in merges)
@@ -143,6 +154,24 @@ def _decide_or_raise(
         plan_differences=differences,
     )
     return decide_deployment(facts, rule)
+
+
+class MergeNotRecordedYet(GitHubUnavailable):
+    """A commit of the range is a PR's merge that Countersign has not recorded yet (the deploy
+    started before the merge's webhook was handled): retried, never mistaken for a direct push."""
+
+
+def _wait_for_unrecorded_merges(
+    client: InstallationClient, repo: str, unrecorded: list[str]
+) -> None:
+    """Raise MergeNotRecordedYet when one of the first unrecorded commits is a PR's merge."""
+    for sha in unrecorded[:MAX_ASKED]:
+        number = merged_pull_of(client, repo, sha)
+        if number is not None:
+            raise MergeNotRecordedYet(
+                f"the merge of #{number} ({sha[:7]}) is not recorded yet",
+                retry_after=RECORD_WAIT_SECONDS,
+            )
 
 
 def _record(
@@ -195,3 +224,17 @@ def _answer(client: InstallationClient, target: DeployTarget, state: str, commen
         raise
     except GitHubError as error:
         log.warning("deployment.answer_refused", repo=target.repo, error=str(error)[:300])
+
+
+def reject_given_up(
+    evaluator: PullRequestEvaluator, installation_id: int, data: Any, reason: str
+) -> None:
+    """After the last retry: answer `rejected` with the reason, so no deployment hangs."""
+    request = ProtectionRuleRequest.of(data)
+    repo = str((data.get("repository") or {}).get("full_name") or "")
+    run_id = request.run_id(repo) if request is not None else None
+    if request is None or run_id is None:
+        return
+    target = DeployTarget(installation_id, repo, "", run_id, request)
+    comment = f"Countersign rejected: it could not decide ({reason}); re-run the job"
+    _answer(evaluator.client(installation_id, CallLog()), target, "rejected", comment[:1000])

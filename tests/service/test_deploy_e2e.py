@@ -256,3 +256,25 @@ def test_a_broken_config_rejects_naming_the_file_and_line(stack: LocalStack) -> 
     refused = deploy(stack, "staging")
     assert refused.state == "rejected"
     assert ".github/countersign.yml:3: deploy.environments.staging.allow" in refused.comment
+
+
+def test_a_deploy_before_the_merge_is_recorded_waits_for_it_instead_of_calling_it_a_push(
+    stack: LocalStack,
+) -> None:
+    pr = price_change(stack, "agent/pro-42", "42.0")
+    stack.sim.review(pr, "alice", "APPROVED")
+    wait_check(stack, pr, "success")
+    stack.sim.drop_next_deliveries(1)  # GitHub's pull_request.closed is late
+    stack.sim.merge(pr, by="bob")
+    deployment = stack.sim.deployments.deploy(REPO, "production", by="bob")
+    asked = f"/commits/{pr.merge_commit_sha}/pulls > 200"
+    stack.sim.wait_for(
+        lambda: any(r.endswith(asked) for r in stack.sim.requests), 30, "the question"
+    )
+    assert deployment.state == "waiting" and decisions(stack) == []
+    [late] = [d for d in stack.sim.deliveries if d.event == "pull_request" and d.action == "closed"]
+    stack.sim.redeliver(late.id)
+    stack.sim.wait_for(lambda: deployment.state != "waiting", 60, "Countersign's answer")
+    assert deployment.state == "approved", deployment.comment
+    [decision] = decisions(stack)
+    assert [m["pr"] for m in decision["merges"]] == [pr.number]

@@ -17,6 +17,7 @@ from app.github.client import CallLog
 from app.github.webhooks import parse_payload
 from app.runtime.context import Runtime
 from app.runtime.logging import log
+from app.service.deploy_gate import reject_given_up
 from app.service.evaluator import PullRequestEvaluator
 from app.service.handlers import (
     check_run,
@@ -83,6 +84,10 @@ class EventHandlers:
         try:
             payload = parse_payload(json.loads(delivery.payload))
             if payload.installation is None or payload.repository is None:
+                return
+            if delivery.event == "deployment_protection_rule":  # answer: never left waiting
+                data = json.loads(delivery.payload)
+                reject_given_up(self.evaluator, payload.installation.id, data, reason)
                 return
             repo = payload.repository.full_name
             sha = payload.head_sha()
