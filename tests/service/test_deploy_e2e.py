@@ -10,19 +10,21 @@ shows where it was deployed. Runs on SQLite and PostgreSQL (module_db_url).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from app.console.queries import record_bypass_review
 from app.demo.stack import LocalStack
+from app.service.handlers import EventHandlers
 from app.sim.deployments import Deployment
 from app.sim.faults import Fault
 from app.sim.state import PullRequest
 from app.store.audit.evidence import build_packet, render_html
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
-from app.store.tables import AuditEvent
+from app.store.tables import AuditEvent, Delivery
 from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
@@ -278,3 +280,24 @@ def test_a_deploy_before_the_merge_is_recorded_waits_for_it_instead_of_calling_i
     assert deployment.state == "approved", deployment.comment
     [decision] = decisions(stack)
     assert [m["pr"] for m in decision["merges"]] == [pr.number]
+
+
+def test_a_delivery_given_up_after_its_last_retry_is_answered_rejected(stack: LocalStack) -> None:
+    stack.sim.drop_next_deliveries(1)  # the worker never sees it: only the give-up answers
+    deployment = stack.sim.deployments.deploy(REPO, "production", by="bob")
+    stack.sim.wait_idle()
+    [hook] = [d for d in stack.sim.deliveries if d.event == "deployment_protection_rule"]
+    assert stack.runtime is not None
+    delivery = Delivery(
+        id=hook.guid,
+        event=hook.event,
+        action=hook.action,
+        payload=hook.body,
+        received_at=datetime.now(UTC),
+        next_attempt_at=datetime.now(UTC),
+    )
+    EventHandlers(stack.runtime).give_up(delivery, "GitHub answered 502 eight times")
+    assert deployment.state == "rejected"
+    assert "could not decide (GitHub answered 502 eight times); re-run the job" in (
+        deployment.comment
+    )
