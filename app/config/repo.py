@@ -20,8 +20,8 @@ from pydantic import (
 )
 
 from app.config.allowlists import Allowlists
-from app.config.freezes import FreezeWindow, validate_freezes
 from app.config.deploy import DeployConfig
+from app.config.freezes import FreezeWindow, validate_freezes
 from app.core.errors import ConfigError, UnparseableError
 from app.core.globs import PathSpec, dir_spec, file_spec
 from app.core.models import KINDS, Kind
