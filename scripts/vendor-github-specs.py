@@ -93,10 +93,13 @@ OPERATIONS = (
     "users/get-by-username",
     "users/get-authenticated",
     "rate-limit/get",
+    # Deployments: a custom deployment protection rule's answer.
+    "actions/review-custom-gates-for-run",
 )
 WEBHOOK_EVENTS = (
     "check_run",
     "check_suite",
+    "deployment_protection_rule",
     "installation",
     "installation_repositories",
     "issue_comment",

@@ -29,6 +29,7 @@ def _mount_groups() -> None:
     """Each command group lives in a module of its own; this is the one place that mounts them."""
     from app.cli.agents import agents_app
     from app.cli.audit import audit_app, db_app
+    from app.cli.deployments import deployments_app
     from app.cli.mcp import mcp_command
     from app.cli.packs import policy_app, rules_app
     from app.cli.replay import replay_command
@@ -42,6 +43,7 @@ def _mount_groups() -> None:
     app.add_typer(agents_app, name="agents")
     app.command("replay")(replay_command)
     app.command("mcp")(mcp_command)
+    app.add_typer(deployments_app, name="deployments")
 
 
 _mount_groups()

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from app.config.allowlists import Allowlists
+from app.config.deploy import DeployConfig
 from app.config.freezes import FreezeWindow, validate_freezes
 from app.core.errors import ConfigError, UnparseableError
 from app.core.globs import PathSpec, dir_spec, file_spec
@@ -142,6 +143,8 @@ class RepoConfig(BaseModel):
     break_glass: BreakGlassConfig = BreakGlassConfig()
     freezes: Annotated[tuple[FreezeWindow, ...], AfterValidator(validate_freezes)] = ()
     """Named change freezes (`app.config.freezes`; the decision is `app.gate.freeze`)."""
+    deploy: DeployConfig = DeployConfig()
+    """Environments guarded by the deployment protection rule (`app.config.deploy`)."""
 
     @field_validator("approvers")
     @classmethod

@@ -87,6 +87,9 @@ class PlanProvenance(SnapshotModel):
     workflow_ref: str = ""
     job_workflow_ref: str = ""
     run_id: str = ""
+    stage: Literal["pr", "apply"] = "pr"
+    """`apply`: the plan an apply job posted for a merge commit (`POST /api/plans/…?stage=apply`),
+    read only by the deployment protection rule, never by a PR's evaluation."""
 
     @property
     def label(self) -> str:

@@ -24,6 +24,7 @@ HANDLED_EVENTS = frozenset(
         "installation",
         "installation_repositories",
         "merge_group",
+        "deployment_protection_rule",
         "issue_comment",
         "ping",
     }

@@ -18,7 +18,11 @@ def with_head_plans(
 ) -> PullRequestSnapshot:
     """The snapshot with its head's plans (at most `MAX_PLANS_PER_HEAD`), and a problem when
     more were posted."""
-    plans = plans_for(engine, repo, snapshot.head_sha)
+    plans = tuple(  # apply plans speak for a deployment, never for a PR head
+        p
+        for p in plans_for(engine, repo, snapshot.head_sha)
+        if p.provenance is None or p.provenance.stage != "apply"
+    )
     too_many = (
         (f"more than {MAX_PLANS_PER_HEAD} different plans were posted for this head",)
         if len(plans) > MAX_PLANS_PER_HEAD

@@ -31,6 +31,9 @@ from app.core.snapshot import PlanProvenance
 from app.gate.plan_trust import ALLOWED_EVENTS, split_workflow_ref
 
 ALGORITHMS = ["RS256", "ES256"]
+APPLY_EVENTS = frozenset({"push"})
+"""An apply plan (`stage=apply`) comes from the run that applies a merge commit: a push run. Which
+workflow may post it is judged at deployment time against the default branch's config."""
 
 
 class PlanAuthError(Exception):
@@ -52,8 +55,17 @@ class PlanAuthorizer:
             self._jwks = jwt.PyJWKClient(self.settings.jwks_url(), cache_keys=True, timeout=10)
         return self._jwks
 
-    def authorize(self, token: str, repo: str, sha: str) -> PlanProvenance:
-        """Who posts (kept with the plan and in the audit record) or PlanAuthError."""
+    def authorize(self, token: str, repo: str, sha: str, stage: str = "pr") -> PlanProvenance:
+        """Who posts (kept with the plan and in the audit record) or PlanAuthError. An `apply`
+        plan comes from a `push` run for exactly `sha` (the merge commit the job applies)."""
+        if stage == "apply":
+            return _apply_stage(self.authorize_pr(token, repo, sha, apply=True))
+        return self.authorize_pr(token, repo, sha)
+
+    def authorize_pr(
+        self, token: str, repo: str, sha: str, *, apply: bool = False
+    ) -> PlanProvenance:
+        """The checks every plan passes; `apply` admits `push` runs (see `authorize`)."""
         if not token:
             raise PlanAuthError(401, "missing bearer token (an OIDC token or an upload token)")
         uploads = {k.lower(): v for k, v in self.settings.plan_upload_tokens.items()}
@@ -68,9 +80,9 @@ class PlanAuthorizer:
         if str(claims.get("repository", "")).lower() != repo.lower():
             raise PlanAuthError(403, f"the token is for {claims.get('repository')!r}, not {repo!r}")
         token_sha = str(claims.get("sha", "")).lower()
-        if token_sha != sha.lower() and merge_ref_pr(claims) is None:
+        if token_sha != sha.lower() and (apply or merge_ref_pr(claims) is None):
             raise PlanAuthError(403, f"the token is for commit {token_sha[:12]!r}")
-        return _provenance(claims, repo)
+        return _provenance(claims, repo, APPLY_EVENTS if apply else ALLOWED_EVENTS)
 
     def _claims(self, token: str) -> dict[str, Any]:
         try:
@@ -90,14 +102,21 @@ class PlanAuthorizer:
         return claims
 
 
-def _provenance(claims: dict[str, Any], repo: str) -> PlanProvenance:
+def _apply_stage(provenance: PlanProvenance) -> PlanProvenance:
+    """Marked as an apply plan (an OIDC one was checked to be for exactly the path's commit)."""
+    return provenance.model_copy(update={"stage": "apply"})
+
+
+def _provenance(
+    claims: dict[str, Any], repo: str, events: frozenset[str] = ALLOWED_EVENTS
+) -> PlanProvenance:
     """The claims that say which run of which workflow posts, checked for shape here (403)."""
     event = str(claims.get("event_name") or "")
-    if event not in ALLOWED_EVENTS:
+    if event not in events:
         raise PlanAuthError(
             403,
             f"a {event or 'unnamed'!r} run may not post plans: post from a workflow run for "
-            f"one of {', '.join(sorted(ALLOWED_EVENTS))}",
+            f"one of {', '.join(sorted(events))}",
         )
     refs = [str(claims.get(k) or "") for k in ("job_workflow_ref", "workflow_ref")]
     if not any(

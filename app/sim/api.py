@@ -11,7 +11,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from app.sim import api_app, api_compare, api_issues, api_repos, control, manifests, oauth, oidc
+from app.sim import (
+    api_app,
+    api_compare,
+    api_deployments,
+    api_issues,
+    api_repos,
+    control,
+    manifests,
+    oauth,
+    oidc,
+)
 from app.sim.apiutil import API_PREFIX, RequestLogAndFaults, error_response
 from app.sim.auth import AuthFailure
 from app.sim.state import SimError
@@ -28,6 +38,7 @@ def create_app(sim: Simulator) -> ASGIApp:
     app.include_router(api_repos.router, prefix=API_PREFIX)
     app.include_router(api_compare.router, prefix=API_PREFIX)
     app.include_router(api_issues.router, prefix=API_PREFIX)
+    app.include_router(api_deployments.router, prefix=API_PREFIX)
     app.include_router(api_repos.graphql_router)
     app.include_router(control.router, prefix="/_sim")
     app.include_router(oidc.router)

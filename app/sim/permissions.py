@@ -43,6 +43,8 @@ _TABLE: list[tuple[str, str, str, Level]] = [
     # A PR's conversation: comments and issue events (who added a label).
     ("GET", _REPO + r"/issues/\d+/(comments|events)", "issues", "read"),
     ("POST", _REPO + r"/issues/\d+/comments", "issues", "write"),
+    ("POST", _REPO + r"/actions/runs/\d+/deployment_protection_rule", "deployments", "write"),
+    ("GET", _REPO + r"/commits/[^/]+/pulls", "pull_requests", "read"),
     ("GET", r"/orgs/[^/]+/teams/[^/]+/(members|memberships/[^/]+)", "members", "read"),
 ]
 _RULES = [(m, re.compile(f"^{p}$"), perm, level) for m, p, perm, level in _TABLE]

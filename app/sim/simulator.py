@@ -14,6 +14,7 @@ from app.sim import forks, identities, shapes, webhooks
 from app.sim.base import PASSING, PrRef, as_changes
 from app.sim.check_api import CheckRunApi
 from app.sim.conversation import Conversation
+from app.sim.deployments import Deployments
 from app.sim.merge_queue import MergeQueue
 from app.sim.state import (
     PullRequest,
@@ -34,6 +35,14 @@ class Simulator(Conversation, CheckRunApi):
         if queue is None:
             queue = self._merge_queue = MergeQueue(self)
         return queue
+
+    @property
+    def deployments(self) -> Deployments:
+        """Environments, workflow runs and deployments (see deployments.py), made on first use."""
+        made: Deployments | None = getattr(self, "_deployments", None)
+        if made is None:
+            made = self._deployments = Deployments(self)
+        return made
 
     # --- pull requests -------------------------------------------------------------------
     def open_pr(

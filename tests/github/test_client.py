@@ -128,6 +128,8 @@ def test_a_permission_the_installation_lacks_is_refused_like_github(hub: Hub) ->
         "metadata": "read",
         "members": "read",
         "merge_queues": "read",
+        "deployments": "write",
+        "actions": "read",
     }  # app.yml's default_permissions
     hub.sim.set_permissions(
         hub.installation_id, {k: v for k, v in granted.items() if k != "checks"}

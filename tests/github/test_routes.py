@@ -11,6 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from app.github.deployments import answer_protection_rule, merged_pull_of
 from app.github.routes import TEMPLATES, UNKNOWN, route_template
 from app.runtime import telemetry
 from tests.github.conftest import Hub
@@ -89,6 +90,10 @@ def test_each_client_call_is_one_client_span_with_method_template_and_status(
     client.request_reviewers(REPO, pr.number, [], [])
     client.team_members("acme/no-such-team")  # a 404 the client turns into "no members"
     client.installation_repositories()
+    hub.sim.deployments.add_environment(REPO, "production")
+    deployment = hub.sim.deployments.deploy(REPO, "production", by="alice")
+    assert merged_pull_of(client, REPO, deployment.sha) is None
+    answer_protection_rule(client, REPO, deployment.run_id, "production", "approved", "ok")
     app_client = hub.app().app_client()
     app_client.installations()
     app_client.hook_deliveries()

@@ -46,3 +46,12 @@ def test_plans_up_to_the_limit_are_no_problem(db_engine: sa.Engine) -> None:
     )
     assert len(snapshot.plans) == 1
     assert snapshot.problems == ()
+
+
+def test_an_apply_plan_for_the_same_commit_never_speaks_for_a_pr_head(db_engine: sa.Engine) -> None:
+    apply = PlanProvenance(via="upload-token", stage="apply")
+    save_plan(db_engine, "acme/platform", HEAD, plan_from(REPLACE, "infra/prod"), apply)
+    snapshot = with_head_plans(
+        db_engine, "acme/platform", PullRequestSnapshot(repo="acme/platform", head_sha=HEAD)
+    )
+    assert snapshot.plans == ()

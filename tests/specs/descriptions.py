@@ -105,6 +105,18 @@ WEBHOOK_ERRATA = (
         "installation.created has `requester: null` unless a member requested the App "
         "(GitHub's x-webhooks: webhooks_user, nullable)",
     ),
+    Erratum(
+        "/definitions/installation/properties/events/items",
+        {"type": "string"},
+        "an installation's `events` are its App's subscriptions; this enum lacks "
+        "`deployment_protection_rule`, the event an App with a custom deployment protection rule "
+        "subscribes to (GitHub's docs, 'Creating custom deployment protection rules')",
+    ),
+    Erratum(
+        "/definitions/app/properties/events/items",
+        {"type": "string"},
+        "see /definitions/installation/properties/events/items",
+    ),
 )
 
 

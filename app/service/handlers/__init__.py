@@ -17,10 +17,12 @@ from app.github.client import CallLog
 from app.github.webhooks import parse_payload
 from app.runtime.context import Runtime
 from app.runtime.logging import log
+from app.service.deploy_gate import reject_given_up
 from app.service.evaluator import PullRequestEvaluator
 from app.service.handlers import (
     check_run,
     check_suite,
+    deployment_protection_rule,
     installation,
     issue_comment,
     merge_group,
@@ -47,6 +49,7 @@ REPOSITORY_EVENTS: dict[str, Handler] = {
     "check_run": check_run.handle,
     "merge_group": merge_group.handle,
     "check_suite": check_suite.handle,
+    "deployment_protection_rule": deployment_protection_rule.handle,
 }
 """Events about one repository of an installation; any other event is ignored."""
 
@@ -81,6 +84,10 @@ class EventHandlers:
         try:
             payload = parse_payload(json.loads(delivery.payload))
             if payload.installation is None or payload.repository is None:
+                return
+            if delivery.event == "deployment_protection_rule":  # answer: never left waiting
+                data = json.loads(delivery.payload)
+                reject_given_up(self.evaluator, payload.installation.id, data, reason)
                 return
             repo = payload.repository.full_name
             sha = payload.head_sha()

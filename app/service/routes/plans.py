@@ -1,6 +1,8 @@
 """`POST /api/plans/{owner}/{repo}/{sha}`: a CI job posts the Terraform plan of one head.
 
-Body: `{"dir": "infra/prod", "plan": <terraform show -json output>}`. The caller's token is
+Body: `{"dir": "infra/prod", "plan": <terraform show -json output>}`; `?stage=apply` marks the
+plan an apply job made for a merge commit (a `push` run; read by the deployment protection rule
+only, docs/deployments.md). The caller's token is
 checked (`app.service.plan_auth`), then that the App is installed on the repository and the
 repository's upload rate (`app.service.plan_guard`); the body is spooled to disk and parsed in a
 bounded number of slots. The plan is checked to be a plan, redacted and stored for exactly
@@ -14,9 +16,9 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
@@ -86,6 +88,7 @@ async def post_plan(
     owner: Annotated[str, Path(pattern=NAME)],
     repo: Annotated[str, Path(pattern=NAME)],
     sha: Annotated[str, Path(pattern=SHA)],
+    stage: Annotated[Literal["pr", "apply"], Query()] = "pr",
 ) -> PlanAccepted:
     """Store the plan of `dir` for head `sha` and queue the PRs at that head.
 
@@ -97,7 +100,9 @@ async def post_plan(
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else ""
     try:
-        provenance = await run_in_threadpool(_authorizer(rt).authorize, token, full, sha.lower())
+        provenance = await run_in_threadpool(
+            _authorizer(rt).authorize, token, full, sha.lower(), stage
+        )
     except PlanAuthError as error:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         raise HTTPException(error.status, error.message, headers=headers) from None

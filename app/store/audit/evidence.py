@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from app.core.errors import UsageError
 from app.store.audit.chain import MERGE_KINDS
+from app.store.audit.deployments import DeploymentEvidence, deployments_of
 from app.store.audit.store import events_for_pr
 from app.store.tables import AuditEvent
 
@@ -137,6 +138,8 @@ class EvidencePacket(_Model):
     """Waivers that took findings out of the merged head's tier (who, team, why, until when)."""
     freeze_exception: str | None = None
     """`login: reason` of the freeze exception the merged head was let through with."""
+    deployments: list[DeploymentEvidence] = []
+    """Approved deployments that carried this merge (`deployment_decision` events)."""
 
 
 def parse_change(text: str) -> tuple[str, int]:
@@ -233,6 +236,7 @@ def build_packet(
         bypass_review=review,
         waivers=_waivers(report),
         freeze_exception=(report.get("freeze") or {}).get("exception"),
+        deployments=deployments_of(engine, record["repo"], record.get("merge_commit_sha")),
     )
 
 

@@ -53,6 +53,7 @@ KINDS: tuple[str, ...] = (
     "waiver",
     "waiver_revoked",
     "freeze_exception",
+    "deployment_decision",
 )
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
