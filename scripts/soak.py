@@ -37,10 +37,7 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,45 +47,17 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import sqlalchemy as sa  # noqa: E402
 from soak_run import Fleet, RssSampler, SendStats, send_all  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from app.demo.loadkit import LOAD_REPO, LOAD_SETUP, inject_outage_mix, temporary_schema  # noqa: E402
 from app.demo.stack import LocalStack  # noqa: E402
 from app.sim import webhooks  # noqa: E402
-from app.sim.faults import Fault  # noqa: E402
 from app.sim.scenario import apply_setup  # noqa: E402
 from app.store import inbox  # noqa: E402
 from app.store.audit.verify import verify_chain  # noqa: E402
-from app.store.db import make_engine  # noqa: E402
 from app.store.tables import AuditEvent  # noqa: E402
 
-REPO = "acme/platform"
-SETUP = {
-    "org": "acme",
-    "users": ["alice", {"login": "docs-bot[bot]", "type": "Bot"}],
-    "teams": {"platform": ["alice"]},
-    "repos": {
-        REPO: {"files": {"README.md": "# platform\n", ".github/CODEOWNERS": "* @acme/platform\n"}}
-    },
-    "install": True,
-}
-
-
-@contextmanager
-def fresh_schema(base: str) -> Iterator[str]:
-    """A new schema in the given database (search_path points at it), dropped afterwards."""
-    schema = f"soak_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base, poolclass=sa.NullPool)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+REPO = LOAD_REPO
 
 
 def default_restart_command() -> list[str]:
@@ -96,23 +65,6 @@ def default_restart_command() -> list[str]:
     versions = sorted(Path("/etc/postgresql").glob("*"), key=lambda p: float(p.name or 0))
     version = versions[-1].name if versions else "15"
     return ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"]
-
-
-def inject_faults(stack: LocalStack, total: int) -> int:
-    """The same mix as tests/service/test_load.py, scaled to the run."""
-    count = 0
-    for path, method in (
-        ("/repos/*/*/pulls/*", "GET"),
-        ("/graphql", "POST"),
-        ("/repos/*/*/check-runs/*", "PATCH"),
-    ):
-        n = max(3, total // 50)
-        stack.sim.faults.inject(method, path, Fault.error(502), times=n)
-        count += n
-    stack.sim.faults.inject(
-        "GET", "/repos/*/*/pulls/*/files", Fault.secondary_rate_limit(retry_after=1), times=5
-    )
-    return count + 5
 
 
 @dataclass
@@ -203,7 +155,7 @@ def run(args: argparse.Namespace, url: str) -> int:
     with LocalStack(url, role="web") as stack:
         assert stack.runtime is not None
         engine = stack.runtime.engine
-        apply_setup(stack.sim, SETUP)
+        apply_setup(stack.sim, LOAD_SETUP)
         prs = [
             stack.sim.open_pr(
                 REPO,
@@ -227,7 +179,7 @@ def run(args: argparse.Namespace, url: str) -> int:
             )
             for pr in (rnd.choice(prs) for _ in range(args.deliveries))
         ]
-        faults = inject_faults(stack, args.deliveries)
+        faults = inject_outage_mix(stack.sim.faults, args.deliveries, rate_limits=5)
         restart = None if args.no_pg_restart else (args.pg_restart or default_restart_command())
         with Fleet(stack, web=args.web, workers=args.workers) as fleet, RssSampler(fleet) as rss:
             stats = SendStats()
@@ -334,7 +286,7 @@ def main() -> int:
         return 2
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     socket.setdefaulttimeout(30)
-    with fresh_schema(base) as url:
+    with temporary_schema(base, prefix="soak") as url:
         return run(args, url)
 
 

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
-from sqlalchemy.engine import make_url
 
+from app.demo.loadkit import temporary_schema
 from app.sim import taps
 from app.store.db import make_engine, upgrade
 from tests.specs.traffic import TrafficChecker
@@ -57,22 +56,12 @@ def _pg_schema() -> Iterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set (run scripts/start-postgres.sh)")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = make_engine(base, poolclass=sa.NullPool)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {error.orig}")
-    url = make_url(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    url = url.update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(temporary_schema(base))
+        except sa.exc.OperationalError as error:
+            pytest.fail(f"{PG_ENV} is set but PostgreSQL is unreachable: {error.orig}")
+        yield url
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from collections import Counter
 import pytest
 from sqlmodel import Session, select
 
+from app.demo.loadkit import LOAD_REPO, LOAD_SETUP, inject_outage_mix
 from app.demo.stack import LocalStack
 from app.sim import webhooks
-from app.sim.faults import Fault
 from app.sim.scenario import apply_setup
 from app.store import inbox
 from app.store.audit.verify import verify_chain
@@ -29,18 +29,9 @@ from app.store.tables import AuditEvent
 from tests.stacks import session_key_pair
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(1200)]
-REPO = "acme/platform"
+REPO = LOAD_REPO
 PRS = 20
 WORKERS = 4
-SETUP = {
-    "org": "acme",
-    "users": ["alice", {"login": "docs-bot[bot]", "type": "Bot"}],
-    "teams": {"platform": ["alice"]},
-    "repos": {
-        REPO: {"files": {"README.md": "# platform\n", ".github/CODEOWNERS": "* @acme/platform\n"}}
-    },
-    "install": True,
-}
 
 
 def worker(stack: LocalStack) -> subprocess.Popen[bytes]:
@@ -70,7 +61,7 @@ def test_load_with_faults_and_kills(pg_url: str) -> None:
     rnd = random.Random(20261124)
     with LocalStack(pg_url, key_pair=session_key_pair(), role="web") as stack:
         assert stack.runtime is not None
-        apply_setup(stack.sim, SETUP)
+        apply_setup(stack.sim, LOAD_SETUP)
         prs = [
             stack.sim.open_pr(
                 REPO,
@@ -100,19 +91,7 @@ def test_load_with_faults_and_kills(pg_url: str) -> None:
         stack.sim.sender.submit(items)
         stack.sim.wait_idle(timeout=300)
         ingest_s = time.monotonic() - started
-        faults = 0
-        for path, method in (
-            ("/repos/*/*/pulls/*", "GET"),
-            ("/graphql", "POST"),
-            ("/repos/*/*/check-runs/*", "PATCH"),
-        ):
-            n = max(3, total // 50)
-            stack.sim.faults.inject(method, path, Fault.error(502), times=n)
-            faults += n
-        stack.sim.faults.inject(
-            "GET", "/repos/*/*/pulls/*/files", Fault.secondary_rate_limit(retry_after=1), times=3
-        )
-        faults += 3
+        faults = inject_outage_mix(stack.sim.faults, total)
         procs = [worker(stack) for _ in range(WORKERS)]
         kills = 0
         deadline = time.monotonic() + 600
