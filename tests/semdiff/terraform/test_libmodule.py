@@ -174,3 +174,35 @@ def test_a_commented_out_local_caller_still_counts_fail_safe() -> None:
         content=b'# module "saml" {\n#   source = "../../modules/iam-assumable-roles-with-saml"\n# }\n',
     )
     assert library_modules(library_release(), [commented]) == frozenset()
+
+
+def test_a_resource_dropped_from_a_kept_submodule_is_medium_too(pack: RulePack) -> None:
+    """Not only whole directories: the library's code changes for the next release."""
+    kept = SAML_MODULE.split('resource "aws_iam_role_policy_attachment"')[0]
+    changes = analyze_files(
+        [
+            FileDiff(
+                path=MODULE_PATH,
+                status="modified",
+                base=SAML_MODULE.encode(),
+                head=kept.encode(),
+            ),
+            FileDiff(
+                path=EXAMPLE_PATH,
+                status="modified",
+                base=SAML_EXAMPLE.encode(),
+                head=SAML_EXAMPLE.replace("eu-west-1", "eu-west-2").encode(),
+            ),
+        ],
+        RepoConfig(),
+        [
+            ContextFile(
+                path="modules/iam-assumable-roles-with-saml/.terraform.lock.hcl", content=b""
+            )
+        ],
+    )
+    found = findings(pack, changes)
+    assert found["terraform.library-module-delete"] == [
+        "medium:aws_iam_role_policy_attachment.readonly"
+    ]
+    assert "terraform.delete" not in found
