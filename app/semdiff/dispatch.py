@@ -29,6 +29,7 @@ from app.semdiff.kubernetes import tooling
 from app.semdiff.scoped import ScopedAnalysis, is_scoped
 from app.semdiff.sql import python_migrations as sql_python
 from app.semdiff.terraform import analyzer as terraform
+from app.semdiff.terraform import libmodule
 
 Analyzer = Callable[[FileDiff, PathRule], list[Change]]
 
@@ -266,6 +267,7 @@ def analyze_files(
     for path in [*per_file, *(p for p in objects if p not in per_file)]:
         out += per_file.get(path, [])
         out += sorted(objects.get(path, []), key=lambda c: (c.line or 0, c.address))
+    out = libmodule.annotate(out, files, context_files)  # a library's modules/<name>
     return kubernetes_pr.annotate(out, files)
 
 

@@ -310,7 +310,7 @@ FACT_KEYS = (
     "block_type", "resource_type", "object_kind", "environment", "docs", "partial",
     "unparseable", "price_delta_pct", "price_after_num", "replicas_before", "replicas_after",
     "images_after", "statement", "has_where", "governance", "new_secrets", "destroy",
-    "governance_routine", "library_role",
+    "governance_routine", "library_role", "library_module",
 )  # fmt: skip
 values = st.recursive(
     st.none()
