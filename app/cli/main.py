@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -109,7 +109,6 @@ def analyze(
     With --plan, what Terraform will do (replacements, instance deletes, drift) is judged too,
     alone or together with --repo/--base/--head.
     """
-    from app.core.snapshot import PullRequestSnapshot
     from app.gate.pipeline import Gatekeeper, evaluate
     from app.gate.render.markdown import render_markdown
 
@@ -119,12 +118,40 @@ def analyze(
         raise UsageError(
             "give --base and --head (with --repo, default .), --diff FILE|-, or --plan FILE"
         )
+    from app.cli.stderr_filter import filtered_stderr
     from app.config.shipped import gate_dir
+    from app.core.yaml_fast import is_parser_noise
 
-    # Only the two folders, not the deployment Settings (pydantic-settings is a quarter of start-up).
-    gate = Gatekeeper.load(
-        rules_dir or gate_dir("rules_dir"), policies_dir or gate_dir("policies_dir")
-    )
+    with filtered_stderr(is_parser_noise):
+        # Only the two folders, not the deployment Settings (pydantic-settings is slow to import).
+        gate = Gatekeeper.load(
+            rules_dir or gate_dir("rules_dir"), policies_dir or gate_dir("policies_dir")
+        )
+        snapshot = _read_snapshot(repo, base, head, diff, author, repo_name, plan, plan_dir)
+        report = evaluate(snapshot, gate)
+    if fmt == "json":
+        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
+    elif fmt == "sarif":
+        from app.gate.render.sarif import render_sarif, rule_infos
+
+        typer.echo(json.dumps(render_sarif(report, rule_infos(gate.rules)), indent=2))
+    else:
+        typer.echo(render_markdown(report, limit=10_000_000))
+
+
+def _read_snapshot(
+    repo: Path | None,
+    base: str | None,
+    head: str | None,
+    diff: str | None,
+    author: str | None,
+    repo_name: str | None,
+    plan: Path | None,
+    plan_dir: str,
+) -> Any:
+    """The change `analyze` judges: from a unified diff, from git, or a plan alone (plus a plan)."""
+    from app.core.snapshot import PullRequestSnapshot
+
     if diff is not None:
         from app.sources.diff import files_from_diff
 
@@ -161,15 +188,7 @@ def analyze(
         except OSError as exc:
             raise UsageError(f"cannot read {plan}: {exc.strerror}") from exc
         snapshot = snapshot.model_copy(update={"plans": (read_plan(data, plan_dir, str(plan)),)})
-    report = evaluate(snapshot, gate)
-    if fmt == "json":
-        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False))
-    elif fmt == "sarif":
-        from app.gate.render.sarif import render_sarif, rule_infos
-
-        typer.echo(json.dumps(render_sarif(report, rule_infos(gate.rules)), indent=2))
-    else:
-        typer.echo(render_markdown(report, limit=10_000_000))
+    return snapshot
 
 
 @app.command()

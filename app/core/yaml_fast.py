@@ -80,6 +80,18 @@ class _Defer(Exception):
 _INDICATORS = frozenset(",[]{}#&*!|>'\"%@`?:")
 
 
+_NOISE = re.compile(
+    r"^(?:/project/cpp/src/c4/\S*: \(detected here\)"
+    r"|line=\d+ col=\d+ \(\d+B\): ERROR: \[\w+\] )"
+)
+
+
+def is_parser_noise(line: str) -> bool:
+    """A line rapidyaml's C++ core printed to stderr for an error it also raised (the loader falls
+    back to ruamel, whose message names the file and line): `app/cli/stderr_filter` drops them."""
+    return _NOISE.match(line) is not None
+
+
 @lru_cache(maxsize=1 << 16)
 def _plain(text: str) -> Any:
     """A plain scalar's value, by ruamel's YAML 1.2 resolver and constructors."""
