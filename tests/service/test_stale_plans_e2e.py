@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from app.demo.stack import LocalStack
 from app.sim.oidc import issuer_for
 from app.sim.state import PullRequest
+from app.store.plans import plans_for
 from app.store.tables import DELIVERIES
 from tests.service._plans import MAIN_TF, REPO, SETUP, replace_plan, wait_check
 from tests.stacks import fresh, local_stack
@@ -40,11 +41,11 @@ def main_tip(stack: LocalStack) -> str:
     return stack.sim.world.repos[REPO.lower()].branches["main"]
 
 
-def post_plan(stack: LocalStack, pr: PullRequest, plan: dict[str, Any], base: str) -> str:
+def post_plan(stack: LocalStack, pr: PullRequest, plan: dict[str, Any], base: str | None) -> str:
     """Post `plan` for the PR's head as its plan workflow would, made against `base`."""
     token = issuer_for(stack.sim).token(REPO, pr.head_sha, pr=pr.number)
     answer = httpx.post(
-        f"{stack.url}/api/plans/{REPO}/{pr.head_sha}?base={base}",
+        f"{stack.url}/api/plans/{REPO}/{pr.head_sha}" + (f"?base={base}" if base else ""),
         headers={"Authorization": f"Bearer {token}"},
         json={"dir": "infra/prod", "plan": plan},
         timeout=30,
@@ -113,8 +114,11 @@ def test_a_base_move_elsewhere_leaves_the_plan_fresh(stack: LocalStack) -> None:
         title="Swap",
         body="Swap.\n\nAgent-Run-Id: r-else",
     )
-    post_plan(stack, pr, replace_plan(), main_tip(stack))
+    post_plan(stack, pr, replace_plan(), base=None)  # no base: the tip when first read
     wait_check(stack, pr, pr.head_sha, "action_required", "Tier 3")
+    (plan,) = plans_for(stack.runtime.engine, REPO, pr.head_sha)  # type: ignore[arg-type]
+    assert plan.provenance is not None
+    assert (plan.provenance.base_sha, plan.provenance.base_assumed) == (main_tip(stack), True)
     tip = stack.sim.deployments.push_branch(
         REPO, {"docs/notes.md": "x\n"}, by="carol", message="docs"
     )
