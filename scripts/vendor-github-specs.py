@@ -107,6 +107,7 @@ WEBHOOK_EVENTS = (
     "ping",
     "pull_request",
     "pull_request_review",
+    "push",
 )
 METHODS = ("get", "put", "post", "delete", "patch")
 PROSE = {"description", "example", "examples", "externalDocs", "summary"}

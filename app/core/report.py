@@ -118,6 +118,9 @@ class PlanStatus(ReportModel):
     order. They are judged together: each plan's changes are findings (the riskier wins)."""
     ignored: tuple[str, ...] = ()
     """Plans posted for this head that do not count (`app.gate.plan_trust`), with the reason."""
+    stale: tuple[str, ...] = ()
+    """Plans made against a base that has since moved in their directory (`app.gate.plan_freshness`):
+    "plan is stale: base moved from X to Y, changing …; post a new plan". They do not count."""
 
 
 class GateFigures(ReportModel):

@@ -90,6 +90,14 @@ class PlanProvenance(SnapshotModel):
     stage: Literal["pr", "apply"] = "pr"
     """`apply`: the plan an apply job posted for a merge commit (`POST /api/plans/…?stage=apply`),
     read only by the deployment protection rule, never by a PR's evaluation."""
+    base_sha: str = ""
+    """The base commit the plan was made against (`?base=SHA`); empty until the first evaluation
+    records the base branch's tip then (`base_assumed`). A moved base can make it stale."""
+    base_assumed: bool = False
+    """The poster named no base: `base_sha` is the base's tip when the plan was first read."""
+    module_dirs: tuple[str, ...] = ()
+    """Module directories the plan's configuration sources locally (`../modules/x`): a base move
+    that changes one of them makes the plan stale too."""
 
     @property
     def label(self) -> str:
@@ -111,6 +119,18 @@ class TerraformPlan(SnapshotModel):
     sha256: str
     plan: dict[str, Any]
     provenance: PlanProvenance | None = None
+    received_at: datetime | None = None
+    """When the store received it (approvals given before a replacing plan arrived)."""
+
+
+class BaseMove(SnapshotModel):
+    """What changed on the base branch since a plan's base (`GET /compare/{plan_base}...{base}`):
+    the fetch for `app.gate.plan_freshness`. `error` says why the files are unknown (fail closed)."""
+
+    from_sha: str
+    to_sha: str = ""
+    files: tuple[str, ...] = ()
+    error: str = ""
 
 
 class LabelEvent(SnapshotModel):
@@ -170,6 +190,8 @@ class PullRequestSnapshot(SnapshotModel):
     plans: tuple[TerraformPlan, ...] = ()
     """Every Terraform plan posted for the head, in arrival order, several per module directory
     possible (see `app.gate.plan_trust` and `app.semdiff.terraform.plan.merge`)."""
+    base_moves: tuple[BaseMove, ...] = ()
+    """Per distinct plan base: the base branch's tip now and the files changed since (stale plans)."""
     reviews: tuple[Review, ...] = ()
     codeowners: str | None = None
     config_text: bytes | None = None

@@ -14,6 +14,7 @@ from app.core.snapshot import PullRequestSnapshot
 from app.gate import break_glass
 from app.gate.approvals import ApprovalGate, GateInput, GateOutcome, MayApprove, PriorEvaluation
 from app.gate.owners import CodeOwnersMap
+from app.gate.plan_approvals import replaced_plans
 from app.gate.proposer import Proposer
 from app.policy.engine import ApprovalSubject
 
@@ -64,6 +65,7 @@ def check_approvals(
             head_sha=snapshot.head_sha,
             policy_version=policy_version,
             history=history,
+            replaced_plans=replaced_plans(snapshot, config),
         )
     )
     glass = break_glass.decide(config.break_glass, snapshot, agent_logins=agent_logins)

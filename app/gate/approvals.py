@@ -20,6 +20,7 @@ from app.core.report import ApprovalRecord, ApprovalStatus, ScopeChange, Tier, V
 from app.core.snapshot import Review
 from app.gate.approval_scope import ApproverScope, Directory, scope_changes, scope_digest, team_key
 from app.gate.owners import CodeOwnersMap
+from app.gate.plan_approvals import ReplacedPlans
 
 MayApprove = Callable[[str], tuple[bool, Sequence[str]]]
 """Cedar's `approve` decision for a login: (allowed, reasons). The lead wires it to the policy."""
@@ -62,6 +63,8 @@ class GateInput:
     head_sha: str = ""
     policy_version: str = ""
     history: Mapping[str, PriorEvaluation] = field(default_factory=dict)
+    replaced_plans: ReplacedPlans | None = None
+    """Stale plans and their replacements: approvals at the head given before the new plan."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +153,10 @@ class ApprovalGate:
             if review.state == "CHANGES_REQUESTED":
                 blocking.append(f"{review.login} requested changes")
                 continue
-            stale = self._stale(gate, review, directory)
+            stale = self._stale(gate, review, directory) or self._old_plan(gate, review, directory)
             if stale is not None:
                 ignored.append(f"{review.login}: {stale}")
-                if review.commit_id is not None:  # given at an earlier head: a push voided it
+                if review.commit_id is not None:  # a push or a new plan voided it
                     voided.append(self._voided(gate, review, review.commit_id, stale, directory))
                 continue
             counted.append(
@@ -273,6 +276,19 @@ class ApprovalGate:
             return f"approved {_short(commit)}; changes in their scope since then"
         return None
 
+    def _old_plan(self, gate: GateInput, review: Review, directory: Directory) -> str | None:
+        """Why an approval at the head no longer counts: it was given against a plan that a base
+        move made stale, and the new plan differs in the approver's scope (None: it counts)."""
+        replaced = gate.replaced_plans
+        if replaced is None or review.commit_id != gate.head_sha:
+            return None
+        if not replaced.saw_old_plan(review.submitted_at):
+            return None
+        if not replaced.differs(self.scope_of(gate, review.login, directory)):
+            return None
+        old = ", ".join(d[:12] for d in replaced.old_digests[:3])
+        return f"approved stale plan {old}; the new plan differs in their scope"
+
     def _voided(
         self, gate: GateInput, review: Review, commit: str, reason: str, directory: Directory
     ) -> VoidedApproval:
@@ -280,8 +296,10 @@ class ApprovalGate:
         (empty when that commit was never evaluated, or only the tier/policy/strictness changed)."""
         prior = gate.history.get(commit)
         changes: tuple[ScopeChange, ...] = ()
-        if prior is not None:
-            scope = self.scope_of(gate, review.login, directory)
+        scope = self.scope_of(gate, review.login, directory)
+        if commit == gate.head_sha and gate.replaced_plans is not None:
+            changes = gate.replaced_plans.differences(scope)  # the plan changed, not the head
+        elif prior is not None:
             changes = scope_changes(prior.changes, gate.changes, scope)
         return VoidedApproval(login=review.login, commit=commit, reason=reason, changes=changes)
 

@@ -38,6 +38,7 @@ from app.core.snapshot import PullRequestSnapshot
 from app.gate.approval_stage import check_approvals
 from app.gate.approvals import PriorEvaluation
 from app.gate.freeze import ExceptionGrant
+from app.gate.plan_freshness import split_fresh
 from app.gate.plan_trust import judge_plans
 from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
@@ -184,9 +185,14 @@ def semantic_changes(
     changed_paths = [p for f in snapshot.files for p in (f.path, f.old_path) if p]
     # Only plans of a workflow the base branch names count; every one of them counts (union).
     judged = judge_plans(snapshot, config)
-    plans = plan_status(judged.trusted, changed_paths, config, snapshot.head_sha, judged.ignored)
-    if plans is not None and judged.trusted:
-        changes = merge_plans(changes, plan_changes(judged.trusted, config))
+    # A plan made against a base that has since moved in its directory no longer counts.
+    fresh = split_fresh(judged.trusted, snapshot)
+    plans = plan_status(fresh.fresh, changed_paths, config, snapshot.head_sha, judged.ignored)
+    if fresh.reasons and config.terraform.plans != "off":
+        status = plans or PlanStatus(mode=config.terraform.plans, head_sha=snapshot.head_sha)
+        plans = status.model_copy(update={"stale": fresh.reasons})
+    if plans is not None and fresh.fresh:
+        changes = merge_plans(changes, plan_changes(fresh.fresh, config))
     return with_destinations(changes, snapshot.files), plans
 
 

@@ -27,6 +27,7 @@ HANDLED_EVENTS = frozenset(
         "deployment_protection_rule",
         "issue_comment",
         "ping",
+        "push",  # a base moved: Terraform plans made against it may be stale
     }
 )
 

@@ -29,6 +29,7 @@ from app.runtime import telemetry
 from app.runtime.context import Runtime
 from app.runtime.logging import log
 from app.runtime.tracing import describe_evaluation
+from app.service.base_moves import with_base_moves
 from app.service.break_glass_facts import record_break_glass, with_break_glass_facts
 from app.service.check_runs import ANNOTATIONS_SENT as ANNOTATIONS_SENT  # where tests look
 from app.service.check_runs import (
@@ -229,6 +230,7 @@ class PullRequestEvaluator:
         one, read from our store), the members of the teams that decide approvals, the agent's
         audited record (recording this opening), and the break-glass conversation."""
         snapshot = with_head_plans(self.rt.engine, head.repo, snapshot)
+        snapshot = with_base_moves(client, self.rt.engine, snapshot)  # stale plans
         if snapshot.reviews:
             teams = self.relevant_teams(snapshot)
             if teams:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from app.sim import shapes
 from app.sim.base import as_changes
+from app.sim.push_events import push_event
 from app.sim.state import SimError, World, iso
 from app.sim.webhooks import Outgoing, _envelope
 
@@ -208,6 +209,7 @@ class Deployments:
             sha = sim._commit(r, [tip], as_changes(files), message, by)
             r.branches[name] = sha
             sim.log.append(f"push {r.full_name}:{name} {sha[:7]} by {by} (no pull request)")
+            sim._emit(push_event(sim.world, r, name, tip, sha, by))
             return sha
 
     def of_run(self, run_id: int) -> list[Deployment]:

@@ -16,6 +16,7 @@ from app.sim.check_api import CheckRunApi
 from app.sim.conversation import Conversation
 from app.sim.deployments import Deployments
 from app.sim.merge_queue import MergeQueue
+from app.sim.push_events import push_event
 from app.sim.state import (
     PullRequest,
     Repo,
@@ -249,6 +250,7 @@ class Simulator(Conversation, CheckRunApi):
             note = f" (admin bypass: {failing[0]})" if failing else ""
             self.log.append(f"merge {p.repo}#{p.number} by {by}{note}")
             self._emit(webhooks.pull_request_event(self.world, p, "closed", by))
+            self._emit(push_event(self.world, r, p.base_ref, tip, commit, p.merged_by))
             return commit
 
     def close_pr(self, pr: PrRef, *, by: str) -> PullRequest:

@@ -75,20 +75,28 @@ def plans_for(engine: Engine, repo: str, head_sha: str) -> tuple[TerraformPlan, 
         .subquery()
     )
     query = (
-        sa.select(PLANS.c.dir, PLANS.c.sha256, PLANS.c.source, PLANS.c.provenance, PLANS.c.plan)
+        sa.select(
+            PLANS.c.dir,
+            PLANS.c.sha256,
+            PLANS.c.source,
+            PLANS.c.provenance,
+            PLANS.c.plan,
+            PLANS.c.received_at,
+        )
         .where(PLANS.c.id.in_(sa.select(distinct.c.first)))
         .order_by(PLANS.c.id)
         .limit(MAX_PLANS_PER_HEAD + 1)
     )
     out: list[TerraformPlan] = []
     with engine.connect() as conn:
-        for directory, digest, source, provenance, blob in conn.execute(query):
+        for directory, digest, source, provenance, blob, received in conn.execute(query):
             out.append(
                 TerraformPlan(
                     dir=directory,
                     sha256=digest,
                     plan=json.loads(zlib.decompress(blob)),
                     provenance=_provenance(source, provenance),
+                    received_at=received,
                 )
             )
     return tuple(out)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -214,8 +215,15 @@ def test_admin_merge_bypasses_and_is_recorded(env: Env) -> None:
         f"merge acme/shop#{pr.number} by carol (admin bypass: "
         'Required status check "countersign" is expected.)'
     )
-    (closed,) = env.receiver.received
+    closed, pushed = env.receiver.received  # the base branch moved: GitHub sends `push` too
     assert closed.headers["X-GitHub-Event"] == "pull_request"
+    assert pushed.headers["X-GitHub-Event"] == "push"
+    moved = json.loads(pushed.body)
+    assert (moved["ref"], moved["after"], moved["head_commit"]["id"]) == (
+        "refs/heads/main",
+        sha,
+        sha,
+    )
     payload = closed.body.decode()
     assert '"action": "closed"' in payload
     assert '"merged": true' in payload

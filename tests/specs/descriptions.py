@@ -277,8 +277,10 @@ class RestDescription:
     def webhook_pointer(self, event: str, action: str | None) -> str:
         """GitHub's own schema for a webhook (`x-webhooks`), by event and action."""
         op_id = event.replace("_", "-") + "/" + (action or event).replace("_", "-")
+        # An event without actions (`push`) is named by the event alone.
+        op_ids = {op_id} if action else {op_id, event.replace("_", "-")}
         for name, item in self.doc["x-webhooks"].items():
-            if item["post"]["operationId"] == op_id:
+            if item["post"]["operationId"] in op_ids:
                 return _pointer(
                     "x-webhooks", name, "post", "requestBody", "content", "application/json",
                     "schema",

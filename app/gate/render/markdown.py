@@ -15,7 +15,7 @@ from app.core.models import Change
 from app.core.report import Finding, Report
 from app.gate.render.escape import esc
 from app.gate.render.order import Attention, changes_by_attention, findings_by_severity
-from app.gate.render.plans import plan_lines
+from app.gate.render.plans import plan_lines, stale_title
 from app.gate.render.tuning import freeze_lines, freeze_title, frozen, waiver_lines
 
 Conclusion = Literal["success", "action_required", "failure", "neutral"]
@@ -106,6 +106,9 @@ def _gate_title(report: Report, conclusion: Conclusion, *, enforced: bool) -> st
     if frozen(report):
         return freeze_title(report)[:200]
     if report.plans is not None and report.plans.missing:
+        stale = stale_title(report.plans)
+        if stale:
+            return stale[:200]
         dirs = ", ".join(report.plans.missing[:3])
         return f"Waiting for the plan of {dirs} at {report.plans.head_sha[:7]}"[:200]
     tier = report.tier if report.tier is not None else "?"

@@ -3,7 +3,7 @@ the reason (`app.gate.plan_trust`), so a posted plan is never dropped without a 
 
 from __future__ import annotations
 
-from app.core.report import Report
+from app.core.report import PlanStatus, Report
 from app.gate.render.escape import esc
 
 IGNORED_SHOWN = 10
@@ -13,7 +13,7 @@ IGNORED_SHOWN = 10
 def plan_lines(report: Report) -> list[str]:
     """Plans judged together and plans that do not count: a plan is never dropped silently."""
     plans = report.plans
-    if plans is None or not (plans.several or plans.ignored):
+    if plans is None or not (plans.several or plans.ignored or plans.stale):
         return []
     lines = ["**Terraform plans**", ""]
     for directory, digests in sorted(plans.several.items()):
@@ -23,6 +23,18 @@ def plan_lines(report: Report) -> list[str]:
             f"`{plans.head_sha[:7]}` ({shown}) are judged together: every change of each "
             "counts, so the riskier plan decides"
         )
+    judged = " (judged on the source alone)" if plans.mode == "optional" else ""
+    lines += [f"- {esc(why, 400)}{judged}" for why in plans.stale[:IGNORED_SHOWN]]
     lines += [f"- ignored: {esc(why, 400)}" for why in plans.ignored[:IGNORED_SHOWN]]
     more = len(plans.ignored) - IGNORED_SHOWN
     return [*lines, *([f"- … {more} more ignored plans"] if more > 0 else []), ""]
+
+
+def stale_title(plans: PlanStatus) -> str:
+    """The check's title when a missing plan's directory had a stale one: "infra/prod: plan … is
+    stale: base moved from X to Y, changing …; post a new plan" (empty when none did)."""
+    for why in plans.stale:
+        directory = why.split(":", 1)[0]
+        if directory in plans.missing or (directory == "." and "" in plans.missing):
+            return why
+    return ""

@@ -29,6 +29,7 @@ from app.service.handlers import (
     plan,
     pull_request,
     pull_request_review,
+    push,
 )
 from app.service.handlers.base import Event, Handler, Outcome
 from app.service.handlers.plan import PLAN_EVENT
@@ -50,6 +51,7 @@ REPOSITORY_EVENTS: dict[str, Handler] = {
     "merge_group": merge_group.handle,
     "check_suite": check_suite.handle,
     "deployment_protection_rule": deployment_protection_rule.handle,
+    "push": push.handle,  # a base moved: PRs with plans on it may have stale plans
 }
 """Events about one repository of an installation; any other event is ignored."""
 

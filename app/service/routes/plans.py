@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from app.core.errors import GitHubError, GitHubUnavailable, UnparseableError
 from app.core.snapshot import PlanProvenance
+from app.gate.plan_freshness import local_module_dirs
 from app.github.client import CallLog
 from app.runtime.context import Runtime
 from app.semdiff import check_plan, plan_from
@@ -89,6 +90,7 @@ async def post_plan(
     repo: Annotated[str, Path(pattern=NAME)],
     sha: Annotated[str, Path(pattern=SHA)],
     stage: Annotated[Literal["pr", "apply"], Query()] = "pr",
+    base: Annotated[str | None, Query(pattern=SHA)] = None,
 ) -> PlanAccepted:
     """Store the plan of `dir` for head `sha` and queue the PRs at that head.
 
@@ -106,6 +108,8 @@ async def post_plan(
     except PlanAuthError as error:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
         raise HTTPException(error.status, error.message, headers=headers) from None
+    if base is not None and stage == "pr":  # the base the plan was made against (stale plans)
+        provenance = provenance.model_copy(update={"base_sha": base.lower()})
     guard = _guard(rt)
     installation = await _require_installed(rt, guard, full)
     wait = guard.retry_after(full)
@@ -207,6 +211,9 @@ def _store(
         plan = plan_from(check_plan(body.get("plan"), f"{directory or '.'}/plan.json"), directory)
     except UnparseableError as error:
         raise HTTPException(400, str(error)) from None
+    modules = local_module_dirs(body.get("plan") or {}, directory)
+    if modules:  # a base move in a module it sources makes the plan stale too
+        provenance = provenance.model_copy(update={"module_dirs": modules})
     row = save_plan(rt.engine, repo, sha, plan, provenance)
     return _Stored(row, plan.dir, plan.sha256, len(plan.plan.get("resource_changes") or []))
 

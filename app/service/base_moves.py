@@ -1,0 +1,48 @@
+"""The base moves an evaluation needs to tell stale plans (`app.gate.plan_freshness`).
+
+For each distinct base that a plan of this head was made against, one compare of that base with
+the PR's base branch (`app.github.base_compare`). Plans posted without a base are first given the
+base branch's tip now, which the store records once (`app.store.plan_bases`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from app.core.snapshot import BaseMove, PullRequestSnapshot, TerraformPlan
+from app.github.base_compare import base_move
+from app.github.client import InstallationClient
+from app.store.plan_bases import record_assumed_base
+
+MAX_BASES = 10
+"""Distinct plan bases compared per evaluation; plans of other bases are stale (fail closed)."""
+
+
+def with_base_moves(
+    client: InstallationClient, engine: Engine, snapshot: PullRequestSnapshot
+) -> PullRequestSnapshot:
+    """The snapshot with `base_moves` for its plans' bases (nothing to do without plans)."""
+    plans = snapshot.plans
+    if not plans:
+        return snapshot
+    moves: dict[str, BaseMove] = {}
+    if any(p.provenance is not None and not p.provenance.base_sha for p in plans):
+        since = snapshot.base_sha
+        now = base_move(client, snapshot.repo, since, snapshot.base_ref)
+        tip = now.to_sha or since
+        record_assumed_base(engine, snapshot.repo, snapshot.head_sha, tip)
+        plans = tuple(_assumed(p, tip) for p in plans)
+    bases = sorted({p.provenance.base_sha for p in plans if p.provenance and p.provenance.base_sha})
+    for base in bases[:MAX_BASES]:
+        moves[base] = base_move(client, snapshot.repo, base, snapshot.base_ref)
+    for base in bases[MAX_BASES:]:
+        moves[base] = BaseMove(from_sha=base, error=f"more than {MAX_BASES} plan bases")
+    return snapshot.model_copy(update={"plans": plans, "base_moves": tuple(moves.values())})
+
+
+def _assumed(plan: TerraformPlan, tip: str) -> TerraformPlan:
+    provenance = plan.provenance
+    if provenance is None or provenance.base_sha or provenance.stage != "pr":
+        return plan
+    update = provenance.model_copy(update={"base_sha": tip, "base_assumed": True})
+    return plan.model_copy(update={"provenance": update})
