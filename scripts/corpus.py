@@ -21,8 +21,10 @@ sampled findings still *unlabelled*), the tier-2+ share of routine release/bump 
 deletes and the share of commits with an unparseable file. `--stubs FILE` writes the unlabelled
 findings as label entries to fill in.
 
-Exit status 1 when any crash, rule error or false delete is found or a target is missed; a
-missing repository is reported and skipped (exit 2 when none was found at all).
+First it replays the recall set (`corpus/recall.yaml`, `scripts/corpus_recall.py`; alone with
+`--recall-only`). Exit status 1 when any crash, rule error or false delete is found, a target
+is missed or a recall commit is missed; a missing repository is reported and skipped (exit 2
+when none was found at all).
 """
 
 from __future__ import annotations
