@@ -21,8 +21,10 @@ sampled findings still *unlabelled*), the tier-2+ share of routine release/bump 
 deletes and the share of commits with an unparseable file. `--stubs FILE` writes the unlabelled
 findings as label entries to fill in.
 
-Exit status 1 when any crash, rule error or false delete is found or a target is missed; a
-missing repository is reported and skipped (exit 2 when none was found at all).
+First it replays the recall set (`corpus/recall.yaml`, `scripts/corpus_recall.py`; alone with
+`--recall-only`). Exit status 1 when any crash, rule error or false delete is found, a target
+is missed or a recall commit is missed; a missing repository is reported and skipped (exit 2
+when none was found at all).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import corpus_metrics as cm  # noqa: E402  (beside this script)
+import corpus_recall_run as crr  # noqa: E402
 
 from app.config.settings import shipped_dir  # noqa: E402
 from app.core.errors import UsageError  # noqa: E402
@@ -261,11 +264,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", default="corpus", help="seed of the sample's hash ranking")
     parser.add_argument("--stubs", type=Path, help="write unlabelled sampled findings here")
     parser.add_argument("--report", type=Path, help="write the numbers as Markdown here")
+    parser.add_argument("--recall", type=Path, default=ROOT / "corpus" / "recall.yaml")
+    parser.add_argument("--recall-only", action="store_true", help="replay just the recall set")
     args = parser.parse_args(argv)
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parse fallbacks are not ours
     manifest = load_yaml(args.manifest.read_bytes(), str(args.manifest))
     gate = Gatekeeper.load(shipped_dir("risk_rules"), shipped_dir("policies"))
+    outcomes = crr.run(args.recall, args.only, manifest, lambda r: git_dir(args.mirror, r), gate)
+    recall_missed = sum(1 for o in outcomes if not o.found)
+    if args.recall_only:
+        return 1 if recall_missed else 0
     results: list[RepoResult] = []
     for entry in manifest["repos"]:
         if args.only and entry["repo"] not in args.only:
@@ -300,10 +309,13 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
     )
     print_metrics(metrics, args.show)
+    crr.print_gone_right(metrics.gone, [f for r in results for f in r.high], args.show)
     if args.stubs is not None:
         args.stubs.write_text(cm.stubs(metrics.unlabelled))
         print(f"wrote {len(metrics.unlabelled)} label stubs to {args.stubs}")
     missed = cm.failures(metrics)
+    if recall_missed:
+        missed.append(f"{recall_missed} of {len(outcomes)} recall commits missed")
     for miss in missed:
         print(f"TARGET MISSED: {miss}")
     if args.report is not None:
