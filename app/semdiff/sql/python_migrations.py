@@ -26,6 +26,9 @@ __all__ = ["analyze", "is_python_migration", "operations"]
 Source = Literal["alembic", "django"]
 
 ALEMBIC_PATHS = gitignore_spec(["**/alembic/versions/*.py", "**/migrations/versions/*.py"])
+ALEMBIC_ANY_VERSIONS = gitignore_spec(["**/versions/*.py"])
+"""Alembic's `script_location` is any folder (Netflix/dispatch: `database/revisions/tenant/`):
+a `versions/*.py` elsewhere counts when it imports alembic and defines `upgrade()`."""
 DJANGO_PATHS = gitignore_spec(["**/migrations/0*.py"])
 MAX_CODE_FACT = 300
 DYNAMIC = "dynamic_value"
@@ -59,11 +62,15 @@ DJANGO: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def is_python_migration(path: str, sample: bytes | None) -> bool:
-    """Alembic by path; Django by path and a `django.db` import in the content."""
+    """Alembic by path (or any `versions/` folder, with an alembic import and `upgrade()`); Django
+    by path and a `django.db` import in the content."""
     if not path.endswith(".py"):
         return False
     if ALEMBIC_PATHS.match_file(path):
         return True
+    if ALEMBIC_ANY_VERSIONS.match_file(path) and sample is not None:
+        if b"from alembic import" in sample and b"def upgrade(" in sample:
+            return True
     return DJANGO_PATHS.match_file(path) and sample is not None and b"django.db" in sample
 
 

@@ -47,6 +47,9 @@ def rules_of(change: Change) -> set[tuple[str, str]]:
     [
         (ALEMBIC_PATH, ALEMBIC, "sql"),
         ("services/billing/alembic/versions/8f3a_retire.py", ALEMBIC, "sql"),
+        # Netflix/dispatch keeps Alembic under database/revisions/{core,tenant}/versions/.
+        ("src/dispatch/database/revisions/tenant/versions/2022-12-09_f809.py", ALEMBIC, "sql"),
+        ("tools/versions/bump.py", "def upgrade():\n    return 1\n", "text"),
         (DJANGO_PATH, DJANGO, "sql"),
         ("shop/migrations/0014_helpers.py", "def helper():\n    return 1\n", "text"),
         ("shop/management/commands/0014_fix.py", DJANGO, "text"),
