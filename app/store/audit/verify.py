@@ -28,7 +28,7 @@ from app.core.csvcell import neutralise_cell
 from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, body_text, canonical_json, link_hash
 from app.store.audit.records import MERGE_FIELDS
 from app.store.audit.stream import iso_text, stream_events
-from app.store.tables import HEAD
+from app.store.tables import EVENTS, HEAD
 
 Progress = Callable[[int], None]
 CHAIN_FIELDS = ("seq", "hash", "prev_hash")
@@ -46,27 +46,42 @@ class VerifyResult:
 
 
 def verify_chain(engine: Engine, *, progress: Progress | None = None) -> VerifyResult:
-    """Recompute the whole chain in the database, streaming."""
+    """Recompute the whole chain in the database, streaming.
+
+    Writers keep appending while this runs, and an append moves the head row and adds its event
+    in one transaction. So the head is read first and the walk stops at the seq it names; events
+    appended after that are not this verification's business, unless no head covers them (checked
+    at the end: the newest seq, read before the head, must not be past the head)."""
+    with engine.connect() as conn:
+        head = conn.execute(sa.select(HEAD).where(HEAD.c.id == 1)).one_or_none()
+    if head is None:
+        return _bad(0, None, "the chain head row is missing")
+    bound = int(head.seq)
     state = _ChainState()
-    with closing(stream_events(engine, chunk=10_000)) as rows:
+    with closing(stream_events(engine, [EVENTS.c.seq <= bound], chunk=10_000)) as rows:
         broken = _walk(rows, state, progress)
     if broken is not None:
         return broken
     count, prev_hash = state.count, state.hash
-    with engine.connect() as conn:
-        head = conn.execute(sa.select(HEAD).where(HEAD.c.id == 1)).one_or_none()
-    if head is None:
-        return _bad(count, None, "the chain head row is missing")
-    if int(head.seq) != count or head.hash != prev_hash:
+    if bound != count or head.hash != prev_hash:
         return _bad(
             count,
-            count + 1 if int(head.seq) > count else int(head.seq),
+            count + 1 if bound > count else bound,
             f"chain head names seq {head.seq} but the last event is seq {count} "
             "(events deleted from the end, or the head was edited)",
         )
     if int(head.merge_count) != state.merges:
         return _bad(
             count, None, f"head counts {head.merge_count} merges, the chain has {state.merges}"
+        )
+    with engine.connect() as conn:
+        newest = conn.execute(sa.select(sa.func.max(EVENTS.c.seq))).scalar()
+        now = conn.execute(sa.select(HEAD.c.seq).where(HEAD.c.id == 1)).scalar()
+    if newest is not None and (now is None or int(newest) > int(now)):
+        return _bad(
+            count,
+            int(now or 0) + 1,
+            f"events after seq {now} are not covered by the chain head (the head was edited back)",
         )
     return VerifyResult(ok=True, count=count)
 

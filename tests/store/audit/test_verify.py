@@ -100,6 +100,39 @@ def test_deleted_newest_events_are_detected_by_the_head(db_engine: sa.Engine) ->
     assert result.first_bad_seq == 11
 
 
+def test_an_append_during_verification_is_not_a_broken_chain(db_engine: sa.Engine) -> None:
+    """Writers keep appending (the retention sweep every few seconds): an event committed after
+    the walk began is outside this verification, not "events deleted from the end"."""
+    fill(db_engine)
+
+    def append_while_walking(count: int) -> None:
+        if count == 12:  # the walk reached the end: another process appends now
+            append(db_engine, "retention_purge", {"deliveries": 1}, occurred_at=START)
+
+    result = verify_chain(db_engine, progress=append_while_walking)
+    assert result.ok, result.reason
+    assert result.count == 12
+    assert verify_chain(db_engine).count == 13
+
+
+def test_a_head_edited_back_over_existing_events_is_detected(db_engine: sa.Engine) -> None:
+    fill(db_engine)
+    drop_append_only_triggers(db_engine)
+    with db_engine.begin() as conn:
+        hash_10 = conn.exec_driver_sql("SELECT hash FROM audit_event WHERE seq = 10").scalar_one()
+        merges = conn.exec_driver_sql(
+            "SELECT count(*) FROM audit_event WHERE seq <= 10 AND kind = 'merge'"
+        ).scalar_one()
+        conn.execute(
+            sa.text("UPDATE audit_head SET seq = 10, hash = :h, merge_count = :m"),
+            {"h": hash_10, "m": merges},
+        )
+    result = verify_chain(db_engine)
+    assert not result.ok
+    assert result.first_bad_seq == 11
+    assert "not covered by the chain head" in result.reason
+
+
 def test_swapped_contents_are_detected(db_engine: sa.Engine) -> None:
     fill(db_engine)
     drop_append_only_triggers(db_engine)
