@@ -49,7 +49,7 @@ import corpus_recall_run as crr  # noqa: E402
 
 from app.config.settings import shipped_dir  # noqa: E402
 from app.core.errors import UsageError  # noqa: E402
-from app.core.report import Finding, Report  # noqa: E402
+from app.core.report import Report  # noqa: E402
 from app.core.yamlsafe import load_yaml  # noqa: E402
 from app.gate.pipeline import Gatekeeper, evaluate_snapshot  # noqa: E402
 from app.risk import tier_for  # noqa: E402
@@ -137,21 +137,6 @@ def false_deletes(git: GitRepo, head: str, report: Report) -> list[str]:
     return found
 
 
-def observed(repo: str, family: str, sha: str, finding: Finding) -> cm.Observed:
-    """A finding as the labels name it: its address, or file:line when it has none."""
-    address = finding.address or f"{finding.file}:{finding.line or 0}"
-    return cm.Observed(
-        repo=repo,
-        family=family,
-        commit=sha[:10],
-        rule=finding.rule,
-        severity=str(finding.severity),
-        file=finding.file or "",
-        address=address,
-        message=finding.message,
-    )
-
-
 def changed_lines(
     git: GitRepo, base: str, head: str, paths: list[str]
 ) -> list[tuple[str, str, str]]:
@@ -202,7 +187,7 @@ def record(
     ]
     result.false_deletes += [f"{sha[:10]} {d}" for d in false_deletes(git, sha, report)]
     result.high += [
-        observed(result.repo, family, sha, f) for f in report.findings if f.severity in cm.HIGH
+        cm.observed(result.repo, family, sha, f) for f in report.findings if f.severity in cm.HIGH
     ]
     subject = git.run("log", "-1", "--format=%s", sha).decode("utf-8", "replace").strip()
     result.records.append(

@@ -351,3 +351,19 @@ def stubs(findings: Sequence[Observed]) -> str:
 
 def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def observed(repo: str, family: str, sha: str, finding: Any) -> Observed:
+    """A finding (`app.core.report.Finding`) as the labels name it: its address, or file:line
+    when it has none."""
+    address = finding.address or f"{finding.file}:{finding.line or 0}"
+    return Observed(
+        repo=repo,
+        family=family,
+        commit=sha[:10],
+        rule=finding.rule,
+        severity=str(finding.severity),
+        file=finding.file or "",
+        address=address,
+        message=finding.message,
+    )

@@ -14,25 +14,10 @@ from typing import Any
 import corpus_metrics as cm
 import corpus_recall as cr
 
-from app.core.report import Finding
 from app.core.yamlsafe import load_yaml
 from app.gate.pipeline import Gatekeeper, evaluate_snapshot
 from app.risk import tier_for
 from app.sources.git import GitRepo, snapshot_from_git
-
-
-def _observed(repo: str, sha: str, finding: Finding) -> cm.Observed:
-    address = finding.address or f"{finding.file}:{finding.line or 0}"
-    return cm.Observed(
-        repo=repo,
-        family="recall",
-        commit=sha[:10],
-        rule=finding.rule,
-        severity=str(finding.severity),
-        file=finding.file or "",
-        address=address,
-        message=finding.message,
-    )
 
 
 def replay_one(
@@ -55,7 +40,7 @@ def replay_one(
         report = evaluate_snapshot(snapshot, gate).report
     except Exception as exc:  # fail closed: an evaluation that breaks is a miss
         return cr.judge(entry, 0, [], error=f"{entry.commit}: {type(exc).__name__}: {exc}")
-    found = [_observed(entry.repo, parents[0], f) for f in report.findings]
+    found = [cm.observed(entry.repo, "recall", parents[0], f) for f in report.findings]
     return cr.judge(entry, tier_for(report.findings), found)
 
 
