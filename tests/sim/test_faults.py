@@ -133,7 +133,10 @@ def test_reset_drops_the_connection(
     with pytest.raises(RequestError) as dropped:
         call()
     assert isinstance(dropped.value.exc, httpx.RemoteProtocolError)
-    assert fresh_requests()[-1] == f"GET /repos/acme/shop/pulls/{number} > reset"
+    # The server logs a dropped request once its handler returns, which can be after the client
+    # has seen the connection close: wait for the entry rather than read the log at once.
+    served = f"GET /repos/acme/shop/pulls/{number} > reset"
+    env.sim.wait_for(lambda: served in fresh_requests(), 10, "the reset to be logged")
     call()
 
 
