@@ -133,10 +133,10 @@ def test_reset_drops_the_connection(
     with pytest.raises(RequestError) as dropped:
         call()
     assert isinstance(dropped.value.exc, httpx.RemoteProtocolError)
-    # The server logs a dropped request once its handler returns, which can be after the client
-    # has seen the connection close: wait for the entry rather than read the log at once.
-    served = f"GET /repos/acme/shop/pulls/{number} > reset"
-    env.sim.wait_for(lambda: served in fresh_requests(), 10, "the reset to be logged")
+    # The reset is logged before the connection drops, but it need not be the newest entry: CI
+    # once logged a second `GET … > 200` after it (a transport-level resend of the dropped
+    # request), so assert that the reset was served, not that nothing followed it.
+    assert f"GET /repos/acme/shop/pulls/{number} > reset" in fresh_requests()
     call()
 
 
