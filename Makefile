@@ -29,8 +29,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests marked `exclusive` restart shared services (PostgreSQL): they run alone, after the
+# parallel run, so no other xdist worker is using the database while it restarts.
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not exclusive" $(PYTEST_ARGS)
+	$(BIN)/pytest -m exclusive $(PYTEST_ARGS) || test $$? -eq 5  # 5: none selected
 
 test: lint typecheck pytest
 

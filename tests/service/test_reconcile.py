@@ -105,6 +105,7 @@ def pg(action: str) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.exclusive  # restarts the cluster other xdist workers use
 def test_postgres_restart_under_load(pg_url: str) -> None:
     with LocalStack(pg_url, key_pair=session_key_pair()) as stack:
         apply_setup(stack.sim, SETUP)
