@@ -18,7 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # scripts/ is not a package: corpus.py puts it on sys.path at run time
+    from corpus_metrics import Label as RightLabel
+    from corpus_metrics import Observed as HighFinding
 
 CATEGORIES = (
     "resource-delete",
@@ -30,38 +34,6 @@ CATEGORIES = (
 )
 HEX10 = re.compile(r"^[0-9a-f]{10,40}$")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-
-class HighFinding(Protocol):
-    """What the recall check reads of a finding (`corpus_metrics.Observed`)."""
-
-    @property
-    def commit(self) -> str: ...
-    @property
-    def severity(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-    @property
-    def file(self) -> str: ...
-    @property
-    def address(self) -> str: ...
-
-
-class RightLabel(Protocol):
-    """What the gone-label split reads of a label (`corpus_metrics.Label`)."""
-
-    @property
-    def repo(self) -> str: ...
-    @property
-    def commit(self) -> str: ...
-    @property
-    def rule(self) -> str: ...
-    @property
-    def file(self) -> str: ...
-    @property
-    def address(self) -> str: ...
-    @property
-    def verdict(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -86,9 +86,7 @@ def print_recall(outcomes: Sequence[cr.Outcome]) -> None:
             print(f"      {outcome.why_missed()}")
 
 
-def print_gone_right(
-    labels: Sequence[cr.RightLabel], highs: Sequence[cr.HighFinding], show: int
-) -> None:
+def print_gone_right(labels: Sequence[cm.Label], highs: Sequence[cm.Observed], show: int) -> None:
     """Right labels now gone: moved (still high elsewhere on the file) or lost."""
     gone = cr.gone_right(labels, highs)
     moved = [g for g in gone if g.moved]
