@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from app.cli.console import stderr
 from app.cli.settings import load_settings as _settings
 from app.core.errors import CountersignError, UsageError
+
+if TYPE_CHECKING:  # imported inside the commands: start-up stays light
+    from app.core.snapshot import PullRequestSnapshot
 
 app = typer.Typer(
     name="countersign",
@@ -148,7 +151,7 @@ def _read_snapshot(
     repo_name: str | None,
     plan: Path | None,
     plan_dir: str,
-) -> Any:
+) -> PullRequestSnapshot:
     """The change `analyze` judges: from a unified diff, from git, or a plan alone (plus a plan)."""
     from app.core.snapshot import PullRequestSnapshot
 
