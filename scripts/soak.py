@@ -49,9 +49,15 @@ import sqlalchemy as sa  # noqa: E402
 from soak_run import Fleet, RssSampler, SendStats, send_all  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from app.demo.loadkit import LOAD_REPO, LOAD_SETUP, inject_outage_mix, temporary_schema  # noqa: E402
+from app.demo.loadkit import (  # noqa: E402
+    LOAD_REPO,
+    LOAD_SETUP,
+    inject_outage_mix,
+    open_load_prs,
+    reevaluations,
+    temporary_schema,
+)
 from app.demo.stack import LocalStack  # noqa: E402
-from app.sim import webhooks  # noqa: E402
 from app.sim.scenario import apply_setup  # noqa: E402
 from app.store import inbox  # noqa: E402
 from app.store.audit.verify import verify_chain  # noqa: E402
@@ -156,29 +162,8 @@ def run(args: argparse.Namespace, url: str) -> int:
         assert stack.runtime is not None
         engine = stack.runtime.engine
         apply_setup(stack.sim, LOAD_SETUP)
-        prs = [
-            stack.sim.open_pr(
-                REPO,
-                "docs-bot[bot]",
-                f"agent/s{i}",
-                {f"docs/s{i}.md": f"# {i}\n"},
-                title=f"S{i}",
-                body=f"x\n\nAgent-Run-Id: run_soak_{i}",
-            )
-            for i in range(args.prs)
-        ]
-        stack.sim.wait_idle(timeout=120)
-        items = [
-            webhooks.pull_request_event(
-                stack.sim.world,
-                pr,
-                "synchronize",
-                "docs-bot[bot]",
-                before=pr.base_sha,
-                after=pr.head_sha,
-            )
-            for pr in (rnd.choice(prs) for _ in range(args.deliveries))
-        ]
+        prs = open_load_prs(stack.sim, args.prs, "soak")
+        items = reevaluations(stack.sim, prs, args.deliveries, rnd)
         faults = inject_outage_mix(stack.sim.faults, args.deliveries, rate_limits=5)
         restart = None if args.no_pg_restart else (args.pg_restart or default_restart_command())
         with Fleet(stack, web=args.web, workers=args.workers) as fleet, RssSampler(fleet) as rss:

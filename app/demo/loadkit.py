@@ -6,6 +6,7 @@ Equipment, like the rest of `app.demo`: never imported by the service.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from app.sim import webhooks
 from app.sim.faults import Fault, Faults
+from app.sim.simulator import Simulator
+from app.sim.state import PullRequest
 from app.store.db import make_engine
 
 LOAD_REPO = "acme/platform"
@@ -30,6 +34,36 @@ LOAD_SETUP: dict[str, Any] = {
     "install": True,
 }
 """One team, one repository with CODEOWNERS, and a docs bot whose PRs carry run IDs."""
+
+
+def open_load_prs(sim: Simulator, count: int, tag: str) -> list[PullRequest]:
+    """`count` docs-bot PRs, each with its run ID, answered before returning."""
+    prs = [
+        sim.open_pr(
+            LOAD_REPO,
+            "docs-bot[bot]",
+            f"agent/{tag}{i}",
+            {f"docs/{tag}{i}.md": f"# {i}\n"},
+            title=f"{tag.upper()}{i}",
+            body=f"x\n\nAgent-Run-Id: run_{tag}_{i}",
+        )
+        for i in range(count)
+    ]
+    sim.wait_idle(timeout=120)
+    return prs
+
+
+def reevaluations(
+    sim: Simulator, prs: list[PullRequest], count: int, rnd: random.Random
+) -> list[webhooks.Outgoing]:
+    """`count` `pull_request.synchronize` deliveries of random PRs (each its own GUID), naming the
+    push as GitHub always does (before/after)."""
+    return [
+        webhooks.pull_request_event(
+            sim.world, pr, "synchronize", "docs-bot[bot]", before=pr.base_sha, after=pr.head_sha
+        )
+        for pr in (rnd.choice(prs) for _ in range(count))
+    ]
 
 
 def inject_outage_mix(faults: Faults, deliveries: int, *, rate_limits: int = 3) -> int:

@@ -19,9 +19,14 @@ from collections import Counter
 import pytest
 from sqlmodel import Session, select
 
-from app.demo.loadkit import LOAD_REPO, LOAD_SETUP, inject_outage_mix
+from app.demo.loadkit import (
+    LOAD_REPO,
+    LOAD_SETUP,
+    inject_outage_mix,
+    open_load_prs,
+    reevaluations,
+)
 from app.demo.stack import LocalStack
-from app.sim import webhooks
 from app.sim.scenario import apply_setup
 from app.store import inbox
 from app.store.audit.verify import verify_chain
@@ -62,31 +67,8 @@ def test_load_with_faults_and_kills(pg_url: str) -> None:
     with LocalStack(pg_url, key_pair=session_key_pair(), role="web") as stack:
         assert stack.runtime is not None
         apply_setup(stack.sim, LOAD_SETUP)
-        prs = [
-            stack.sim.open_pr(
-                REPO,
-                "docs-bot[bot]",
-                f"agent/p{i}",
-                {f"docs/p{i}.md": f"# {i}\n"},
-                title=f"P{i}",
-                body=f"x\n\nAgent-Run-Id: run_load_{i}",
-            )
-            for i in range(PRS)
-        ]
-        stack.sim.wait_idle(timeout=60)
-        # `total` more deliveries (re-evaluations of random PRs), each with its own GUID.
-        picks = [rnd.choice(prs) for _ in range(total)]
-        items = [  # GitHub's synchronize always names the push (before/after)
-            webhooks.pull_request_event(
-                stack.sim.world,
-                pr,
-                "synchronize",
-                "docs-bot[bot]",
-                before=pr.base_sha,
-                after=pr.head_sha,
-            )
-            for pr in picks
-        ]
+        prs = open_load_prs(stack.sim, PRS, "load")
+        items = reevaluations(stack.sim, prs, total, rnd)
         started = time.monotonic()
         stack.sim.sender.submit(items)
         stack.sim.wait_idle(timeout=300)
