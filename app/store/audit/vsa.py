@@ -31,12 +31,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from app import __version__
 from app.core.errors import AuditIntegrityError
 from app.store.audit.chain import iso_utc
-from app.store.audit.evidence import EvidencePacket, build_packet
+from app.store.audit.evidence import EvidencePacket
+from app.store.audit.evidence_batch import merge_packets
 from app.store.audit.signing import STATEMENT_TYPE, sign_statement, verify_envelope
 
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
@@ -141,14 +141,9 @@ def _export_merges(export: Path) -> Iterator[dict[str, Any]]:
 def write_vsas(directory: Path, export_name: str, engine: Engine, key: Ed25519PrivateKey) -> int:
     """One signed VSA per merge record of the export that has a merge commit; how many."""
     count = 0
-    # One read-only session for the whole file (a session per merge doubles the time); the
-    # identity map is emptied after each merge so memory stays flat on a large export.
-    with Session(engine) as session, (directory / VSA_NAME).open("w", encoding="utf-8") as out:
-        for record in _export_merges(directory / export_name):
-            if not record.get("merge_commit_sha"):
-                continue
-            packet = build_packet(session, record["repo"], int(record["pr"]), seq=record["seq"])
-            session.expunge_all()
+    merges = (r for r in _export_merges(directory / export_name) if r.get("merge_commit_sha"))
+    with (directory / VSA_NAME).open("w", encoding="utf-8") as out:
+        for packet in merge_packets(engine, merges):  # the PRs' events read in batches
             out.write(json.dumps(signed_vsa(packet, key), separators=(",", ":")) + "\n")
             count += 1
     return count
