@@ -223,6 +223,11 @@ def _check_vsa(value: dict[str, Any], records: dict[int, dict[str, Any]], where:
             f"{where}: claims {TWO_PARTY}, but seq {seq} shows fewer than two approvals of the "
             "merged head before the merge by people other than the author and the merger"
         )
+    if SOD in levels and not _record_separates_duties(record):
+        raise AuditIntegrityError(
+            f"{where}: claims {SOD}, but seq {seq} shows no approval before the merge by someone "
+            "other than the author and the merger, or the author merged it"
+        )
     return seq
 
 
@@ -233,16 +238,26 @@ def _first(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _record_reviewers(record: dict[str, Any]) -> set[str]:
-    """What the merge record alone shows: distinct non-bot approvers of the merged head, before
-    the merge, who are neither the author nor the merger (the packet also excludes operators)."""
+def _record_separates_duties(record: dict[str, Any]) -> bool:
+    """What the record alone shows of segregation of duties (the packet's verdict also excludes
+    operators and agents): a merger who is not the author, and one approval by someone else."""
+    merger, author = str(record.get("merged_by") or ""), str(record.get("author") or "")
+    if not merger or merger.casefold() == author.casefold():
+        return False
+    return bool(_record_reviewers(record, at_head=False))
+
+
+def _record_reviewers(record: dict[str, Any], *, at_head: bool = True) -> set[str]:
+    """What the merge record alone shows: distinct non-bot approvers (of the merged head unless
+    `at_head` is false), before the merge, who are neither the author nor the merger (the packet
+    also excludes operators)."""
     excluded = {str(record.get(k) or "").casefold() for k in ("author", "merged_by")}
     logins: set[str] = set()
     for approval in record.get("approvals") or []:
         login = str(approval.get("login") or "").casefold()
         if not login or login in excluded or login.endswith("[bot]"):
             continue
-        if approval.get("commit") != record.get("head_sha"):
+        if at_head and approval.get("commit") != record.get("head_sha"):
             continue
         when, merged = _moment(approval.get("time")), _moment(record.get("merged_at"))
         if when is None or merged is None or when > merged:
