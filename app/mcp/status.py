@@ -48,6 +48,13 @@ def _waits_for(report: dict[str, Any], conclusion: str | None) -> list[str]:
     waits += [f"a Terraform plan for {d}" for d in plans.get("missing") or ()]
     if (report.get("policy") or {}).get("decision") == "deny":
         waits.append("nothing it can get: Cedar denies this change for this agent (tier blocked)")
+    freeze = report.get("freeze") or {}
+    if freeze and not freeze.get("exception"):
+        waits.append(
+            f"the change freeze {freeze.get('name')} to end ({freeze.get('until')}), or a freeze "
+            "exception from a member of the freeze's teams (`/countersign freeze-exception "
+            "reason: <text>`; never from you or your operator)"
+        )
     if conclusion not in ("success", "neutral") and not waits:
         waits.append("a fix for the problems listed (no approval can turn it green)")
     return waits

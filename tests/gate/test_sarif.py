@@ -10,7 +10,9 @@ from typing import Any
 from app.config.shipped import gate_dir
 from app.core.report import Finding, Report
 from app.gate.render.sarif import (
+    ANCHOR,
     FINGERPRINT_KEY,
+    PROBLEM_RULE,
     fingerprint,
     render_sarif,
     rule_infos,
@@ -118,6 +120,41 @@ def test_problems_fail_the_run_rather_than_look_clean() -> None:
     assert invocation["toolExecutionNotifications"][0]["level"] == "error"
     clean = sarif()["runs"][0]["invocations"][0]  # type: ignore[index]
     assert clean == {"executionSuccessful": True}
+
+
+def test_every_result_has_an_artifact_location_as_code_scanning_requires() -> None:
+    # GitHub rejects the whole upload ("locationFromSarifResult: expected artifact location")
+    # when a single result has no physicalLocation.artifactLocation.
+    doc = sarif(
+        finding("plan.replace", file=None, line=None),
+        finding("plan.replace", file=None, line=None, address=None, message="Replaces it."),
+        problems=("could not read the plan",),
+    )
+    results = doc["runs"][0]["results"]  # type: ignore[index]
+    assert len(results) == 3
+    for result in results:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"] == {"uri": ANCHOR, "uriBaseId": "%SRCROOT%"}
+        assert "region" not in physical  # a line of the config file would be a lie
+    assert results[0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == (
+        "aws_db_instance.orders"
+    )
+    assert errors(SARIF, doc) == []
+
+
+def test_problems_are_results_too_since_code_scanning_ignores_notifications() -> None:
+    doc = sarif(finding(), problems=("the rule pack did not load", "a file was cut"))
+    run = doc["runs"][0]  # type: ignore[index]
+    problems = [r for r in run["results"] if r["ruleId"] == PROBLEM_RULE]
+    assert [r["message"]["text"] for r in problems] == [
+        "the rule pack did not load",
+        "a file was cut",
+    ]
+    assert all(r["level"] == "error" for r in problems)
+    assert PROBLEM_RULE in [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert [r["ruleId"] for r in sarif(finding())["runs"][0]["results"]] == [  # type: ignore[index]
+        "terraform.delete"
+    ]
 
 
 def test_unknown_rule_still_gets_metadata() -> None:

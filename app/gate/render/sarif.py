@@ -5,8 +5,13 @@ in `tool.driver.rules` (from the loaded rule pack, else from the built-in rules 
 carry `partialFingerprints` derived from the rule, the file and the object's address (or, without
 an address, the message), never from line numbers: a finding that moves down a file on the next
 push keeps its fingerprint, so code scanning tracks it as the same alert. Problems that kept the
-gate from judging the change (fail closed) become error notifications and
-`executionSuccessful: false`, so an empty result list never hides a broken analysis.
+gate from judging the change (fail closed) become error notifications,
+`executionSuccessful: false` and one `countersign.problem` result each: code scanning ignores
+notifications, so without a result a broken analysis would upload as a clean one.
+
+GitHub code scanning rejects the whole file ("locationFromSarifResult: expected artifact
+location") when one result lacks `physicalLocation.artifactLocation`, so a result without a file
+(a plan-only finding, a problem) is anchored at the gate's config file, `ANCHOR`.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "countersignFinding/v1"
 SRCROOT = "%SRCROOT%"
+ANCHOR = ".github/countersign.yml"
+"""Where a result without a file points: the file that configures the gate for the repository."""
+PROBLEM_RULE = "countersign.problem"
 
 LEVELS: dict[Severity, str] = {
     "critical": "error",
@@ -64,6 +72,9 @@ BUILTIN_RULES: dict[str, RuleInfo] = {
         RuleInfo(
             "allowlist.destination", "A destination is not in the repository's allowlists.", "high"
         ),
+        RuleInfo(
+            PROBLEM_RULE, "Countersign could not judge the change (the gate fails closed).", "high"
+        ),
     )
 }
 
@@ -87,7 +98,7 @@ def _rule_entry(rule_id: str, info: RuleInfo | None, seen: Finding) -> dict[str,
     severity = info.severity if info is not None else seen.severity
     description = info.description if info is not None else f"Countersign rule {rule_id}."
     properties: dict[str, Any] = {
-        "tags": ["countersign", rule_id.split(".", 1)[0]],
+        "tags": sorted({"countersign", rule_id.split(".", 1)[0]}),  # SARIF: unique items
         "severity": severity,
         "security-severity": SECURITY_SEVERITY[severity],
     }
@@ -104,12 +115,12 @@ def _rule_entry(rule_id: str, info: RuleInfo | None, seen: Finding) -> dict[str,
 
 
 def _location(finding: Finding) -> dict[str, Any]:
-    location: dict[str, Any] = {}
-    if finding.file:
-        physical: dict[str, Any] = {"artifactLocation": {"uri": finding.file, "uriBaseId": SRCROOT}}
-        if finding.line is not None and finding.line >= 1:
-            physical["region"] = {"startLine": finding.line}
-        location["physicalLocation"] = physical
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": finding.file or ANCHOR, "uriBaseId": SRCROOT}
+    }
+    if finding.file and finding.line is not None and finding.line >= 1:
+        physical["region"] = {"startLine": finding.line}
+    location: dict[str, Any] = {"physicalLocation": physical}
     if finding.address:
         location["logicalLocations"] = [{"fullyQualifiedName": finding.address, "kind": "resource"}]
     return location
@@ -127,9 +138,7 @@ def _result(finding: Finding, index: int, occurrence: int) -> dict[str, Any]:
         },
         "properties": {"severity": finding.severity, "tier": finding.tier},
     }
-    location = _location(finding)
-    if location:
-        result["locations"] = [location]
+    result["locations"] = [_location(finding)]
     return result
 
 
@@ -137,14 +146,23 @@ def _notifications(problems: Iterable[str]) -> list[dict[str, Any]]:
     return [{"level": "error", "message": {"text": text}} for text in problems]
 
 
+def _problem_findings(report: Report) -> list[Finding]:
+    """Each problem as a finding of `countersign.problem`, at the report's tier."""
+    return [
+        Finding(rule=PROBLEM_RULE, severity="high", tier=report.tier, message=text)
+        for text in report.problems
+    ]
+
+
 def render_sarif(report: Report, rules: Mapping[str, RuleInfo] | None = None) -> dict[str, Any]:
-    """The SARIF log of one report: one run, one result per finding, in the report's order."""
+    """The SARIF log of one report: one run, one result per finding, in the report's order, then
+    one per problem."""
     infos = rules if rules is not None else BUILTIN_RULES
     order: dict[str, int] = {}
     entries: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     occurrences: dict[str, int] = {}
-    for finding in report.findings:
+    for finding in (*report.findings, *_problem_findings(report)):
         if finding.rule not in order:
             order[finding.rule] = len(entries)
             entries.append(_rule_entry(finding.rule, infos.get(finding.rule), finding))

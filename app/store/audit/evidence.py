@@ -163,7 +163,16 @@ def build_packet(
     UsageError when none is recorded.
 
     A Session reads inside its transaction (the console's bypass review, under the chain lock)."""
-    events = events_for_pr(engine, repo, pr)
+    packet = packet_of(events_for_pr(engine, repo, pr), repo, pr, seq=seq)
+    deployments = deployments_of(engine, packet.repo, packet.merge_commit_sha)
+    return packet.model_copy(update={"deployments": deployments})
+
+
+def packet_of(
+    events: list[AuditEvent], repo: str, pr: int, *, seq: int | None = None
+) -> EvidencePacket:
+    """`build_packet` from the PR's events (oldest first), without reading the store: no
+    `deployments` (app/store/audit/evidence_batch.py reads many PRs' events at once)."""
     merges = [e for e in events if e.kind in MERGE_KINDS and (seq is None or e.seq == seq)]
     if not merges:
         raise UsageError(
@@ -236,7 +245,6 @@ def build_packet(
         bypass_review=review,
         waivers=_waivers(report),
         freeze_exception=(report.get("freeze") or {}).get("exception"),
-        deployments=deployments_of(engine, record["repo"], record.get("merge_commit_sha")),
     )
 
 

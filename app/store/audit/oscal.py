@@ -21,11 +21,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from app import __version__
 from app.store.audit.chain import iso_utc
-from app.store.audit.evidence import EvidencePacket, build_packet
+from app.store.audit.evidence import EvidencePacket
+from app.store.audit.evidence_batch import merge_packets
 from app.store.audit.export import export_merges
 
 OSCAL_VERSION = "1.1.2"
@@ -186,19 +186,10 @@ def _packets(
     repo: str | None,
     agent: str | None,
 ) -> list[EvidencePacket]:
-    packets = []
-    with (
-        closing(export_merges(engine, since, until, repo, agent)) as lines,
-        Session(engine) as session,  # one session for all packets: a session each is 2x slower
-    ):
-        for line in lines:
-            record = json.loads(line)
-            if "seq" in record and "hash" in record:
-                packets.append(
-                    build_packet(session, record["repo"], int(record["pr"]), seq=record["seq"])
-                )
-                session.expunge_all()
-    return packets
+    with closing(export_merges(engine, since, until, repo, agent)) as lines:
+        records = (json.loads(line) for line in lines)
+        merges = (r for r in records if "seq" in r and "hash" in r)
+        return list(merge_packets(engine, merges))  # the PRs' events read in batches
 
 
 def assessment_results(

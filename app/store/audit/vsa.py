@@ -31,12 +31,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from app import __version__
 from app.core.errors import AuditIntegrityError
 from app.store.audit.chain import iso_utc
-from app.store.audit.evidence import EvidencePacket, build_packet
+from app.store.audit.evidence import EvidencePacket
+from app.store.audit.evidence_batch import merge_packets
 from app.store.audit.signing import STATEMENT_TYPE, sign_statement, verify_envelope
 
 VSA_PREDICATE_TYPE = "https://slsa.dev/verification_summary/v1"
@@ -141,14 +141,9 @@ def _export_merges(export: Path) -> Iterator[dict[str, Any]]:
 def write_vsas(directory: Path, export_name: str, engine: Engine, key: Ed25519PrivateKey) -> int:
     """One signed VSA per merge record of the export that has a merge commit; how many."""
     count = 0
-    # One read-only session for the whole file (a session per merge doubles the time); the
-    # identity map is emptied after each merge so memory stays flat on a large export.
-    with Session(engine) as session, (directory / VSA_NAME).open("w", encoding="utf-8") as out:
-        for record in _export_merges(directory / export_name):
-            if not record.get("merge_commit_sha"):
-                continue
-            packet = build_packet(session, record["repo"], int(record["pr"]), seq=record["seq"])
-            session.expunge_all()
+    merges = (r for r in _export_merges(directory / export_name) if r.get("merge_commit_sha"))
+    with (directory / VSA_NAME).open("w", encoding="utf-8") as out:
+        for packet in merge_packets(engine, merges):  # the PRs' events read in batches
             out.write(json.dumps(signed_vsa(packet, key), separators=(",", ":")) + "\n")
             count += 1
     return count
@@ -228,6 +223,11 @@ def _check_vsa(value: dict[str, Any], records: dict[int, dict[str, Any]], where:
             f"{where}: claims {TWO_PARTY}, but seq {seq} shows fewer than two approvals of the "
             "merged head before the merge by people other than the author and the merger"
         )
+    if SOD in levels and not _record_separates_duties(record):
+        raise AuditIntegrityError(
+            f"{where}: claims {SOD}, but seq {seq} shows no approval before the merge by someone "
+            "other than the author and the merger, or the author merged it"
+        )
     return seq
 
 
@@ -238,16 +238,26 @@ def _first(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _record_reviewers(record: dict[str, Any]) -> set[str]:
-    """What the merge record alone shows: distinct non-bot approvers of the merged head, before
-    the merge, who are neither the author nor the merger (the packet also excludes operators)."""
+def _record_separates_duties(record: dict[str, Any]) -> bool:
+    """What the record alone shows of segregation of duties (the packet's verdict also excludes
+    operators and agents): a merger who is not the author, and one approval by someone else."""
+    merger, author = str(record.get("merged_by") or ""), str(record.get("author") or "")
+    if not merger or merger.casefold() == author.casefold():
+        return False
+    return bool(_record_reviewers(record, at_head=False))
+
+
+def _record_reviewers(record: dict[str, Any], *, at_head: bool = True) -> set[str]:
+    """What the merge record alone shows: distinct non-bot approvers (of the merged head unless
+    `at_head` is false), before the merge, who are neither the author nor the merger (the packet
+    also excludes operators)."""
     excluded = {str(record.get(k) or "").casefold() for k in ("author", "merged_by")}
     logins: set[str] = set()
     for approval in record.get("approvals") or []:
         login = str(approval.get("login") or "").casefold()
         if not login or login in excluded or login.endswith("[bot]"):
             continue
-        if approval.get("commit") != record.get("head_sha"):
+        if at_head and approval.get("commit") != record.get("head_sha"):
             continue
         when, merged = _moment(approval.get("time")), _moment(record.get("merged_at"))
         if when is None or merged is None or when > merged:

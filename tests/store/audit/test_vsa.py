@@ -240,6 +240,35 @@ def test_a_signed_claim_the_record_does_not_support_is_refused(
         verify_bundle(out, load_public_key(public))
 
 
+def test_a_signed_sod_claim_the_record_does_not_support_is_refused(
+    db_url: str, db_engine: sa.Engine, tmp_path: Path
+) -> None:
+    # 412's author merged it: segregation of duties fails, and the record shows it
+    record_change(db_engine, merge_data(merged_by=merge_data()["author"]))
+    db_engine.dispose()
+    keys = tmp_path / "keys"
+    assert CliRunner().invoke(cli, ["audit", "keygen", "-o", str(keys)]).exit_code == 0
+    out = tmp_path / "bundle"
+    env = {
+        "COUNTERSIGN_DATABASE_URL": db_url,
+        "COUNTERSIGN_SIGNING_KEY_PATH": str(keys / "signing-key.pem"),
+    }
+    result = CliRunner().invoke(cli, ["audit", "export", "--signed", "-o", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    public = load_public_key(keys / "signing-key.pub.pem")
+    (line,) = (out / VSA_NAME).read_text().splitlines()
+    assert SOD not in statement_of(json.loads(line))["predicate"]["verifiedLevels"]
+    assert verify_bundle(out, public) == 1
+
+    def claim_sod(value: dict[str, Any]) -> dict[str, Any]:
+        value["predicate"]["verifiedLevels"] = [*value["predicate"]["verifiedLevels"], SOD]
+        return value
+
+    rewrite_vsas(out, keys / "signing-key.pem", claim_sod)
+    with pytest.raises(AuditIntegrityError, match="ORG_SOURCE_COUNTERSIGN_SOD"):
+        verify_bundle(out, public)
+
+
 def test_a_dropped_or_changed_vsa_is_refused(bundle: tuple[Path, Path, Path]) -> None:
     out, private, public = bundle
     pristine = (out / VSA_NAME).read_text()
