@@ -266,8 +266,10 @@ class InstallationClient:
     def pull_reviews(self, repo: str, number: int) -> list[dict[str, Any]]:
         return self.paginate(f"/repos/{repo}/pulls/{number}/reviews")
 
-    def open_pulls(self, repo: str) -> list[dict[str, Any]]:
-        return self.paginate(f"/repos/{repo}/pulls", params={"state": "open"})
+    def open_pulls(self, repo: str, base: str | None = None) -> list[dict[str, Any]]:
+        """The open PRs, or only those that target the branch `base`."""
+        params = {"state": "open", **({"base": base} if base is not None else {})}
+        return self.paginate(f"/repos/{repo}/pulls", params=params)
 
     def request_reviewers(self, repo: str, number: int, users: list[str], teams: list[str]) -> None:
         self.call(

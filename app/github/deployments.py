@@ -67,8 +67,9 @@ def answer_protection_rule(
 
 
 def merged_pull_of(client: InstallationClient, repo: str, sha: str) -> int | None:
-    """The number of the merged PR whose merge commit `sha` is, or None (a direct push)."""
-    for pr in client.json("GET", f"/repos/{repo}/commits/{sha}/pulls") or []:
+    """The number of the merged PR whose merge commit `sha` is, or None (a direct push). Every
+    page is read: the list can hold other PRs that contain the commit, so ours may not be first."""
+    for pr in client.paginate(f"/repos/{repo}/commits/{sha}/pulls"):
         if pr.get("merged_at") and str(pr.get("merge_commit_sha") or "") == sha:
             return int(pr["number"])
     return None

@@ -2,7 +2,13 @@
 
 For each distinct base that a plan of this head was made against, one compare of that base with
 the PR's base branch (`app.github.base_compare`). Plans posted without a base are first given the
-base branch's tip now, which the store records once (`app.store.plan_bases`).
+base branch's tip now, which the store records once (`app.store.plan_bases`); that compare (from
+the PR's `base.sha`) also answers for plans made against `base.sha` and against the tip it read,
+so they are not compared again.
+
+The PR's `base.sha` is not skipped as "unmoved": GitHub leaves it at the base the PR was last
+synchronised with, not the branch's tip, so a plan made against it (what the Action posts) can be
+stale while it still equals `base.sha`. Only a compare tells.
 """
 
 from __future__ import annotations
@@ -32,12 +38,17 @@ def with_base_moves(
         tip = now.to_sha or since
         record_assumed_base(engine, snapshot.repo, snapshot.head_sha, tip)
         plans = tuple(_assumed(p, tip) for p in plans)
+        moves[since] = now  # this compare already answers for plans made against `since`
+        if tip != since:  # and the branch's tip, read just now, has not moved since
+            moves[tip] = BaseMove(from_sha=tip, to_sha=tip)
     bases = sorted({p.provenance.base_sha for p in plans if p.provenance and p.provenance.base_sha})
     for base in bases[:MAX_BASES]:
-        moves[base] = base_move(client, snapshot.repo, base, snapshot.base_ref)
+        if base not in moves:
+            moves[base] = base_move(client, snapshot.repo, base, snapshot.base_ref)
     for base in bases[MAX_BASES:]:
         moves[base] = BaseMove(from_sha=base, error=f"more than {MAX_BASES} plan bases")
-    return snapshot.model_copy(update={"plans": plans, "base_moves": tuple(moves.values())})
+    wanted = [moves[b] for b in bases]  # only the bases a plan names
+    return snapshot.model_copy(update={"plans": plans, "base_moves": tuple(wanted)})
 
 
 def _assumed(plan: TerraformPlan, tip: str) -> TerraformPlan:

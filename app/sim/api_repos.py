@@ -53,12 +53,13 @@ def get_repo(request: Request, owner: str, repo: str) -> JSONResponse:
 def list_pulls(request: Request, owner: str, repo: str) -> JSONResponse:
     sim = _sim(request)
     state = request.query_params.get("state", "open")
+    base = request.query_params.get("base")
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         pulls = [
             pr
             for (name, _), pr in sorted(sim.world.pulls.items(), key=lambda kv: -kv[0][1])
-            if name == r.full_name and state in {"all", pr.state}
+            if name == r.full_name and state in {"all", pr.state} and base in {None, pr.base_ref}
         ]
         page, headers = paginate(request, pulls)
         body = [shapes_pull.pull_request(sim.world, pr) for pr in page]

@@ -301,3 +301,49 @@ def test_a_delivery_given_up_after_its_last_retry_is_answered_rejected(stack: Lo
     assert "could not decide (GitHub answered 502 eight times); re-run the job" in (
         deployment.comment
     )
+
+
+REFUSE_DECISIONS = {  # a database that takes every event but a deployment decision (disk full)
+    "sqlite": [
+        "CREATE TRIGGER test_refuse_decisions BEFORE INSERT ON audit_event "
+        "WHEN NEW.kind = 'deployment_decision' BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION test_refuse_decisions() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.kind = 'deployment_decision' THEN RAISE EXCEPTION 'disk full'; END IF; "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER test_refuse_decisions BEFORE INSERT ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION test_refuse_decisions()",
+    ],
+}
+ALLOW_DECISIONS = {
+    "sqlite": ["DROP TRIGGER test_refuse_decisions"],
+    "postgresql": [
+        "DROP TRIGGER test_refuse_decisions ON audit_event",
+        "DROP FUNCTION test_refuse_decisions()",
+    ],
+}
+
+
+def _run_sql(stack: LocalStack, statements: dict[str, list[str]]) -> None:
+    with engine(stack).begin() as conn:
+        for statement in statements[conn.dialect.name]:
+            conn.exec_driver_sql(statement)
+
+
+def test_an_approval_that_cannot_be_recorded_is_answered_rejected(stack: LocalStack) -> None:
+    pr = price_change(stack, "agent/pro-44", "44.0")
+    merged(stack, pr, approved=True)
+    _run_sql(stack, REFUSE_DECISIONS)
+    try:
+        refused = deploy(stack)
+    finally:
+        _run_sql(stack, ALLOW_DECISIONS)
+    assert refused.state == "rejected"
+    assert "the decision could not be recorded" in refused.comment
+    assert "disk full" in refused.comment
+    assert decisions(stack) == []
+    assert verify_chain(engine(stack)).ok
+    again = rerun(stack, refused)  # nothing was recorded: the re-run is decided anew
+    assert again.state == "approved", again.comment
+    assert [d["state"] for d in decisions(stack)] == ["approved"]

@@ -13,7 +13,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from app.core.snapshot import PullRequestSnapshot, TerraformPlan
 from app.demo.stack import LocalStack
+from app.github.client import CallLog
+from app.service.base_moves import with_base_moves
 from app.sim.oidc import issuer_for
 from app.sim.state import PullRequest
 from app.store.plans import plans_for
@@ -134,3 +137,43 @@ def test_a_base_move_elsewhere_leaves_the_plan_fresh(stack: LocalStack) -> None:
     stack.sim.wait_for(reevaluated, 30, f"delivery {queued} handled")
     run = wait_check(stack, pr, pr.head_sha, "action_required", "Tier 3")
     assert "is stale" not in (run.summary or "")
+
+
+def unread(plan: TerraformPlan) -> TerraformPlan:
+    """The plan as posted, before the service recorded the base it assumed (it may have by now)."""
+    provenance = plan.provenance
+    if provenance is None or not provenance.base_assumed:
+        return plan
+    posted = provenance.model_copy(update={"base_sha": "", "base_assumed": False})
+    return plan.model_copy(update={"provenance": posted})
+
+
+def test_one_compare_answers_for_the_prs_base_and_the_assumed_tip(stack: LocalStack) -> None:
+    """A plan without a base and one made against the PR's `base.sha` (which GitHub leaves where
+    the PR was opened): one compare of `base.sha` with the branch tells both, and still finds the
+    second plan stale after the base moved in its directory."""
+    pr = stack.sim.open_pr(
+        REPO, "infra-bot[bot]", "agent/one-compare", ENGINE_SWAP, title="Swap", body="Swap."
+    )
+    post_plan(stack, pr, replace_plan(), base=pr.base_sha)
+    stack.sim.deployments.push_branch(
+        REPO, {"infra/prod/variables.tf": 'variable "size" {}\n'}, by="carol", message="size"
+    )
+    post_plan(stack, pr, {**replace_plan(), "timestamp": "2026-12-07T20:00:00Z"}, base=None)
+    engine = stack.runtime.engine
+    assert engine is not None and stack.runtime.github is not None
+    plans = tuple(map(unread, plans_for(engine, REPO, pr.head_sha)))  # as if not read yet
+    assert len(plans) == 2
+    snapshot = PullRequestSnapshot(
+        repo=REPO, head_sha=pr.head_sha, base_sha=pr.base_sha, base_ref="main", plans=plans
+    )
+    calls = CallLog()
+    inst = stack.sim.world.installation_for(REPO)
+    assert inst is not None
+    moved = with_base_moves(stack.runtime.github.installation(inst.id, calls), engine, snapshot)
+    assert [c for c in calls.calls if "/compare/" in c] == [
+        f"GET /repos/{REPO}/compare/{pr.base_sha}...main > 200"
+    ]
+    moves = {m.from_sha: m for m in moved.base_moves}
+    assert moves[pr.base_sha].files == ("infra/prod/variables.tf",)
+    assert moves[main_tip(stack)].files == ()

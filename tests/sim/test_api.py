@@ -123,6 +123,14 @@ def test_files_are_paginated_with_link_and_capped_at_3000(env: Env) -> None:
     assert gh.rest.pulls.get("acme", "shop", pr.number).parsed_data.changed_files == 3005
 
 
+def test_open_pulls_filter_by_base_branch(env: Env) -> None:
+    pr = env.sim.open_pr("acme/shop", "infra-bot[bot]", "agent/base", {"a.txt": "a\n"}, title="A")
+    gh = env.client()
+    on_main = gh.rest.pulls.list("acme", "shop", state="open", base=pr.base_ref).parsed_data
+    assert pr.number in [p.number for p in on_main]
+    assert gh.rest.pulls.list("acme", "shop", state="open", base="no-such").parsed_data == []
+
+
 def test_default_page_size_is_30(env: Env) -> None:
     gh = env.client()
     members = gh.rest.teams.list_members_in_org("acme", "finance", per_page=1)

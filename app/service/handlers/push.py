@@ -24,7 +24,7 @@ def handle(event: Event) -> Outcome:
     branch = ref.removeprefix("refs/heads/")
     client = event.evaluator.client(event.installation_id, CallLog())
     queued = 0
-    for pr in client.open_pulls(event.repo):
+    for pr in client.open_pulls(event.repo, base=branch):  # a feature branch: one empty page
         if (pr.get("base") or {}).get("ref") != branch:
             continue
         if not has_pr_plans(event.rt.engine, event.repo, str(pr["head"]["sha"])):
