@@ -13,7 +13,8 @@ module grades the change by what changed, structurally, not by the file's name:
   a script, checks out the pull request's code under `pull_request_target`, changes a run
   condition (`if`), `continue-on-error`, `environment`, `needs` or a self-hosted runner, touches
   a checkout's credentials or ref, makes a failing command pass (`|| true`), or removes jobs or
-  steps of a workflow that runs on pull requests;
+  steps of a workflow that runs on pull requests or is reusable (`workflow_call`: its caller
+  may be a pull request check);
 - anything else (action/tool versions, new jobs and steps, timeouts, names, env values) is
   routine: `governance_routine: true`.
 
@@ -54,6 +55,9 @@ RISKY_TRIGGERS = frozenset(
 FILTERED_TRIGGERS = CHECK_TRIGGERS | RISKY_TRIGGERS
 """Triggers whose filters (branches, paths, types) decide which pull requests run checks or
 which outside events run privileged code. `push` filters decide branch CI, not review."""
+CALLED_TRIGGERS = frozenset({"workflow_call"})
+"""A reusable workflow runs inside its caller's run, which may be a pull request's check: its
+jobs, steps and run conditions are judged as a check's (the caller is not in sight)."""
 DEFAULT_PR_TYPES = frozenset({"opened", "synchronize", "reopened"})
 CREDENTIAL_INPUTS = frozenset(
     {"ref", "repository", "persist-credentials", "token", "github-token", "ssh-key"}
@@ -148,12 +152,12 @@ def _workflow_reasons(
     facts = change.facts
     before = _triggers(base)
     after = frozenset(str(t) for t in facts.get("triggers") or ())
-    checks = bool((before | after) & CHECK_TRIGGERS)
+    checks = bool((before | after) & (CHECK_TRIGGERS | CALLED_TRIGGERS))
     reasons = _fact_reasons(facts)
     job = change.address.removeprefix("job.")
     renamed = change.address.startswith("job.") and _renamed_job(base, head, job)
     if change.op == "delete" and checks and not renamed:
-        reasons.append(f"removes {change.address}, which runs on pull requests")
+        reasons.append(f"removes {change.address}, which runs checks")
     if change.address == "workflow":
         reasons += _trigger_reasons(change.fields, before, after)
     if change.op == "update" and change.address.startswith("job."):

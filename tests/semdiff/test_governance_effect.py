@@ -283,3 +283,28 @@ def test_a_push_filter_change_beside_pull_request_is_routine(pack: RulePack) -> 
     )
     found = graded(pack, ".github/workflows/test.yml", base, head)
     assert found == {"workflow": ("governance.ci-maintenance", "low")}
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        (TEST_BASE.split("      - name: Run tests")[0], "job.test"),
+        (TEST_BASE.replace("    runs-on:", "    if: false\n    runs-on:"), "job.test"),
+        (None, "job.test"),
+    ],
+)
+def test_a_reusable_workflow_s_checks_govern(pack: RulePack, head: str | None, why: str) -> None:
+    """A `workflow_call` workflow runs inside its caller, which may be a pull request's check
+    (`uses: ./.github/workflows/test.yml`): removing its test command, guarding its job off or
+    deleting it removes that check (it was graded routine CI maintenance)."""
+    base = TEST_BASE.replace("  pull_request:\n", "  workflow_call:\n")
+    if head is not None:
+        head = head.replace("  pull_request:\n", "  workflow_call:\n")
+    found = graded(pack, ".github/workflows/test.yml", base, head, agent=True)
+    assert found[why] == ("governance.agent-change", "critical")
+
+
+def test_a_reusable_workflow_s_action_bump_stays_routine(pack: RulePack) -> None:
+    base = TEST_BASE.replace("  pull_request:\n", "  workflow_call:\n")
+    found = graded(pack, ".github/workflows/test.yml", base, base.replace("@v6", "@v7"))
+    assert found == {"job.test": ("governance.ci-maintenance", "low")}

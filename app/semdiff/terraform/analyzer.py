@@ -63,13 +63,25 @@ def diff_module(
     `scope` is the module directory (`facts.module_dir`), None for files that are not module
     code (`.tfvars`).
     """
-    out = [_change(delta, scope) for delta in module_deltas(base, head)]
+    # A directory that declares where its state lives is a root someone applies, whatever its
+    # path says: it never gets a `library_role` (an `examples/prod` with a backend is live).
+    live = _declares_state(base) or _declares_state(head)
+    out = [_change(delta, scope, live) for delta in module_deltas(base, head)]
     out = [c for c in out if c.op != "update" or c.fields]  # a move alone is no change
     out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
 
 
-def _change(delta: Delta, scope: str | None) -> Change:
+def _declares_state(files: Sequence[Placed[TfFile]]) -> bool:
+    """Whether a `terraform` block of these files declares a `backend` or `cloud`."""
+    for placed in files:
+        settings = placed.obj.objects.get("terraform")
+        if settings is not None and ("backend" in settings.body or "cloud" in settings.body):
+            return True
+    return False
+
+
+def _change(delta: Delta, scope: str | None, live: bool = False) -> Change:
     before = delta.before.obj if delta.before is not None else None
     after = delta.after.obj if delta.after is not None else None
     fields = _fields(before, after) if delta.compare else []
@@ -77,7 +89,7 @@ def _change(delta: Delta, scope: str | None) -> Change:
     facts.update(delta.facts)
     if scope is not None:
         facts["module_dir"] = scope
-        role = library_role(scope)
+        role = None if live else library_role(scope)
         if role is not None:
             facts["library_role"] = role  # nothing applies it: see terraform/library.py
     return Change(

@@ -11,7 +11,8 @@ Only evidence in the snapshot (the changed files' two sides and the unchanged fi
 them) counts, and anything that hints at a live configuration keeps the full severity:
 - an example, wrapper or test fixture must call a `modules/…` directory locally (the PR shows
   the repository is a library);
-- no Terraform file outside examples/wrappers/fixtures declares a `backend` or `cloud` block;
+- no Terraform file declares a `backend` or `cloud` block (an `examples/prod` that does is a
+  live root, not an example);
 - no Terragrunt or other `.hcl` configuration is in sight (its `source` may apply the module);
 - no file outside examples/wrappers/fixtures calls the directory locally (a live root that
   applies it: deleting from it really destroys).
@@ -73,13 +74,13 @@ def library_modules(files: Sequence[FileDiff], context: Sequence[ContextFile]) -
             return frozenset()  # Terragrunt (or other HCL) may apply any directory
         if not is_terraform_module_file(path):
             continue
+        if _BACKEND.search(text):
+            return frozenset()  # a live configuration is in the PR's sight, whatever its path
         role = library_role(module_dir(path))
         targets = {t for t in _targets(path, text) if t != module_dir(path)}
         if role is not None:
             called_by_example |= any(_library_dir(t) is not None for t in targets)
             continue
-        if _BACKEND.search(text):
-            return frozenset()  # a live configuration is in the PR's sight
         live_callers |= {d for t in targets if (d := _library_dir(t)) is not None}
     if not called_by_example:
         return frozenset()

@@ -6,9 +6,10 @@ modules are called, `wrappers/<name>/` for Terragrunt users, and `test/fixtures/
 tests. Merging a change to them destroys nothing and moves no state: deleting an example's
 `aws_kms_key` loses nobody's data, and an example's provider floor is not the library's. The
 facts set here (`library_role`) let the rule pack say that at an honest severity instead of
-"Terraform will destroy it". Directories are recognised by their path segments only; a live
+"Terraform will destroy it". Directories are recognised by their path segments; a live
 configuration keeps its full severity wherever else it lives (`envs/test/` is a real
-environment and is not a fixture).
+environment and is not a fixture), and so does a directory under one of these names that
+declares a `backend` or `cloud` (a root someone applies: the analyzer then sets no role).
 """
 
 from __future__ import annotations

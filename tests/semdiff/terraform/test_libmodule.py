@@ -159,6 +159,18 @@ def test_evidence_of_a_live_configuration_keeps_the_directory_live(
     assert library_modules(library_release(), []) == {"modules/iam-assumable-roles-with-saml"}
 
 
+def test_an_examples_directory_with_a_backend_is_a_live_caller(pack: RulePack) -> None:
+    """`examples/prod` that declares where its state lives is a root someone applies: its call
+    of the module is live, and the submodule's deletion stays a destroy (fail closed)."""
+    live_example = ContextFile(path="examples/prod/main.tf", content=LIVE_ROOT.encode())
+    assert library_modules(library_release(), [live_example]) == frozenset()
+    changes = analyze_files(library_release(), RepoConfig(), [live_example])
+    assert findings(pack, changes)["terraform.delete"] == [
+        "high:aws_iam_role.readonly",
+        "high:aws_iam_role_policy_attachment.readonly",
+    ]
+
+
 def test_without_an_example_calling_the_library_nothing_is_assumed(pack: RulePack) -> None:
     """A PR that only deletes `modules/<name>` shows no library: the destroy stays high."""
     changes = analyze_files([removed(MODULE_PATH, SAML_MODULE)], RepoConfig(), [])

@@ -17,6 +17,7 @@ import pytest
 
 from app.config.repo import RepoConfig
 from app.core.models import Change, FileDiff
+from app.core.snapshot import ContextFile
 from app.risk import RulePack, evaluate_rules, load_rule_pack
 from app.semdiff.dispatch import analyze_files
 from app.semdiff.terraform.library import library_role
@@ -238,6 +239,30 @@ def test_a_deleted_example_directory_is_reported_as_what_it_is(pack: RulePack) -
 
 def test_the_same_delete_in_a_live_test_environment_stays_critical(pack: RulePack) -> None:
     changes = analyze_files([removed("envs/test/main.tf", LEGACY_EXAMPLE)], RepoConfig(), [])
+    found = findings(pack, changes)
+    assert found["terraform.delete-stateful"] == ["critical:aws_kms_key.objects"]
+    assert "terraform.library-delete" not in found
+
+
+def test_an_example_directory_that_declares_a_backend_is_live(pack: RulePack) -> None:
+    """A path segment named `examples` is no proof: with a backend the directory is a root
+    someone applies, and its deletes keep their full severity."""
+    backend = 'terraform {\n  backend "s3" {\n    key = "prod.tfstate"\n  }\n}\n\n'
+    for content in (backend + LEGACY_EXAMPLE, LEGACY_EXAMPLE + "\n" + backend):
+        changes = analyze_files([removed("examples/prod/main.tf", content)], RepoConfig(), [])
+        found = findings(pack, changes)
+        assert found["terraform.delete-stateful"] == ["critical:aws_kms_key.objects"]
+        assert "terraform.library-delete" not in found
+
+
+def test_a_backend_in_an_unchanged_sibling_file_keeps_the_example_live(pack: RulePack) -> None:
+    sibling = ContextFile(
+        path="examples/prod/backend.tf",
+        content=b'terraform {\n  cloud {\n    organization = "acme"\n  }\n}\n',
+    )
+    changes = analyze_files(
+        [removed("examples/prod/main.tf", LEGACY_EXAMPLE)], RepoConfig(), [sibling]
+    )
     found = findings(pack, changes)
     assert found["terraform.delete-stateful"] == ["critical:aws_kms_key.objects"]
     assert "terraform.library-delete" not in found
