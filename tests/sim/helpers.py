@@ -78,6 +78,18 @@ class Env:
     key: AppKey
     receiver: Receiver
 
+    def clear_received(self) -> None:
+        """Forget what the receiver got so far, once every webhook already queued has arrived:
+        an API call earlier in the module sends its webhooks from the sender's thread, and one
+        landing after a bare `clear()` would be read as caused by the step under test."""
+        self.sim.wait_idle()
+        self.receiver.received.clear()
+
+    def received_so_far(self) -> int:
+        """How many webhooks arrived, after the queue drained (a mark to slice from)."""
+        self.sim.wait_idle()
+        return len(self.receiver.received)
+
     def client(self, installation_id: int | None = None, timeout: float = 5.0) -> GitHub[Any]:
         auth = AppAuthStrategy(APP_ID, self.key.private_pem)
         return GitHub(

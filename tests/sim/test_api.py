@@ -214,7 +214,7 @@ def _merge_once_checks_pass(sim: Any, pr: Any, merge: Any) -> None:
 def test_admin_merge_bypasses_and_is_recorded(env: Env) -> None:
     sim = env.sim
     pr = env.open_pricing_pr("agent/bypass")
-    env.receiver.received.clear()
+    env.clear_received()
     sha = sim.merge(pr, by="carol", admin=True)
     merged = sim.pr(pr)
     assert (merged.merged, merged.merged_by, merged.merge_bypassed) == (True, "carol", True)

@@ -49,7 +49,7 @@ def test_comments_are_listed_paginated_oldest_first_and_each_sends_issue_comment
     env: Env, fresh_requests: Callable[[], list[str]]
 ) -> None:
     pr = _pr(env, "conv/comments")
-    env.receiver.received.clear()
+    env.clear_received()
     first = env.sim.comment(pr, "carol", "/break-glass INC-1 checkout down")
     env.sim.comment(pr, "bob", "Looking.")
     env.sim.edit_comment(first.id, "/break-glass INC-1 checkout down (EU only)", by="carol")
@@ -108,7 +108,7 @@ def test_webhooks_go_only_to_subscribed_events(env: Env) -> None:
     before = app.events
     try:
         app.events = tuple(e for e in before if e != "issue_comment")
-        env.receiver.received.clear()
+        env.clear_received()
         env.sim.comment(pr, "carol", "/break-glass unheard")
         assert env.receiver.events() == []
     finally:

@@ -34,7 +34,7 @@ def _env(env: Env, name: str, *, app_rule: bool = True) -> None:
 
 def test_a_deployment_to_a_protected_environment_asks_the_app_and_waits(env: Env) -> None:
     _env(env, "production")
-    before = len(env.receiver.received)
+    before = env.received_so_far()
     deployment = env.sim.deployments.deploy(REPO, "production", by="bob")
     assert deployment.state == "waiting"
     [hook] = env.receiver.received[before:]
@@ -75,7 +75,7 @@ def test_an_environment_without_the_app_s_rule_sends_nothing_and_refuses_its_ans
     env: Env,
 ) -> None:
     _env(env, "preview", app_rule=False)
-    before = len(env.receiver.received)
+    before = env.received_so_far()
     deployment = env.sim.deployments.deploy(REPO, "preview", by="bob")
     assert deployment.state == "approved"  # no rule: GitHub does not wait
     assert env.receiver.received[before:] == []
@@ -126,7 +126,7 @@ def test_a_rerun_keeps_the_run_and_asks_again_for_a_new_deployment(env: Env) -> 
     first = env.sim.deployments.deploy(REPO, "production", by="bob")
     body = {"environment_name": "production", "state": "rejected", "comment": "not yet"}
     assert _answer(env, first.run_id, body) == 204
-    before = len(env.receiver.received)
+    before = env.received_so_far()
     again = env.sim.deployments.rerun(first.run_id, by="bob")
     assert (again.run_id, again.sha, again.state) == (first.run_id, first.sha, "waiting")
     assert again.id != first.id

@@ -14,7 +14,7 @@ from tests.sim.helpers import APP_ID, SECRET, AppKey, Env, Receiver, seed
 
 
 def test_every_delivery_is_signed_like_github(env: Env) -> None:
-    env.receiver.received.clear()
+    env.clear_received()
     env.open_pricing_pr("agent/signed")
     (got,) = env.receiver.received
     h = got.headers
@@ -33,7 +33,7 @@ def test_every_delivery_is_signed_like_github(env: Env) -> None:
 
 
 def test_pull_request_lifecycle_payloads_parse_with_githubkit_models(env: Env) -> None:
-    env.receiver.received.clear()
+    env.clear_received()
     sim = env.sim
     pr = env.open_pricing_pr("agent/lifecycle")
     first_head = pr.head_sha
@@ -90,7 +90,7 @@ def test_check_run_events_carry_pull_requests_and_requested_action(env: Env) -> 
         },
         via_api=False,
     )
-    env.receiver.received.clear()
+    env.clear_received()
     sim.rerequest_check(run.id, by="alice")
     sim.requested_action(run.id, "reevaluate", by="bob")
     rerequested, clicked = (json.loads(r.body) for r in env.receiver.received)
@@ -105,7 +105,7 @@ def test_check_run_events_carry_pull_requests_and_requested_action(env: Env) -> 
 def test_deliveries_are_recorded_with_status_and_dropped_ones_fail(env: Env) -> None:
     sim = env.sim
     before = len(sim.deliveries)
-    env.receiver.received.clear()
+    env.clear_received()
     sim.drop_next_deliveries(1)
     pr = env.open_pricing_pr("agent/dropped")
     sim.edit_pr(pr, title="Raise Pro to $35 (edited)")
@@ -130,7 +130,7 @@ def test_redelivery_keeps_guid_and_body_with_a_new_id(env: Env) -> None:
     sim.drop_next_deliveries(1)
     env.open_pricing_pr("agent/redeliver")
     failed = sim.deliveries[-1]
-    env.receiver.received.clear()
+    env.clear_received()
     sim.redeliver(failed.id)
     again = sim.deliveries[-1]
     assert again.guid == failed.guid
@@ -147,7 +147,7 @@ def test_redelivery_through_the_api_uses_the_same_guid(env: Env) -> None:
     sim.drop_next_deliveries(1)
     env.open_pricing_pr("agent/redeliver-api")
     failed = sim.deliveries[-1]
-    env.receiver.received.clear()
+    env.clear_received()
     gh = env.app_client()
     gh.rest.apps.redeliver_webhook_delivery(failed.id)
     sim.wait_idle(5)
@@ -155,8 +155,9 @@ def test_redelivery_through_the_api_uses_the_same_guid(env: Env) -> None:
 
 
 def test_async_mode_delivers_in_order_and_wait_for_sees_it(
-    app_key: AppKey, receiver: Receiver
+    env: Env, app_key: AppKey, receiver: Receiver
 ) -> None:
+    env.sim.wait_idle()  # the module's simulator shares this receiver
     with Simulator() as sim:
         receiver.received.clear()
         seed(sim, app_key, receiver.url)
