@@ -25,7 +25,7 @@ from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.evidence import build_packet, render_html
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
-from tests.service._scenarios import wait_check, wait_reply
+from tests.service._scenarios import latest_check, replies, wait_check, wait_reply
 from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
@@ -250,3 +250,33 @@ def test_a_push_that_changes_the_waived_price_voids_the_waiver(stack: LocalStack
     )
     run = wait_check(stack, pr, "action_required", "**voided**")
     assert "Tier 2" in (run.title or "") and "a push changed" in (run.summary or "")
+
+
+def test_unreadable_team_membership_means_no_waiver(stack: LocalStack) -> None:
+    """Without `members: read` GitHub refuses the team's members: sue is refused, not trusted."""
+    pr = agent_price_cut(stack)
+    [inst] = stack.sim.world.installations.values()
+    stack.sim.set_permissions(
+        inst.id, {k: v for k, v in inst.permissions.items() if k != "members"}
+    )
+    stack.sim.comment(pr, "sue", WAIVE)
+    wait_reply(stack, pr, "sue", "sue is not a member of @acme/security")
+    stack.wait_processed()
+    assert waiver_events(stack, pr) == []
+    assert "Tier 2" in (latest_check(stack, pr).title or "")
+
+
+def test_an_edited_command_and_one_on_a_closed_pr_do_nothing(stack: LocalStack) -> None:
+    """A command acts once, when it is made, on an open PR: an edit that turns a comment into
+    one, or a command on a closed PR, is neither answered nor recorded."""
+    pr = agent_price_cut(stack)
+    comment = stack.sim.comment(pr, "sue", "Looks like a promo to me.")
+    stack.sim.edit_comment(comment.id, WAIVE, by="sue")
+    stack.wait_processed()
+    assert waiver_events(stack, pr) == [] and replies(stack, pr, "sue") == []
+    assert "Tier 2" in (latest_check(stack, pr).title or "")
+
+    stack.sim.close_pr(pr, by="bob")
+    stack.sim.comment(pr, "sue", WAIVE)
+    stack.wait_processed()
+    assert waiver_events(stack, pr) == [] and replies(stack, pr, "sue") == []
