@@ -11,7 +11,7 @@ decision is `app.gate.freeze`.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -59,7 +59,9 @@ def _cron_field(text: str, index: int) -> frozenset[int]:
 
 
 class Cron:
-    """A parsed five-field cron expression; `matches` a local wall-clock minute."""
+    """A parsed five-field cron expression, read as cron reads it: when both day-of-month and
+    day-of-week are restricted (neither starts with `*`), a day matching either one counts
+    (`0 0 1 * 1`: the 1st of each month and every Monday)."""
 
     def __init__(self, text: str) -> None:
         fields = text.split()
@@ -68,16 +70,14 @@ class Cron:
                 f"cron {text!r} needs five fields: minute hour day-of-month month day-of-week"
             )
         self.fields = tuple(_cron_field(f, i) for i, f in enumerate(fields))
+        self.either_day = not fields[2].startswith("*") and not fields[4].startswith("*")
 
-    def matches(self, local: datetime) -> bool:
-        minute, hour, day, month, weekday = self.fields
-        return (
-            local.minute in minute
-            and local.hour in hour
-            and local.day in day
-            and local.month in month
-            and (local.isoweekday() % 7) in weekday
-        )
+    def day_matches(self, day: date) -> bool:
+        """Whether the cron names a (local) date."""
+        _, _, days, months, weekdays = self.fields
+        in_month, on_weekday = day.day in days, (day.isoweekday() % 7) in weekdays
+        on_day = (in_month or on_weekday) if self.either_day else (in_month and on_weekday)
+        return day.month in months and on_day
 
 
 class FreezeWindow(BaseModel):
@@ -181,19 +181,19 @@ def _latest_start(cron: Cron, zone: ZoneInfo, now: datetime, length: timedelta) 
     Day by day backwards over the local dates the span touches, then the field's hours and
     minutes of a matching day, latest first: a few checks for a usual cron, never a minute scan.
     """
-    minute, hour, day, month, weekday = cron.fields
+    minute, hour = cron.fields[:2]
     earliest = now - length
-    date = now.astimezone(zone).date()
+    local = now.astimezone(zone).date()
     last_date = earliest.astimezone(zone).date()
-    while date >= last_date:
-        if date.day in day and date.month in month and (date.isoweekday() % 7) in weekday:
+    while local >= last_date:
+        if cron.day_matches(local):
             for h in sorted(hour, reverse=True):
                 for m in sorted(minute, reverse=True):
-                    start = datetime(date.year, date.month, date.day, h, m, tzinfo=zone)
+                    start = datetime(local.year, local.month, local.day, h, m, tzinfo=zone)
                     start = start.astimezone(UTC)
                     if earliest < start <= now:
                         return start
-        date -= timedelta(days=1)
+        local -= timedelta(days=1)
     return None
 
 

@@ -118,7 +118,9 @@ def evaluate_snapshot(
     agent_info = describe_agent(snapshot, proposer)
     assessed = assess_findings(snapshot, gate, config, proposer, changes)
     head = snapshot.head_sha
-    tuned = tune(assessed.findings, changes, config.freezes, waivers, exceptions, head, now)
+    tuned = tune(
+        assessed.findings, changes, config.freezes, waivers, exceptions, head, now, gate.rules.get
+    )
     if tuned.waivers:  # Cedar still judges every finding (`unwaived`); the tier, those left
         assessed = replace(
             assessed,

@@ -7,7 +7,7 @@ over the recorded waivers and exceptions the service hands in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +17,7 @@ from app.core.report import Finding, FreezeStatus, Risk, WaiverStatus
 from app.gate.freeze import ExceptionGrant, freeze_status, in_force
 from app.gate.waivers import WaiverGrant, apply_waivers
 from app.risk import risk_summary, tier_for
+from app.risk.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,10 @@ def tune(
     exceptions: Sequence[ExceptionGrant],
     head_sha: str,
     now: datetime | None,
+    rules: Callable[[str], Rule | None],
 ) -> Tuned:
+    """`rules` finds a rule of the deployed pack by id: a waiver holds only while it allows."""
     moment = now or datetime.now(UTC)
-    kept, statuses = apply_waivers(waivers, findings, changes, head_sha, moment)
+    kept, statuses = apply_waivers(waivers, findings, changes, head_sha, moment, rules)
     frozen = freeze_status(in_force(freezes, changes, moment), exceptions, changes, head_sha)
     return Tuned(kept, risk_summary(kept), tier_for(kept), statuses, frozen)

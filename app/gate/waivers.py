@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -106,6 +106,18 @@ def _matches(finding: Finding, rule: str, address: str | None) -> bool:
     return finding.rule == rule and (address is None or finding.address == address)
 
 
+def _severe(finding: Finding) -> bool:
+    return finding.severity == "critical" or finding.tier == "blocked"
+
+
+def _still_waivable(rule: Rule | None, finding: Finding) -> bool:
+    """Whether the rule pack as it is now lets `finding` be waived (it may have changed since the
+    waiver was given: a rule removed, `waivable_by` dropped, or the finding now critical)."""
+    if rule is None or not rule.waivable_by:
+        return False
+    return rule.waive_critical or not _severe(finding)
+
+
 def _team_of(login: str, allowed: tuple[str, ...], directory: Directory) -> str | None:
     return next((h for h in allowed if directory.matches(login, h)), None)
 
@@ -140,8 +152,7 @@ def judge_waive(
     where = f" at `{command.address}`" if command.address else ""
     if not matched:
         return f"rule `{command.rule}` has no finding{where} on head {head_sha[:7]}"
-    severe = any(f.severity == "critical" or f.tier == "blocked" for f in matched)
-    if severe and not rule.waive_critical:
+    if not all(_still_waivable(rule, f) for f in matched):
         return (
             f"rule `{rule.id}` found something critical{where}: critical (and `blocked`) "
             "findings are never waivable unless the rule says `waive_critical: true` "
@@ -171,9 +182,11 @@ def apply_waivers(
     changes: Sequence[Change],
     head_sha: str,
     now: datetime,
+    rules: Callable[[str], Rule | None],
 ) -> tuple[tuple[Finding, ...], tuple[WaiverStatus, ...]]:
     """The findings left for the tier, and what each waiver does now (active, expired, voided).
-    A finding on an object the waiver did not cover (new since) is never waived."""
+    A finding on an object the waiver did not cover (new since) is never waived, nor one the
+    rule pack (`rules`, by id) no longer lets be waived."""
     waived: set[int] = set()
     statuses: list[WaiverStatus] = []
     for grant in grants:
@@ -188,12 +201,20 @@ def apply_waivers(
                 + ", ".join(f"`{a or f}`" for f, a in grant.objects[:5])
                 + " since: waive again for the new content"
             )
-        covered = [
+        on_objects = [
             i
             for i, f in enumerate(findings)
             if _matches(f, grant.rule, grant.address)
             and (f.file or "", f.address or "") in grant.objects
         ]
+        rule = rules(grant.rule)
+        covered = [i for i in on_objects if _still_waivable(rule, findings[i])]
+        if state == "active" and on_objects and not covered:
+            state = "voided"
+            why = (
+                f"the rule pack no longer lets `{grant.rule}` be waived here (rule removed, "
+                "no `waivable_by`, or the finding is now critical)"
+            )
         if state == "active":
             waived.update(covered)
         statuses.append(

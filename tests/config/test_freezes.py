@@ -87,6 +87,15 @@ def test_names_are_unique() -> None:
         ("0 22 * * *", "4h", "2026-12-08T01:00:00+00:00", "2026-12-08T02:00:00+00:00"),
         # Sunday as 7.
         ("0 0 * * 7", "1d", "2026-12-06T12:00:00+00:00", "2026-12-07T00:00:00+00:00"),
+        # Day-of-month and day-of-week both set: either day counts, as in cron (2026-12-01 is a
+        # Tuesday, 2026-12-07 a Monday, 2026-12-08 a Tuesday).
+        ("0 0 1 * 1", "1d", "2026-12-01T12:00:00+00:00", "2026-12-02T00:00:00+00:00"),
+        ("0 0 1 * 1", "1d", "2026-12-07T12:00:00+00:00", "2026-12-08T00:00:00+00:00"),
+        ("0 0 1 * 1", "1d", "2026-12-08T12:00:00+00:00", None),
+        # Only one of them set (the other `*`): both must match.
+        ("0 0 * 12 1", "1d", "2026-12-08T12:00:00+00:00", None),
+        ("0 0 1-7 * *", "1d", "2026-12-08T12:00:00+00:00", None),
+        ("0 0 */2 * 1", "1d", "2026-12-01T12:00:00+00:00", None),
     ],
 )
 def test_cron_windows(cron: str, duration: str, now: str, until: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,7 +163,7 @@ def test_an_active_waiver_drops_its_finding_and_a_push_elsewhere_keeps_it() -> N
     # A new head whose waived object is the same (its line moved), with another object added.
     moved = change(29.0).model_copy(update={"line": 9})
     kept, [status] = apply_waivers(
-        [grant], findings, [moved, change(5.0, "plan:team")], "b" * 40, NOW
+        [grant], findings, [moved, change(5.0, "plan:team")], "b" * 40, NOW, rules().get
     )
     assert status.state == "active" and [f.address for f in status.findings] == ["plan:pro"]
     assert [f.address for f in kept] == ["plan:team"]  # a new object is never waived
@@ -171,11 +172,11 @@ def test_an_active_waiver_drops_its_finding_and_a_push_elsewhere_keeps_it() -> N
 def test_a_push_that_changes_the_waived_object_voids_it_and_expiry_ends_it() -> None:
     grant = waive("sue")
     assert isinstance(grant, WaiverGrant)
-    kept, [status] = apply_waivers([grant], [finding()], [change(19.0)], "b" * 40, NOW)
+    kept, [status] = apply_waivers([grant], [finding()], [change(19.0)], "b" * 40, NOW, rules().get)
     assert status.state == "voided" and "a push changed `plan:pro`" in (status.why or "")
     assert kept == (finding(),)
     later = NOW + timedelta(days=8)
-    kept, [status] = apply_waivers([grant], [finding()], [change(29.0)], HEAD, later)
+    kept, [status] = apply_waivers([grant], [finding()], [change(29.0)], HEAD, later, rules().get)
     assert status.state == "expired" and kept == (finding(),)
 
 
@@ -202,3 +203,24 @@ def test_a_bad_waivable_by_fails_the_pack_with_file_line_and_fix() -> None:
     )
     with pytest.raises(RuleLoadError, match="without `waivable_by` waives nothing"):
         load_rule_file(lonely, "rules.yaml")
+
+
+def test_a_waiver_holds_only_while_the_rule_pack_allows_it() -> None:
+    """Given on a high finding; since, the pack made it critical, or dropped the rule or its
+    `waivable_by`: the finding counts again (fail closed), and the check says why."""
+    grant = waive("sue")
+    assert isinstance(grant, WaiverGrant)
+    pack = rules()
+    big = pack["pricing.big"]
+    critical = finding(severity="critical")
+    kept, [status] = apply_waivers([grant], [critical], [change(29.0)], HEAD, NOW, pack.get)
+    assert kept == (critical,) and status.state == "voided"
+    assert "no longer lets `pricing.big` be waived" in (status.why or "")
+    for now_pack in ({}, {big.id: dataclasses.replace(big, waivable_by=())}):
+        kept, [status] = apply_waivers(
+            [grant], [finding()], [change(29.0)], HEAD, NOW, now_pack.get
+        )
+        assert kept == (finding(),) and status.state == "voided"
+    lenient = {big.id: dataclasses.replace(big, waive_critical=True)}
+    kept, [status] = apply_waivers([grant], [critical], [change(29.0)], HEAD, NOW, lenient.get)
+    assert kept == () and status.state == "active"

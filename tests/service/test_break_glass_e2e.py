@@ -15,10 +15,11 @@ import pytest
 
 from app.demo.stack import LocalStack
 from app.service.break_glass_facts import head_first_seen
-from app.sim.state import CheckRun, PullRequest
+from app.sim.state import PullRequest
 from app.store.audit.evidence import build_packet
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
+from tests.service._scenarios import latest_check, wait_check
 from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
@@ -72,32 +73,6 @@ def running(module_db_url: str) -> Iterator[LocalStack]:
 @pytest.fixture
 def stack(running: LocalStack) -> LocalStack:
     return fresh(running, SETUP)
-
-
-def check(stack: LocalStack, pr: PullRequest) -> CheckRun:
-    run = stack.sim.latest_check(pr)
-    assert run is not None
-    return run
-
-
-def wait_check(stack: LocalStack, pr: PullRequest, conclusion: str, text: str = "") -> CheckRun:
-    """Wait for the effect: the check of the PR's head has this conclusion and says `text`."""
-
-    def done() -> bool:
-        run = stack.sim.latest_check(pr)
-        return (
-            run is not None
-            and run.status == "completed"
-            and run.conclusion == conclusion
-            and text in f"{run.title}\n{run.summary}"
-        )
-
-    try:
-        stack.sim.wait_for(done, 30, f"check {conclusion} saying {text!r}")
-    except TimeoutError:
-        run = stack.sim.latest_check(pr)
-        pytest.fail(f"last check: {run and (run.conclusion, run.title, run.summary)}")
-    return check(stack, pr)
 
 
 def agent_price_cut(stack: LocalStack, branch: str = "agent/pro-cut") -> PullRequest:
@@ -217,7 +192,7 @@ def test_non_members_and_bots_cannot_break_glass(stack: LocalStack, who: str, wh
     run = wait_check(stack, pr, "action_required", why)
     assert "present but not honoured" in (run.summary or "")
     stack.wait_processed()
-    assert check(stack, pr).conclusion == "action_required"
+    assert latest_check(stack, pr).conclusion == "action_required"
     assert glass_events(stack, pr) == []
 
 
@@ -250,7 +225,7 @@ def test_ordinary_comments_and_our_own_labels_do_not_reevaluate(stack: LocalStac
     comment = stack.sim.comment(pr, "sam", "/break-glass INC-4712 card payments failing")
     stack.wait_processed()  # a /break-glass comment is evaluated (no label yet: nothing changes)
     assert len(events_for_pr(engine, REPO, pr.number, kinds=("evaluation",))) == before + 1
-    assert check(stack, pr).conclusion == "action_required"
+    assert latest_check(stack, pr).conclusion == "action_required"
     stack.sim.delete_comment(comment.id, by="sam")
     stack.wait_processed()
     assert len(events_for_pr(engine, REPO, pr.number, kinds=("evaluation",))) == before + 2

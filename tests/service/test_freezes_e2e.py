@@ -16,8 +16,9 @@ import pytest
 
 from app.demo.stack import LocalStack
 from app.service.reconcile import sweep_open_prs
-from app.sim.state import CheckRun, PullRequest
+from app.sim.state import PullRequest
 from app.store.audit.store import events_for_pr
+from tests.service._scenarios import wait_check, wait_reply
 from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
@@ -63,37 +64,6 @@ def stack(running: LocalStack) -> LocalStack:
     assert stack.runtime is not None
     stack.runtime.clock = lambda: IN_WINDOW
     return stack
-
-
-def wait_check(stack: LocalStack, pr: PullRequest, conclusion: str, text: str = "") -> CheckRun:
-    def done() -> bool:
-        run = stack.sim.latest_check(pr)
-        return (
-            run is not None
-            and run.status == "completed"
-            and run.conclusion == conclusion
-            and text in f"{run.title}\n{run.summary}"
-        )
-
-    try:
-        stack.sim.wait_for(done, 30, f"check {conclusion} saying {text!r}")
-    except TimeoutError:
-        run = stack.sim.latest_check(pr)
-        pytest.fail(f"last check: {run and (run.conclusion, run.title, run.summary)}")
-    run = stack.sim.latest_check(pr)
-    assert run is not None
-    return run
-
-
-def wait_reply(stack: LocalStack, pr: PullRequest, to: str, text: str) -> None:
-    def replies() -> list[str]:
-        prefix = f"Countersign, to @{to}:"
-        return [c.body for c in stack.sim.comments_of(pr) if c.body.startswith(prefix)]
-
-    try:
-        stack.sim.wait_for(lambda: any(text in b for b in replies()), 30, f"reply {text!r}")
-    except TimeoutError:
-        pytest.fail(f"replies: {replies()}")
 
 
 def docs_pr(

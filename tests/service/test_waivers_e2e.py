@@ -20,11 +20,12 @@ import pytest
 from app.agentops.scorecard import Window
 from app.demo.stack import LocalStack
 from app.service.reconcile import sweep_open_prs
-from app.sim.state import CheckRun, PullRequest
+from app.sim.state import PullRequest
 from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.evidence import build_packet, render_html
 from app.store.audit.store import events_for_pr
 from app.store.audit.verify import verify_chain
+from tests.service._scenarios import latest_check, replies, wait_check, wait_reply
 from tests.stacks import fresh, local_stack
 
 pytestmark = pytest.mark.e2e
@@ -96,47 +97,6 @@ def running(module_db_url: str, rules_dir: Path) -> Iterator[LocalStack]:
 @pytest.fixture
 def stack(running: LocalStack) -> LocalStack:
     return fresh(running, SETUP)  # a reset builds a new runtime, with the real clock
-
-
-def wait_check(stack: LocalStack, pr: PullRequest, conclusion: str, text: str = "") -> CheckRun:
-    """Wait for the effect: the check of the PR's head has this conclusion and says `text`."""
-
-    def done() -> bool:
-        run = stack.sim.latest_check(pr)
-        return (
-            run is not None
-            and run.status == "completed"
-            and run.conclusion == conclusion
-            and text in f"{run.title}\n{run.summary}"
-        )
-
-    try:
-        stack.sim.wait_for(done, 30, f"check {conclusion} saying {text!r}")
-    except TimeoutError:
-        run = stack.sim.latest_check(pr)
-        pytest.fail(f"last check: {run and (run.conclusion, run.title, run.summary)}")
-    run = stack.sim.latest_check(pr)
-    assert run is not None
-    return run
-
-
-def wait_reply(stack: LocalStack, pr: PullRequest, to: str, text: str) -> str:
-    """Wait for Countersign's answer to `to` that says `text`."""
-
-    def replies() -> list[str]:
-        return [
-            c.body
-            for c in stack.sim.comments_of(pr)
-            if c.body.startswith(f"Countersign, to @{to}:")
-        ]
-
-    try:
-        stack.sim.wait_for(
-            lambda: any(text in b for b in replies()), 30, f"a reply saying {text!r}"
-        )
-    except TimeoutError:
-        pytest.fail(f"replies: {replies()}")
-    return next(b for b in replies() if text in b)
 
 
 def agent_price_cut(stack: LocalStack, price: str = "29.4") -> PullRequest:
@@ -290,3 +250,33 @@ def test_a_push_that_changes_the_waived_price_voids_the_waiver(stack: LocalStack
     )
     run = wait_check(stack, pr, "action_required", "**voided**")
     assert "Tier 2" in (run.title or "") and "a push changed" in (run.summary or "")
+
+
+def test_unreadable_team_membership_means_no_waiver(stack: LocalStack) -> None:
+    """Without `members: read` GitHub refuses the team's members: sue is refused, not trusted."""
+    pr = agent_price_cut(stack)
+    [inst] = stack.sim.world.installations.values()
+    stack.sim.set_permissions(
+        inst.id, {k: v for k, v in inst.permissions.items() if k != "members"}
+    )
+    stack.sim.comment(pr, "sue", WAIVE)
+    wait_reply(stack, pr, "sue", "sue is not a member of @acme/security")
+    stack.wait_processed()
+    assert waiver_events(stack, pr) == []
+    assert "Tier 2" in (latest_check(stack, pr).title or "")
+
+
+def test_an_edited_command_and_one_on_a_closed_pr_do_nothing(stack: LocalStack) -> None:
+    """A command acts once, when it is made, on an open PR: an edit that turns a comment into
+    one, or a command on a closed PR, is neither answered nor recorded."""
+    pr = agent_price_cut(stack)
+    comment = stack.sim.comment(pr, "sue", "Looks like a promo to me.")
+    stack.sim.edit_comment(comment.id, WAIVE, by="sue")
+    stack.wait_processed()
+    assert waiver_events(stack, pr) == [] and replies(stack, pr, "sue") == []
+    assert "Tier 2" in (latest_check(stack, pr).title or "")
+
+    stack.sim.close_pr(pr, by="bob")
+    stack.sim.comment(pr, "sue", WAIVE)
+    stack.wait_processed()
+    assert waiver_events(stack, pr) == [] and replies(stack, pr, "sue") == []
