@@ -34,7 +34,7 @@ from app.store.audit.chain import (
     sanitize_payload,
 )
 from app.store.audit.records import MergeRecord
-from app.store.db import SQLITE_BEGIN, UPGRADE_COMMAND
+from app.store.db import SQLITE_BEGIN, UPGRADE_COMMAND, serialized_writes
 from app.store.tables import EVENTS, HEAD, AuditEvent
 
 KINDS: tuple[str, ...] = (
@@ -135,7 +135,7 @@ def _append(
 ) -> AuditEvent:
     try:
         if isinstance(target, Engine):
-            with target.connect() as conn:
+            with serialized_writes(target), target.connect() as conn:
                 if target.dialect.name == "sqlite":
                     conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
                 with conn.begin():
@@ -208,7 +208,7 @@ def locked_chain(engine: Engine) -> Iterator[Connection]:
     """A transaction holding the chain lock (row lock on PostgreSQL, `BEGIN IMMEDIATE` on
     SQLite) from its first statement: read, decide, then `append(conn, ...)` without a race,
     as for a "record once" event. Commits when the block ends."""
-    with engine.connect() as conn:
+    with serialized_writes(engine), engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         with conn.begin():
