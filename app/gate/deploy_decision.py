@@ -6,9 +6,10 @@ since the environment's last approved deployment, and the audit store's merge re
 and gets back approved or rejected with every reason. The rules, in order of the comment:
 
 - the deployed SHA is on the default branch;
-- each first-parent commit since the last approved deployment is a recorded merge (a commit
-  that is not reached the branch without a pull request: a direct push, named and rejected
-  unless the environment allows it);
+- each first-parent commit since the last approved deployment is a recorded merge, or one of
+  the commits a recorded merge's "Rebase and merge" wrote just before its merge commit (a
+  commit that is neither reached the branch without a pull request: a direct push, named and
+  rejected unless the environment allows it);
 - each merge was allowed by the gate (`merge`), or is a bypass / break-glass merge whose
   post-review is done (`bypass_reviewed`);
 - an agent's merge carries its run ID (unless the environment says otherwise);
@@ -68,6 +69,9 @@ class DeploymentFacts:
     plan_differences: tuple[str, ...] | None = None
     """With `require_plan`: how the apply plans differ from the approved ones (empty: equal);
     None when they were not compared."""
+    rebased: Mapping[str, str] = field(default_factory=dict)
+    """Commit → the merge commit SHA of the PR GitHub associates it with ("Rebase and merge"
+    writes one commit per PR commit; only the last is the PR's merge commit)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,8 @@ class DeploymentDecision:
     """The reasons that rejected (empty when approved)."""
     since_sha: str | None = None
     """Where the covered range starts: the environment's last approved deployment."""
+    rebased: tuple[str, ...] = ()
+    """Commits written by a covered merge's "Rebase and merge" before its merge commit."""
 
     @property
     def state(self) -> Literal["approved", "rejected"]:
@@ -124,7 +130,9 @@ def decide_deployment(facts: DeploymentFacts, rule: EnvironmentRule) -> Deployme
     if not facts.on_default_branch:
         problem = f"{short} is not on the default branch {facts.default_branch}"
         return DeploymentDecision(False, (problem,), problems=(problem,), since_sha=facts.since_sha)
-    covered, pushes = _classify(facts.commits, facts.merges, rule)
+    rebased = rebased_into_covered_merges(facts.commits, facts.rebased, facts.merges)
+    commits = tuple(c for c in facts.commits if c not in rebased)
+    covered, pushes = _classify(commits, facts.merges, rule)
     problems = [*_push_problems(pushes, rule), *_merge_problems(covered)]
     if rule.require_plan and facts.plan_differences is None:
         problems.append(f"require_plan is set for {facts.environment}: no apply plan was compared")
@@ -135,7 +143,7 @@ def decide_deployment(facts: DeploymentFacts, rule: EnvironmentRule) -> Deployme
     since = f"since {facts.since_sha[:7]}" if facts.since_sha else "(first approved deployment)"
     if problems:
         return DeploymentDecision(
-            False, tuple(problems), covered, pushes, tuple(problems), facts.since_sha
+            False, tuple(problems), covered, pushes, tuple(problems), facts.since_sha, rebased
         )
     summary = f"{short} on {facts.default_branch}: {len(covered)} merge(s) {since}"
     if covered:
@@ -143,9 +151,32 @@ def decide_deployment(facts: DeploymentFacts, rule: EnvironmentRule) -> Deployme
     elif not facts.commits:
         summary += "; it rolls back to a commit an approved deployment already covered"
     notes = [summary]
+    if rebased:
+        notes.append(f"{len(rebased)} commit(s) written by a rebase merge: {_names(rebased)}")
     if pushes:
         notes.append(f"direct pushes allowed here: {_names(pushes)}")
-    return DeploymentDecision(True, tuple(notes), covered, pushes, since_sha=facts.since_sha)
+    return DeploymentDecision(
+        True, tuple(notes), covered, pushes, since_sha=facts.since_sha, rebased=rebased
+    )
+
+
+def rebased_into_covered_merges(
+    commits: tuple[str, ...], rebased: Mapping[str, str], merges: Mapping[str, RecordedMerge]
+) -> tuple[str, ...]:
+    """The commits (oldest first) that a recorded merge's "Rebase and merge" wrote: each is
+    associated with a merge commit that is itself a recorded merge in this range, and sits in
+    the unbroken run of that merge's commits just before it. A commit deployed without its
+    merge commit (the PR only partly on the branch) or one separated from it by another commit
+    is not covered: it stays a direct push."""
+    covered: list[str] = []
+    for index, sha in enumerate(commits):  # newest first
+        if sha not in merges:
+            continue
+        for older in commits[index + 1 :]:
+            if older in merges or rebased.get(older) != sha:
+                break
+            covered.append(older)
+    return tuple(reversed(covered))
 
 
 def _classify(

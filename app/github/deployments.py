@@ -66,10 +66,17 @@ def answer_protection_rule(
     )
 
 
+def merged_pulls_with(client: InstallationClient, repo: str, sha: str) -> list[tuple[int, str]]:
+    """(number, merge commit SHA) of each merged PR GitHub associates `sha` with: the PR it is
+    the merge commit of, a PR whose "Rebase and merge" wrote it, PRs that contain it. Every page
+    is read: the list can hold other PRs that contain the commit, so ours may not be first."""
+    return [
+        (int(pr["number"]), str(pr["merge_commit_sha"]))
+        for pr in client.paginate(f"/repos/{repo}/commits/{sha}/pulls")
+        if pr.get("merged_at") and pr.get("merge_commit_sha")
+    ]
+
+
 def merged_pull_of(client: InstallationClient, repo: str, sha: str) -> int | None:
-    """The number of the merged PR whose merge commit `sha` is, or None (a direct push). Every
-    page is read: the list can hold other PRs that contain the commit, so ours may not be first."""
-    for pr in client.paginate(f"/repos/{repo}/commits/{sha}/pulls"):
-        if pr.get("merged_at") and str(pr.get("merge_commit_sha") or "") == sha:
-            return int(pr["number"])
-    return None
+    """The number of the merged PR whose merge commit `sha` is, or None (not a PR's merge)."""
+    return next((n for n, merge in merged_pulls_with(client, repo, sha) if merge == sha), None)

@@ -26,7 +26,7 @@ from app.github.client import CallLog, InstallationClient
 from app.github.deployments import (
     ProtectionRuleRequest,
     answer_protection_rule,
-    merged_pull_of,
+    merged_pulls_with,
 )
 from app.runtime.logging import log
 from app.service.deploy_plans import apply_differences
@@ -137,7 +137,7 @@ def _decide_or_raise(
         }
         commits = first_parent_chain(sha, parents, since)
     merges = recorded_merges(engine, repo, commits)
-    _wait_for_unrecorded_merges(client, repo, [c for c in commits if c not in merges])
+    rebased = _ask_about_unrecorded(client, repo, [c for c in commits if c not in merges])
     differences = None
     if rule.require_plan:
         covered = tuple(merges[c] for c in commits if c in merges)
@@ -152,6 +152,7 @@ def _decide_or_raise(
         commits=commits,
         merges=merges,
         plan_differences=differences,
+        rebased=rebased,
     )
     return decide_deployment(facts, rule)
 
@@ -161,17 +162,25 @@ class MergeNotRecordedYet(GitHubUnavailable):
     started before the merge's webhook was handled): retried, never mistaken for a direct push."""
 
 
-def _wait_for_unrecorded_merges(
+def _ask_about_unrecorded(
     client: InstallationClient, repo: str, unrecorded: list[str]
-) -> None:
-    """Raise MergeNotRecordedYet when one of the first unrecorded commits is a PR's merge."""
+) -> dict[str, str]:
+    """Ask GitHub which merged PR each of the first unrecorded commits belongs to. Raise
+    MergeNotRecordedYet when one is a PR's merge commit; otherwise return commit → the merge
+    commit of the PR it belongs to (a rebase merge's commits; the decision checks that merge is
+    recorded and in range). Commits past MAX_ASKED stay direct pushes (fail closed)."""
+    rebased: dict[str, str] = {}
     for sha in unrecorded[:MAX_ASKED]:
-        number = merged_pull_of(client, repo, sha)
+        pulls = merged_pulls_with(client, repo, sha)
+        number = next((n for n, merge in pulls if merge == sha), None)
         if number is not None:
             raise MergeNotRecordedYet(
                 f"the merge of #{number} ({sha[:7]}) is not recorded yet",
                 retry_after=RECORD_WAIT_SECONDS,
             )
+        if len({merge for _, merge in pulls}) == 1:  # one PR's commit, not several
+            rebased[sha] = pulls[0][1]
+    return rebased
 
 
 def _record(
@@ -183,6 +192,7 @@ def _record(
         outcome_reasons, comment, error = [reason], reason[:1000], str(outcome)
         merges: list[CoveredMergeRecord] = []
         pushes: list[str] = []
+        rebased: list[str] = []
         state, since = "rejected", None
     else:
         outcome_reasons = list(outcome.problems or outcome.reasons)
@@ -191,6 +201,7 @@ def _record(
             CoveredMergeRecord(sha=m.sha, pr=m.pr, seq=m.seq, state=m.state) for m in outcome.merges
         ]
         pushes, since = list(outcome.direct_pushes), outcome.since_sha
+        rebased = list(outcome.rebased)
     return DeploymentDecisionRecord(
         environment=request.environment,
         sha=request.deployment.sha,
@@ -203,6 +214,7 @@ def _record(
         reasons=outcome_reasons,
         merges=merges,
         direct_pushes=pushes,
+        rebased=rebased,
         comment=comment,
         error=error,
     )

@@ -44,7 +44,8 @@ def pulls_of_commit(request: Request, owner: str, repo: str, sha: str) -> JSONRe
         pulls = [
             pr
             for (name, _), pr in sorted(sim.world.pulls.items(), key=lambda kv: kv[0][1])
-            if name == r.full_name and (sha in pr.commit_shas or pr.merge_commit_sha == sha)
+            if name == r.full_name
+            and (sha in pr.commit_shas or sha in pr.rebased_shas or pr.merge_commit_sha == sha)
         ]
         page, headers = paginate(request, pulls)
         body = [shapes_pull.pull_request(sim.world, pr) for pr in page]

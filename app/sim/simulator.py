@@ -233,14 +233,17 @@ class Simulator(Conversation, CheckRunApi):
             if failing and not admin:
                 raise SimError(405, failing[0])
             tip = r.branches[p.base_ref]
-            merged_tree = _merge_trees(r, p.base_sha, tip, p.head_sha)
-            parents = [tip, p.head_sha] if method == "merge" else [tip]
-            message = (
-                f"Merge pull request #{p.number} from {r.owner}/{p.head_ref}\n\n{p.title}"
-                if method == "merge"
-                else f"{p.title} (#{p.number})"
-            )
-            commit = self._commit(r, parents, {}, message, by, tree=merged_tree)
+            if method == "rebase":
+                commit = self._rebase(p, r, tip, by)
+            else:
+                merged_tree = _merge_trees(r, p.base_sha, tip, p.head_sha)
+                parents = [tip, p.head_sha] if method == "merge" else [tip]
+                message = (
+                    f"Merge pull request #{p.number} from {r.owner}/{p.head_ref}\n\n{p.title}"
+                    if method == "merge"
+                    else f"{p.title} (#{p.number})"
+                )
+                commit = self._commit(r, parents, {}, message, by, tree=merged_tree)
             r.branches[p.base_ref] = commit
             now = self.now()
             p.state, p.merged, p.merged_by = "closed", True, self._ensure_user(by).login
@@ -252,6 +255,17 @@ class Simulator(Conversation, CheckRunApi):
             self._emit(webhooks.pull_request_event(self.world, p, "closed", by))
             self._emit(push_event(self.world, r, p.base_ref, tip, commit, p.merged_by))
             return commit
+
+    def _rebase(self, p: PullRequest, r: Repo, tip: str, by: str) -> str:
+        """Replay each of the PR's commits onto `tip`, as GitHub's "Rebase and merge": one new
+        commit per PR commit (author kept, `by` the committer), the last one the PR's
+        `merge_commit_sha`; each new commit stays associated with the PR."""
+        for original in p.commit_shas:
+            source = r.commits[original]
+            tree = _merge_trees(r, p.base_sha, tip, original)
+            tip = self._commit(r, [tip], {}, source.message, source.author, by, tree=tree)
+            p.rebased_shas.append(tip)
+        return tip
 
     def close_pr(self, pr: PrRef, *, by: str) -> PullRequest:
         with self._op():

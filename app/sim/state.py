@@ -166,6 +166,8 @@ class PullRequest:
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     commit_shas: list[str] = field(default_factory=list)
+    rebased_shas: list[str] = field(default_factory=list)
+    """The commits a "Rebase and merge" wrote on the base branch, oldest first."""
     head_repo: str | None = None
     """Full name of the fork holding the head branch; None when it is in the base repository."""
     issue_id: int | None = None

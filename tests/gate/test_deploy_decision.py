@@ -131,3 +131,38 @@ def test_the_config_names_environments_case_insensitively_and_refuses_unknown_ke
     assert DeployConfig().rule_for("production") is None
     with pytest.raises(ConfigError, match=r"countersign.yml:3: deploy.environments.prod"):
         parse_repo_config("deploy:\n  environments:\n    prod: {allow_pushes: true}\n")
+
+
+def test_commits_a_recorded_rebase_merge_wrote_are_covered_by_it() -> None:
+    """ "Rebase and merge" writes one commit per PR commit; only the last is the merge commit.
+    The ones just before it, which GitHub associates with the same PR, are covered by it."""
+    rebased = {sha(2): sha(4), sha(3): sha(4)}
+    decision = decide_deployment(facts([4, 3, 2, 1], [merge(1), merge(4)], rebased=rebased), STRICT)
+    assert decision.approved, decision.problems
+    assert [m.pr for m in decision.merges] == [1, 4]
+    assert decision.rebased == (sha(2), sha(3)) and decision.direct_pushes == ()
+    assert "2 commit(s) written by a rebase merge" in decision.comment()
+
+
+@pytest.mark.parametrize(
+    ("commits", "merges", "rebased", "pushes"),
+    [
+        # deployed without its merge commit: the PR is only partly on the branch
+        ([3, 2, 1], [1], {2: 4, 3: 4}, [2, 3]),
+        # the merge commit it names is not recorded (or not a merge the gate saw)
+        ([4, 3, 2], [2], {3: 4}, [3, 4]),
+        # separated from its merge commit by a direct push
+        ([4, 3, 2, 1], [1, 4], {2: 4}, [2, 3]),
+        # associated with a different merge than the one after it
+        ([4, 3, 1], [1, 4], {3: 9}, [3]),
+        # the merge commit is older than the commit (not written by its rebase)
+        ([3, 2, 1], [1, 2], {3: 2}, [3]),
+    ],
+)
+def test_other_commits_a_pr_is_associated_with_stay_direct_pushes(
+    commits: list[int], merges: list[int], rebased: dict[int, int], pushes: list[int]
+) -> None:
+    told = {sha(c): sha(m) for c, m in rebased.items()}
+    decision = decide_deployment(facts(commits, [merge(m) for m in merges], rebased=told), STRICT)
+    assert not decision.approved and decision.rebased == ()
+    assert decision.direct_pushes == tuple(sha(p) for p in pushes)

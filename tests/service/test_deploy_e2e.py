@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -102,12 +102,18 @@ def price_change(stack: LocalStack, branch: str, price: str) -> PullRequest:
     return pr
 
 
-def merged(stack: LocalStack, pr: PullRequest, *, approved: bool) -> AuditEvent:
+def merged(
+    stack: LocalStack,
+    pr: PullRequest,
+    *,
+    approved: bool,
+    method: Literal["merge", "squash", "rebase"] = "merge",
+) -> AuditEvent:
     """Merge `pr` (approved by finance first, or by an admin bypassing the check)."""
     if approved:
         stack.sim.review(pr, "alice", "APPROVED")
         wait_check(stack, pr, "success")
-    stack.sim.merge(pr, by="bob", admin=not approved)
+    stack.sim.merge(pr, by="bob", admin=not approved, method=method)
     kinds = ("merge", "bypass_merge")
     stack.sim.wait_for(
         lambda: bool(events_for_pr(engine(stack), REPO, pr.number, kinds=kinds)),
@@ -209,6 +215,33 @@ def test_a_direct_push_is_named_and_rejected_unless_the_environment_allows_it(
     allowed = deploy(stack, "staging")
     assert allowed.state == "approved", allowed.comment
     assert f"direct pushes allowed here: {pushed[:7]}" in allowed.comment
+
+
+def test_the_commits_a_rebase_merge_wrote_deploy_with_it_not_as_direct_pushes(
+    stack: LocalStack,
+) -> None:
+    first = price_change(stack, "agent/pro-46", "46.0")
+    merged(stack, first, approved=True)
+    assert deploy(stack).state == "approved"
+    pr = price_change(stack, "agent/pro-43", "45.0")
+    stack.sim.push(pr, {"catalog/plans.json": CATALOG.replace("49.0", "43.0")}, message="43")
+    wait_check(stack, pr, "action_required")
+    merged(stack, pr, approved=True, method="rebase")
+    written = stack.sim.pr(pr).rebased_shas
+    assert len(written) == 2 and written[-1] == pr.merge_commit_sha
+
+    # The rebase's first commit alone is half a PR, never reviewed as such: not covered.
+    half = stack.sim.deployments.deploy(REPO, "production", by="bob", ref=written[0])
+    stack.sim.wait_for(lambda: half.state != "waiting", 30, "an answer for the half deploy")
+    assert half.state == "rejected"
+    assert f"direct push without a pull request: {written[0][:7]}" in half.comment
+
+    deployment = deploy(stack)
+    assert deployment.state == "approved", deployment.comment
+    assert f"1 commit(s) written by a rebase merge: {written[0][:7]}" in deployment.comment
+    decision = decisions(stack)[-1]
+    assert decision["rebased"] == [written[0]] and decision["direct_pushes"] == []
+    assert [m["pr"] for m in decision["merges"]] == [pr.number]
 
 
 def test_an_environment_the_config_does_not_name_is_rejected_saying_how_to_guard_it(

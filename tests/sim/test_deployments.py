@@ -134,3 +134,30 @@ def test_a_rerun_keeps_the_run_and_asks_again_for_a_new_deployment(env: Env) -> 
     assert json.loads(hook.body)["deployment"]["id"] == again.id
     assert _answer(env, first.run_id, {**body, "state": "approved"}) == 204
     assert (first.state, again.state) == ("rejected", "approved")
+
+
+def test_rebase_and_merge_replays_each_commit_and_keeps_them_associated(env: Env) -> None:
+    """GitHub's "Rebase and merge": one new commit per PR commit on the base branch, the last
+    one the PR's merge commit; `GET /commits/{sha}/pulls` names the PR for each of them."""
+    sim = env.sim
+    repo = sim.world.repo(REPO)
+    assert repo is not None
+    tip = repo.branches["main"]
+    pr = sim.open_pr(REPO, "alice", "feature/rebased", {"a.txt": "1\n"}, title="Three steps")
+    sim.push(pr, {"b.txt": "2\n"}, message="second")
+    sim.push(pr, {"a.txt": "3\n"}, message="third")
+    sha = sim.merge(pr, by="carol", admin=True, method="rebase")
+    merged = sim.pr(pr)
+    assert merged.merge_commit_sha == sha == repo.branches["main"]
+    assert len(merged.rebased_shas) == 3 and merged.rebased_shas[-1] == sha
+    assert not set(merged.rebased_shas) & set(merged.commit_shas)  # new commits, not the PR's
+    first, second, third = merged.rebased_shas
+    assert repo.commits[first].parents == [tip]
+    assert (repo.commits[second].parents, repo.commits[third].parents) == ([first], [second])
+    assert [repo.commits[c].message for c in merged.rebased_shas][1:] == ["second", "third"]
+    assert repo.read(second, "b.txt") == b"2\n" and repo.read(second, "a.txt") == b"1\n"
+    assert repo.read(third, "a.txt") == b"3\n"
+    gh = env.client()
+    for commit in merged.rebased_shas:
+        listed = gh.request("GET", f"/repos/{REPO}/commits/{commit}/pulls").json()
+        assert [(p["number"], p["merge_commit_sha"]) for p in listed] == [(merged.number, sha)]

@@ -53,6 +53,8 @@ class DeploymentDecisionRecord(BaseModel):
     reasons: list[str]
     merges: list[CoveredMergeRecord] = Field(default_factory=list)
     direct_pushes: list[str] = Field(default_factory=list)
+    rebased: list[str] = Field(default_factory=list)
+    """Commits a covered merge's "Rebase and merge" wrote before its merge commit."""
     comment: str
     error: str | None = None
     """Set when Countersign could not decide (then `state` is `rejected`)."""
