@@ -20,7 +20,13 @@ from app.mcp.door import Caller, ToolOutput, ToolRefused
 from app.runtime.context import Runtime
 from app.runtime.logging import log
 from app.service.analyze_guard import AnalyzeGuard, RunnerBusy, RunnerRefused, retry_after_header
-from app.service.routes.analyze import Refusal, _count, _evaluate, _guard, _record
+from app.service.preflight import (
+    Refusal,
+    count_call,
+    evaluate_request,
+    guard_for,
+    record_outcome,
+)
 
 UNAUTHORIZED = (
     "missing or unknown agent token: send `Authorization: Bearer <token>` (HTTP) or set "
@@ -71,7 +77,7 @@ class RuntimeDoor:
                     f"request over {guard.max_bytes} bytes (COUNTERSIGN_ANALYZE_MAX_BYTES)",
                 )
             try:
-                return _evaluate(rt, agent, raw, guard.max_files)
+                return evaluate_request(rt, agent, raw, guard.max_files)
             except Refusal as refusal:
                 raise ToolRefused(refusal.status, refusal.outcome, refusal.detail) from None
 
@@ -85,7 +91,7 @@ class RuntimeDoor:
         self, tool: str, headers: Mapping[str, str] | None, work: Callable[[Caller], ToolOutput]
     ) -> ToolOutput:
         rt = self._runtime()
-        guard = _guard(rt)
+        guard = guard_for(rt)
         started = time.monotonic()
         agent_id, fingerprint = "-", "-"
         try:
@@ -123,5 +129,5 @@ class RuntimeDoor:
         started: float,
     ) -> None:
         log.info("mcp.call", tool=tool, agent=agent, outcome=outcome, status=status)
-        _count(rt, agent, outcome, status, fingerprint, 0, started)
-        await _record(rt, agent, outcome, status)
+        count_call(rt, agent, outcome, status, fingerprint, 0, started)
+        await record_outcome(rt, agent, outcome, status)
