@@ -22,7 +22,7 @@ from app.core.redact import is_secret_name
 from app.core.text import decode_text
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.documents import Format, read_documents, structured_format
-from app.semdiff.common.structure import KeyChooser, default_list_key, diff_values
+from app.semdiff.common.structure import KeyChooser, default_list_key, diff_values, presence_op
 
 __all__ = ["analyze", "diff_tree", "json_key_lines", "order_change", "read_side"]
 
@@ -85,7 +85,7 @@ def _diff_document(
         fields = diff_tree(before, after, ROOT)
         if not fields:
             return []
-        op = _op(before is not None, after is not None)
+        op = presence_op(before is not None, after is not None)
         doc = head if op != "delete" else base
         line = doc.line if doc is not None else None
         return [_change(path, prefix + ROOT, op, fields, line, fmt)]
@@ -95,7 +95,7 @@ def _diff_document(
     for key in sorted({*b, *a}, key=str):
         name = str(key)
         fields = diff_tree(b.get(key), a.get(key), name, named=is_secret_name(name))
-        op = _op(key in b, key in a)
+        op = presence_op(key in b, key in a)
         if not fields and op == "update":
             continue
         if op == "delete":
@@ -106,14 +106,6 @@ def _diff_document(
             line = line or head_lines.get(name)
         out.append(_change(path, prefix + name, op, fields, line, fmt))
     return out
-
-
-def _op(in_before: bool, in_after: bool) -> Op:
-    if not in_before:
-        return "create"
-    if not in_after:
-        return "delete"
-    return "update"
 
 
 def _change(

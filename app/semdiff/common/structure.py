@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from app.core.models import FieldChange
+from app.core.models import FieldChange, Op
 from app.core.redact import inherits_secret, is_secret_name, mask_secret, redact, redact_tree
 
 # Fields that identify an item inside a list, in order of preference (`it`: a test case of
@@ -41,6 +41,16 @@ def unmatched_by_key(
             unmatched[key(item)] -= 1
             removed.append(item)
     return added, removed[::-1]
+
+
+def presence_op(in_before: bool, in_after: bool) -> Op:
+    """The op of a keyed item from which sides have it: absent before is a create, absent
+    after a delete, on both an update (which may still turn out to change nothing)."""
+    if not in_before:
+        return "create"
+    if not in_after:
+        return "delete"
+    return "update"
 
 
 def same(a: Any, b: Any) -> bool:

@@ -21,7 +21,7 @@ from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff, Op
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.data import diff_tree, read_side
-from app.semdiff.common.structure import KeyChooser, default_list_key
+from app.semdiff.common.structure import KeyChooser, default_list_key, presence_op
 from app.semdiff.workflow.facts import (
     checks_out_code,
     checks_out_pr_head,
@@ -57,7 +57,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     top_b = {k: v for k, v in (before or {}).items() if k != "jobs"}
     top_a = {k: v for k, v in (after or {}).items() if k != "jobs"}
     fields = _diff(top_b, top_a, default_list_key)
-    op = _op(before is not None, after is not None)
+    op = presence_op(before is not None, after is not None)
     if fields or op != "update":
         facts = _with_pr_target(
             file_facts,
@@ -70,7 +70,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     jobs_a = _jobs(after, head_doc, file.path)
     for job_id in sorted({*jobs_b, *jobs_a}, key=str):
         job_b, job_a = jobs_b.get(job_id), jobs_a.get(job_id)
-        op = _op(job_id in jobs_b, job_id in jobs_a)
+        op = presence_op(job_id in jobs_b, job_id in jobs_a)
         fields = _job_fields(job_b, job_a)
         if not fields and op == "update":
             continue
@@ -123,14 +123,6 @@ def _jobs(workflow: dict[str, Any] | None, doc: YamlDocument | None, source: str
         line = line_of(doc.node, ("jobs",), key=True) if doc is not None else None
         raise UnparseableError("`jobs` must be a mapping of job ids", file=source, line=line)
     return {str(k): v for k, v in jobs.items()}
-
-
-def _op(in_before: bool, in_after: bool) -> Op:
-    if not in_before:
-        return "create"
-    if not in_after:
-        return "delete"
-    return "update"
 
 
 def _first_line(doc: YamlDocument | None) -> int:
