@@ -22,7 +22,13 @@ from app.core.redact import is_secret_name
 from app.core.text import decode_text
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.documents import Format, read_documents, structured_format
-from app.semdiff.common.structure import KeyChooser, default_list_key, diff_values, presence_op
+from app.semdiff.common.structure import (
+    KeyChooser,
+    default_list_key,
+    diff_values,
+    join_path,
+    presence_op,
+)
 
 __all__ = ["analyze", "diff_tree", "json_key_lines", "order_change", "read_side"]
 
@@ -149,7 +155,7 @@ def _expand(change: FieldChange, list_key: KeyChooser) -> list[FieldChange]:
     value = change.after if created else change.before
     children: list[tuple[str, Any]]
     if isinstance(value, dict) and value:
-        children = [(_join(change.path, str(k)), value[k]) for k in sorted(value, key=str)]
+        children = [(join_path(change.path, str(k)), value[k]) for k in sorted(value, key=str)]
     elif isinstance(value, list) and value:
         field = list_key(change.path, value)
         keys = [i.get(field) for i in value] if field else []
@@ -182,10 +188,6 @@ def order_change(path: str, before: Any, after: Any, field: str) -> FieldChange 
     if [k for k in b if k in common] == [k for k in a if k in common]:
         return None
     return FieldChange(path=f"{path}.order", before=b, after=a)
-
-
-def _join(path: str, part: str) -> str:
-    return f"{path}.{part}" if path else part
 
 
 def json_key_lines(text: str) -> dict[str, int]:

@@ -87,7 +87,8 @@ def default_list_key(_path: str, items: Sequence[Any]) -> str | None:
     return None
 
 
-def _join(path: str, part: str) -> str:
+def join_path(path: str, part: str) -> str:
+    """The field path of `part` below `path` (`spec.replicas`; at the root, `part` alone)."""
     return f"{path}.{part}" if path else part
 
 
@@ -124,7 +125,7 @@ def diff_values(
                 diff_values(
                     before.get(k),
                     after.get(k),
-                    _join(path, name),
+                    join_path(path, name),
                     list_key=list_key,
                     named=is_secret_name(name) or (named and inherits_secret(name)),
                 )
