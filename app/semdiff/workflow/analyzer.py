@@ -25,6 +25,7 @@ from app.semdiff.common.structure import KeyChooser, default_list_key, presence_
 from app.semdiff.workflow.facts import (
     checks_out_code,
     checks_out_pr_head,
+    field_of,
     inherits_secrets,
     script_injections,
     secrets,
@@ -88,7 +89,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
 def _job_fields(before: Any, after: Any) -> list[FieldChange]:
     """A job's fields, its `steps` matched by identity (app.semdiff.workflow.steps)."""
     fields = _diff(_without(before, ["steps"]), _without(after, ["steps"]), default_list_key)
-    steps = diff_steps(_get(before, "steps"), _get(after, "steps"), default_list_key)
+    steps = diff_steps(field_of(before, "steps"), field_of(after, "steps"), default_list_key)
     return sorted([*fields, *steps], key=lambda f: f.path)
 
 
@@ -160,13 +161,13 @@ def _diff(before: Any, after: Any, list_key: KeyChooser) -> list[FieldChange]:
     redacted; in a `secrets:` mapping literal values are redacted and `${{ secrets.X }}`
     references shown (app.core.redact). A trigger `push:` (null) means `push: {}`."""
     plain = ["permissions"]
-    if not isinstance(_get(before, "secrets"), dict) and not isinstance(
-        _get(after, "secrets"), dict
+    if not isinstance(field_of(before, "secrets"), dict) and not isinstance(
+        field_of(after, "secrets"), dict
     ):
         plain.append("secrets")
     out = diff_tree(_without(before, plain), _without(after, plain), list_key=list_key)
     for key in plain:
-        old, new = _get(before, key), _get(after, key)
+        old, new = field_of(before, key), field_of(after, key)
         if isinstance(old, dict | None) and isinstance(new, dict | None) and (old or new):
             b, a = old or {}, new or {}
             out.extend(
@@ -187,10 +188,6 @@ def _without(value: Any, keys: Sequence[str]) -> Any:
     if isinstance(on, dict):
         out["on"] = {k: {} if v is None else v for k, v in on.items()}
     return out
-
-
-def _get(value: Any, key: str) -> Any:
-    return value.get(key) if isinstance(value, dict) else None
 
 
 # -- facts -----------------------------------------------------------------------------------
@@ -214,7 +211,7 @@ def _with_pr_target(
 
 
 def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
-    on = _get(workflow, "on")
+    on = field_of(workflow, "on")
     if isinstance(on, str):
         triggers = [on]
     elif isinstance(on, list):
@@ -247,7 +244,7 @@ def _top_perms(workflow: dict[str, Any] | None) -> Permissions | None:
 
 def _job_perms(job: Any, workflow: dict[str, Any] | None) -> Permissions | None:
     """A job's effective permissions: its own, else the workflow's."""
-    return effective(_get(job, "permissions"), _top_perms(workflow))
+    return effective(field_of(job, "permissions"), _top_perms(workflow))
 
 
 def _scope_facts(
