@@ -168,17 +168,24 @@ class BreakGlass(ReportModel):
     refused: tuple[str, ...] = ()
 
 
-class WaiverStatus(ReportModel):
-    """A `/countersign waive` on this PR and what it does now (see app/gate/waivers.py).
-
-    `state`: `active` (the `findings` are left out of the tier), `expired`, or `voided` (a push
-    changed the waived objects since `head_sha`; `why` says what)."""
+class Waiver(ReportModel):
+    """A waiver as it was given: who (`by`, through `team`) took `rule` off the tier, at
+    `address` or everywhere, and why. The report's `WaiverStatus`, the merge record's
+    `MergeWaiver` and the evidence packet's `WaiverEvidence` each add what they need."""
 
     rule: str
     address: str | None = None
     by: str
     team: str | None = None
     reason: str
+
+
+class WaiverStatus(Waiver):
+    """A `/countersign waive` on this PR and what it does now (see app/gate/waivers.py).
+
+    `state`: `active` (the `findings` are left out of the tier), `expired`, or `voided` (a push
+    changed the waived objects since `head_sha`; `why` says what)."""
+
     at: str
     expires_at: str
     head_sha: str

@@ -131,17 +131,23 @@ class Parties:
     agent_logins: frozenset[str]
 
 
-def refusal(
-    login: str,
-    is_bot: bool,
-    parties: Parties,
-    allowed: tuple[str, ...],
-    directory: Directory,
-    what: str,
-) -> str | None:
-    """Why `login` may not `what` (e.g. "waive pricing.large-change"), or None when they may."""
+@dataclass(frozen=True)
+class Asker:
+    """Who gives a command, and when: what every judge of a command checks (`refusal`).
+    `directory` holds the members of the teams that may give it."""
+
+    login: str
+    is_bot: bool
+    parties: Parties
+    directory: Directory
+    now: datetime
+
+
+def refusal(asker: Asker, allowed: tuple[str, ...], what: str) -> str | None:
+    """Why `asker` may not `what` (e.g. "waive pricing.large-change"), or None when they may."""
+    login, parties = asker.login, asker.parties
     who = login.lower()
-    if is_bot or who.endswith("[bot]"):
+    if asker.is_bot or who.endswith("[bot]"):
         return f"{login} is a bot: bots can never {what}"
     if who in {a.lower() for a in parties.agent_logins}:
         return f"{login} is a registered agent: agents can never {what}"
@@ -151,6 +157,6 @@ def refusal(
         return f"{login} is the operator of the agent run: the operator can never {what}"
     if not allowed:
         return f"nobody may {what}"
-    if not directory.any_match(login, allowed):
+    if not asker.directory.any_match(login, allowed):
         return f"{login} is not a member of {', '.join(allowed)}, who may {what}"
     return None

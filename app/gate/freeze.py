@@ -18,8 +18,7 @@ from app.config.freezes import FreezeWindow
 from app.core.globs import file_spec
 from app.core.models import Change
 from app.core.report import FreezeStatus
-from app.gate.approval_scope import Directory
-from app.gate.commands import FreezeException, Parties, refusal
+from app.gate.commands import Asker, FreezeException, refusal
 from app.gate.waivers import content_digest, parse_stamp, stamp
 
 
@@ -100,27 +99,23 @@ def all_objects(changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
 
 def judge_exception(
     command: FreezeException,
+    asker: Asker,
     *,
-    login: str,
-    is_bot: bool,
-    parties: Parties,
     freeze: FreezeStatus | None,
     changes: Sequence[Change],
     head_sha: str,
-    directory: Directory,
-    now: datetime,
 ) -> ExceptionGrant | str:
-    """The exception `login` grants against the freeze the check shows, or why not."""
-    if freeze is None or parse_stamp(freeze.until) <= now:
+    """The exception `asker` grants against the freeze the check shows, or why not."""
+    if freeze is None or parse_stamp(freeze.until) <= asker.now:
         return "no change freeze covers this PR now: there is nothing to except"
     what = f"grant an exception to the freeze `{freeze.name}`"
-    refused = refusal(login, is_bot, parties, freeze.exception_by, directory, what)
+    refused = refusal(asker, freeze.exception_by, what)
     if refused:
         return refused
     return ExceptionGrant(
-        by=login,
+        by=asker.login,
         reason=command.reason,
-        at=stamp(now),
+        at=stamp(asker.now),
         head_sha=head_sha,
         freezes=(freeze.name,),
         digest=content_digest(changes, all_objects(changes)),

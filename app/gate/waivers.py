@@ -23,7 +23,7 @@ from app.core.models import Change
 from app.core.redact import redact_tree
 from app.core.report import Finding, WaiverStatus
 from app.gate.approval_scope import Directory, canonical_change
-from app.gate.commands import Parties, Waive, expiry, refusal
+from app.gate.commands import Asker, Waive, expiry, refusal
 from app.risk.rules import Rule
 
 ObjectKey = tuple[str, str]
@@ -124,18 +124,14 @@ def _team_of(login: str, allowed: tuple[str, ...], directory: Directory) -> str 
 
 def judge_waive(
     command: Waive,
+    asker: Asker,
     *,
-    login: str,
-    is_bot: bool,
-    parties: Parties,
     rule: Rule | None,
     findings: Sequence[Finding],
     changes: Sequence[Change],
     head_sha: str,
-    directory: Directory,
-    now: datetime,
 ) -> WaiverGrant | str:
-    """The waiver `login` gives with `command` on the evaluated head, or why it is refused.
+    """The waiver `asker` gives with `command` on the evaluated head, or why it is refused.
     `findings` are the head's findings before any waiver; `changes` its (stored) changes."""
     what = f"waive {command.rule}"
     if rule is None:
@@ -145,7 +141,7 @@ def judge_waive(
             f"rule `{rule.id}` may not be waived: it names nobody under `waivable_by` "
             f"({rule.source}:{rule.line})"
         )
-    refused = refusal(login, is_bot, parties, rule.waivable_by, directory, what)
+    refused = refusal(asker, rule.waivable_by, what)
     if refused:
         return refused
     matched = [f for f in findings if _matches(f, command.rule, command.address)]
@@ -158,17 +154,17 @@ def judge_waive(
             "findings are never waivable unless the rule says `waive_critical: true` "
             f"({rule.source}:{rule.line})"
         )
-    ends = expiry(command.expires, now)
+    ends = expiry(command.expires, asker.now)
     if isinstance(ends, str):
         return ends
     objects = tuple(sorted({(f.file or "", f.address or "") for f in matched}))
     return WaiverGrant(
         rule=command.rule,
         address=command.address,
-        by=login,
-        team=_team_of(login, rule.waivable_by, directory),
+        by=asker.login,
+        team=_team_of(asker.login, rule.waivable_by, asker.directory),
         reason=command.reason,
-        at=stamp(now),
+        at=stamp(asker.now),
         expires_at=stamp(ends),
         head_sha=head_sha,
         objects=objects,

@@ -32,7 +32,7 @@ def run_examples(pack: RulePack) -> list[ExampleResult]:
     for rule in pack.rules:
         for example in rule.examples:
             expected: Outcome = "match" if example.expected else "no_match"
-            context = LazyContext(example.change, pr_view(example.is_agent, example.author))
+            context = LazyContext(example.change, pr_view(example.pr.is_agent, example.pr.author))
             try:
                 matched, _ = match_rule(rule, example.change, context)
             except WhenError as exc:

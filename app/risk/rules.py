@@ -79,6 +79,8 @@ class RuleSpec(_Strict):
 
 
 class PrSpec(_Strict):
+    """An example's `pr:`: the PR facts a rule's `when` may read beside the change."""
+
     is_agent: bool = False
     author: str | None = None
 
@@ -90,8 +92,7 @@ class Example:
     change: Change
     expected: bool
     index: int
-    is_agent: bool = False
-    author: str | None = None
+    pr: PrSpec
 
 
 @dataclass(frozen=True)
@@ -369,6 +370,4 @@ def _example(
             path,
             "an example is a change: file, kind, address, op, optional facts/fields/pr",
         ) from exc
-    return Example(
-        change=change, expected=expected, index=number, is_agent=pr.is_agent, author=pr.author
-    )
+    return Example(change=change, expected=expected, index=number, pr=pr)

@@ -21,12 +21,12 @@ from ruamel.yaml.nodes import MappingNode
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
-from app.core.models import Change, FieldChange, FileDiff, Op
+from app.core.models import Change, FieldChange, FileDiff
 from app.core.text import decode_text
 from app.core.yamlsafe import line_of
 from app.semdiff.common import text
 from app.semdiff.common.documents import read_documents, structured_format
-from app.semdiff.common.structure import diff_values
+from app.semdiff.common.structure import diff_values, presence_op
 
 __all__ = ["analyze", "governance_file", "parse_codeowners"]
 
@@ -104,7 +104,7 @@ def _codeowners(file: FileDiff, role: str) -> list[Change]:
         owners_changed = _owner_set(old) != _owner_set(new)
         if old is not None and new is not None and not owners_changed and pattern not in moved:
             continue
-        op: Op = "create" if old is None else "delete" if new is None else "update"
+        op = presence_op(old is not None, new is not None)
         fields: list[FieldChange] = []
         if owners_changed or op != "update":
             fields.append(
@@ -191,7 +191,7 @@ def _structured(file: FileDiff, role: str) -> list[Change]:
         fields = diff_values(before.get(key), after.get(key), name)
         if not fields:
             continue
-        op: Op = "create" if key not in before else "delete" if key not in after else "update"
+        op = presence_op(key in before, key in after)
         line = (
             _key_line(new_node, new_raw, name)
             if key in after

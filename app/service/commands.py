@@ -15,6 +15,7 @@ from app.core.errors import GitHubError, GitHubUnavailable
 from app.core.report import Finding, Report
 from app.gate.approval_scope import Directory
 from app.gate.commands import (
+    Asker,
     Command,
     FreezeException,
     Parties,
@@ -62,6 +63,11 @@ class Context:
             operator=self.report.agent.operator,
             agent_logins=agents,
         )
+
+    def asker(self, handles: tuple[str, ...]) -> Asker:
+        """The commenter, judged against the members of the teams among `handles`, now."""
+        directory = self.directory(handles)
+        return Asker(self.login, self.is_bot, self.parties, directory, self.event.rt.clock())
 
     def directory(self, handles: tuple[str, ...]) -> Directory:
         """The members of the teams among `handles`; a team that cannot be read has none
@@ -161,15 +167,11 @@ def _waive(ctx: Context, command: Waive) -> tuple[bool, str]:
     rule = ctx.event.rt.gate.rules.get(command.rule)
     verdict = judge_waive(
         command,
-        login=ctx.login,
-        is_bot=ctx.is_bot,
-        parties=ctx.parties,
+        ctx.asker(rule.waivable_by if rule else ()),
         rule=rule,
         findings=_all_findings(ctx.report),
         changes=ctx.report.changes,
         head_sha=ctx.head_sha,
-        directory=ctx.directory(rule.waivable_by if rule else ()),
-        now=ctx.event.rt.clock(),
     )
     if isinstance(verdict, str):
         return False, verdict
@@ -193,9 +195,7 @@ def _unwaive(ctx: Context, command: Unwaive) -> tuple[bool, str]:
     rule = ctx.event.rt.gate.rules.get(command.rule)
     allowed = rule.waivable_by if rule else ()
     if ctx.login.lower() != found.by.lower():
-        why = refusal(
-            ctx.login, ctx.is_bot, ctx.parties, allowed, ctx.directory(allowed), "unwaive"
-        )
+        why = refusal(ctx.asker(allowed), allowed, "unwaive")
         if why:
             return False, why
     data = {"rule": command.rule, "address": command.address, "by": ctx.login}
@@ -207,14 +207,10 @@ def _freeze_exception(ctx: Context, command: FreezeException) -> tuple[bool, str
     freeze = ctx.report.freeze
     verdict = judge_exception(
         command,
-        login=ctx.login,
-        is_bot=ctx.is_bot,
-        parties=ctx.parties,
+        ctx.asker(freeze.exception_by if freeze else ()),
         freeze=freeze,
         changes=ctx.report.changes,
         head_sha=ctx.head_sha,
-        directory=ctx.directory(freeze.exception_by if freeze else ()),
-        now=ctx.event.rt.clock(),
     )
     if isinstance(verdict, str):
         return False, verdict

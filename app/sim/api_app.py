@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.sim import permissions, shapes
-from app.sim.apiutil import app_auth, installation_auth, page_params, paginate
+from app.sim.apiutil import app_auth, installation_auth, page_params, paginate, sim_of
 from app.sim.state import SimError, iso
 from app.sim.webhooks import Delivery
-
-if TYPE_CHECKING:
-    from app.sim.simulator import Simulator
 
 router = APIRouter()
 
 
-def _sim(request: Request) -> Simulator:
-    sim: Simulator = request.app.state.sim
-    return sim
-
-
 @router.get("/app")
 def get_app(request: Request) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     with sim.lock:
         # Only GET /app counts installations; the App inside check runs and webhooks does not.
@@ -39,7 +31,7 @@ def get_app(request: Request) -> JSONResponse:
 
 @router.get("/app/installations")
 def list_installations(request: Request) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     with sim.lock:
         page, headers = paginate(request, list(sim.world.installations.values()))
@@ -49,7 +41,7 @@ def list_installations(request: Request) -> JSONResponse:
 
 @router.get("/app/installations/{installation_id}")
 def get_installation(request: Request, installation_id: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     with sim.lock:
         inst = sim.world.installations.get(installation_id)
@@ -62,7 +54,7 @@ def get_installation(request: Request, installation_id: int) -> JSONResponse:
 async def create_token(request: Request, installation_id: int) -> JSONResponse:
     """A token with the installation's permissions, or the subset the body asks for (GitHub
     refuses a permission the installation did not grant with 422)."""
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     raw = await request.body()
     try:
@@ -96,7 +88,7 @@ async def create_token(request: Request, installation_id: int) -> JSONResponse:
 
 @router.get("/repos/{owner}/{repo}/installation")
 def get_repo_installation(request: Request, owner: str, repo: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     with sim.lock:
         inst = sim.world.installation_for(f"{owner}/{repo}")
@@ -107,7 +99,7 @@ def get_repo_installation(request: Request, owner: str, repo: str) -> JSONRespon
 
 @router.get("/orgs/{org}/installation")
 def get_org_installation(request: Request, org: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     with sim.lock:
         inst = next(
@@ -143,7 +135,7 @@ def _item(d: Delivery) -> dict[str, Any]:
 @router.get("/app/hook/deliveries")
 def list_deliveries(request: Request) -> JSONResponse:
     """Newest first; `cursor` is the id to continue below (GitHub pages by cursor)."""
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     _, per_page = page_params(request)
     cursor = request.query_params.get("cursor", "")
@@ -160,7 +152,7 @@ def list_deliveries(request: Request) -> JSONResponse:
 
 @router.get("/app/hook/deliveries/{delivery_id}")
 def get_delivery(request: Request, delivery_id: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     found = next((d for d in sim.deliveries if d.id == delivery_id), None)
     if found is None:
@@ -177,7 +169,7 @@ def get_delivery(request: Request, delivery_id: int) -> JSONResponse:
 
 @router.post("/app/hook/deliveries/{delivery_id}/attempts")
 def redeliver(request: Request, delivery_id: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     app_auth(sim, request)
     sim.redeliver(delivery_id, via_api=True)
     return JSONResponse({}, status_code=202)
@@ -186,7 +178,7 @@ def redeliver(request: Request, delivery_id: int) -> JSONResponse:
 @router.get("/installation/repositories")
 def installation_repositories(request: Request) -> JSONResponse:
     """Repositories the calling installation token can access (GitHub's response envelope)."""
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         inst = installation_auth(sim, request)
         repos = [

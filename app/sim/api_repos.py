@@ -7,28 +7,26 @@ Shapes come from `shapes.py`; state changes go through the Simulator's operation
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from app.sim import graphql, permissions, shapes, shapes_pull
-from app.sim.apiutil import installation_auth, installation_token, paginate, repo_access
+from app.sim.apiutil import (
+    installation_auth,
+    installation_token,
+    paginate,
+    repo_access,
+    sim_of,
+)
 from app.sim.state import CheckRun, SimError
-
-if TYPE_CHECKING:
-    from app.sim.simulator import Simulator
 
 MAX_LISTED_FILES = 3000
 MAX_LISTED_COMMITS = 250
 MAX_DIFF_FILES = 300
 
 router = APIRouter()
-
-
-def _sim(request: Request) -> Simulator:
-    sim: Simulator = request.app.state.sim
-    return sim
 
 
 async def _json(request: Request) -> Any:
@@ -43,7 +41,7 @@ async def _json(request: Request) -> Any:
 
 @router.get("/repos/{owner}/{repo}")
 def get_repo(request: Request, owner: str, repo: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         return JSONResponse(shapes.repository(sim.world, r, full=True))
@@ -51,7 +49,7 @@ def get_repo(request: Request, owner: str, repo: str) -> JSONResponse:
 
 @router.get("/repos/{owner}/{repo}/pulls")
 def list_pulls(request: Request, owner: str, repo: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     state = request.query_params.get("state", "open")
     base = request.query_params.get("base")
     with sim.lock:
@@ -68,7 +66,7 @@ def list_pulls(request: Request, owner: str, repo: str) -> JSONResponse:
 
 @router.get("/repos/{owner}/{repo}/pulls/{number}", response_model=None)
 def get_pull(request: Request, owner: str, repo: str, number: int) -> Response:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         pr = sim.pr(f"{r.full_name}#{number}")
@@ -88,7 +86,7 @@ def get_pull(request: Request, owner: str, repo: str, number: int) -> Response:
 @router.get("/repos/{owner}/{repo}/pulls/{number}/files")
 def list_files(request: Request, owner: str, repo: str, number: int) -> JSONResponse:
     """At most 3,000 files, like GitHub; `changed_files` on the PR still says the true count."""
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         pr = sim.pr(f"{r.full_name}#{number}")
@@ -100,7 +98,7 @@ def list_files(request: Request, owner: str, repo: str, number: int) -> JSONResp
 
 @router.get("/repos/{owner}/{repo}/pulls/{number}/commits")
 def list_commits(request: Request, owner: str, repo: str, number: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         pr = sim.pr(f"{r.full_name}#{number}")
@@ -111,7 +109,7 @@ def list_commits(request: Request, owner: str, repo: str, number: int) -> JSONRe
 
 @router.get("/repos/{owner}/{repo}/pulls/{number}/reviews")
 def list_reviews(request: Request, owner: str, repo: str, number: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         reviews = sorted(sim.reviews_of(f"{r.full_name}#{number}"), key=lambda x: x.id)
@@ -122,7 +120,7 @@ def list_reviews(request: Request, owner: str, repo: str, number: int) -> JSONRe
 
 @router.post("/repos/{owner}/{repo}/pulls/{number}/requested_reviewers")
 async def request_reviewers(request: Request, owner: str, repo: str, number: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     data = await _json(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
@@ -137,7 +135,7 @@ async def request_reviewers(request: Request, owner: str, repo: str, number: int
 @router.put("/repos/{owner}/{repo}/pulls/{number}/merge")
 async def merge(request: Request, owner: str, repo: str, number: int) -> JSONResponse:
     """The App merges as its bot; branch protection applies (no admin bypass through the API)."""
-    sim = _sim(request)
+    sim = sim_of(request)
     data = await _json(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
@@ -156,7 +154,7 @@ async def merge(request: Request, owner: str, repo: str, number: int) -> JSONRes
 
 @router.get("/repos/{owner}/{repo}/contents/{path:path}")
 def get_contents(request: Request, owner: str, repo: str, path: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         ref = request.query_params.get("ref") or r.default_branch
@@ -188,7 +186,7 @@ def get_contents(request: Request, owner: str, repo: str, path: str) -> JSONResp
 
 @router.get("/repos/{owner}/{repo}/git/blobs/{sha}")
 def get_blob(request: Request, owner: str, repo: str, sha: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         if sha not in r.blobs:
@@ -198,7 +196,7 @@ def get_blob(request: Request, owner: str, repo: str, sha: str) -> JSONResponse:
 
 @router.post("/repos/{owner}/{repo}/check-runs")
 async def create_check_run(request: Request, owner: str, repo: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     data = await _json(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
@@ -211,7 +209,7 @@ async def create_check_run(request: Request, owner: str, repo: str) -> JSONRespo
 async def update_check_run(
     request: Request, owner: str, repo: str, check_run_id: int
 ) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     data = await _json(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
@@ -226,7 +224,7 @@ async def update_check_run(
 
 @router.get("/repos/{owner}/{repo}/check-runs/{check_run_id}")
 def get_check_run(request: Request, owner: str, repo: str, check_run_id: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         return JSONResponse(
@@ -236,7 +234,7 @@ def get_check_run(request: Request, owner: str, repo: str, check_run_id: int) ->
 
 @router.get("/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations")
 def list_annotations(request: Request, owner: str, repo: str, check_run_id: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
         run = sim.check_run(r.full_name, check_run_id)
@@ -249,7 +247,7 @@ def list_annotations(request: Request, owner: str, repo: str, check_run_id: int)
 def list_check_runs_for_ref(request: Request, owner: str, repo: str, ref: str) -> JSONResponse:
     """`filter=latest` (default) keeps the newest run per name, like GitHub; `app_id` keeps one
     App's runs."""
-    sim = _sim(request)
+    sim = sim_of(request)
     query = request.query_params
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
@@ -279,7 +277,7 @@ def list_check_runs_for_ref(request: Request, owner: str, repo: str, ref: str) -
 
 @router.post("/repos/{owner}/{repo}/issues/{number}/labels")
 async def add_labels(request: Request, owner: str, repo: str, number: int) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     data = await _json(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
@@ -294,7 +292,7 @@ async def add_labels(request: Request, owner: str, repo: str, number: int) -> JS
 
 @router.delete("/repos/{owner}/{repo}/issues/{number}/labels/{name}")
 def remove_label(request: Request, owner: str, repo: str, number: int, name: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         r = repo_access(sim, request, owner, repo)
     pr = sim.remove_label(f"{r.full_name}#{number}", name)
@@ -304,7 +302,7 @@ def remove_label(request: Request, owner: str, repo: str, number: int, name: str
 
 @router.get("/orgs/{org}/teams/{slug}/members")
 def team_members(request: Request, org: str, slug: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         installation_auth(sim, request)
         team = sim.world.team(org, slug)
@@ -317,7 +315,7 @@ def team_members(request: Request, org: str, slug: str) -> JSONResponse:
 
 @router.get("/orgs/{org}/teams/{slug}/memberships/{username}")
 def team_membership(request: Request, org: str, slug: str, username: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         inst = installation_auth(sim, request)
         team = sim.world.team(org, slug)
@@ -337,7 +335,7 @@ def team_membership(request: Request, org: str, slug: str, username: str) -> JSO
 
 @router.get("/users/{username}")
 def get_user(request: Request, username: str) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         installation_auth(sim, request)
         if sim.world.user(username) is None:
@@ -350,7 +348,7 @@ graphql_router = APIRouter()
 
 @graphql_router.post("/api/graphql")
 async def post_graphql(request: Request) -> JSONResponse:
-    sim = _sim(request)
+    sim = sim_of(request)
     data = await _json(request)
     query = data.get("query") if isinstance(data, dict) else None
     if not isinstance(query, str):

@@ -158,6 +158,12 @@ class RequestLogAndFaults:
         await response({"type": "http"}, no_receive, send)
 
 
+def sim_of(request: Request) -> Simulator:
+    """The Simulator this request's app serves (`app.state.sim`, set when the app is made)."""
+    sim: Simulator = request.app.state.sim
+    return sim
+
+
 def app_auth(sim: Simulator, request: Request) -> None:
     """Require the App JWT (AuthFailure → 401)."""
     app = sim.world.app

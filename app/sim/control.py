@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from app.sim import scenario, shapes, shapes_pull
+from app.sim.apiutil import sim_of
 from app.sim.faults import Fault
 from app.sim.state import PullRequest, Repo, Review, SimError
 
@@ -52,11 +53,6 @@ OPS = frozenset(
 router = APIRouter()
 
 
-def _sim(request: Request) -> Simulator:
-    sim: Simulator = request.app.state.sim
-    return sim
-
-
 def _result(sim: Simulator, value: Any) -> Any:
     with sim.lock:
         if isinstance(value, PullRequest):
@@ -73,7 +69,7 @@ def _result(sim: Simulator, value: Any) -> Any:
 @router.post("/ops/{op}")
 def run_op(request: Request, op: str, args: dict[str, Any] = Body(default={})) -> JSONResponse:  # noqa: B008
     """Call `Simulator.<op>(**args)`; positional parameters are passed by name too."""
-    sim = _sim(request)
+    sim = sim_of(request)
     if op not in OPS:
         raise SimError(404, f"unknown simulator op {op!r}; one of {sorted(OPS)}")
     method = getattr(sim, op)
@@ -87,7 +83,7 @@ def run_op(request: Request, op: str, args: dict[str, Any] = Body(default={})) -
 @router.post("/scenario")
 async def run_scenario(request: Request) -> JSONResponse:
     """Play a scenario (YAML or JSON body) including its set-up; answers the step lines."""
-    sim = _sim(request)
+    sim = sim_of(request)
     loaded = scenario.load_scenario(await request.body(), "<POST /_sim/scenario>")
     try:
         played = await run_in_threadpool(scenario.run, sim, loaded)
@@ -98,12 +94,12 @@ async def run_scenario(request: Request) -> JSONResponse:
 
 @router.get("/requests")
 def get_requests(request: Request) -> list[str]:
-    return list(_sim(request).requests)
+    return list(sim_of(request).requests)
 
 
 @router.delete("/requests")
 def clear_requests(request: Request) -> dict[str, int]:
-    sim = _sim(request)
+    sim = sim_of(request)
     count = len(sim.requests)
     sim.requests.clear()
     return {"cleared": count}
@@ -122,7 +118,7 @@ def get_deliveries(request: Request) -> list[dict[str, Any]]:
             "redelivery": d.redelivery,
             "payload": d.payload,
         }
-        for d in _sim(request).deliveries
+        for d in sim_of(request).deliveries
     ]
 
 
@@ -145,7 +141,7 @@ def add_fault(request: Request, spec: dict[str, Any] = Body()) -> dict[str, str]
     if kind not in builders:
         raise SimError(422, f"fault kind must be one of {sorted(builders)}")
     times = spec.get("times", 1)
-    rule = _sim(request).faults.inject(
+    rule = sim_of(request).faults.inject(
         str(spec.get("method", "*")), str(spec["path"]), builders[kind](), times
     )
     return {"rule": f"{rule.method} {rule.path} {kind}"}
@@ -153,14 +149,14 @@ def add_fault(request: Request, spec: dict[str, Any] = Body()) -> dict[str, str]
 
 @router.delete("/faults")
 def clear_faults(request: Request) -> dict[str, bool]:
-    _sim(request).faults.clear()
+    sim_of(request).faults.clear()
     return {"cleared": True}
 
 
 @router.get("/pulls/{owner}/{repo}/{number}")
 def pull_state(request: Request, owner: str, repo: str, number: int) -> dict[str, Any]:
     """A PR with its reviews and check runs (annotations included) in one answer."""
-    sim = _sim(request)
+    sim = sim_of(request)
     with sim.lock:
         pr = sim.pr(f"{owner}/{repo}#{number}")
         runs = sorted(sim.check_runs_for(pr.repo, pr.head_sha), key=lambda c: c.id)

@@ -35,6 +35,18 @@ def _fields(selections: list[Field | Fragment], type_name: str) -> list[Field]:
     return out
 
 
+def _no_field(f: Field, type_name: str) -> GraphQLError:
+    """GitHub's error for a field its schema does not have on `type_name`, at the field."""
+    return GraphQLError(f"Field '{f.name}' doesn't exist on type '{type_name}'", f.line, f.column)
+
+
+def _scalar(f: Field, type_name: str, values: dict[str, Any]) -> Any:
+    """The value of scalar field `f` of a `type_name` object, or the unknown-field error."""
+    if f.name not in values:
+        raise _no_field(f, type_name)
+    return values[f.name]
+
+
 def _object(repo: Repo, expression: str) -> tuple[str, Any] | None:
     rev, sep, path = expression.partition(":")
     sha = repo.resolve(rev) if sep else None
@@ -70,9 +82,7 @@ def _blob_field(f: Field, data: bytes, oid: str) -> Any:
             return None
         # GitHub cuts at a byte offset; a character split by the cut is dropped.
         return data[:TEXT_LIMIT].decode("utf-8", "ignore")
-    if f.name not in values:
-        raise GraphQLError(f"Field '{f.name}' doesn't exist on type 'Blob'", f.line, f.column)
-    return values[f.name]
+    return _scalar(f, "Blob", values)
 
 
 def _tree_entries(repo: Repo, sha: str, directory: str) -> list[tuple[str, str, str]]:
@@ -110,7 +120,7 @@ def _resolve_object(repo: Repo, type_name: str, value: Any, f: Field) -> dict[st
                 for name, kind, ref in _tree_entries(repo, sha, directory)
             ]
         else:
-            raise GraphQLError(f"Field '{g.name}' doesn't exist on type 'Tree'", g.line, g.column)
+            raise _no_field(g, "Tree")
     return out
 
 
@@ -125,19 +135,19 @@ def _entry(
         if g.name == "object":
             target: tuple[str, Any] = ("Blob", ref) if kind == "blob" else ("Tree", (sha, ref))
             out[g.alias] = _resolve_object(repo, *target, g)
-        elif g.name in {"name", "type", "path", "oid", "mode", "__typename"}:
-            oid = blob_sha(repo.blobs[ref]) if kind == "blob" else ""
-            out[g.alias] = {
-                "name": name,
-                "type": kind,
-                "path": path,
-                "oid": oid,
-                "mode": 33188 if kind == "blob" else 16384,
-                "__typename": "TreeEntry",
-            }[g.name]
         else:
-            raise GraphQLError(
-                f"Field '{g.name}' doesn't exist on type 'TreeEntry'", g.line, g.column
+            oid = blob_sha(repo.blobs[ref]) if kind == "blob" else ""
+            out[g.alias] = _scalar(
+                g,
+                "TreeEntry",
+                {
+                    "name": name,
+                    "type": kind,
+                    "path": path,
+                    "oid": oid,
+                    "mode": 33188 if kind == "blob" else 16384,
+                    "__typename": "TreeEntry",
+                },
             )
     return out
 
@@ -161,16 +171,16 @@ def _resolve_repository(
                 continue
             found = _object(repo, str(sub.args.get("expression", "")))
             out[sub.alias] = None if found is None else _resolve_object(repo, *found, sub)
-        elif sub.name in {"name", "nameWithOwner", "id", "__typename"}:
-            out[sub.alias] = {
-                "name": repo.name,
-                "nameWithOwner": repo.full_name,
-                "id": f"R_{repo.id}",
-                "__typename": "Repository",
-            }[sub.name]
         else:
-            raise GraphQLError(
-                f"Field '{sub.name}' doesn't exist on type 'Repository'", sub.line, sub.column
+            out[sub.alias] = _scalar(
+                sub,
+                "Repository",
+                {
+                    "name": repo.name,
+                    "nameWithOwner": repo.full_name,
+                    "id": f"R_{repo.id}",
+                    "__typename": "Repository",
+                },
             )
     return out
 
@@ -189,9 +199,7 @@ def execute(
                 data[f.alias] = "Query"
                 continue
             if f.name != "repository":
-                raise GraphQLError(
-                    f"Field '{f.name}' doesn't exist on type 'Query'", f.line, f.column
-                )
+                raise _no_field(f, "Query")
             full = f"{f.args.get('owner', '')}/{f.args.get('name', '')}"
             repo = world.repo(full)
             if repo is None or repo.full_name not in visible:

@@ -20,29 +20,21 @@ import json
 import secrets
 from datetime import timedelta
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from app.sim import shapes
-from app.sim.apiutil import error_response
+from app.sim.apiutil import error_response, sim_of
 from app.sim.auth import AuthFailure, bearer
 from app.sim.state import OAuthCode, SimError
-
-if TYPE_CHECKING:
-    from app.sim.simulator import Simulator
 
 web_router = APIRouter()
 api_router = APIRouter()
 CODE_LIFETIME = timedelta(minutes=10)
 DOCS = "https://docs.github.com/apps/creating-github-apps/authenticating-with-a-github-app/"
-
-
-def _sim(request: Request) -> Simulator:
-    sim: Simulator = request.app.state.sim
-    return sim
 
 
 def _callback_ok(registered: tuple[str, ...], redirect_uri: str) -> bool:
@@ -67,7 +59,7 @@ def _page(status: int, title: str, body: str) -> HTMLResponse:
 @web_router.get("/login/oauth/authorize")
 def authorize(request: Request) -> Response:
     """Consent as the signed-in user and redirect with a single-use code and the state."""
-    sim = _sim(request)
+    sim = sim_of(request)
     params = request.query_params
     client_id = params.get("client_id", "")
     with sim.lock:
@@ -107,7 +99,7 @@ def _sign_in_form(request: Request) -> HTMLResponse:
 @web_router.post("/login/session")
 async def sign_in(request: Request) -> Response:
     """The simulator's sign-in form: any known user, no password (loopback test tool only)."""
-    sim = _sim(request)
+    sim = sim_of(request)
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     login = (form.get("login") or [""])[0].strip()
     back = request.query_params.get("return_to", "/")
@@ -123,7 +115,7 @@ async def sign_in(request: Request) -> Response:
 @web_router.post("/login/oauth/access_token")
 async def access_token(request: Request) -> Response:
     """Exchange a code for a user access token (errors are 200 with an `error` field)."""
-    sim = _sim(request)
+    sim = sim_of(request)
     raw = (await request.body()).decode("utf-8", "replace")
     fields: dict[str, str] = {k: v[0] for k, v in parse_qs(request.url.query).items()}
     if raw.lstrip().startswith("{"):
@@ -186,7 +178,7 @@ def _answer(body: dict[str, Any], wants_json: bool) -> Response:
 @api_router.get("/user")
 def authenticated_user(request: Request) -> JSONResponse:
     """The user a user access token acts for; 401 without one, 403 for an installation token."""
-    sim = _sim(request)
+    sim = sim_of(request)
     token = bearer(request.headers.get("authorization"))
     with sim.lock:
         login = sim.world.user_tokens.get(token)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from app.sim import forks, identities, shapes_issues
@@ -327,26 +327,16 @@ def annotation(world: World, cr: CheckRun, item: dict[str, Any]) -> dict[str, An
 
 def content_file(world: World, repo: Repo, path: str, ref: str, data: bytes) -> dict[str, Any]:
     """ContentFile (GET /contents/{path}); content is base64 in 60-column lines like GitHub."""
-    sha = blob_sha(data)
     encoded = base64.b64encode(data).decode()
     wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
-    where = quote(path)
-    api = f"{world.api_url}/repos/{repo.full_name}/contents/{where}?ref={quote(ref, safe='')}"
-    git = f"{world.api_url}/repos/{repo.full_name}/git/blobs/{sha}"
-    html = f"{world.web_url}/{repo.full_name}/blob/{quote(ref)}/{where}"
+    entry = _content_entry(world, repo, path, ref, "blob", blob_sha(data))
     return {
         "type": "file",
         "encoding": "base64",
         "size": len(data),
-        "name": path.rsplit("/", 1)[-1],
-        "path": path,
         "content": wrapped,
-        "sha": sha,
-        "url": api,
-        "git_url": git,
-        "html_url": html,
-        "download_url": html.replace("/blob/", "/raw/"),
-        "_links": {"self": api, "git": git, "html": html},
+        **entry,
+        "download_url": entry["html_url"].replace("/blob/", "/raw/"),
     }
 
 
@@ -357,20 +347,26 @@ def content_dir(world: World, repo: Repo, path: str, ref: str, commit: str) -> d
         f"{p} {b}" for p, b in sorted(repo.commits[commit].tree.items()) if p.startswith(prefix)
     )
     sha = hashlib.sha1(listing.encode(), usedforsecurity=False).hexdigest()
+    entry = _content_entry(world, repo, path, ref, "tree", sha)
+    return {"type": "dir", "size": 0, **entry, "download_url": None}
+
+
+def _content_entry(
+    world: World, repo: Repo, path: str, ref: str, kind: Literal["blob", "tree"], sha: str
+) -> dict[str, Any]:
+    """What a file and a directory entry of GET /contents share: name, path, the git object's
+    sha, and the three links (API at `ref`, the git blob or tree, the web page)."""
     where = quote(path)
     api = f"{world.api_url}/repos/{repo.full_name}/contents/{where}?ref={quote(ref, safe='')}"
-    git = f"{world.api_url}/repos/{repo.full_name}/git/trees/{sha}"
-    html = f"{world.web_url}/{repo.full_name}/tree/{quote(ref)}/{where}"
+    git = f"{world.api_url}/repos/{repo.full_name}/git/{kind}s/{sha}"
+    html = f"{world.web_url}/{repo.full_name}/{kind}/{quote(ref)}/{where}"
     return {
-        "type": "dir",
-        "size": 0,
         "name": path.rsplit("/", 1)[-1],
         "path": path,
         "sha": sha,
         "url": api,
         "git_url": git,
         "html_url": html,
-        "download_url": None,
         "_links": {"self": api, "git": git, "html": html},
     }
 

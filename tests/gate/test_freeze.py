@@ -8,7 +8,7 @@ from app.config.repo import parse_repo_config
 from app.core.models import Change
 from app.core.report import Report
 from app.gate.approval_scope import Directory
-from app.gate.commands import FreezeException, Parties
+from app.gate.commands import Asker, FreezeException, Parties
 from app.gate.freeze import ExceptionGrant, freeze_status, in_force, judge_exception
 from app.gate.render.markdown import check_title, gate_conclusion, render_markdown
 
@@ -52,14 +52,10 @@ def test_an_exception_by_a_member_lifts_it_for_the_same_content_only() -> None:
     status = freeze_status(frozen, (), [change()], "h1")
     grant = judge_exception(
         FreezeException("hotfix INC-9"),
-        login="rita",
-        is_bot=False,
-        parties=PARTIES,
+        Asker("rita", False, PARTIES, DIRECTORY, NOW),
         freeze=status,
         changes=[change()],
         head_sha="h1",
-        directory=DIRECTORY,
-        now=NOW,
     )
     assert isinstance(grant, ExceptionGrant)
     lifted = freeze_status(frozen, [grant], [change()], "h2")  # a new head, same content
@@ -75,17 +71,16 @@ def test_non_members_the_author_and_a_thawed_pr_are_refused() -> None:
     frozen = in_force(FREEZES, [change()], NOW)
     status = freeze_status(frozen, (), [change()], "h1")
 
+    parties = Parties(author="amy", operator=None, agent_logins=frozenset())
+    directory = Directory({"acme/release": ("rita", "amy")})
+
     def judge(login: str, now: datetime = NOW) -> object:
         return judge_exception(
             FreezeException("r"),
-            login=login,
-            is_bot=False,
-            parties=Parties(author="amy", operator=None, agent_logins=frozenset()),
+            Asker(login, False, parties, directory, now),
             freeze=status,
             changes=[change()],
             head_sha="h1",
-            directory=Directory({"acme/release": ("rita", "amy")}),
-            now=now,
         )
 
     assert "dave is not a member of @acme/release" in str(judge("dave"))

@@ -10,7 +10,7 @@ import pytest
 from app.core.models import Change
 from app.core.report import Finding
 from app.gate.approval_scope import Directory
-from app.gate.commands import Parties, Waive
+from app.gate.commands import Asker, Parties, Waive
 from app.gate.waivers import WaiverGrant, active_grants, apply_waivers, judge_waive
 from app.risk.rules import Rule, load_rule_file
 
@@ -76,15 +76,11 @@ def waive(
 ) -> WaiverGrant | str:
     return judge_waive(
         Waive(rule, None, "known promo", expires),
-        login=login,
-        is_bot=bool(kw.get("is_bot", False)),
-        parties=PARTIES,
+        Asker(login, bool(kw.get("is_bot", False)), PARTIES, DIRECTORY, NOW),
         rule=rules().get(rule),
         findings=[finding(rule, severity="critical" if rule == "pricing.crit" else "high")],
         changes=[change(29.0)],
         head_sha=HEAD,
-        directory=DIRECTORY,
-        now=NOW,
     )
 
 
@@ -114,15 +110,11 @@ def test_the_author_is_refused_even_as_a_member() -> None:
     parties = Parties(author="sue", operator=None, agent_logins=frozenset())
     verdict = judge_waive(
         Waive("pricing.big", None, "r", None),
-        login="sue",
-        is_bot=False,
-        parties=parties,
+        Asker("sue", False, parties, DIRECTORY, NOW),
         rule=rules()["pricing.big"],
         findings=[finding()],
         changes=[change(29.0)],
         head_sha=HEAD,
-        directory=DIRECTORY,
-        now=NOW,
     )
     assert verdict == "sue is the PR author: the author can never waive pricing.big"
 
@@ -143,15 +135,11 @@ def test_waive_critical_lets_a_rule_waive_its_critical_findings() -> None:
     rule = {r.id: r for r in load_rule_file(text, "r.yaml")}["pricing.crit"]
     verdict = judge_waive(
         Waive("pricing.crit", None, "r", "1d"),
-        login="sue",
-        is_bot=False,
-        parties=PARTIES,
+        Asker("sue", False, PARTIES, DIRECTORY, NOW),
         rule=rule,
         findings=[finding("pricing.crit", severity="critical")],
         changes=[change(29.0)],
         head_sha=HEAD,
-        directory=DIRECTORY,
-        now=NOW,
     )
     assert isinstance(verdict, WaiverGrant)
 

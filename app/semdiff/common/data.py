@@ -22,7 +22,13 @@ from app.core.redact import is_secret_name
 from app.core.text import decode_text
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.documents import Format, read_documents, structured_format
-from app.semdiff.common.structure import KeyChooser, default_list_key, diff_values
+from app.semdiff.common.structure import (
+    KeyChooser,
+    default_list_key,
+    diff_values,
+    join_path,
+    presence_op,
+)
 
 __all__ = ["analyze", "diff_tree", "json_key_lines", "order_change", "read_side"]
 
@@ -85,7 +91,7 @@ def _diff_document(
         fields = diff_tree(before, after, ROOT)
         if not fields:
             return []
-        op = _op(before is not None, after is not None)
+        op = presence_op(before is not None, after is not None)
         doc = head if op != "delete" else base
         line = doc.line if doc is not None else None
         return [_change(path, prefix + ROOT, op, fields, line, fmt)]
@@ -95,7 +101,7 @@ def _diff_document(
     for key in sorted({*b, *a}, key=str):
         name = str(key)
         fields = diff_tree(b.get(key), a.get(key), name, named=is_secret_name(name))
-        op = _op(key in b, key in a)
+        op = presence_op(key in b, key in a)
         if not fields and op == "update":
             continue
         if op == "delete":
@@ -106,14 +112,6 @@ def _diff_document(
             line = line or head_lines.get(name)
         out.append(_change(path, prefix + name, op, fields, line, fmt))
     return out
-
-
-def _op(in_before: bool, in_after: bool) -> Op:
-    if not in_before:
-        return "create"
-    if not in_after:
-        return "delete"
-    return "update"
 
 
 def _change(
@@ -157,7 +155,7 @@ def _expand(change: FieldChange, list_key: KeyChooser) -> list[FieldChange]:
     value = change.after if created else change.before
     children: list[tuple[str, Any]]
     if isinstance(value, dict) and value:
-        children = [(_join(change.path, str(k)), value[k]) for k in sorted(value, key=str)]
+        children = [(join_path(change.path, str(k)), value[k]) for k in sorted(value, key=str)]
     elif isinstance(value, list) and value:
         field = list_key(change.path, value)
         keys = [i.get(field) for i in value] if field else []
@@ -190,10 +188,6 @@ def order_change(path: str, before: Any, after: Any, field: str) -> FieldChange 
     if [k for k in b if k in common] == [k for k in a if k in common]:
         return None
     return FieldChange(path=f"{path}.order", before=b, after=a)
-
-
-def _join(path: str, part: str) -> str:
-    return f"{path}.{part}" if path else part
 
 
 def json_key_lines(text: str) -> dict[str, int]:

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from app.core.models import FieldChange
+from app.core.models import FieldChange, Op
 from app.core.redact import inherits_secret, is_secret_name, mask_secret, redact, redact_tree
 
 # Fields that identify an item inside a list, in order of preference (`it`: a test case of
@@ -41,6 +41,16 @@ def unmatched_by_key(
             unmatched[key(item)] -= 1
             removed.append(item)
     return added, removed[::-1]
+
+
+def presence_op(in_before: bool, in_after: bool) -> Op:
+    """The op of a keyed item from which sides have it: absent before is a create, absent
+    after a delete, on both an update (which may still turn out to change nothing)."""
+    if not in_before:
+        return "create"
+    if not in_after:
+        return "delete"
+    return "update"
 
 
 def same(a: Any, b: Any) -> bool:
@@ -77,7 +87,8 @@ def default_list_key(_path: str, items: Sequence[Any]) -> str | None:
     return None
 
 
-def _join(path: str, part: str) -> str:
+def join_path(path: str, part: str) -> str:
+    """The field path of `part` below `path` (`spec.replicas`; at the root, `part` alone)."""
     return f"{path}.{part}" if path else part
 
 
@@ -114,7 +125,7 @@ def diff_values(
                 diff_values(
                     before.get(k),
                     after.get(k),
-                    _join(path, name),
+                    join_path(path, name),
                     list_key=list_key,
                     named=is_secret_name(name) or (named and inherits_secret(name)),
                 )

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import UnparseableError
-from app.core.models import REDACTED, Change, FieldChange, FileDiff, Op
+from app.core.models import REDACTED, Change, FieldChange, FileDiff
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.data import diff_tree
 from app.semdiff.common.documents import read_documents
+from app.semdiff.common.structure import presence_op
 
 __all__ = ["analyze", "diff_sections", "entries", "read_side"]
 
@@ -234,7 +235,7 @@ def diff_sections(
             fields = _secret_fields(before, after, address)
         else:
             fields = diff_tree(before, after, address)
-        op: Op = "create" if key not in base else "delete" if key not in head else "update"
+        op = presence_op(key in base, key in head)
         if not fields and op == "update":
             continue
         doc = base_doc if op == "delete" else head_doc

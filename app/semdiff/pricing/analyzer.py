@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
-from app.core.models import Change, FileDiff, Op
+from app.core.models import Change, FileDiff
 from app.semdiff.common.documents import structured_format
-from app.semdiff.common.structure import diff_values
+from app.semdiff.common.structure import diff_values, presence_op
 from app.semdiff.pricing.book import Side, Where, detect, read_book, read_side
 from app.semdiff.pricing.fields import (
     KEY_CANDIDATES,
@@ -70,7 +70,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
         if change is not None:
             out.append(change)
     if book_fields := diff_values(old_book.outside or {}, new_book.outside or {}):
-        op: Op = "create" if base.doc is None else "delete" if head.doc is None else "update"
+        op = presence_op(base.doc is not None, head.doc is not None)
         out.append(
             Change(
                 file=file.path,

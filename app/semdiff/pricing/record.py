@@ -16,7 +16,7 @@ from typing import Any
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, Op
-from app.semdiff.common.structure import diff_values, same
+from app.semdiff.common.structure import diff_values, presence_op, same
 from app.semdiff.pricing.book import Book, Record
 from app.semdiff.pricing.money import NotMoney, amount, delta_pct, money_text
 from app.semdiff.pricing.moves import moves_facts, non_positive
@@ -166,7 +166,7 @@ def record_change(
     changed = _fields(words, pair, (old, new), currencies)
     if before and after and not changed:
         return None
-    op: Op = "create" if before is None else "delete" if after is None else "update"
+    op = presence_op(before is not None, after is not None)
     facts: dict[str, Any] = {
         "key_field": words.key_field,
         "key": record.key,

@@ -20,7 +20,7 @@ from app.core.models import Change, FieldChange, FileDiff
 from app.core.redact import is_secret_name
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
-from app.semdiff.common.structure import default_list_key, diff_values, same
+from app.semdiff.common.structure import default_list_key, diff_values, join_path, same
 from app.semdiff.terraform.library import library_role
 from app.semdiff.terraform.module import Delta, module_deltas
 from app.semdiff.terraform.parse import (
@@ -149,7 +149,7 @@ def _diff(before: Any, after: Any, path: str, secret_keys: dict[str, bool]) -> l
         return [FieldChange(path=path, before=before, after=after)]
     out: list[FieldChange] = []
     for key in sorted(set(b) | set(a)):
-        sub = f"{path}.{key}" if path else key
+        sub = join_path(path, key)
         if secret_keys.get(key):
             out.extend(diff_values(b.get(key), a.get(key), sub, secret=True))
         elif key in secret_keys or is_secret_name(key):

@@ -161,7 +161,7 @@ def _moves(after: dict[str, list[Placed[TfObject]]]) -> dict[str, str]:
     for definitions in after.values():
         body = definitions[0].obj.body
         if definitions[0].obj.block_type == "moved" and body.get("from") and body.get("to"):
-            out[_address(body["from"])] = _address(body["to"])
+            out[written_address(body["from"])] = written_address(body["to"])
     return out
 
 
@@ -173,8 +173,8 @@ def _moves_used(after: dict[str, list[Placed[TfObject]]], renames: dict[str, str
         for ds in after.values()
         if ds[0].obj.block_type == "moved"
         and (
-            _address(ds[0].obj.body.get("from")) in renames
-            or _address(ds[0].obj.body.get("to")) in targets
+            written_address(ds[0].obj.body.get("from")) in renames
+            or written_address(ds[0].obj.body.get("to")) in targets
         )
     }
 
@@ -182,7 +182,7 @@ def _moves_used(after: dict[str, list[Placed[TfObject]]], renames: dict[str, str
 def _removed(after: dict[str, list[Placed[TfObject]]]) -> dict[str, Placed[TfObject]]:
     """`removed` blocks of the head module by the address they remove."""
     return {
-        _address(ds[0].obj.body.get("from")): ds[0]
+        written_address(ds[0].obj.body.get("from")): ds[0]
         for ds in after.values()
         if ds[0].obj.block_type == "removed" and ds[0].obj.body.get("from")
     }
@@ -193,7 +193,7 @@ def _destroys(block: TfObject) -> Any:
     return lifecycle.get("destroy", True) if isinstance(lifecycle, dict) else True
 
 
-def _address(value: Any) -> str:
+def written_address(value: Any) -> str:
     """An address as written in a moved/removed block, without spaces (`a[ "x" ]` → `a["x"]`)."""
     text = str(value)
     if text.startswith("${") and text.endswith("}"):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from app.semdiff.common.identity import Placed
+from app.semdiff.terraform.module import written_address
 from app.semdiff.terraform.parse import TfFile
 
 __all__ = ["successor"]
@@ -24,13 +24,6 @@ OBJECTS = frozenset({"resource", "data", "module"})
 SHARED = 0.5
 """Without `moved` blocks, a new directory must declare at least this share of the old one's
 objects at the same addresses to be its successor."""
-
-
-def _address(value: Any) -> str:
-    text = str(value)
-    if text.startswith("${") and text.endswith("}"):
-        text = text[2:-1]
-    return re.sub(r"\s+", "", text)
 
 
 def _objects(files: Sequence[Placed[TfFile]]) -> set[str]:
@@ -48,7 +41,7 @@ def _moved_from(files: Sequence[Placed[TfFile]]) -> set[str]:
     for placed in files:
         for obj in placed.obj.objects.values():
             if obj.block_type == "moved" and obj.body.get("from"):
-                out.add(re.sub(r"\[[^\]]*\]$", "", _address(obj.body["from"])))
+                out.add(re.sub(r"\[[^\]]*\]$", "", written_address(obj.body["from"])))
     return out
 
 

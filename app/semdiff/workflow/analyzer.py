@@ -21,10 +21,11 @@ from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, FileDiff, Op
 from app.core.yamlsafe import YamlDocument, line_of
 from app.semdiff.common.data import diff_tree, read_side
-from app.semdiff.common.structure import KeyChooser, default_list_key
+from app.semdiff.common.structure import KeyChooser, default_list_key, presence_op
 from app.semdiff.workflow.facts import (
     checks_out_code,
     checks_out_pr_head,
+    field_of,
     inherits_secrets,
     script_injections,
     secrets,
@@ -57,7 +58,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     top_b = {k: v for k, v in (before or {}).items() if k != "jobs"}
     top_a = {k: v for k, v in (after or {}).items() if k != "jobs"}
     fields = _diff(top_b, top_a, default_list_key)
-    op = _op(before is not None, after is not None)
+    op = presence_op(before is not None, after is not None)
     if fields or op != "update":
         facts = _with_pr_target(
             file_facts,
@@ -70,7 +71,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
     jobs_a = _jobs(after, head_doc, file.path)
     for job_id in sorted({*jobs_b, *jobs_a}, key=str):
         job_b, job_a = jobs_b.get(job_id), jobs_a.get(job_id)
-        op = _op(job_id in jobs_b, job_id in jobs_a)
+        op = presence_op(job_id in jobs_b, job_id in jobs_a)
         fields = _job_fields(job_b, job_a)
         if not fields and op == "update":
             continue
@@ -88,7 +89,7 @@ def analyze(file: FileDiff, rule: PathRule) -> list[Change]:
 def _job_fields(before: Any, after: Any) -> list[FieldChange]:
     """A job's fields, its `steps` matched by identity (app.semdiff.workflow.steps)."""
     fields = _diff(_without(before, ["steps"]), _without(after, ["steps"]), default_list_key)
-    steps = diff_steps(_get(before, "steps"), _get(after, "steps"), default_list_key)
+    steps = diff_steps(field_of(before, "steps"), field_of(after, "steps"), default_list_key)
     return sorted([*fields, *steps], key=lambda f: f.path)
 
 
@@ -123,14 +124,6 @@ def _jobs(workflow: dict[str, Any] | None, doc: YamlDocument | None, source: str
         line = line_of(doc.node, ("jobs",), key=True) if doc is not None else None
         raise UnparseableError("`jobs` must be a mapping of job ids", file=source, line=line)
     return {str(k): v for k, v in jobs.items()}
-
-
-def _op(in_before: bool, in_after: bool) -> Op:
-    if not in_before:
-        return "create"
-    if not in_after:
-        return "delete"
-    return "update"
 
 
 def _first_line(doc: YamlDocument | None) -> int:
@@ -168,13 +161,13 @@ def _diff(before: Any, after: Any, list_key: KeyChooser) -> list[FieldChange]:
     redacted; in a `secrets:` mapping literal values are redacted and `${{ secrets.X }}`
     references shown (app.core.redact). A trigger `push:` (null) means `push: {}`."""
     plain = ["permissions"]
-    if not isinstance(_get(before, "secrets"), dict) and not isinstance(
-        _get(after, "secrets"), dict
+    if not isinstance(field_of(before, "secrets"), dict) and not isinstance(
+        field_of(after, "secrets"), dict
     ):
         plain.append("secrets")
     out = diff_tree(_without(before, plain), _without(after, plain), list_key=list_key)
     for key in plain:
-        old, new = _get(before, key), _get(after, key)
+        old, new = field_of(before, key), field_of(after, key)
         if isinstance(old, dict | None) and isinstance(new, dict | None) and (old or new):
             b, a = old or {}, new or {}
             out.extend(
@@ -195,10 +188,6 @@ def _without(value: Any, keys: Sequence[str]) -> Any:
     if isinstance(on, dict):
         out["on"] = {k: {} if v is None else v for k, v in on.items()}
     return out
-
-
-def _get(value: Any, key: str) -> Any:
-    return value.get(key) if isinstance(value, dict) else None
 
 
 # -- facts -----------------------------------------------------------------------------------
@@ -222,7 +211,7 @@ def _with_pr_target(
 
 
 def _trigger_facts(workflow: dict[str, Any] | None) -> dict[str, Any]:
-    on = _get(workflow, "on")
+    on = field_of(workflow, "on")
     if isinstance(on, str):
         triggers = [on]
     elif isinstance(on, list):
@@ -255,7 +244,7 @@ def _top_perms(workflow: dict[str, Any] | None) -> Permissions | None:
 
 def _job_perms(job: Any, workflow: dict[str, Any] | None) -> Permissions | None:
     """A job's effective permissions: its own, else the workflow's."""
-    return effective(_get(job, "permissions"), _top_perms(workflow))
+    return effective(field_of(job, "permissions"), _top_perms(workflow))
 
 
 def _scope_facts(

@@ -14,6 +14,7 @@ from app.semdiff.workflow.steps import step_identities
 
 __all__ = [
     "checks_out_pr_head",
+    "field_of",
     "inherits_secrets",
     "script_injections",
     "secrets",
@@ -50,17 +51,18 @@ _PR_HEAD = re.compile(
 _CHECKOUT_COMMAND = re.compile(r"\bgh\s+pr\s+checkout\b|\bgit\s+(?:fetch|checkout)\b.*pull")
 
 
-def _get(value: Any, key: str) -> Any:
+def field_of(value: Any, key: str) -> Any:
+    """`value[key]` of a mapping; None for anything else (workflow YAML may hold any shape)."""
     return value.get(key) if isinstance(value, dict) else None
 
 
 def _jobs(value: Any) -> list[Any]:
-    jobs = _get(value, "jobs")
+    jobs = field_of(value, "jobs")
     return list(jobs.values()) if isinstance(jobs, dict) else [value]
 
 
 def _steps(job: Any) -> list[dict[str, Any]]:
-    steps = _get(job, "steps")
+    steps = field_of(job, "steps")
     return [s for s in steps if isinstance(s, dict)] if isinstance(steps, list) else []
 
 
@@ -86,14 +88,14 @@ def secrets(value: Any) -> set[str]:
 
 def inherits_secrets(value: Any) -> bool:
     """A reusable-workflow call with `secrets: inherit` hands it every secret."""
-    return any(_get(job, "secrets") == "inherit" for job in _jobs(value))
+    return any(field_of(job, "secrets") == "inherit" for job in _jobs(value))
 
 
 def uses(value: Any) -> list[str]:
     """Every `uses:` of a job (reusable workflow) or step, in a job or a whole workflow."""
     out: list[str] = []
     for job in _jobs(value):
-        if isinstance(_get(job, "uses"), str):
+        if isinstance(field_of(job, "uses"), str):
             out.append(job["uses"])
         out.extend(step["uses"] for step in _steps(job) if isinstance(step.get("uses"), str))
     return out
@@ -125,7 +127,7 @@ def script_injections(value: Any) -> list[str]:
         for label, step in zip(step_identities(steps), steps, strict=True):
             scripts = [step.get("run")]
             if _action(step) == "actions/github-script":
-                scripts.append(_get(step.get("with"), "script"))
+                scripts.append(field_of(step.get("with"), "script"))
             for script in scripts:
                 for expression in _EXPRESSION.findall(script if isinstance(script, str) else ""):
                     for match in _UNTRUSTED.finditer(expression):
@@ -140,7 +142,7 @@ def checks_out_pr_head(value: Any) -> bool:
         for step in _steps(job):
             if _action(step) == "actions/checkout":
                 options = step.get("with")
-                wanted = [_get(options, "ref"), _get(options, "repository")]
+                wanted = [field_of(options, "ref"), field_of(options, "repository")]
                 if any(isinstance(w, str) and _PR_HEAD.search(w) for w in wanted):
                     return True
             script = step.get("run")
@@ -158,7 +160,7 @@ def checks_out_code(value: Any) -> bool:
     """A step checks out or fetches any code (`actions/checkout`, `git clone`…): under
     `pull_request_target`, a job that checks out nothing runs no code from the pull request."""
     for job in _jobs(value):
-        if _get(job, "uses"):
+        if field_of(job, "uses"):
             return True  # a reusable workflow may check out anything
         for step in _steps(job):
             if _action(step) == "actions/checkout":

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from app.gate.deploy_decision import RecordedMerge
 from app.store.audit.chain import MERGE_KINDS
+from app.store.audit.stream import payload_text
 from app.store.tables import EVENTS, AuditEvent
 
 KIND = "deployment_decision"
@@ -136,7 +137,7 @@ def recorded_merges(engine: Engine, repo: str, shas: Iterable[str]) -> dict[str,
     wanted = sorted(set(shas))
     rows: list[AuditEvent] = []
     with engine.connect() as conn:
-        commit = _merge_commit_sha(conn.dialect.name)
+        commit = payload_text(conn.dialect.name, "merge_commit_sha")
         for start in range(0, len(wanted), CHUNK):
             stmt = sa.select(EVENTS).where(
                 EVENTS.c.kind.in_(MERGE_KINDS),
@@ -177,15 +178,6 @@ def _reviewed_seqs(conn: sa.Connection, repo: str, bypass_seqs: list[int]) -> se
         if seq in wanted:
             found.add(int(seq))
     return found
-
-
-def _merge_commit_sha(dialect: str) -> sa.ColumnElement[str]:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        value: sa.ColumnElement[str] = sa.cast(EVENTS.c.payload, JSONB)["merge_commit_sha"].astext
-        return value
-    return sa.cast(sa.func.json_extract(EVENTS.c.payload, "$.merge_commit_sha"), sa.String)
 
 
 def export_lines(

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.errors import UsageError
+from app.core.report import Waiver
 from app.store.audit.chain import MERGE_KINDS
 from app.store.audit.deployments import DeploymentEvidence, deployments_of
 from app.store.audit.store import events_for_pr
@@ -56,14 +57,9 @@ class ApprovalEvidence(_Model):
     why_not: str = ""
 
 
-class WaiverEvidence(_Model):
+class WaiverEvidence(Waiver):
     """A waiver in force at the merged head: a finding a named person took out of the tier."""
 
-    rule: str
-    address: str | None = None
-    by: str
-    team: str | None = None
-    reason: str
     at: str
     expires_at: str
     findings: int

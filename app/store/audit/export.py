@@ -30,23 +30,13 @@ from app.core.csvcell import neutralise_cell
 from app.core.moments import aware_utc
 from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, body_text, iso_utc
 from app.store.audit.records import MERGE_FIELDS
-from app.store.audit.stream import count_events, iso_text, stream_events
+from app.store.audit.stream import count_events, iso_text, payload_text, stream_events
 from app.store.audit.verify import CHAIN_FIELDS, csv_cell
 from app.store.tables import EVENTS
 
 Format = Literal["jsonl", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "csv")
 CSV_COLUMNS: tuple[str, ...] = (*CHAIN_FIELDS, *MERGE_FIELDS, "event")
-
-
-def tier_text(dialect: str) -> sa.ColumnElement[str]:
-    """A merge record's tier as text (`"2"`, `"blocked"`), read from the stored payload."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
-        tier: sa.ColumnElement[str] = sa.cast(EVENTS.c.payload, JSONB)["tier"].astext
-        return tier
-    return sa.cast(sa.func.json_extract(EVENTS.c.payload, "$.tier"), sa.String)
 
 
 def _conditions(
@@ -65,7 +55,7 @@ def _conditions(
     if run_id is not None:
         conditions.append(EVENTS.c.run_id == run_id)
     if tier is not None:
-        conditions.append(tier_text(dialect) == tier)
+        conditions.append(payload_text(dialect, "tier") == tier)
     if since is not None:
         conditions.append(EVENTS.c.occurred_at >= aware_utc(since))
     if until is not None:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.agentops.reverts import RevertRefs
 from app.core.models import Severity
-from app.core.report import Finding, Tier
+from app.core.report import Finding, Tier, Waiver
 
 
 class _Record(BaseModel):
@@ -91,14 +91,9 @@ class MergeApproval(_Record):
     commit: str | None = None
 
 
-class MergeWaiver(_Record):
+class MergeWaiver(Waiver):
     """A waiver in force at the merged head (`waiver` event): who took which rule off the tier."""
 
-    rule: str
-    address: str | None = None
-    by: str
-    team: str | None = None
-    reason: str
     expires_at: str
 
 

@@ -45,6 +45,17 @@ def _iso_column(dialect: str) -> sa.ColumnElement[str]:
     return sa.type_coerce(EVENTS.c.occurred_at, sa.String()).label("occurred_iso")
 
 
+def payload_text(dialect: str, key: str) -> sa.ColumnElement[str]:
+    """A top-level field of the stored payload as text (`"2"`, `"blocked"`, a SHA), read by the
+    database so rows can be filtered on it: PostgreSQL through JSONB, SQLite `json_extract`."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        value: sa.ColumnElement[str] = sa.cast(EVENTS.c.payload, JSONB)[key].astext
+        return value
+    return sa.cast(sa.func.json_extract(EVENTS.c.payload, f"$.{key}"), sa.String)
+
+
 def iso_text(value: str) -> str:
     """`occurred_iso` from either database as iso_utc(occurred_at)."""
     if value.endswith("Z"):
