@@ -141,7 +141,7 @@ def bucket_value(bucket: int) -> float:
     """What a bucket reads back as: its geometric middle, in seconds (0 for bucket 0)."""
     if bucket <= 0:
         return 0.0
-    return round(2 ** ((bucket - 0.5) / BUCKETS_PER_DOUBLING), 3)
+    return float(2 ** ((bucket - 0.5) / BUCKETS_PER_DOUBLING))
 
 
 def histogram_percentile(histogram: Mapping[int, int], q: float) -> float | None:

@@ -11,6 +11,7 @@ the chain, read by the scorecards (the pure arithmetic is app/agentops/aggregate
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
@@ -53,6 +54,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "rule": ("rule",),
 }
 CHUNK = 5_000
+DAY_KEYS = ("agent_id", "rule_class", "day")
 Key = tuple[str, int]
 
 
@@ -169,11 +171,14 @@ def _state_row(key: Key, s: agg.PrState) -> dict[str, Any]:
     }
 
 
+_STATE_OF = sa.select(AGENT_PR_STATE).where(
+    AGENT_PR_STATE.c.repo == sa.bindparam("repo"),
+    AGENT_PR_STATE.c.pr_number == sa.bindparam("pr"),
+)
+
+
 def _load_state(conn: Connection, key: Key) -> agg.PrState:
-    t = AGENT_PR_STATE.c
-    found = conn.execute(
-        sa.select(AGENT_PR_STATE).where(t.repo == key[0], t.pr_number == key[1])
-    ).first()
+    found = conn.execute(_STATE_OF, {"repo": key[0], "pr": key[1]}).first()
     return _state(found) if found is not None else agg.PrState()
 
 
@@ -192,54 +197,58 @@ def _candidates(conn: Connection, fact: MergeFact) -> list[tuple[Key, agg.PrStat
     return [((r.repo, int(r.pr_number)), _state(r)) for r in rows]
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    if conn.dialect.name == "postgresql":
+def _insert(dialect: str, table: sa.Table) -> Any:
+    if dialect == "postgresql":
         return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"aggregates need SQLite or PostgreSQL, not {conn.dialect.name}")
+    raise NotImplementedError(f"aggregates need SQLite or PostgreSQL, not {dialect}")
 
 
-def _add(conn: Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
-    """Upsert rows adding their counters to what is stored (`x = x + excluded.x`; the MAXED
-    ones `x = max(x, excluded.x)`)."""
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    greatest = sa.func.greatest if conn.dialect.name == "postgresql" else sa.func.max
+@functools.cache
+def _adding(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """The upsert adding a row's counters to what is stored (`x = x + excluded.x`; the MAXED
+    ones `x = max(x, excluded.x)`). Built once per dialect and table: building it per append
+    cost more than running it."""
+    stmt = _insert(dialect, table)
+    greatest = sa.func.greatest if dialect == "postgresql" else sa.func.max
     set_ = {
-        c: greatest(table.c[c], getattr(stmt.excluded, c))
-        if c in agg.MAXED
-        else table.c[c] + getattr(stmt.excluded, c)
-        for c in rows[0]
-        if c not in keys
+        c.name: greatest(c, stmt.excluded[c.name])
+        if c.name in agg.MAXED
+        else c + stmt.excluded[c.name]
+        for c in table.c
+        if c.name not in keys
     }
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=set_)
-    conn.execute(stmt, rows)
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+
+
+@functools.cache
+def _replacing(dialect: str) -> Any:
+    """The upsert writing a PR's state over what is stored."""
+    stmt = _insert(dialect, AGENT_PR_STATE)
+    keys = ("repo", "pr_number")
+    set_ = {c.name: stmt.excluded[c.name] for c in AGENT_PR_STATE.c if c.name not in keys}
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
 
 
 def write(conn: Connection, inc: agg.Increments) -> None:
     """Apply one fact's increments (counters added, PR states replaced)."""
-    _add(conn, AGENT_DAY, ["agent_id", "rule_class", "day"], _day_rows(inc.counts))
-    lat = [
-        {"agent_id": a, "rule_class": c, "day": d, "bucket": b, "n": n}
-        for (a, c, d, b), n in inc.latency.items()
-    ]
-    _add(conn, AGENT_DAY_LATENCY, ["agent_id", "rule_class", "day", "bucket"], lat)
-    waived = [{"agent_id": a, "day": d, "rule": r, "n": n} for (a, d, r), n in inc.waivers.items()]
-    _add(conn, AGENT_DAY_WAIVER, ["agent_id", "day", "rule"], waived)
+    dialect = conn.dialect.name
+    if inc.counts:
+        conn.execute(_adding(dialect, AGENT_DAY, DAY_KEYS), _day_rows(inc.counts))
+    if inc.latency:
+        lat = [
+            {"agent_id": a, "rule_class": c, "day": d, "bucket": b, "n": n}
+            for (a, c, d, b), n in inc.latency.items()
+        ]
+        conn.execute(_adding(dialect, AGENT_DAY_LATENCY, (*DAY_KEYS, "bucket")), lat)
+    if inc.waivers:
+        rows = [
+            {"agent_id": a, "day": d, "rule": r, "n": n} for (a, d, r), n in inc.waivers.items()
+        ]
+        conn.execute(_adding(dialect, AGENT_DAY_WAIVER, ("agent_id", "day", "rule")), rows)
     if inc.states:
-        stmt = _insert(conn, AGENT_PR_STATE)
-        keys = ("repo", "pr_number")
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={
-                c.name: getattr(stmt.excluded, c.name)
-                for c in AGENT_PR_STATE.c
-                if c.name not in keys
-            },
-        )
-        conn.execute(stmt, [_state_row(k, s) for k, s in inc.states.items()])
+        conn.execute(_replacing(dialect), [_state_row(k, s) for k, s in inc.states.items()])
 
 
 def _day_rows(counts: Mapping[agg.RowKey, agg.Counts]) -> list[dict[str, Any]]:
