@@ -1,6 +1,6 @@
 """Scorecards from the daily aggregates vs the full scan, on bench/scorecard.py's busy store.
 
-    python bench/aggregates.py [--events N] [--json]
+    python bench/aggregates.py [--events N] [--postgres URL] [--json]
 
 Loads the store (bulk, as bench/scorecard.py does), rebuilds the aggregates from the chain
 (timed: what `countersign audit rebuild-aggregates` and migration 0004 cost), then, median of 3
@@ -16,6 +16,7 @@ It checks that both paths give the same scorecards (latency within its 2.2 %).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import tempfile
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.agentops.scorecard import Scorecard, Window  # noqa: E402
+from app.demo.loadkit import temporary_schema  # noqa: E402
 from app.store.audit import aggregates, store  # noqa: E402
 from app.store.audit.agent_events import agent_scorecards, scan_scorecards  # noqa: E402
 from app.store.db import make_engine, upgrade  # noqa: E402
@@ -73,10 +75,13 @@ def _appends(engine: sa.Engine) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--postgres", help="a PostgreSQL URL: run in a throwaway schema there")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         url = f"sqlite:///{Path(tmp) / 'aggregates.db'}"
+        if args.postgres:
+            url = stack.enter_context(temporary_schema(args.postgres, prefix="bench"))
         upgrade(url)
         engine = make_engine(url)
         count = load(engine, args.events)
@@ -90,7 +95,9 @@ def main() -> None:
 
         def bare() -> list[Any]:
             with engine.connect() as conn:
-                since = (NOW - timedelta(days=30)).replace(tzinfo=None)
+                since = NOW - timedelta(days=30)
+                if engine.dialect.name == "sqlite":
+                    since = since.replace(tzinfo=None)
                 return list(conn.execute(query, {"since": since}))
 
         bare_wall, _cpu, _ = timed(bare)
@@ -103,6 +110,7 @@ def main() -> None:
             aggregates.record = real  # type: ignore[assignment]
         engine.dispose()
     result = {
+        "database": url.split(":", 1)[0],
         "events": count,
         "rebuild_wall_s": round(rebuild_wall, 2),
         "rebuild_rows": rebuilt.rows,

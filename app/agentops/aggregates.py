@@ -21,7 +21,8 @@ the window of its first evaluation. Approval latency goes into a log-bucketed hi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -68,30 +69,23 @@ class Counts:
     the written costs would; merged by max, not added (MAXED)."""
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(*(_combine(n, getattr(self, n), getattr(other, n)) for n in COUNTERS))
+        a, b = _values(self), _values(other)
+        return Counts(*(max(x, y) if m else x + y for x, y, m in zip(a, b, _IS_MAX, strict=True)))
 
     def __sub__(self, other: Counts) -> Counts:
         """The change from `other` to self (a max only grows: the larger side stays)."""
-        return Counts(
-            *(
-                max(getattr(self, n), getattr(other, n))
-                if n in MAXED
-                else getattr(self, n) - getattr(other, n)
-                for n in COUNTERS
-            )
-        )
+        a, b = _values(self), _values(other)
+        return Counts(*(max(x, y) if m else x - y for x, y, m in zip(a, b, _IS_MAX, strict=True)))
 
     def __bool__(self) -> bool:
-        return any(getattr(self, n) for n in COUNTERS)
+        return any(_values(self))
 
 
 COUNTERS: tuple[str, ...] = tuple(f.name for f in fields(Counts))
 MAXED: frozenset[str] = frozenset({"cost_places"})
 """Counters combined by max (across events, days and rows) rather than added."""
-
-
-def _combine(name: str, a: int, b: int) -> int:
-    return max(a, b) if name in MAXED else a + b
+_IS_MAX: tuple[bool, ...] = tuple(n in MAXED for n in COUNTERS)
+_values: Callable[[Counts], tuple[int, ...]] = operator.attrgetter(*COUNTERS)
 
 
 RowKey = tuple[str, str, date]
@@ -182,7 +176,14 @@ def _pr_counts(state: PrState) -> dict[RowKey, Counts]:
     return {(state.agent_id, cls, state.day): one for cls in (ALL, *sorted(state.classes))}
 
 
+def _counted(s: PrState) -> tuple[object, ...]:
+    """What of a PR's state its counters show (most re-evaluations change none of it)."""
+    return (s.agent_id, s.day, s.classes, s.conclusion == "failure", s.blocked, s.named)
+
+
 def _delta(old: PrState, new: PrState) -> dict[RowKey, Counts]:
+    if _counted(old) == _counted(new):
+        return {}
     before, after = _pr_counts(old), _pr_counts(new)
     out: dict[RowKey, Counts] = {}
     for key in before.keys() | after.keys():
