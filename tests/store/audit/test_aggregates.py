@@ -4,7 +4,9 @@ migration, and giving the full scan's scorecards."""
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from app.store.audit.aggregates import rebuild, rebuild_aggregates
 from app.store.db import make_engine, upgrade
 from tests.store.audit.aggregate_history import START, Op, histories, write
 
+ROOT = Path(__file__).resolve().parents[3]
 Tables = dict[str, set[tuple[Any, ...]]]
 COUNTERS_START = 3  # agent_day: agent_id, rule_class, day, then the counters
 
@@ -182,3 +185,28 @@ def test_aggregate_scorecards_equal_the_full_scan_over_whole_lifetimes(
     assert docs.cost_usd == "0.40" and docs.reverted_prs == ("acme/web#1",)
     infra = next(c for c in cards if c.agent_id == "infra-bot" and c.rule_class is None)
     assert (infra.merged, infra.bypassed, infra.reverted, infra.analyze_calls) == (2, 1, 1, 1)
+
+
+def test_concurrent_writers_lose_no_increment(
+    db_engine: sa.Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))  # spawned children import tests.store.audit.*
+    from tests.store.audit._aggregate_workers import append_ops
+
+    writers, per_writer = 4, 45
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(writers)
+    processes = [
+        context.Process(target=append_ops, args=(db_url, w, per_writer, barrier))
+        for w in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0] * writers
+    kept, rebuilt = kept_and_rebuilt(db_engine)
+    assert kept == rebuilt
+    prs = writers * per_writer // 3
+    (card, _pricing) = agent_scorecards(db_engine, Window(START, START + timedelta(days=1)))
+    assert (card.evaluated, card.failed, card.merged, card.cost_usd) == (prs, 0, prs, "6.00")
