@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
@@ -30,7 +30,6 @@ from decimal import Decimal
 from app.agentops.facts import (
     AnalyzeCallFact,
     EvaluationFact,
-    Fact,
     MergeFact,
     WaiverFact,
     rule_class,
@@ -231,12 +230,9 @@ def on_merge(
         cost_places=cost_places(fact.cost_usd) if fact.cost_usd is not None else 0,
     )
     out = Increments(dict(_merge_rows(fact, counts)), {}, {}, {})
-    if (
-        fact.last_approval_at is not None
-        and fact.head_first_evaluated_at is not None
-        and (fact.agent_id)
-    ):
-        wait = max(0.0, (fact.last_approval_at - fact.head_first_evaluated_at).total_seconds())
+    approved, first = fact.last_approval_at, fact.head_first_evaluated_at
+    if fact.agent_id and approved is not None and first is not None:
+        wait = max(0.0, (approved - first).total_seconds())
         bucket = latency_bucket(wait)
         for agent, cls, day in _merge_rows(fact, counts):
             out.latency[(agent, cls, day, bucket)] = 1
@@ -284,8 +280,3 @@ def on_other(fact: AnalyzeCallFact | WaiverFact) -> Increments:
         return Increments({(fact.agent_id, ALL, day): Counts(analyze_calls=1)}, {}, {}, {})
     rows = {(fact.agent_id, cls, day): Counts(waived=1) for cls in (ALL, rule_class(fact.rule))}
     return Increments(rows, {}, {(fact.agent_id, day, fact.rule): 1}, {})
-
-
-def facts_in_order(facts: Iterable[Fact]) -> Iterator[Fact]:
-    """Facts sorted by chain seq (the fold's order)."""
-    return iter(sorted(facts, key=lambda f: f.seq))
