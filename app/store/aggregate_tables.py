@@ -74,7 +74,7 @@ AGENT_PR_STATE = sa.Table(
     sa.Column("reverted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_agent_pr_state_pr", "pr_number"),
     sa.Index("ix_agent_pr_state_merge_sha", "merge_sha"),
-    sa.Index("ix_agent_pr_state_reverted", "merge_agent", "reverted", "merge_day"),
+    sa.Index("ix_agent_pr_state_reverted", "reverted", "merge_day"),
 )
 
 AGGREGATE_TABLES = (AGENT_DAY, AGENT_DAY_LATENCY, AGENT_DAY_WAIVER, AGENT_PR_STATE)

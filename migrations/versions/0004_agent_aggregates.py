@@ -91,9 +91,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_agent_pr_state_pr", "agent_pr_state", ["pr_number"])
     op.create_index("ix_agent_pr_state_merge_sha", "agent_pr_state", ["merge_sha"])
-    op.create_index(
-        "ix_agent_pr_state_reverted", "agent_pr_state", ["merge_agent", "reverted", "merge_day"]
-    )
+    op.create_index("ix_agent_pr_state_reverted", "agent_pr_state", ["reverted", "merge_day"])
     from app.store.audit.aggregates import rebuild
 
     rebuild(op.get_bind())

@@ -72,7 +72,10 @@ def _reverted(
     t = AGENT_PR_STATE.c
     first, last = days_of(window)
     query = sa.select(t.repo, t.pr_number, t.merge_agent, t.merge_classes).where(
-        t.reverted.is_(True), t.merge_day >= first, t.merge_day < last, t.merge_agent.is_not(None)
+        t.reverted == sa.true(),
+        t.merge_day >= first,
+        t.merge_day < last,
+        t.merge_agent.is_not(None),
     )
     if agent_id is not None:
         query = query.where(t.merge_agent == agent_id)
