@@ -35,6 +35,7 @@ from app.core.models import Change, FieldChange  # noqa: E402
 from app.core.report import AgentInfo, ApprovalRecord, ApprovalStatus, Finding, Report, Risk  # noqa: E402
 from app.store.audit.agent_events import agent_scorecards  # noqa: E402
 from app.store.audit.agent_record import agent_history  # noqa: E402
+from app.store.audit.aggregates import rebuild_aggregates  # noqa: E402
 from app.store.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
 from app.store.audit.records import EvaluationRecord, MergeRecord  # noqa: E402
 from app.store.db import make_engine, upgrade  # noqa: E402
@@ -114,6 +115,7 @@ def load(engine: sa.Engine, total: int) -> int:
     with engine.begin() as conn:
         conn.execute(sa.insert(EVENTS), rows)
         conn.execute(sa.update(HEAD).where(HEAD.c.id == 1).values(seq=seq, hash=prev))
+    rebuild_aggregates(engine)  # a bulk load skips `append`, so it rebuilds what append keeps
     return seq
 
 

@@ -31,6 +31,7 @@ app = typer.Typer(
 def _mount_groups() -> None:
     """Each command group lives in a module of its own; this is the one place that mounts them."""
     from app.cli.agents import agents_app
+    from app.cli.aggregates import rebuild_aggregates_command
     from app.cli.audit import audit_app, db_app
     from app.cli.deployments import deployments_app
     from app.cli.mcp import mcp_command
@@ -42,6 +43,7 @@ def _mount_groups() -> None:
     app.add_typer(policy_app, name="policy")
     app.add_typer(retention_app, name="retention")
     app.add_typer(audit_app, name="audit")
+    audit_app.command("rebuild-aggregates")(rebuild_aggregates_command)
     app.add_typer(db_app, name="db")
     app.add_typer(agents_app, name="agents")
     app.command("replay")(replay_command)

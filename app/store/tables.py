@@ -131,3 +131,5 @@ EVENTS = cast(sa.Table, AuditEvent.__table__)  # type: ignore[attr-defined]
 HEAD = cast(sa.Table, AuditHead.__table__)  # type: ignore[attr-defined]
 DELIVERIES = cast(sa.Table, Delivery.__table__)  # type: ignore[attr-defined]
 PLANS = cast(sa.Table, StoredPlan.__table__)  # type: ignore[attr-defined]
+
+import app.store.aggregate_tables  # noqa: E402, F401  (the scorecard aggregates' tables, 0004)

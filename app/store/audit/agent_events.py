@@ -318,7 +318,18 @@ def read_facts(
 def agent_scorecards(
     engine: Engine, window: Window, *, agent_id: str | None = None, by_class: bool = True
 ) -> list[Scorecard]:
-    """Scorecards over the window, read from the store (the CLI, metrics and console use it)."""
+    """Scorecards over the window's UTC days, read from the daily aggregates (the CLI, metrics,
+    MCP and console use it; app/store/audit/aggregate_reads.py)."""
+    from app.store.audit.aggregate_reads import aggregate_scorecards
+
+    return aggregate_scorecards(engine, window, agent_id=agent_id, by_class=by_class)
+
+
+def scan_scorecards(
+    engine: Engine, window: Window, *, agent_id: str | None = None, by_class: bool = True
+) -> list[Scorecard]:
+    """Scorecards over the exact window from every event in it: the definition the aggregates
+    are tested against (reads the whole window, linear in the store)."""
     facts = read_facts(engine, window, agent_id=agent_id, by_class=by_class)
     cards = scorecards(facts, window, by_class=by_class)
     return [c for c in cards if agent_id is None or c.agent_id == agent_id]

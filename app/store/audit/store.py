@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import DatabaseNotReady
 from app.runtime import telemetry
+from app.store.audit import aggregates
 from app.store.audit.chain import (
     MERGE_KINDS,
     EventFields,
@@ -193,6 +194,7 @@ def _append_locked(
         "hash": digest,
     }
     conn.execute(sa.insert(EVENTS).values(**row))
+    aggregates.record(conn, aggregates.Row(seq, kind, moment, **filters), data)
     if kind in MERGE_KINDS:
         merge_count, merge_hash = merge_count + 1, digest
     conn.execute(
