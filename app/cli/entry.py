@@ -11,6 +11,7 @@ holds the option table here to the Typer command's.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import re
 import sys
@@ -79,6 +80,10 @@ def _analyze(params: dict[str, object]) -> None:
     route_stdlib_logging()
     try:
         _echo(run_analyze(**params))  # type: ignore[arg-type]
+        # The report is out. Interpreter shutdown then runs full garbage collections over the
+        # ~40,000 objects of the loaded modules, a fifth of the run's CPU; frozen objects are
+        # not traversed (nothing here waits on a finalizer: output is flushed, files closed).
+        gc.freeze()
     except UsageError as exc:
         stderr().print(f"[red]error:[/red] {exc}", highlight=False)
         raise SystemExit(2) from None

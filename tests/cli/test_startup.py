@@ -64,3 +64,21 @@ def test_the_console_script_is_the_plain_entry() -> None:
 
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert pyproject["project"]["scripts"]["countersign"] == "app.cli.entry:main"
+
+
+def test_a_plain_analyze_leaves_its_objects_out_of_shutdown_collections(tmp_path: Path) -> None:
+    """Interpreter shutdown's full collections were a fifth of a pre-flight's CPU (BENCHMARKS.md);
+    the plain entry freezes the heap once the report is out."""
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    probe = (
+        "import contextlib, gc, io, sys\n"
+        f"sys.argv = ['countersign', 'analyze', '--diff', {str(diff)!r}]\n"
+        "from app.cli.entry import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main()\n"
+        "print(gc.get_freeze_count())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.split()[-1]) > 10_000
