@@ -68,7 +68,7 @@ def test_the_console_script_is_the_plain_entry() -> None:
 
 def test_a_plain_analyze_leaves_its_objects_out_of_shutdown_collections(tmp_path: Path) -> None:
     """Interpreter shutdown's full collections were a fifth of a pre-flight's CPU (BENCHMARKS.md);
-    the plain entry freezes the heap once the report is out."""
+    the plain entry freezes the gate's modules once imported, and the heap once the report is out."""
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
     probe = (
@@ -77,8 +77,10 @@ def test_a_plain_analyze_leaves_its_objects_out_of_shutdown_collections(tmp_path
         "from app.cli.entry import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main()\n"
-        "print(gc.get_freeze_count())\n"
+        "print(gc.isenabled(), gc.get_freeze_count())\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert int(proc.stdout.split()[-1]) > 10_000
+    enabled, frozen = proc.stdout.split()[-2:]
+    assert enabled == "True"  # paused for the gate's imports only
+    assert int(frozen) > 10_000
