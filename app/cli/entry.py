@@ -10,6 +10,7 @@ holds the option table here to the Typer command's.
 
 from __future__ import annotations
 
+import codecs
 import errno
 import gc
 import os
@@ -127,8 +128,15 @@ def _unexpected(exc: Exception) -> None:
 
 
 def _echo(text: str) -> None:
-    """click's `echo` for one string on stdout: a newline, colours stripped off a terminal."""
-    if not sys.stdout.isatty():
+    """click's `echo` for one string on stdout: a newline, colours stripped off a terminal, and
+    UTF-8 where the stream says ASCII (a misconfigured locale; click writes UTF-8 there too)."""
+    out = sys.stdout
+    if not out.isatty():
         text = _ANSI.sub("", text)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    if codecs.lookup(out.encoding or "ascii").name == "ascii":
+        out.flush()
+        out.buffer.write((text + "\n").encode("utf-8", "replace"))
+        out.buffer.flush()
+        return
+    out.write(text + "\n")
+    out.flush()

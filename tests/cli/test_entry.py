@@ -4,6 +4,7 @@ everything else to Typer, and prints what the Typer command prints."""
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -74,17 +75,23 @@ def test_anything_else_goes_to_typer(args: list[str]) -> None:
     assert plain_analyze(args) is None
 
 
-def run(entry: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(entry: str, *args: str, encoding: str = "utf-8") -> subprocess.CompletedProcess[str]:
     code = f"import sys; sys.argv[1:] = {list(args)!r}; from {entry} import main; main()"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
 
 
-@pytest.mark.parametrize("fmt", ["json", "markdown", "sarif"])
-def test_plain_and_typer_print_the_same(tmp_path: Path, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "encoding"),
+    [("json", "utf-8"), ("markdown", "utf-8"), ("sarif", "utf-8"), ("markdown", "ascii")],
+)
+def test_plain_and_typer_print_the_same(tmp_path: Path, fmt: str, encoding: str) -> None:
+    """Byte for byte, also where the locale says ASCII and the Markdown is not (`·`, `—`)."""
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
     args = ("analyze", "--diff", str(diff), "--format", fmt, "--author", "infra-bot[bot]")
-    plain, through_typer = run("app.cli.entry", *args), run("app.cli.main", *args)
+    plain = run("app.cli.entry", *args, encoding=encoding)
+    through_typer = run("app.cli.main", *args, encoding=encoding)
     assert plain.returncode == through_typer.returncode == 0, plain.stderr + through_typer.stderr
     assert plain.stdout == through_typer.stdout
     assert "main.tf" in plain.stdout
