@@ -36,6 +36,7 @@ OPTIONS: dict[str, str] = {
     "--plan-dir": "plan_dir",
 }
 PATHS = frozenset({"repo", "rules_dir", "policies_dir", "plan"})
+_COMPLETION = "_COUNTERSIGN_COMPLETE"  # click's shell-completion request for `countersign`
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what click's echo strips when not on a terminal
 
 
@@ -62,7 +63,8 @@ def plain_analyze(args: list[str]) -> dict[str, object] | None:
 def main() -> None:
     """Console entry: the plain path for a plain `analyze`, else the Typer application."""
     argv = sys.argv[1:]
-    params = plain_analyze(argv[1:]) if argv[:1] == ["analyze"] else None
+    plain = argv[:1] == ["analyze"] and _COMPLETION not in os.environ  # a shell asks Typer
+    params = plain_analyze(argv[1:]) if plain else None
     if params is None:
         from app.cli.main import main as typer_main
 

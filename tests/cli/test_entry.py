@@ -111,3 +111,16 @@ def test_plain_and_typer_fail_the_same(args: tuple[str, ...]) -> None:
     assert plain.returncode == through_typer.returncode != 0
     assert plain.stderr == through_typer.stderr
     assert plain.stdout == through_typer.stdout == ""
+
+
+def test_a_shell_completion_request_goes_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """click answers `_COUNTERSIGN_COMPLETE=…` before reading arguments; the plain path must not."""
+    monkeypatch.setenv("_COUNTERSIGN_COMPLETE", "bash_complete")
+    monkeypatch.setenv("COMP_WORDS", "countersign analyze --")
+    monkeypatch.setenv("COMP_CWORD", "2")
+    monkeypatch.setattr(sys, "argv", ["countersign", "analyze", "--diff", "/nonexistent"])
+    from app.cli.entry import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code != 2  # not the plain path's "cannot read /nonexistent" usage error
