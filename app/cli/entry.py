@@ -135,10 +135,11 @@ def _echo(text: str) -> None:
     out = sys.stdout
     if not out.isatty():
         text = _ANSI.sub("", text)
-    if codecs.lookup(out.encoding or "ascii").name == "ascii":
+    buffer = getattr(out, "buffer", None)  # None: not over bytes (a StringIO), written as is
+    if buffer is not None and codecs.lookup(out.encoding or "ascii").name == "ascii":
         out.flush()
-        out.buffer.write((text + "\n").encode("utf-8", "replace"))
-        out.buffer.flush()
+        buffer.write((text + "\n").encode("utf-8", "replace"))
+        buffer.flush()
         return
     out.write(text + "\n")
     out.flush()
