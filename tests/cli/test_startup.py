@@ -84,3 +84,14 @@ def test_a_plain_analyze_leaves_its_objects_out_of_shutdown_collections(tmp_path
     enabled, frozen = proc.stdout.split()[-2:]
     assert enabled == "True"  # paused for the gate's imports only
     assert int(frozen) > 10_000
+
+
+def test_python_dash_m_app_cli_is_the_console_script(tmp_path: Path) -> None:
+    diff = tmp_path / "change.diff"
+    diff.write_text(DIFF)
+    cli = [sys.executable, "-m", "app.cli"]
+    proc = subprocess.run([*cli, "analyze", "--diff", str(diff)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["schema_version"] == 1
+    usage = subprocess.run([*cli, "analyze", "--format", "xml"], capture_output=True, text=True)
+    assert usage.returncode == 2  # Typer's refusal, through the same entry
