@@ -35,13 +35,11 @@ from app.core.report import (
 from app.core.snapshot import PullRequestSnapshot
 from app.gate.approval_stage import check_approvals
 from app.gate.approvals import PriorEvaluation
-from app.gate.freeze import ExceptionGrant
 from app.gate.plan_freshness import split_fresh
 from app.gate.plan_trust import judge_plans
 from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
 from app.gate.tuning import tune
-from app.gate.waivers import WaiverGrant
 from app.policy import PolicyEngine, summarize
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.risk.allowlist import allowlist_findings
@@ -49,6 +47,8 @@ from app.semdiff import analyze_files, merge_plans, plan_changes, plan_status, w
 
 if TYPE_CHECKING:  # the agent's record is read only for an agent's change (`decide_policy`)
     from app.agentops.history import AgentHistory
+    from app.gate.freeze import ExceptionGrant
+    from app.gate.waivers import WaiverGrant
 
 
 @dataclass(frozen=True)

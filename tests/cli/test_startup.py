@@ -18,6 +18,13 @@ HEAVY = (
     "httpx",
     "typer",
 )
+UNUSED = (
+    "app.agentops",  # the agent's record: read for an agent's change only
+    "app.gate.waivers",  # waivers and freezes: loaded when a PR or repo has some
+    "app.gate.freeze",
+    "app.gate.commands",
+    "codeowners",  # when the repository has a CODEOWNERS file
+)
 DIFF = '--- a/main.tf\n+++ b/main.tf\n@@ -1,3 +1,3 @@\n resource "aws_s3_bucket" "logs" {\n-  bucket = "a"\n+  bucket = "b"\n }\n'
 
 
@@ -27,8 +34,8 @@ def loaded_after(code: str) -> dict[str, object]:
         f"{code}\n"
         f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))\n"
         "risk = sorted(m for m in sys.modules if m.startswith('app.risk'))\n"
-        "agentops = sorted(m for m in sys.modules if m.startswith('app.agentops'))\n"
-        "print(json.dumps({'heavy': heavy, 'risk': risk, 'agentops': agentops}))\n"
+        f"unused = sorted(m for m in sys.modules if m.startswith({UNUSED!r}))\n"
+        "print(json.dumps({'heavy': heavy, 'risk': risk, 'unused': unused}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -50,7 +57,7 @@ def test_analyze_loads_no_typer_settings_console_sql_or_http_stack(tmp_path: Pat
     )
     loaded = loaded_after(run)
     assert loaded["heavy"] == []
-    assert loaded["agentops"] == []  # the agent's record is read for an agent's change only
+    assert loaded["unused"] == []  # see UNUSED
 
 
 def test_config_does_not_import_the_risk_engine() -> None:
