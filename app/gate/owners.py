@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from codeowners import CodeOwners, path_to_regex
+if TYPE_CHECKING:  # the library loads when a repository has a CODEOWNERS file to read
+    from codeowners import CodeOwners
 
 MAX_CODEOWNERS_BYTES = 3 * 1024 * 1024
 """GitHub ignores a CODEOWNERS file over 3 MB; so do we (and say so)."""
@@ -58,6 +60,8 @@ def _check_line(tokens: list[str]) -> str | None:
         return "negation patterns (`!`) are not supported in CODEOWNERS; remove the line"
     if "[" in pattern.replace("\\[", "") or "]" in pattern.replace("\\]", ""):
         return "character ranges (`[...]`) are not supported in CODEOWNERS; list the paths instead"
+    from codeowners import path_to_regex
+
     try:
         path_to_regex(pattern.replace("\\ ", " "))
     except (ValueError, re.error) as exc:
@@ -97,6 +101,8 @@ class CodeOwnersMap:
                 return cls(source=source, problems=(problem,))
         if len(text.encode("utf-8", "surrogatepass")) > MAX_CODEOWNERS_BYTES:
             return cls._too_big(source)
+        from codeowners import CodeOwners
+
         problems: list[CodeOwnersProblem] = []
         kept: list[str] = []
         # The library numbers lines with str.splitlines(); we keep one output line per input line

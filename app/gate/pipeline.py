@@ -15,10 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.agentops.history import AgentHistory
-from app.agentops.limits import rate_limit_problem
-from app.agentops.ramp import graduation_for
 from app.config.agents import Agent
 from app.config.allowlists import effective_layers
 from app.config.repo import RepoConfig, parse_repo_config
@@ -37,17 +35,20 @@ from app.core.report import (
 from app.core.snapshot import PullRequestSnapshot
 from app.gate.approval_stage import check_approvals
 from app.gate.approvals import PriorEvaluation
-from app.gate.freeze import ExceptionGrant
 from app.gate.plan_freshness import split_fresh
 from app.gate.plan_trust import judge_plans
 from app.gate.proposer import Proposer, identify_proposer
 from app.gate.render.markdown import conclusion_for, gate_conclusion
 from app.gate.tuning import tune
-from app.gate.waivers import WaiverGrant
 from app.policy import PolicyEngine, summarize
 from app.risk import RulePack, evaluate_rules, load_rule_pack, risk_summary, tier_for
 from app.risk.allowlist import allowlist_findings
 from app.semdiff import analyze_files, merge_plans, plan_changes, plan_status, with_destinations
+
+if TYPE_CHECKING:  # the agent's record is read only for an agent's change (`decide_policy`)
+    from app.agentops.history import AgentHistory
+    from app.gate.freeze import ExceptionGrant
+    from app.gate.waivers import WaiverGrant
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,10 @@ def decide_policy(
     problems: tuple[str, ...] = ()
     agent = proposer.agent
     if proposer.is_agent and agent is not None:
+        # Imported here: a human's change (every local `analyze` without --author) needs neither.
+        from app.agentops.limits import rate_limit_problem
+        from app.agentops.ramp import graduation_for
+
         own = agent_history if agent_history and agent_history.agent_id == agent.id else None
         limited = own and rate_limit_problem(gate.policy.registry.limits_for(agent), own)
         if limited:

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app.config.freezes import FreezeWindow
 from app.core.models import Change
 from app.core.report import Finding, FreezeStatus, Risk, WaiverStatus
-from app.gate.freeze import ExceptionGrant, freeze_status, in_force
-from app.gate.waivers import WaiverGrant, apply_waivers
 from app.risk import risk_summary, tier_for
-from app.risk.rules import Rule
+
+if TYPE_CHECKING:  # loaded when a PR has waivers or the repo has freezes (most have neither)
+    from app.gate.freeze import ExceptionGrant
+    from app.gate.waivers import WaiverGrant
+    from app.risk.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ def tune(
     rules: Callable[[str], Rule | None],
 ) -> Tuned:
     """`rules` finds a rule of the deployed pack by id: a waiver holds only while it allows."""
+    if not waivers and not freezes:  # what the two stages give for nothing to apply
+        kept = tuple(findings)
+        return Tuned(kept, risk_summary(kept), tier_for(kept), (), None)
+    from app.gate.freeze import freeze_status, in_force
+    from app.gate.waivers import apply_waivers
+
     moment = now or datetime.now(UTC)
     kept, statuses = apply_waivers(waivers, findings, changes, head_sha, moment, rules)
     frozen = freeze_status(in_force(freezes, changes, moment), exceptions, changes, head_sha)
