@@ -1,5 +1,5 @@
 """`python -m app.cli …`: the same entry as the `countersign` console script."""
 
-from app.cli.entry import main
+from app.cli.main import main
 
 main()

@@ -1,21 +1,27 @@
-"""`countersign analyze`: the pre-flight itself, free of Typer.
+"""`countersign analyze`: the pre-flight itself.
 
 Agents run it on every change, so its start-up is the cost they pay each time (BENCHMARKS.md,
-"Start-up"). The Typer command in `app/cli/main.py` and the plain entry in `app/cli/entry.py`
-both call `run_analyze`, so the two ways in cannot drift apart.
+"Start-up"): heavy modules load inside the functions, the gate's modules are imported with the
+collector paused and then frozen (`import_gate_frozen`), and the Typer command in
+`app/cli/main.py` freezes the heap once the report is out.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
+from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from app.core.errors import UsageError
 
 if TYPE_CHECKING:  # imported inside the functions: start-up stays light
+    from app.core.report import Report
     from app.core.snapshot import PullRequestSnapshot
+    from app.gate.pipeline import Gatekeeper
 
 Format = Literal["json", "markdown", "sarif"]
 FORMATS: tuple[Format, ...] = ("json", "markdown", "sarif")
@@ -34,10 +40,11 @@ def run_analyze(
     policies_dir: Path | None = None,
     plan: Path | None = None,
     plan_dir: str = "",
+    outputs: Sequence[tuple[Format, Path]] = (),
 ) -> str:
-    """The report of one change as the text `analyze` prints (JSON, Markdown or SARIF)."""
+    """The report of one change as the text `analyze` prints (JSON, Markdown or SARIF); each
+    of `outputs` is the same report, of the same evaluation, written to a file in a format."""
     from app.gate.pipeline import Gatekeeper, evaluate
-    from app.gate.render.markdown import render_markdown
 
     if diff is not None and (repo or base or head):
         raise UsageError("use either --diff or --repo/--base/--head, not both")
@@ -56,13 +63,48 @@ def run_analyze(
         )
         snapshot = _read_snapshot(repo, base, head, diff, author, repo_name, plan, plan_dir)
         report = evaluate(snapshot, gate)
+    for kind, path in outputs:
+        try:
+            path.write_text(render(report, gate, kind) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+    return render(report, gate, fmt)
+
+
+def render(report: Report, gate: Gatekeeper, fmt: Format) -> str:
+    """The report in one of `analyze`'s formats."""
     if fmt == "json":
         return json.dumps(report.model_dump(mode="json"), indent=2, sort_keys=False)
     if fmt == "sarif":
         from app.gate.render.sarif import render_sarif, rule_infos
 
         return json.dumps(render_sarif(report, rule_infos(gate.rules)), indent=2)
+    from app.gate.render.markdown import render_markdown
+
     return render_markdown(report, limit=10_000_000)
+
+
+def parse_output(value: str) -> tuple[Format, Path]:
+    """`FORMAT=PATH` of `--output` (e.g. `sarif=out/countersign.sarif`)."""
+    kind, sep, path = value.partition("=")
+    if not sep or kind not in FORMATS or not path:
+        raise UsageError(
+            f"--output {value!r}: write it as FORMAT=PATH with FORMAT one of "
+            f"{', '.join(FORMATS)} (e.g. --output sarif=countersign.sarif)"
+        )
+    return kind, Path(path)  # checked against FORMATS above
+
+
+def import_gate_frozen() -> None:
+    """Import the gate's modules with the collector paused, then freeze what they made: those
+    objects live until exit, and the collections an import-heavy start triggers (about a hundred)
+    would walk them again and again."""
+    gc.disable()
+    try:
+        import_module("app.gate.pipeline")
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def _read_snapshot(

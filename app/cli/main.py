@@ -104,14 +104,25 @@ def analyze(
     plan_dir: Annotated[
         str, typer.Option(help="The module directory the plan is for (repository-relative).")
     ] = "",
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Also write the report as FORMAT=PATH (json, markdown or sarif), from the "
+            "same evaluation; repeatable (e.g. --output sarif=countersign.sarif)."
+        ),
+    ] = None,
 ) -> None:
     """Pre-flight a change: semantic diff, risk, tier, policy and required approvals.
 
     With --plan, what Terraform will do (replacements, instance deletes, drift) is judged too,
     alone or together with --repo/--base/--head.
     """
-    from app.cli.analyze import run_analyze
+    import gc
 
+    from app.cli.analyze import import_gate_frozen, parse_output, run_analyze
+
+    outputs = [parse_output(value) for value in output or ()]
+    import_gate_frozen()
     typer.echo(
         run_analyze(
             repo=repo,
@@ -125,8 +136,13 @@ def analyze(
             policies_dir=policies_dir,
             plan=plan,
             plan_dir=plan_dir,
+            outputs=outputs,
         )
     )
+    # The report is out. Interpreter shutdown then runs full garbage collections over the
+    # ~40,000 objects of the loaded modules, a fifth of the run's CPU; frozen objects are not
+    # traversed (nothing here waits on a finalizer: output is flushed, files are closed).
+    gc.freeze()
 
 
 @app.command()

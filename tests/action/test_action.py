@@ -99,22 +99,17 @@ def test_preflight_writes_the_summary_outputs_and_sarif(
     summary = runner.summary.read_text()
     assert summary.startswith("### Countersign: Tier 2")
     assert "`pricing.large-change`" in summary and "Run ID | run\\_1" in summary
-    sarif = runner.run("sarif")
-    assert sarif is not None
-    has_sarif = (
-        "sarif"
-        in subprocess.run(
-            [f"{BIN}/countersign", "analyze", "--help"], capture_output=True, text=True
-        ).stdout
-    )
-    if has_sarif:  # once `--format sarif` exists (issue #22, another branch)
-        assert sarif.returncode == 0, sarif.stderr
-        assert json.loads(Path(sarif.outputs["sarif-file"]).read_text())["version"] == "2.1.0"
-    else:  # until then the step fails, saying why: never an empty or missing file passed on
-        assert sarif.returncode != 0
-        assert "has no SARIF output" in sarif.stdout and "sarif-file" not in sarif.outputs
-    no_sarif = Runner(tmp_path, {"mode": "preflight", "sarif": "false"}, runner.github)
-    assert no_sarif.run("sarif") is None
+    # The SARIF comes from the same evaluation as the summary and the JSON (one analyze run).
+    sarif = json.loads(Path(step.outputs["sarif-file"]).read_text())
+    assert sarif["version"] == "2.1.0"
+    [run] = sarif["runs"]
+    assert {r["ruleId"] for r in run["results"]} >= {"pricing.large-change"}
+    (tmp_path / "plain").mkdir()
+    no_sarif = Runner(tmp_path / "plain", {"mode": "preflight", "sarif": "false"}, runner.github,
+                      env={"PATH": f"{BIN}:{os.environ['PATH']}"})  # fmt: skip
+    plain = no_sarif.run("preflight")
+    assert plain is not None and plain.returncode == 0, plain.stderr
+    assert "sarif-file" not in plain.outputs and plain.outputs["tier"] == "2"
 
 
 def test_preflight_without_a_pull_request_fails_clearly(tmp_path: Path) -> None:

@@ -162,10 +162,36 @@ def test_analyze_diff_from_stdin(repo: Path) -> None:
     assert "Agent-Run-Id" in " ".join(report["problems"])  # no PR body or commits: no run ID
 
 
+def test_analyze_writes_every_output_of_one_evaluation(repo: Path, tmp_path: Path) -> None:
+    """`--output FORMAT=PATH` (the GitHub Action writes JSON, Markdown and SARIF in one run):
+    each file is what `--format` prints for that format."""
+    out = tmp_path / "out"
+    out.mkdir()
+    change = ("analyze", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD")
+    proc = run(
+        *change,
+        "--format",
+        "markdown",
+        "--output",
+        f"json={out / 'report.json'}",
+        "--output",
+        f"sarif={out / 'report.sarif'}",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("### Countersign: Blocked by policy")
+    alone = json.loads(run(*change).stdout)
+    assert json.loads((out / "report.json").read_text()) == alone
+    sarif = json.loads((out / "report.sarif").read_text())
+    assert sarif == json.loads(run(*change, "--format", "sarif").stdout)
+    assert sarif["version"] == "2.1.0"
+
+
 @pytest.mark.parametrize(
     "args",
     [
         ("analyze",),
+        ("analyze", "--diff", "-", "--output", "yaml=out.yaml"),
+        ("analyze", "--diff", "-", "--output", "report.json"),
         ("analyze", "--base", "HEAD"),
         ("analyze", "--diff", "-", "--base", "HEAD", "--head", "HEAD"),
         ("analyze", "--format", "yaml", "--diff", "-"),

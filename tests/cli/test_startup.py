@@ -10,13 +10,12 @@ from pathlib import Path
 
 HEAVY = (
     "pydantic_settings",
-    "rich",
     "sqlglot",
     "fastapi",
     "githubkit",
     "sqlalchemy",
     "httpx",
-    "typer",
+    "uvicorn",
 )
 UNUSED = (
     "app.agentops",  # the agent's record: read for an agent's change only
@@ -43,13 +42,13 @@ def loaded_after(code: str) -> dict[str, object]:
     return result
 
 
-def test_analyze_loads_no_typer_settings_console_sql_or_http_stack(tmp_path: Path) -> None:
+def test_analyze_loads_no_settings_sql_or_http_stack(tmp_path: Path) -> None:
     """Through the console script's entry (pyproject.toml `countersign`), a human's change."""
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
     run = (
         f"sys.argv = ['countersign', 'analyze', '--diff', {str(diff)!r}]\n"
-        "from app.cli.entry import main\n"
+        "from app.cli.main import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         "    main()\n"
@@ -65,23 +64,22 @@ def test_config_does_not_import_the_risk_engine() -> None:
     assert loaded["risk"] == []
 
 
-def test_the_console_script_is_the_plain_entry() -> None:
-    """`countersign` must start in `app.cli.entry`: through `app.cli.main` every run imports Typer."""
+def test_the_console_script_is_the_typer_application() -> None:
     import tomllib
 
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"]["countersign"] == "app.cli.entry:main"
+    assert pyproject["project"]["scripts"]["countersign"] == "app.cli.main:main"
 
 
-def test_a_plain_analyze_leaves_its_objects_out_of_shutdown_collections(tmp_path: Path) -> None:
+def test_analyze_leaves_its_objects_out_of_shutdown_collections(tmp_path: Path) -> None:
     """Interpreter shutdown's full collections were a fifth of a pre-flight's CPU (BENCHMARKS.md);
-    the plain entry freezes the gate's modules once imported, and the heap once the report is out."""
+    `analyze` freezes the gate's modules once imported, and the heap once the report is out."""
     diff = tmp_path / "change.diff"
     diff.write_text(DIFF)
     probe = (
         "import contextlib, gc, io, sys\n"
         f"sys.argv = ['countersign', 'analyze', '--diff', {str(diff)!r}]\n"
-        "from app.cli.entry import main\n"
+        "from app.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main()\n"
         "print(gc.isenabled(), gc.get_freeze_count())\n"
