@@ -31,6 +31,8 @@ from app.semdiff.terraform.parse import (
     parse_side,
     unwrap,
 )
+from app.semdiff.terraform.principals import open_principal_facts
+from app.semdiff.terraform.search_roles import search_access_facts
 from app.semdiff.terraform.statements import diff_statements, is_statement_path
 
 __all__ = ["analyze", "diff_files", "diff_module"]
@@ -173,6 +175,8 @@ def _facts(before: TfObject | None, after: TfObject | None, op: str) -> dict[str
     kind = current.block_type
     if kind in ("resource", "data"):
         facts["resource_type"] = current.labels[0]
+        facts.update(open_principal_facts(before, after))
+        facts.update(search_access_facts(before, after))
     if kind == "module":
         for key in ("source", "version"):
             b, a = _get(before, key), _get(after, key)
