@@ -124,3 +124,52 @@ def test_a_role_with_every_permission_is_high(default_pack: RulePack) -> None:
     narrow = ROLE % ('"cluster_composite_ops_ro"', '"read"')
     assert ADMIN not in {r for r, _, _ in findings(default_pack, "", narrow)}
     assert ADMIN not in {r for r, _, _ in findings(default_pack, wide, wide + "\n")}
+
+
+# 3e5f93941f "remove old default node group": a key leaves the map of node groups the EKS module
+# makes one node group per key from; no resource block is deleted.
+CLUSTER = """locals {
+  tags = {%s
+    Terraform = "true"
+  }
+  default_ng_10_12_25 = {
+    desired_size = 3
+    subnet_ids   = data.aws_subnets.eks_private.ids
+  }
+  default_ng_19_06_26 = {
+    desired_size = 5
+  }
+  eks_managed_node_groups = merge(
+    {%s
+      default_ng_19_06_26 = local.default_ng_19_06_26,
+    },
+    terraform.workspace == "live" ? { containment_ng = local.default_ng_19_06_26 } : {},
+  )
+}
+
+module "eks" {
+  source                  = "terraform-aws-modules/eks/aws"
+  version                 = "18.31.2"
+  eks_managed_node_groups = local.eks_managed_node_groups
+  tags                    = local.tags
+}
+"""
+OLD_NG = "\n      default_ng_10_12_25 = local.default_ng_10_12_25,"
+OLD_TAG = '\n    Owner = "platforms"'
+KEYS = "terraform.instance-keys-removed"
+
+
+def test_a_node_group_key_removed_from_a_module_map_is_high(default_pack: RulePack) -> None:
+    found = findings(default_pack, CLUSTER % ("", OLD_NG), CLUSTER % ("", ""), "eks/cluster.tf")
+    assert (KEYS, "high", "local.eks_managed_node_groups") in found
+
+
+def test_string_maps_and_library_examples_are_not_instances(default_pack: RulePack) -> None:
+    tags = findings(default_pack, CLUSTER % (OLD_TAG, ""), CLUSTER % ("", ""), "eks/cluster.tf")
+    assert KEYS not in {r for r, _, _ in tags}, "a tag removed destroys nothing"
+    added = findings(default_pack, CLUSTER % ("", ""), CLUSTER % ("", OLD_NG), "eks/cluster.tf")
+    assert KEYS not in {r for r, _, _ in added}
+    example = "examples/complete/main.tf"
+    assert KEYS not in {
+        r for r, _, _ in findings(default_pack, CLUSTER % ("", OLD_NG), CLUSTER % ("", ""), example)
+    }

@@ -21,6 +21,7 @@ from app.core.redact import is_secret_name
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
 from app.semdiff.common.structure import default_list_key, diff_values, same
+from app.semdiff.terraform.instance_keys import with_removed_instance_keys
 from app.semdiff.terraform.library import library_role
 from app.semdiff.terraform.module import Delta, module_deltas
 from app.semdiff.terraform.parse import (
@@ -69,6 +70,7 @@ def diff_module(
     # path says: it never gets a `library_role` (an `examples/prod` with a backend is live).
     live = _declares_state(base) or _declares_state(head)
     out = [_change(delta, scope, live) for delta in module_deltas(base, head)]
+    out = with_removed_instance_keys(out, base, head)
     out = [c for c in out if c.op != "update" or c.fields]  # a move alone is no change
     out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
