@@ -30,7 +30,7 @@ def open_principal_facts(before: TfObject | None, after: TfObject | None) -> dic
     """The open statements `after` has and `before` has not (by content), as readable labels."""
     old = dict(_open_statements(before))
     added = sorted({label for key, label in _open_statements(after) if key not in old})
-    return {FACT: added} if added else {}
+    return {FACT: "; ".join(added)} if added else {}
 
 
 def _open_statements(obj: TfObject | None) -> Iterator[tuple[str, str]]:

@@ -44,7 +44,7 @@ def search_access_facts(before: TfObject | None, after: TfObject | None) -> dict
         added = [why for why in _wide(after) if why not in old]
     else:
         return {}
-    return {FACT: added} if added else {}
+    return {FACT: "; ".join(added)} if added else {}
 
 
 def _new_members(before: TfObject | None, after: TfObject) -> Iterator[str]:
