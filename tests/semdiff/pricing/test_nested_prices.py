@@ -62,6 +62,8 @@ def test_nested_price_cut_is_found_and_every_move_named() -> None:
     changes, findings = _run(input="0.2", input_tier="0.4", output="1.2")
     (change,) = changes
     assert (change.kind, change.address) == ("pricing", "id:gpt-5.6-luna")
+    lines = (BOOK % BASE).splitlines()
+    assert change.line == lines.index("  - id: gpt-5.6-luna") + 1
     paths = {f.path: (f.before, f.after) for f in change.fields}
     assert paths["prices.input_mtok"] == (1, 0.2)
     assert paths["prices.output_mtok"] == (6, 1.2)
