@@ -185,6 +185,13 @@ class _Walker:
         if self.src.original[end : end + 2] in (b":,", b":]", b":}"):
             raise _Defer("flow key ending in a colon")
 
+    def _check_flow_plain_key(self, raw: memoryview) -> None:
+        """An implicit key is one line: rapidyaml folds `{a\n  b: 1}` into the key `a b`, which
+        ruamel refuses (found by the fuzzing). A folded key no longer equals its source text."""
+        offset = self.src.offset(raw)
+        if offset is None or self.src.original[offset : offset + len(raw)] != bytes(raw):
+            raise _Defer("plain flow key across lines")
+
     def _check_header(self, nid: int) -> None:
         """A block scalar's `|`/`>` header ends its line (rapidyaml reads `> - x` as one)."""
         data, offset = self.src.original, self.src.offset(_tree_val(self.tree, nid))
@@ -261,7 +268,10 @@ class _Walker:
             if ckind & _ODD_KEY:
                 key = self.key(child, ckind)
             else:
-                key = _plain(str(_tree_key(tree, child), "utf-8"))
+                raw = _tree_key(tree, child)
+                if kind & _FLOW and b" " in bytes(raw):
+                    self._check_flow_plain_key(raw)
+                key = _plain(str(raw, "utf-8"))
             if key in out:
                 raise _Defer("duplicate key")
             following = _next_sibling(tree, child)

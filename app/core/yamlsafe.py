@@ -4,7 +4,8 @@ One loader for the whole product: ruamel.yaml's safe loader (YAML 1.2, so `yes` 
 `0755` is an integer, as Kubernetes reads it). Anchors and aliases are allowed but the *expanded*
 size of every document is capped, so a "billion laughs" file is refused instead of exhausting
 memory when it is walked; unknown tags (CloudFormation `!Ref`, `!!python/...`) are refused, never
-executed; MkDocs's `!ENV` and `!relative` are read as the text written.
+executed; MkDocs's `!ENV` and `!relative` are read as the text written. Trailing tabs are white
+space, as YAML 1.2 and kubectl read them (`yaml_whitespace`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -21,6 +21,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from app.core import yaml_fast
 from app.core.errors import UnparseableError
 from app.core.text import decode_text
+from app.core.yaml_whitespace import reference_yaml
 
 # YAML 1.1's "value" key type resolves a plain `=` to `tag:yaml.org,2002:value`, which the safe
 # constructor then refuses; in YAML 1.2 (and to Kubernetes) `=` is just a string. Real CRDs carry
@@ -115,7 +116,7 @@ def load_yaml_documents_reference(data: bytes | str, source: str = "<yaml>") -> 
     text = _decode(data, source)
     if len(text) > MAX_YAML_BYTES:
         raise UnparseableError(f"YAML file larger than {MAX_YAML_BYTES:,} bytes", file=source)
-    yaml = YAML(typ="safe", pure=True)
+    yaml = reference_yaml()
     docs: list[YamlDocument] = []
     try:
         for node in yaml.compose_all(text):

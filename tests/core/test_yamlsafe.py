@@ -181,3 +181,30 @@ def test_mkdocs_env_tags_are_read_as_written() -> None:
     with pytest.raises(UnparseableError, match="on a mapping") as info:
         load_yaml("a: !ENV {x: 1}\n", "mkdocs.yml")
     assert info.value.line == 1
+
+
+# argoproj/argocd-example-apps guestbook/guestbook-ui-svc.yaml at 8c06d23268 (Apache-2.0): every
+# line ends in a tab. YAML 1.2 allows trailing white space and kubectl reads the file.
+_TRAILING_TABS = (
+    "apiVersion: v1\t\nkind: Service\t\nmetadata:\t\n  name: guestbook-ui\t\nspec:\t\n"
+    "  ports:\t\n  - port: 80\t\n    targetPort: 80\t\n  selector:\t\n    app: guestbook-ui\t\n"
+    "  type: LoadBalancer"
+)
+
+
+def test_trailing_tabs_are_white_space() -> None:
+    docs = load_yaml_documents(_TRAILING_TABS, "guestbook-ui-svc.yaml")
+    assert docs[0].value["spec"]["type"] == "LoadBalancer"
+    assert docs[0].value["metadata"] == {"name": "guestbook-ui"}
+    assert load_yaml("a: 1 \t # note\nb:\t# x\n  - 1\t\n\t\nc: 'q'\t\n") == {
+        "a": 1,
+        "b": [1],
+        "c": "q",
+    }
+    assert load_yaml("a: |\n  x\t\n  y\n") == {"a": "x\t\ny\n"}, "a block scalar keeps its tabs"
+
+
+@pytest.mark.parametrize("text", ["a:\n\tb: 1\n", "a: 1\n\tb: 2\n"])
+def test_tabs_before_content_stay_errors(text: str) -> None:
+    with pytest.raises(UnparseableError, match="invalid YAML"):
+        load_yaml_documents(text, "x.yaml")

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml.nodes import MappingNode, Node
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from app.config.repo import PathRule
 from app.core.errors import UnparseableError
 from app.core.text import decode_text
-from app.core.yamlsafe import YamlDocument, line_of, node_at
+from app.core.yamlsafe import YamlDocument, node_at
 from app.semdiff.common.documents import Format, read_documents
 from app.semdiff.pricing.fields import (
     CONTAINER_KEYS,
@@ -188,8 +188,13 @@ def _lines(side: Side, keys: Sequence[Any], key_field: str) -> list[int | None]:
     if side.fmt == "yaml":
         if side.where.mapping:
             return _yaml_key_lines(side.doc.node, side.where.path, keys)
-        path: tuple[str | int, ...] = side.where.path
-        return [line_of(side.doc.node, (*path, i)) for i in range(len(keys))]
+        # The record list's node once, then each item's line: a look-up per record from the
+        # root rebuilds the list's item nodes each time (quadratic in a 1,000-model table).
+        records = node_at(side.doc.node, side.where.path)
+        items = records.value if isinstance(records, SequenceNode) else []
+        return [
+            int(items[i].start_mark.line) + 1 if i < len(items) else None for i in range(len(keys))
+        ]
     out: list[int | None] = []
     position = 0
     for key in keys:

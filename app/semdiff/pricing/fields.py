@@ -11,7 +11,7 @@ from app.semdiff.pricing.money import NotMoney, parse_money
 
 CONTAINER_KEYS = (
     "plans", "prices", "skus", "items", "products", "tariffs", "rates", "records", "coupons",
-    "discounts", "promotions", "promotion_codes", "addons", "add_ons",
+    "discounts", "promotions", "promotion_codes", "addons", "add_ons", "models",
 )  # fmt: skip
 # The singular of a container names the key of a `{key: record}` mapping (`skus` → `sku:pro`).
 MAPPING_KEY_NAMES = {"plans": "plan", "skus": "sku", "products": "product", "tariffs": "tariff"}
@@ -25,9 +25,10 @@ PRICE_NAMES = (
 )  # fmt: skip
 _PRICE_NAME = re.compile(
     r"^(price_.+|.+_price|amount_.+|.+_amount|.+_fee|.+_rate|.+_cost|.+_cost_per_.+"
-    r"|.+_(usd|eur|gbp))$",
+    r"|.+_(usd|eur|gbp)|.+_[mk]tok)$",
     re.I,
 )
+"""`input_mtok`: a price per million (`ktok`: thousand) tokens, as AI model price tables write it."""
 MAX_DEPTH = 4
 # Discounts: a bigger one is a price cut. Percentages and amounts off a price.
 PERCENT_DISCOUNTS = ("percent_off", "discount_percent", "discount_pct", "percentage_off")
@@ -46,6 +47,7 @@ UNLIMITED = frozenset({"unlimited", "inf", "infinity", "-1"})
 def price_like(name: str, rule: PathRule) -> bool:
     if rule.price_fields is not None:
         return name in rule.price_fields
+    name = name.rsplit(".", 1)[-1]
     if name.lower().endswith(("_id", "_code")) or name.lower() in DISCOUNT_FIELDS:
         return False
     return name.lower() in PRICE_NAMES or bool(_PRICE_NAME.match(name))
@@ -64,15 +66,38 @@ def price_fields(records: Sequence[dict[str, Any]], rule: PathRule) -> tuple[str
         return tuple(rule.price_fields)
     names: list[str] = []
     for rec in records:
-        for name, value in rec.items():
-            if name in names or not price_like(str(name), rule) or not numeric(value):
+        for name, value in _candidates(rec):
+            if name in names or not price_like(name, rule) or not numeric(value):
                 continue
-            if all(not isinstance(r.get(name), dict | list) for r in records):
-                names.append(str(name))
+            if all(not isinstance(field_value(r, name), dict | list) for r in records):
+                names.append(name)
     order = {n: i for i, n in enumerate(PRICE_NAMES)}
     # Known names first (`price` before `setup_fee`), others as the book writes them
     # (`monthly_price` before `annual_price`).
     return tuple(sorted(names, key=lambda n: (order.get(n.lower(), len(order)), names.index(n))))
+
+
+def _candidates(record: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A record's fields, and one level into a nested price map (`prices.input_mtok`)."""
+    out: list[tuple[str, Any]] = []
+    for name, value in record.items():
+        out.append((str(name), value))
+        if isinstance(value, dict):
+            out.extend((f"{name}.{sub}", field_value(record, f"{name}.{sub}")) for sub in value)
+    return out
+
+
+def field_value(record: dict[str, Any], name: str) -> Any:
+    """A price field's value: a top-level field, or `map.field` inside a nested price map,
+    where `{base: 1, tiers: [...]}` is read as its base price (the tiers stay plain fields)."""
+    if name in record:
+        return record[name]
+    head, _, tail = name.partition(".")
+    inner = record.get(head)
+    value = inner.get(tail) if tail and isinstance(inner, dict) else None
+    if isinstance(value, dict) and "base" in value:
+        return value["base"]
+    return value
 
 
 def key_text(value: Any) -> str | None:

@@ -18,6 +18,7 @@ from app.core.errors import UnparseableError
 from app.core.models import Change, FieldChange, Op
 from app.semdiff.common.structure import diff_values, presence_op, same
 from app.semdiff.pricing.book import Book, Record
+from app.semdiff.pricing.fields import field_value
 from app.semdiff.pricing.money import NotMoney, amount, delta_pct, money_text
 from app.semdiff.pricing.moves import moves_facts, non_positive
 from app.semdiff.pricing.terms import (
@@ -62,7 +63,7 @@ def _amounts(
     out: dict[str, Decimal | None] = {}
     for name in fields:
         try:
-            out[name] = amount(name, record.value.get(name), currency)
+            out[name] = amount(name, field_value(record.value, name), currency)
         except NotMoney as exc:
             raise UnparseableError(
                 f"field {name!r} of record {record.key!r} is not an amount: {exc}",
@@ -76,7 +77,7 @@ def _amounts(
 def _shown(record: Record | None, name: str) -> Any:
     if record is None:
         return None
-    value = record.value.get(name)
+    value = field_value(record.value, name)
     return None if value == "" else value
 
 
@@ -94,6 +95,8 @@ def _fields(
         {k: v for k, v in (before.value if before else {}).items() if k not in skip},
         {k: v for k, v in (after.value if after else {}).items() if k not in skip},
     )
+    nested = {*words.prices, *(f"{n}.base" for n in words.prices)}
+    plain = [f for f in plain if f.path not in nested]  # shown below as the price field
     if tiered:
         plain.extend(tier_fields(tiers_b, tiers_a))
     old, new = amounts

@@ -21,6 +21,7 @@ from app.core.redact import is_secret_name
 from app.semdiff.common.identity import Placed
 from app.semdiff.common.scope import is_terraform_module_file, module_dir
 from app.semdiff.common.structure import default_list_key, diff_values, join_path, same
+from app.semdiff.terraform.instance_keys import with_removed_instance_keys
 from app.semdiff.terraform.library import library_role
 from app.semdiff.terraform.module import Delta, module_deltas
 from app.semdiff.terraform.parse import (
@@ -31,6 +32,8 @@ from app.semdiff.terraform.parse import (
     parse_side,
     unwrap,
 )
+from app.semdiff.terraform.principals import open_principal_facts
+from app.semdiff.terraform.search_roles import search_access_facts
 from app.semdiff.terraform.statements import diff_statements, is_statement_path
 
 __all__ = ["analyze", "diff_files", "diff_module"]
@@ -67,6 +70,7 @@ def diff_module(
     # path says: it never gets a `library_role` (an `examples/prod` with a backend is live).
     live = _declares_state(base) or _declares_state(head)
     out = [_change(delta, scope, live) for delta in module_deltas(base, head)]
+    out = with_removed_instance_keys(out, base, head)
     out = [c for c in out if c.op != "update" or c.fields]  # a move alone is no change
     out.sort(key=lambda c: (c.file, c.line or 0, c.address))
     return out
@@ -173,6 +177,8 @@ def _facts(before: TfObject | None, after: TfObject | None, op: str) -> dict[str
     kind = current.block_type
     if kind in ("resource", "data"):
         facts["resource_type"] = current.labels[0]
+        facts.update(open_principal_facts(before, after))
+        facts.update(search_access_facts(before, after))
     if kind == "module":
         for key in ("source", "version"):
             b, a = _get(before, key), _get(after, key)
