@@ -11,6 +11,7 @@ with `facts.format: kustomize` and `facts.section`, never Kubernetes objects.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from collections.abc import Callable
 from typing import Any
@@ -239,6 +240,8 @@ def analyze(file: FileDiff) -> list[Change]:
     # A kustomization added or deleted as a whole builds new objects or stops building them:
     # its namespace/namePrefix renames nothing that exists (kustomize.scope-change reads it).
     status = "added" if file.base is None else "removed" if file.head is None else "changed"
+    if status == "changed" and _replaced(base, file.old_path or file.path, head, file.path):
+        status = "replaced"
 
     def facts(section: str, before: Any, after: Any) -> dict[str, Any]:
         return {"kustomization": status, **_kustomize_facts(section, before, after)}
@@ -251,6 +254,26 @@ def analyze(file: FileDiff) -> list[Change]:
         facts,
         secret_sections=("secretGenerator",),
     )
+
+
+def _built(found: Entries, path: str) -> set[str]:
+    """The entries a kustomization builds from, as repository paths (remote URLs as written)."""
+    folder = posixpath.dirname(path)
+    out: set[str] = set()
+    for section, entry in found:
+        if section in ("resources", "bases", "components") and entry is not None:
+            remote = _remote(entry)
+            out.add(entry if remote else posixpath.normpath(posixpath.join(folder, entry)))
+    return out
+
+
+def _replaced(base: Entries, base_path: str, head: Entries, head_path: str) -> bool:
+    """Both sides build from entries and share none: a kustomization that git pairs with another
+    by similarity (flux2-kustomize-helm-example 8cee66461b: `infrastructure/sources/` renamed to
+    `infrastructure/controllers/` with every resource swapped) builds other objects, so its
+    namespace renames nothing that was built before."""
+    before, after = _built(base, base_path), _built(head, head_path)
+    return bool(before) and bool(after) and not before & after
 
 
 def diff_sections(
