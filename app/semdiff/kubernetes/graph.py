@@ -195,12 +195,27 @@ def wanted(files: Sequence[FileDiff], context: Sequence[ContextFile]) -> set[str
     return set(sorted(tree.unknown)[:MAX_WANTED])
 
 
-def still_built(tree: Tree, kustomization: str, target: str) -> bool:
-    """Every object the removed entry built (fully read) is still built by the kustomization."""
-    before = tree.build(target, head=False)
-    if not before.complete or not before.objects:
+def still_built(tree: Tree, kustomization: str, target: str, base_path: str | None = None) -> bool:
+    """Every object the removed entry built (fully read) is still built by the kustomization,
+    by kind, name and namespace (the kustomization's own `namespace:` applied on each side)."""
+    child = tree.build(target, head=False)
+    if not child.complete or not child.objects:
         return False
-    return before.names() <= tree.build(kustomization, head=True).names()
+    before = Build()
+    before.add(child, _namespace(tree, base_path or kustomization, head=False))
+    return before.objects <= tree.build(kustomization, head=True).objects
+
+
+def _namespace(tree: Tree, path: str, head: bool) -> str | None:
+    data = tree.read(path, head)
+    if data is None or data is _UNKNOWN:
+        return None
+    try:
+        found, _ = read_side(data, path, entries)
+    except (UnparseableError, RecursionError):
+        return None
+    namespace = found.get(("namespace", None))
+    return namespace if isinstance(namespace, str) else None
 
 
 def namespace_unchanged(tree: Tree, kustomization: str, namespace: Any) -> bool:

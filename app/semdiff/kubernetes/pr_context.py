@@ -139,7 +139,7 @@ def annotate(
             ):
                 extra["objects_moved"] = True
             elif "://" not in str(change.facts.get("entry")) and still_built(
-                tree, change.file, target
+                tree, change.file, target, old_paths.get(change.file)
             ):
                 extra["still_built"] = True
         elif id(change) in namespace_ids:

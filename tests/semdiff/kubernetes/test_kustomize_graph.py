@@ -231,3 +231,28 @@ def test_an_object_moved_beside_a_kustomization_that_gives_its_namespace_is_no_d
     # Written into another namespace it is another object: the delete stays.
     moved = high(dex(b"  namespace: other\n"), [])
     assert ("k8s.delete", "common/dex/base/rbac.yaml", "ServiceAccount/auth/dex") in moved
+
+
+def test_the_same_name_in_another_namespace_is_another_object() -> None:
+    db = b"apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: %s\n"
+    files = [
+        FileDiff(
+            path="clusters/all/kustomization.yaml",
+            base=b"resources:\n- ../../prod/db.yaml\n- ../../staging/db.yaml\n",
+            head=b"resources:\n- ../../staging/db.yaml\n",
+        )
+    ]
+    tree = {"prod/db.yaml": db % b"prod", "staging/db.yaml": db % b"staging"}
+    found = high(files, read_all(files, tree))
+    assert ("kustomize.resource-removed", files[0].path, "resources[../../prod/db.yaml]") in found
+    # One namespace for everything the kustomization builds: the same object after all.
+    one = [
+        f.model_copy(
+            update={
+                "base": b"namespace: data\n" + (f.base or b""),
+                "head": b"namespace: data\n" + (f.head or b""),
+            }
+        )
+        for f in files
+    ]
+    assert not [h for h in high(one, read_all(one, tree)) if h[0].startswith("kustomize")]
