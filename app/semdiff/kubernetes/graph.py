@@ -16,6 +16,7 @@ written (before any namePrefix).
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ GENERATING = ("configMapGenerator", "secretGenerator", "helmCharts", "generators
 MAX_DEPTH = 8
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_WANTED = 200
+MAX_PARSED_BYTES = 4_000_000
 CLUSTER_SCOPED = frozenset(
     {
         "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
@@ -86,6 +88,8 @@ class Tree:
                 self._base.setdefault(file.path, None)
         self._unchanged = {c.path: c.content for c in context if c.path not in self._head}
         self.unknown: set[str] = set()
+        self._memo: dict[tuple[str, bool, bool], Build] = {}
+        self._parsed = 0
 
     def read(self, path: str, head: bool) -> Any:
         """The bytes of `path` on one side, None when it is absent there, else `_UNKNOWN`."""
@@ -98,7 +102,14 @@ class Tree:
         return _UNKNOWN
 
     def build(self, path: str, head: bool, depth: int = 0, own_namespace: bool = True) -> Build:
-        """What the entry at `path` (a manifest file or a kustomization folder) builds."""
+        """What the entry at `path` (a manifest file or a kustomization folder) builds (a base
+        shared by many overlays is walked once)."""
+        key = (path, head, own_namespace)
+        if key not in self._memo:
+            self._memo[key] = self._build(path, head, depth, own_namespace)
+        return self._memo[key]
+
+    def _build(self, path: str, head: bool, depth: int, own_namespace: bool) -> Build:
         if depth > MAX_DEPTH:
             return Build(complete=False)
         if is_kustomization_path(path):
@@ -106,7 +117,9 @@ class Tree:
         if path.endswith(MANIFEST_SUFFIXES):
             data = self.read(path, head)
             return (
-                Build(complete=False) if data is None or data is _UNKNOWN else _objects(data, path)
+                Build(complete=False)
+                if data is None or data is _UNKNOWN
+                else self._parse(data, path)
             )
         candidates = [f"{path}/{name}" for name in KUSTOMIZATION_NAMES]
         found = [c for c in candidates if self.read(c, head) not in (None, _UNKNOWN)]
@@ -114,6 +127,12 @@ class Tree:
             self.unknown.difference_update(candidates)
             return self._kustomization(found[0], head, depth, own_namespace)
         return Build(complete=False)
+
+    def _parse(self, data: bytes, path: str) -> Build:
+        """The objects of one manifest, within a budget of bytes read per PR: a walk that would
+        parse more (a whole platform's upstream manifests) stays incomplete."""
+        self._parsed += len(data)
+        return _objects(data, path) if self._parsed <= MAX_PARSED_BYTES else Build(complete=False)
 
     def _kustomization(self, path: str, head: bool, depth: int, own_namespace: bool) -> Build:
         data = self.read(path, head)
@@ -139,6 +158,19 @@ class Tree:
 
 
 def _objects(data: bytes, path: str) -> Build:
+    objects, complete = _read_objects(data, path)
+    return Build(objects=set(objects), complete=complete)
+
+
+@functools.lru_cache(maxsize=2048)
+def _read_objects(data: bytes, path: str) -> tuple[frozenset[tuple[str, str, str | None]], bool]:
+    """(kind, name, namespace) of every object of a manifest, and whether all were read; cached,
+    as each round of context reading walks the same files again."""
+    out = _parse_objects(data, path)
+    return frozenset(out.objects), out.complete
+
+
+def _parse_objects(data: bytes, path: str) -> Build:
     out = Build()
     try:
         docs = read_documents(data, "yaml", path)
@@ -188,10 +220,12 @@ def wanted(files: Sequence[FileDiff], context: Sequence[ContextFile]) -> set[str
         if not is_kustomization_path(file.path):
             continue
         dropped, namespaced = removed_entries(file)
-        if dropped or namespaced:
+        removed = [tree.build(target, head=False) for target in dropped]
+        # What the kustomization still builds matters only for a namespace it gains, or for a
+        # removed entry that builds objects (or is not read yet): a component that only patches
+        # is judged without walking the whole head (kubeflow's example/ reaches ~400 files).
+        if namespaced or any(b.objects or not b.complete for b in removed):
             tree.build(file.path, head=True, own_namespace=False)
-        for target in dropped:
-            tree.build(target, head=False)
     return set(sorted(tree.unknown)[:MAX_WANTED])
 
 

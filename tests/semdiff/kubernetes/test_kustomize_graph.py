@@ -256,3 +256,30 @@ def test_the_same_name_in_another_namespace_is_another_object() -> None:
         for f in files
     ]
     assert not [h for h in high(one, read_all(one, tree)) if h[0].startswith("kustomize")]
+
+
+def test_a_removed_component_that_only_patches_reads_nothing_of_the_head() -> None:
+    # kubeflow/manifests 3fc74a71a7: example/ drops the PSS baseline component; the ~400 files
+    # example/ still reaches need not be read to judge a component that builds no object.
+    files = [
+        FileDiff(
+            path="example/kustomization.yaml",
+            base=b"resources:\n- ../common/istio\ncomponents:\n- ../common/pss/baseline\n",
+            head=b"resources:\n- ../common/istio\n",
+        )
+    ]
+    tree = {
+        "common/pss/baseline/kustomization.yaml": b"kind: Component\npatches:\n- path: ns.yaml\n"
+    }
+    context = read_all(files, tree)
+    assert [c.path for c in context] == ["common/pss/baseline/kustomization.yaml"]
+    assert kustomize_context_wanted(files, context) <= {
+        "common/pss/baseline/kustomization.yml",
+        "common/pss/baseline/Kustomization",
+    }
+    found = high(files, context)
+    assert (
+        "kustomize.resource-removed",
+        files[0].path,
+        "components[../common/pss/baseline]",
+    ) in found
