@@ -23,7 +23,7 @@ from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnaps
 from app.gate.trailers import co_authors
 from app.github.client import MAX_LISTED_PR_COMMITS, MAX_PR_FILES, InstallationClient
 from app.github.contents import Blob, TreeEntry
-from app.semdiff import is_terraform_module_file, module_dirs_to_read
+from app.semdiff import is_terraform_module_file, kustomize_context_wanted, module_dirs_to_read
 from app.sources.git import CODEOWNERS_PATHS
 
 _STATUS: dict[str, FileStatus] = {
@@ -110,6 +110,34 @@ def _context_files(
     return tuple(out)
 
 
+KUSTOMIZE_ROUNDS = 6
+
+
+def _kustomize_context(
+    client: InstallationClient,
+    repo: str,
+    head_sha: str,
+    files: tuple[FileDiff, ...],
+    context: tuple[ContextFile, ...],
+) -> tuple[ContextFile, ...]:
+    """The unchanged files the PR's kustomizations reach, read at head in rounds as the graph
+    unfolds (one batch per round; none when the PR removes no kustomize entry). A file too large
+    or unreadable stays unknown, and an unknown file never clears a finding."""
+    found: list[ContextFile] = []
+    asked: set[str] = set()
+    for _ in range(KUSTOMIZE_ROUNDS):
+        want = sorted(kustomize_context_wanted(files, (*context, *found)) - asked)
+        if not want:
+            break
+        asked.update(want)
+        blobs = client.blobs(repo, [(head_sha, path) for path in want])
+        for path in want:
+            blob = blobs.get((head_sha, path))
+            if blob is not None and blob.exists and blob.data is not None:
+                found.append(ContextFile(path=path, content=blob.data))
+    return tuple(found)
+
+
 def _side(blob: Blob | None) -> tuple[bytes | None, bool, bool]:
     """(content, complete, binary) for one side."""
     if blob is None or not blob.exists:
@@ -150,6 +178,7 @@ def fetch_snapshot(
             problems.append(_too_large(spec_path, blob, cap))
     context = _context_files(listings, paths, cap, problems)
     files = tuple(_file_diff(f, blobs, base_sha, head_sha) for f in raw_files)
+    context += _kustomize_context(client, repo, head_sha, files, context)
     config_blob = blobs.get((base_sha, CONFIG_PATH))
     if config_blob is not None and config_blob.exists and config_blob.data is None:
         # Unreadable config must not silently fall back to defaults (fail closed).

@@ -268,7 +268,7 @@ def analyze_files(
         out += per_file.get(path, [])
         out += sorted(objects.get(path, []), key=lambda c: (c.line or 0, c.address))
     out = libmodule.annotate(out, files, context_files)  # a library's modules/<name>
-    return kubernetes_pr.annotate(out, files)
+    return kubernetes_pr.annotate(out, files, context_files)
 
 
 def _parts(file: FileDiff, config: RepoConfig) -> list[tuple[FileDiff, Kind | None]]:

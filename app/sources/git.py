@@ -15,7 +15,12 @@ from app.core.errors import UsageError
 from app.core.models import FileDiff, FileStatus
 from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnapshot
 from app.gate.trailers import co_authors
-from app.semdiff import is_terraform_module_file, module_dir, module_dirs_to_read
+from app.semdiff import (
+    is_terraform_module_file,
+    kustomize_context_wanted,
+    module_dir,
+    module_dirs_to_read,
+)
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _NOREPLY = re.compile(r"^(?:\d+\+)?([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$")
@@ -178,6 +183,7 @@ def snapshot_from_git(
             )
         )
     context = _context_files(git, head_sha, changed)
+    context += _kustomize_context(git, head_sha, files, context)
     codeowners = next(
         (blobs[f"{base_sha}:{p}"] for p in CODEOWNERS_PATHS if blobs[f"{base_sha}:{p}"]), None
     )
@@ -197,6 +203,30 @@ def snapshot_from_git(
         codeowners=codeowners.decode("utf-8", "replace") if codeowners else None,
         config_text=blobs[f"{base_sha}:{CONFIG_PATH}"],
     )
+
+
+KUSTOMIZE_ROUNDS = 6
+
+
+def _kustomize_context(
+    git: GitRepo, head_sha: str, files: list[FileDiff], context: tuple[ContextFile, ...]
+) -> tuple[ContextFile, ...]:
+    """The unchanged files the PR's kustomizations reach (bases, removed entries), read at head
+    in rounds as the graph unfolds; an unchanged file is the same on both sides."""
+    found: list[ContextFile] = []
+    asked: set[str] = set()
+    for _ in range(KUSTOMIZE_ROUNDS):
+        want = sorted(kustomize_context_wanted(files, (*context, *found)) - asked)
+        if not want:
+            break
+        asked.update(want)
+        blobs = git.blobs([f"{head_sha}:{path}" for path in want])
+        found += [
+            ContextFile(path=path, content=data)
+            for path in want
+            if (data := blobs[f"{head_sha}:{path}"]) is not None
+        ]
+    return tuple(found)
 
 
 def _context_files(

@@ -11,6 +11,7 @@ with `facts.format: kustomize` and `facts.section`, never Kubernetes objects.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +30,8 @@ LIST_SECTIONS = (
     "configurations", "openapi",
 )  # fmt: skip
 SCALARS = ("namespace", "namePrefix", "nameSuffix")
+Key = tuple[str, str | None]
+Entries = dict[Key, Any]
 
 
 def _digest(value: Any) -> str:
@@ -73,19 +76,59 @@ def _literals(item: Any) -> Any:
 
 _REF = re.compile(r"([?&])(ref|version)=[^&#]*&?")
 _RELEASE = re.compile(r"/releases/download/[^/]+/")
+_VERSION_SEGMENT = re.compile(r"/v?\d+(?:\.\d+)+(?:[-+][\w.]+)?(?=/)")
+
+
+def _remote(text: str) -> bool:
+    return "://" in text or text.startswith(("github.com/", "git@"))
 
 
 def _list_key(item: Any) -> str:
-    """A remote base is known by its URL without `?ref=` or release tag: bumping either is an
-    update of the same entry (lws `…//config/default?ref=v0.7.0` → `v0.8.0`, jobset's
-    `…/releases/download/v0.10.1/manifests.yaml`), not a removal and an addition."""
+    """A remote base is known by its URL without `?ref=`, release tag or version segment: bumping
+    either is an update of the same entry (lws `…//config/default?ref=v0.7.0` → `v0.8.0`,
+    jobset's `…/releases/download/v0.10.1/manifests.yaml`, kyverno's
+    `raw.githubusercontent.com/kyverno/kyverno/v1.5.4/…`), not a removal and an addition."""
     if isinstance(item, dict):
         return _digest(item)
     text = str(item)
-    if "://" in text or text.startswith(("github.com/", "git@")):
+    if _remote(text):
         text = _RELEASE.sub("/releases/download/*/", text)  # jobset's v0.10.1 → v0.11.0
+        text = _VERSION_SEGMENT.sub("/*", text)  # kyverno's …/kyverno/v1.5.4/… → v1.5.5
         return _REF.sub(r"\1", text).rstrip("?&")
     return text
+
+
+def _source(key: str) -> tuple[str, str] | None:
+    """Where a remote entry is read from: its repository (host and first two path segments) and
+    the name of what it reads there (the last path segment)."""
+    if not _remote(key):
+        return None
+    rest = key.split("://", 1)[-1].split("?", 1)[0]
+    parts = [p for p in rest.replace(":", "/").split("/") if p]
+    return ("/".join(parts[:3]).lower(), parts[-1]) if len(parts) >= 3 else None
+
+
+def pair_remote(base: Entries, head: Entries) -> Entries:
+    """`head` with a remote entry that replaces the only removed remote entry of the same name from
+    the same repository in the same section keyed like it: kyverno's `…/v1.5.5/definitions/
+    release/install.yaml` → `…/v1.6.0-rc2/config/install.yaml` is the same upstream install at a
+    new version whose path moved, an update of one entry rather than a removal. Another name
+    (`//monitoring` → `//logging`) stays a removal and an addition."""
+    groups: dict[tuple[str, tuple[str, str]], tuple[list[Key], list[Key]]] = {}
+    for side, keys in (
+        (0, [k for k in base if k not in head]),
+        (1, [k for k in head if k not in base]),
+    ):
+        for key in keys:
+            source = _source(key[1]) if key[0] in LIST_SECTIONS and key[1] else None
+            if source is not None:
+                groups.setdefault((key[0], source), ([], []))[side].append(key)
+    renamed = {
+        added[0]: removed[0]
+        for removed, added in groups.values()
+        if len(removed) == 1 and len(added) == 1
+    }
+    return {renamed.get(k, k): v for k, v in head.items()} if renamed else head
 
 
 KEYED: dict[str, Callable[[Any], str]] = {
@@ -157,9 +200,6 @@ def _image_facts(before: Any, after: Any) -> dict[str, Any]:
     return facts
 
 
-Entries = dict[tuple[str, str | None], Any]
-
-
 def _secret_fields(before: Any, after: Any, address: str) -> list[FieldChange]:
     """A generator's literal values are all secret: say which keys changed, never the values."""
 
@@ -197,9 +237,12 @@ def analyze(file: FileDiff) -> list[Change]:
     """One change per section entry (or scalar) that differs between base and head."""
     base, base_doc = read_side(file.base, file.old_path or file.path, entries)
     head, head_doc = read_side(file.head, file.path, entries)
+    head = pair_remote(base, head)
     # A kustomization added or deleted as a whole builds new objects or stops building them:
     # its namespace/namePrefix renames nothing that exists (kustomize.scope-change reads it).
     status = "added" if file.base is None else "removed" if file.head is None else "changed"
+    if status == "changed" and _replaced(base, file.old_path or file.path, head, file.path):
+        status = "replaced"
 
     def facts(section: str, before: Any, after: Any) -> dict[str, Any]:
         return {"kustomization": status, **_kustomize_facts(section, before, after)}
@@ -212,6 +255,26 @@ def analyze(file: FileDiff) -> list[Change]:
         facts,
         secret_sections=("secretGenerator",),
     )
+
+
+def _built(found: Entries, path: str) -> set[str]:
+    """The entries a kustomization builds from, as repository paths (remote URLs as written)."""
+    folder = posixpath.dirname(path)
+    out: set[str] = set()
+    for section, entry in found:
+        if section in ("resources", "bases", "components") and entry is not None:
+            remote = _remote(entry)
+            out.add(entry if remote else posixpath.normpath(posixpath.join(folder, entry)))
+    return out
+
+
+def _replaced(base: Entries, base_path: str, head: Entries, head_path: str) -> bool:
+    """Both sides build from entries and share none: a kustomization that git pairs with another
+    by similarity (flux2-kustomize-helm-example 8cee66461b: `infrastructure/sources/` renamed to
+    `infrastructure/controllers/` with every resource swapped) builds other objects, so its
+    namespace renames nothing that was built before."""
+    before, after = _built(base, base_path), _built(head, head_path)
+    return bool(before) and bool(after) and not before & after
 
 
 def diff_sections(

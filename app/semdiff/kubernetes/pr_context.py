@@ -16,6 +16,13 @@ A delete read from one file can be something else once the whole PR is seen:
   Security labels) has no entries of its own to judge, so its removal stays.
 - `nothing_lasting`: the removed entry is a file the PR deletes whose objects were all hooks,
   `generateName` objects or Flux sources (a chart source deletes no workload).
+- `still_built`: every object the removed entry built is still built by the same kustomization
+  in the head, through its other entries, read over the PR and its context files (`graph`): a
+  directory moved beside it, a base it now uses instead.
+- `namespace_twin` (on a delete): the object is declared again without a namespace in a file
+  the PR adds to a kustomization whose `namespace:` is the deleted object's: the same object.
+- `namespace_unchanged` (on a `namespace` a kustomization gains): every namespaced object it
+  builds already sits in that namespace, so nothing moves.
 
 Each is a fact the delete rules read; nothing is dropped here.
 """
@@ -28,6 +35,8 @@ from typing import Any
 
 from app.core.errors import UnparseableError
 from app.core.models import Change, FileDiff
+from app.core.snapshot import ContextFile
+from app.semdiff.kubernetes.graph import Tree, namespace_twin, namespace_unchanged, still_built
 from app.semdiff.kubernetes.kustomize import entries, read_side
 from app.semdiff.kubernetes.tooling import KUSTOMIZATION_NAMES as NAMES
 from app.semdiff.kubernetes.tooling import is_kustomization_path
@@ -82,12 +91,17 @@ def _chart_of(path: str) -> str | None:
     return head if sep else None
 
 
-def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Change]:
+def annotate(
+    changes: Sequence[Change], files: Sequence[FileDiff], context: Sequence[ContextFile] = ()
+) -> list[Change]:
     """`changes` with the PR-wide facts above added to Kubernetes deletes and kustomize removals."""
     deletes = [c for c in changes if c.kind == "kubernetes" and c.op == "delete"]
     removals = [c for c in changes if _removal(c)]
-    if not deletes and not removals:
+    namespaces = [c for c in changes if _namespace_added(c)]
+    if not deletes and not removals and not namespaces:
         return list(changes)
+    tree = Tree(files, context)
+    namespace_ids = {id(c) for c in namespaces}
     removed = {f.old_path or f.path for f in files if f.head is None}
     renamed = {f.old_path: f.path for f in files if f.old_path and f.old_path != f.path}
     old_paths = {new: old for old, new in renamed.items()}
@@ -95,6 +109,7 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
     unreadable = {c.file for c in changes if c.unparseable}
     lost = {p for c in deletes for p in (c.file, c.old_file) if p}
     delete_ids = {id(c) for c in deletes}
+    created = [(c.file, c.address) for c in changes if c.kind == "kubernetes" and c.op == "create"]
     out: list[Change] = []
     for change in changes:
         extra: dict[str, Any] = {}
@@ -104,6 +119,8 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
                 extra["chart_removed"] = chart
             if change.file in kustomizations.patches:
                 extra["kustomize_patch"] = True
+            if namespace_twin(tree, change.address, created):
+                extra["namespace_twin"] = True
         elif _removal(change):
             # A renamed kustomization's removed entries are relative to where it was.
             folder = posixpath.dirname(old_paths.get(change.file, change.file))
@@ -121,10 +138,28 @@ def annotate(changes: Sequence[Change], files: Sequence[FileDiff]) -> list[Chang
                 target in lost or target in unreadable or moved_to in unreadable
             ):
                 extra["objects_moved"] = True
+            elif "://" not in str(change.facts.get("entry")) and still_built(
+                tree, change.file, target, old_paths.get(change.file)
+            ):
+                extra["still_built"] = True
+        elif id(change) in namespace_ids:
+            after = change.fields[0].after if change.fields else None
+            if namespace_unchanged(tree, change.file, after):
+                extra["namespace_unchanged"] = True
         out.append(
             change.model_copy(update={"facts": {**change.facts, **extra}}) if extra else change
         )
     return out
+
+
+def _namespace_added(change: Change) -> bool:
+    return (
+        change.kind == "data"
+        and change.op == "create"
+        and change.facts.get("format") == "kustomize"
+        and change.facts.get("section") == "namespace"
+        and change.facts.get("kustomization") == "changed"
+    )
 
 
 def _removal(change: Change) -> bool:

@@ -7,7 +7,8 @@
 - SQLite cannot alter most of a table, so migrations rebuild it: rename (or create) a copy,
   `INSERT INTO new SELECT … FROM old`, `DROP TABLE old`. A dropped table whose rows the same file
   copied first is a rebuild (`facts.rows_copied_to`), which `sql.table-rebuild` reports instead
-  of `sql.destructive`.
+  of `sql.destructive`; renaming t away first and refilling t from the copy keeps t where it
+  was (`facts.rebuilt_in_place` on the rename, which `sql.breaking-ddl` skips).
 - A statement added to a migration file that already existed (an old Alembic revision edited)
   does not run where that migration was applied, only on new databases: `migration_edited`,
   read by `sql.migration-edited` (medium) in place of the data-loss rules (#24, redash).
@@ -89,10 +90,19 @@ def mark_rebuilds(changes: Sequence[Change], statements: Sequence[Statement]) ->
     copied = copied_tables(statements)
     if not copied:
         return list(changes)
+    refilled = dict(copied.values())
     out: list[Change] = []
     for change in changes:
         obj = str(change.facts.get("object") or "").lower().rsplit(".", 1)[-1]
         copy = copied.get(obj)
+        if (
+            change.op == "create"
+            and change.facts.get("statement") == "RENAME_TABLE"
+            and refilled.get(obj, 0) > (change.line or 0)
+        ):
+            # `ALTER TABLE t RENAME TO t_old`, then t re-created and refilled from t_old: the
+            # table keeps its name and rows, no reader breaks (ory/kratos 951cf3cac5).
+            change = change.model_copy(update={"facts": {**change.facts, "rebuilt_in_place": True}})
         if (
             change.op == "create"
             and change.facts.get("statement") == "DROP_TABLE"

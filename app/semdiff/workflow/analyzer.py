@@ -39,6 +39,7 @@ from app.semdiff.workflow.permissions import (
     normalize,
     permissions_broadened,
     permissions_change,
+    write_scopes_added,
 )
 from app.semdiff.workflow.steps import diff_steps
 
@@ -262,6 +263,7 @@ def _scope_facts(
         "permissions_after": perms_after,
         "permissions_change": permissions_change(perms_before, perms_after),
         "permissions_broadened": permissions_broadened(perms_before, perms_after),
+        "write_scopes_added": write_scopes_added(perms_before, perms_after),
         "id_token_write": id_token_after,
         "id_token_write_added": id_token_after and not id_token_before,
         "secrets_used": sorted(secrets_after),

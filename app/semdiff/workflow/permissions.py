@@ -22,6 +22,7 @@ __all__ = [
     "normalize",
     "permissions_broadened",
     "permissions_change",
+    "write_scopes_added",
 ]
 
 DEFAULT = "default"  # no `permissions` key: the repository's default token permissions
@@ -106,4 +107,16 @@ def permissions_broadened(before: Permissions | None, after: Permissions | None)
     before = DEFAULT if before is None else before
     return any(level(after, s) == 2 and level(before, s) < 2 for s in _scopes(before, after)) or (
         after == "write-all" and before != "write-all"
+    )
+
+
+def write_scopes_added(before: Permissions | None, after: Permissions | None) -> list[str]:
+    """The scopes that can write after and could not before (every scope for `write-all`), so a
+    rule can tell write to the issue tracker (`issues`, `discussions`: a triage bot closing
+    blank issues) from write to code, releases or reviews."""
+    if after is None:
+        return []
+    before = DEFAULT if before is None else before
+    return sorted(
+        s for s in _scopes(before, after) if level(after, s) == 2 and level(before, s) < 2
     )

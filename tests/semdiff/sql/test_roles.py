@@ -132,3 +132,13 @@ def test_a_partial_copy_does_not_make_a_rebuild() -> None:
     path = f"{DIR}/20260413000000000000_make_address_nullable.sqlite3.up.sql"
     found = findings([FileDiff(path=path, base=None, head=partial)])
     assert ("sql.destructive", "critical") in found
+
+
+def test_renaming_a_table_away_to_refill_it_breaks_no_reader() -> None:
+    # ory/kratos 951cf3cac5: the rename is the first step of the rebuild, the table comes back
+    # under its name with every row.
+    path = f"{DIR}/20260413000000000000_make_address_nullable.sqlite3.up.sql"
+    assert ("sql.breaking-ddl", "high") not in findings([FileDiff(path=path, head=REBUILD)])
+    # Renamed away and never refilled: readers of the old name break.
+    gone = REBUILD.split(b"CREATE TABLE")[0]
+    assert ("sql.breaking-ddl", "high") in findings([FileDiff(path=path, head=gone)])
