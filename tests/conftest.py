@@ -5,8 +5,8 @@ COUNTERSIGN_TEST_DATABASE_URL is set (`bash scripts/start-postgres.sh` prints it
 - `pg_url`: a fresh schema per test in the test database (search_path points at it), dropped
   afterwards; skips cleanly without the variable.
 - `db_url`: both of the above (the PostgreSQL param carries the `postgres` marker).
-- `db_engine`: an engine on `db_url` migrated to head (on SQLite, a copy of a database this
-  session migrated once: Alembic costs a tenth of a second or more per run, a copy milliseconds).
+- `db_engine`: an engine on `db_url` migrated to head: a copy of a database this session
+  migrated once (tests/databases.py), not an Alembic run per test.
 - `module_db_url`: like `db_url`, one database per test module, for a module-scoped
   `LocalStack` whose `reset()` gives each test a fresh database (tests/stacks.py).
 """
@@ -14,7 +14,6 @@ COUNTERSIGN_TEST_DATABASE_URL is set (`bash scripts/start-postgres.sh` prints it
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,11 +23,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from hypothesis import settings
-from sqlalchemy.engine import make_url
 
 from app.demo.loadkit import temporary_schema
 from app.sim import taps
 from app.store.db import make_engine, upgrade
+from tests import databases
 from tests.specs.traffic import TrafficChecker
 
 PG_ENV = "COUNTERSIGN_TEST_DATABASE_URL"
@@ -102,32 +101,24 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _new_sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL whose database does not exist yet, else None."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() or parsed.database == ":memory:" else path
-
-
-def copy_sqlite(source: Path, target: Path) -> None:
-    """`source` copied to `target` with SQLite's backup API (what sits in its WAL too)."""
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
+@pytest.fixture(scope="session")
+def migrated_postgres() -> str | None:
+    """SQL that rebuilds a schema migrated to head (tests/databases.py), once per session."""
+    base = os.environ.get(PG_ENV)
+    return databases.dump_migrated_postgres(base) if base else None
 
 
 @pytest.fixture
 def db_engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
-    target = _new_sqlite_file(db_url)
-    if target is None:
-        upgrade(db_url)
+    """An engine on `db_url` migrated to head: a copy of a database this session migrated."""
+    target = databases.new_sqlite_file(db_url)
+    script = None if target else request.getfixturevalue("migrated_postgres")
+    if target is not None:
+        databases.copy_sqlite(request.getfixturevalue("migrated_sqlite"), target)
+    elif script is not None and databases.schema_of(db_url) is not None:
+        databases.restore_postgres(db_url, script)
     else:
-        copy_sqlite(request.getfixturevalue("migrated_sqlite"), target)
+        upgrade(db_url)
     engine = make_engine(db_url)
     try:
         yield engine
