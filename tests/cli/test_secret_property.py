@@ -28,6 +28,7 @@ from app.gate.render.markdown import annotations_for, check_title, conclusion_fo
 from app.store.audit.records import EvaluationRecord
 from app.store.audit.store import append
 from app.store.tables import EVENTS
+from tests.examples import examples
 
 if TYPE_CHECKING:
     from typer._click.core import Command  # what `get_command` returns (typer vendors click)
@@ -121,7 +122,7 @@ def analyze(capfd: pytest.CaptureFixture[str], diff: Path, fmt: str) -> tuple[st
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
