@@ -4,6 +4,10 @@ BIN := $(VENV)/bin
 # pytest-xdist processes for `make test` (auto: one per core; 0: all in this process)
 PYTEST_WORKERS ?= auto
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# pytest keeps compiled modules and its assertion-rewritten tests in __pycache__ even where the
+# environment turns that off (PYTHONDONTWRITEBYTECODE, common in containers): without them every
+# xdist worker compiles app/ and rewrites every test module again, about 7 s of CPU each.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 
 .PHONY: demo demo-console test test-fast fmt lint typecheck pytest bench corpus soak clean image image-test
 
@@ -32,8 +36,8 @@ typecheck: $(STAMP)
 # Tests marked `exclusive` restart shared services (PostgreSQL): they run alone, after the
 # parallel run, so no other xdist worker is using the database while it restarts.
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not exclusive" $(PYTEST_ARGS)
-	$(BIN)/pytest -m exclusive $(PYTEST_ARGS) || test $$? -eq 5  # 5: none selected
+	$(PYTEST) -n $(PYTEST_WORKERS) -m "not exclusive" $(PYTEST_ARGS)
+	$(PYTEST) -m exclusive $(PYTEST_ARGS) || test $$? -eq 5  # 5: none selected
 
 test: lint typecheck pytest
 
@@ -45,7 +49,7 @@ test-fast: $(STAMP)
 	$(BIN)/ruff check app tests bench scripts
 	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/lint-imports
-	COUNTERSIGN_FAST_TESTS=1 $(BIN)/pytest -q -n auto -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	COUNTERSIGN_FAST_TESTS=1 $(PYTEST) -q -n auto -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format app tests bench scripts

@@ -5,7 +5,8 @@ COUNTERSIGN_TEST_DATABASE_URL is set (`bash scripts/start-postgres.sh` prints it
 - `pg_url`: a fresh schema per test in the test database (search_path points at it), dropped
   afterwards; skips cleanly without the variable.
 - `db_url`: both of the above (the PostgreSQL param carries the `postgres` marker).
-- `db_engine`: an engine on `db_url` migrated to head.
+- `db_engine`: an engine on `db_url` migrated to head: a copy of a database this session
+  migrated once (tests/databases.py), not an Alembic run per test.
 - `module_db_url`: like `db_url`, one database per test module, for a module-scoped
   `LocalStack` whose `reset()` gives each test a fresh database (tests/stacks.py).
 """
@@ -26,6 +27,7 @@ from hypothesis import settings
 from app.demo.loadkit import temporary_schema
 from app.sim import taps
 from app.store.db import make_engine, upgrade
+from tests import databases
 from tests.specs.traffic import TrafficChecker
 
 PG_ENV = "COUNTERSIGN_TEST_DATABASE_URL"
@@ -91,9 +93,32 @@ def module_db_url(
         yield url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once per session (per xdist worker), to copy."""
+    path = tmp_path_factory.mktemp("migrated") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> str | None:
+    """SQL that rebuilds a schema migrated to head (tests/databases.py), once per session."""
+    base = os.environ.get(PG_ENV)
+    return databases.dump_migrated_postgres(base) if base else None
+
+
 @pytest.fixture
-def db_engine(db_url: str) -> Iterator[sa.Engine]:
-    upgrade(db_url)
+def db_engine(db_url: str, request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
+    """An engine on `db_url` migrated to head: a copy of a database this session migrated."""
+    target = databases.new_sqlite_file(db_url)
+    script = None if target else request.getfixturevalue("migrated_postgres")
+    if target is not None:
+        databases.copy_sqlite(request.getfixturevalue("migrated_sqlite"), target)
+    elif script is not None and databases.schema_of(db_url) is not None:
+        databases.restore_postgres(db_url, script)
+    else:
+        upgrade(db_url)
     engine = make_engine(db_url)
     try:
         yield engine

@@ -8,10 +8,12 @@ path the evaluator uses.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import string
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +28,10 @@ from app.gate.render.markdown import annotations_for, check_title, conclusion_fo
 from app.store.audit.records import EvaluationRecord
 from app.store.audit.store import append
 from app.store.tables import EVENTS
+from tests.examples import examples
+
+if TYPE_CHECKING:
+    from typer._click.core import Command  # what `get_command` returns (typer vendors click)
 
 # One input per analyzer family and secret shape: (path, file text with {S} where the secret goes).
 PLANTS: dict[str, tuple[str, str]] = {
@@ -92,6 +98,13 @@ def new_file_diff(path: str, text: str) -> str:
     )
 
 
+@functools.cache
+def command() -> Command:
+    """The click command the CLI builds at start-up, built once: building it from the Typer app
+    costs as much as the analysis of a one-file change, and a process builds it once too."""
+    return get_command(app)
+
+
 def analyze(capfd: pytest.CaptureFixture[str], diff: Path, fmt: str) -> tuple[str, str]:
     """Run the CLI with the root logger as a fresh process has it: pytest's capture handlers,
     which would swallow what a library logs, are taken off for the call (and put back)."""
@@ -101,7 +114,7 @@ def analyze(capfd: pytest.CaptureFixture[str], diff: Path, fmt: str) -> tuple[st
     root.handlers = []
     try:
         args = ["analyze", "--diff", str(diff), "--author", "infra-bot[bot]", "--format", fmt]
-        get_command(app).main(args=args, prog_name="countersign", standalone_mode=False)
+        command().main(args=args, prog_name="countersign", standalone_mode=False)
     finally:
         root.handlers = kept
     captured = capfd.readouterr()
@@ -109,7 +122,7 @@ def analyze(capfd: pytest.CaptureFixture[str], diff: Path, fmt: str) -> tuple[st
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -290,10 +290,11 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path: object) 
         "console_session_secret": SecretStr("s" * 40),
         "console_login_rate_per_minute": 3,
     }
-    with LocalStack(f"sqlite:///{tmp_path}/a.db", **console) as stack:  # type: ignore[arg-type]
+    with LocalStack(f"sqlite:///{tmp_path}/a.db", key_pair=session_key_pair(), **console) as stack:  # type: ignore[arg-type]
         assert _sign_in_answers(stack, addresses) == [302, 302, 302, 429, 429]
     with LocalStack(
         f"sqlite:///{tmp_path}/b.db",
+        key_pair=session_key_pair(),
         trusted_proxies="127.0.0.1",
         **console,  # type: ignore[arg-type]
     ) as stack:

@@ -29,6 +29,7 @@ from app.core.yamlsafe import (
     load_yaml_documents_reference,
 )
 from tests.core._yaml_compare import compare
+from tests.examples import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN_YAML = sorted(
@@ -116,7 +117,7 @@ def _dump(value: object, flow: bool | None, width: int) -> str:
     return out.getvalue()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(trees, st.sampled_from([False, True, None]), st.sampled_from([20, 80, 4096]))
 def test_generated_documents_read_the_same(value: object, flow: bool | None, width: int) -> None:
     compare(_dump(value, flow, width))
@@ -130,7 +131,7 @@ SEEDS = [
 PIECES = [*":-- \n\n[]{}\"'#|>,?ab1.~&*!%@`", ": ", "- ", "\n  ", "\n- ", "---\n", "\t"]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(SEEDS),
     st.lists(st.tuples(st.floats(0, 1), st.sampled_from(PIECES), st.integers(0, 3)), max_size=4),

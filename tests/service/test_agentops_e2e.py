@@ -4,7 +4,6 @@ API calls counted in the scorecard."""
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from app.sim.scenario import apply_setup
 from app.store.audit import store
 from app.store.audit.agent_events import agent_scorecards
 from app.store.audit.records import EvaluationRecord, MergeApproval, MergeFinding, MergeRecord
+from tests.processes import child_processes
 from tests.service._agent_tokens import policies_with_tokens, sha256_ref
 from tests.stacks import fresh, local_stack
 
@@ -305,7 +305,7 @@ def test_pre_flight_calls_are_counted_in_the_scorecard(stack: LocalStack) -> Non
 def test_a_rate_limit_holds_across_two_worker_processes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'rate.db'}"
     limits = "defaults:\n  limits: {prs_per_hour: 2}\n"
-    ctx = multiprocessing.get_context("spawn")
+    ctx = child_processes()
     stop, results = ctx.Event(), ctx.Queue()
     with local_stack(url, role="web", policies_dir=policies(tmp_path, defaults=limits)) as stack:
         from tests.service._agentops_workers import run_worker

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from app.demo.stack import LocalStack
 from app.store.db import migration_status
+from tests.stacks import local_stack
 
 
 @pytest.fixture
 def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url, role="web") as s:
+    with local_stack(db_url, role="web") as s:
         yield s
 
 

@@ -18,6 +18,7 @@ from app.sim.scenario import apply_setup
 from app.sim.state import PullRequest
 from app.store import inbox
 from app.store.audit.store import events_for_pr
+from tests.stacks import local_stack
 
 pytestmark = pytest.mark.e2e
 REPO = "acme/platform"
@@ -34,7 +35,7 @@ SETUP = {
 
 @pytest.fixture
 def stack(db_url: str) -> Iterator[LocalStack]:
-    with LocalStack(db_url, role="web") as s:  # web only: the worker is a separate process
+    with local_stack(db_url, role="web") as s:  # web only: the worker is a separate process
         apply_setup(s.sim, SETUP)
         s.sim.wait_idle()
         yield s

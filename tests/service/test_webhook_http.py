@@ -269,7 +269,7 @@ def _unverified_reads(stack: LocalStack) -> float:
 
 
 def test_a_slow_unsigned_body_is_cut_off_with_408(db_url: str) -> None:
-    with LocalStack(db_url, role="web", webhook_read_seconds=0.5) as stack:
+    with local_stack(db_url, role="web", webhook_read_seconds=0.5) as stack:
         with closing(_slow_request(stack)) as conn:
             answer = conn.recv(4096)  # the server answers without the rest of the body
         assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
@@ -277,7 +277,7 @@ def test_a_slow_unsigned_body_is_cut_off_with_408(db_url: str) -> None:
 
 
 def test_concurrent_unverified_bodies_are_bounded(db_url: str) -> None:
-    with LocalStack(db_url, role="web", webhook_max_unverified=2) as stack:
+    with local_stack(db_url, role="web", webhook_max_unverified=2) as stack:
         held = [_slow_request(stack), _slow_request(stack)]
         try:
             stack.sim.wait_for(lambda: _unverified_reads(stack) == 2, 10, "two reads in flight")
@@ -294,10 +294,10 @@ def test_concurrent_unverified_bodies_are_bounded(db_url: str) -> None:
 def test_metrics_need_their_token_and_api_docs_are_off_by_default(db_url: str) -> None:
     """`/metrics` names agents: served only with COUNTERSIGN_METRICS_TOKEN as a bearer token
     (404 while none is set). `/docs`, `/redoc` and `/openapi.json` need COUNTERSIGN_API_DOCS."""
-    with LocalStack(db_url, role="web", metrics_token=None, api_docs=False) as stack:
+    with local_stack(db_url, role="web", metrics_token=None, api_docs=False) as stack:
         for path in ("/metrics", "/docs", "/redoc", "/openapi.json"):
             assert httpx.get(f"{stack.url}{path}").status_code == 404, path
-    with LocalStack(db_url, role="web", migrate=False) as stack:
+    with local_stack(db_url, role="web", migrate=False) as stack:
         url = f"{stack.url}/metrics"
         assert httpx.get(url).status_code == 401
         assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import random
 import threading
 import uuid
@@ -28,6 +27,7 @@ from app.store.inbox import (
     status_counts,
     store_delivery,
 )
+from tests.processes import child_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -199,15 +199,15 @@ def test_threads_never_share_a_delivery(db_engine: sa.Engine) -> None:
     assert set(every) == ids
 
 
-@pytest.mark.slow  # four spawned processes, each importing the app
+@pytest.mark.slow  # four processes (tests/processes.py)
 def test_processes_never_share_a_delivery(
     db_engine: sa.Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.syspath_prepend(str(ROOT))  # spawned children import tests.store._inbox_workers
+    monkeypatch.syspath_prepend(str(ROOT))  # children import tests.store._inbox_workers
     from tests.store._inbox_workers import claim_until_empty
 
     ids = {store(db_engine) for _ in range(150)}
-    context = multiprocessing.get_context("spawn")
+    context = child_processes()
     barrier, results = context.Barrier(4), context.Queue()
     processes = [
         context.Process(target=claim_until_empty, args=(db_url, f"p{i}", barrier, results))

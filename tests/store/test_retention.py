@@ -4,13 +4,12 @@ and the audit chain still verifies (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from app.cli.main import app as cli_app
 from app.store import inbox
 from app.store.audit import store
 from app.store.audit.verify import verify_chain
@@ -137,25 +136,20 @@ def test_retention_run_command(sqlite_url: str) -> None:
         seed(engine, datetime.now(UTC))
     finally:
         engine.dispose()
-    env = {**os.environ, "COUNTERSIGN_DATABASE_URL": sqlite_url}
-    cli = [sys.executable, "-m", "app.cli.main", "retention", "run"]
-    dry = subprocess.run([*cli, "--dry-run"], capture_output=True, text=True, env=env, timeout=120)
-    assert dry.returncode == 0, dry.stderr
+    # In-process (tests/cli/test_main.py runs the command as a process): what a process reads
+    # from its environment comes in through `env`.
+    runner, env = CliRunner(), {"COUNTERSIGN_DATABASE_URL": sqlite_url}
+    dry = runner.invoke(cli_app, ["retention", "run", "--dry-run"], env=env)
+    assert dry.exit_code == 0, (dry.stderr, dry.exception)
     listed = [
         line.split()[2] for line in dry.stdout.splitlines() if line.startswith("would purge ")
     ]
     assert set(listed[:3]) == FINISHED_OLD
     assert "would purge 3 delivery bodies" in dry.stdout
     assert "audit event" not in dry.stdout
-    run = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
-    assert run.returncode == 0, run.stderr
+    run = runner.invoke(cli_app, ["retention", "run"], env=env)
+    assert run.exit_code == 0, (run.stderr, run.exception)
     assert "purged 3 delivery bodies" in run.stdout
     assert "recorded retention_purge as audit event seq 3" in run.stdout
-    verify = subprocess.run(
-        [sys.executable, "-m", "app.cli.main", "audit", "verify"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    verify = runner.invoke(cli_app, ["audit", "verify"], env=env)
+    assert verify.exit_code == 0, (verify.output, verify.exception)

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from app.cli.main import app
 from app.core.models import REDACTED
 from app.semdiff.terraform.plan.merge import plan_from, read_plan
 from app.semdiff.terraform.plan.read import UNKNOWN, analyze_plan, load_plan
 from app.semdiff.terraform.plan.redact import redact_for_storage
-from tests.cli.test_main import run
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "plans" / "real"
 FILES = sorted(p.relative_to(REAL).as_posix() for p in REAL.glob("*/*.json"))
@@ -189,9 +190,13 @@ def test_every_vendored_plan_has_expectations() -> None:
 
 @pytest.mark.parametrize("name", FILES)
 def test_countersign_analyze_reads_the_real_plan(name: str) -> None:
+    """In-process (a Python start and the app's imports per file cost more than the reading;
+    tests/cli/test_main.py runs the command as a process)."""
     want = EXPECTED[name]
-    proc = run("analyze", "--plan", str(REAL / name), "--plan-dir", "infra/prod")
-    assert proc.returncode == 0, proc.stderr
+    proc = CliRunner().invoke(
+        app, ["analyze", "--plan", str(REAL / name), "--plan-dir", "infra/prod"]
+    )
+    assert proc.exit_code == 0, (proc.stderr, proc.exception)
     report = json.loads(proc.stdout)
     changes = {c["address"]: c for c in report["changes"]}
     assert {a: c["op"] for a, c in changes.items() if not a.startswith("plan:")} == want.ops

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from app.store.audit.store import append, chain_head, evaluations_for_pr, latest
 from app.store.audit.verify import verify_chain, verify_export
 from app.store.db import make_engine
 from app.store.tables import EVENTS
+from tests.processes import child_processes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "audit"
 ROOT = Path(__file__).resolve().parents[3]
@@ -175,16 +175,16 @@ def test_unmigrated_database_is_not_ready(sqlite_url: str) -> None:
     engine.dispose()
 
 
-@pytest.mark.slow  # writer processes, each importing the app
+@pytest.mark.slow  # writer processes (tests/processes.py)
 @pytest.mark.parametrize("writers", [4])
 def test_concurrent_processes_build_one_chain(
     db_engine: sa.Engine, db_url: str, writers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.syspath_prepend(str(ROOT))  # spawned children import tests.store.audit._workers
+    monkeypatch.syspath_prepend(str(ROOT))  # children import tests.store.audit._workers
     from tests.store.audit._workers import append_many
 
     per_writer = 60
-    context = multiprocessing.get_context("spawn")
+    context = child_processes()
     barrier = context.Barrier(writers)
     processes = [
         context.Process(target=append_many, args=(db_url, w, per_writer, barrier))
