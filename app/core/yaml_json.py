@@ -1,19 +1,22 @@
-"""Values at C speed: rapidyaml emits a subtree as JSON and `json.loads` builds it (ADR 0009).
+"""Values at C speed: rapidyaml emits a subtree as JSON and `json` builds it (ADR 0009).
 
 The Python walk that turned rapidyaml's tree into values cost a few calls per node, ~10x the C
-parse. rapidyaml's JSON emitter writes every quoted scalar and every key as a JSON string and
-plain scalars that are JSON numbers, `true`, `false` or `null` as they are; every other plain
-scalar becomes a JSON string too. So a JSON string `s` is the right value whenever the ruamel
-reference would read `s` the same quoted or plain: `s` is not null, a bool, a number, a
-timestamp or `<<`, and does not start with an indicator. Text holding any other string (`"8080"`,
-`""`, `"true"`, `"*"`) is `Unclear` and the caller walks that subtree node by node instead, as
-before; so does a number the emitter may have rewritten (`.5e3` becomes `0.5e3`), NaN/Infinity,
-a duplicate key and anything json refuses. Nesting deeper than the caller allows is detected
-from the emitter's indentation plus the file's count of flow collections (an upper bound).
+parse. rapidyaml's JSON emitter writes every key and every quoted scalar as a JSON string, plain
+scalars that are JSON numbers, `true`, `false` or `null` as they are, a plain empty value as
+`null`, and every other plain scalar as a JSON string too. So a JSON string `s` is the value
+ruamel reads unless `s` would read as something else if it was plain (null, a bool, a number,
+a timestamp, `<<`) or starts with an indicator: such strings are "ambiguous" (`_AMBIGUOUS`).
 
-What the JSON cannot show (anchors, tags, null keys, quoted keys, block scalars, flow `{q:}`)
-is found from the node types, read in bulk from rapidyaml's node array (`node_columns`): the
-caller checks those few nodes one by one, as the walk did.
+The caller (`yaml_fast`) counts, per top-level entry, the quoted scalars whose text is
+ambiguous (from the node types, read in bulk from rapidyaml's node array, `node_columns`). When
+the entry's JSON holds exactly that many ambiguous strings, none comes from a plain scalar and
+the JSON is trusted; otherwise (`~`, `0x1F`, `True` written plain) the entry is `Unclear` and
+walked node by node, its nested collections trying JSON again. Also `Unclear`: a number the
+emitter may have rewritten (`.5e3` becomes `0.5e3`; `inf`, `nan`, even a quoted key `.Inf`
+become `.inf`/`.nan`), NaN/Infinity, a duplicate key, invalid UTF-8 and anything json refuses,
+and nesting deeper than the caller allows (the emitter's indentation plus how deep flow
+collections nest). What JSON cannot show at all (anchors, tags, null keys, quoted keys across
+lines, block scalar headers, `{q:}`) the caller checks on those few nodes, as the walk did.
 """
 
 from __future__ import annotations
@@ -239,6 +242,8 @@ def decode(text: str, has_key: bool, max_nesting: int, *, quoted: int | None) ->
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise Unclear("escape", len(text)) from exc
+    if '.inf"' in text or '.nan"' in text:  # the emitter rewrites `inf`, `.Inf`, `nan`...
+        raise Unclear("infinity or NaN", len(text))  # to `.inf`/`.nan`, even quoted keys
     wrapped = "{" + text + "}" if has_key else "[" + text + "]"
     if quoted is None:
         if _AMBIGUOUS.search(wrapped) is not None:
