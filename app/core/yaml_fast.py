@@ -295,14 +295,17 @@ def _prepare_json(walker: _Walker) -> None:
     if nodes is None:
         return
     types = nodes.types
-    for kind in set(types):
+    kinds = set(types)
+    for kind in kinds:
         if kind & (_DEFER | _KEYNIL):
             raise _Defer("anchor, alias, tag or null key")
         if not kind & (_MAP | _SEQ | _VAL | _STREAM):
             raise _Defer("node without a value")
         if kind & (_MAP | _SEQ) and kind & _FLOW:
             walker.flow = max(walker.flow, yaml_json.flow_nesting(types, nodes.parents, kind))
-        if kind & (_KEYQUO | _VALQUO | _VALNIL):
+    odd = _KEYQUO | _VALQUO | (_VALNIL if walker.flow else 0)  # `{q:}` needs a flow mapping
+    for kind in kinds:
+        if kind & odd:
             _check_odd(walker, nodes, kind)
     walker.json = True
 
