@@ -1,10 +1,12 @@
 """YAML through rapidyaml (C++), read exactly as the ruamel reference reads it (ADR 0009).
 
 ruamel's pure-Python composer is ~400x slower than rapidyaml on the same bytes, and it was the
-bulk of every large YAML pull request. Here rapidyaml builds the tree and one walk builds the
-values; plain scalars are resolved by ruamel's own YAML 1.2 resolver and constructors (cached per
-spelling), so `yes` stays a string, `0755` is 755 and a date is a date, exactly as before. Nodes
-for line look-ups are built lazily (`yaml_nodes`), only along the paths a finding asks about.
+bulk of every large YAML pull request. Here rapidyaml builds the tree; its JSON emitter and
+`json` build the values of each top-level entry (`yaml_json`) where the JSON says exactly what
+ruamel would read, and a walk node by node builds the rest: plain scalars are resolved by ruamel's
+own YAML 1.2 resolver and constructors (cached per spelling), so `yes` stays a string, `0755` is
+755 and a date is a date, exactly as before. Nodes for line look-ups are built lazily
+(`yaml_nodes`), only along the paths a finding asks about.
 
 Whatever this path cannot read exactly like ruamel makes `load` return None, and the caller reads
 the file with ruamel instead (so ruamel's message and line stay the error users see): any parse
