@@ -83,14 +83,15 @@ _INDICATORS = frozenset(",[]{}#&*!|>'\"%@`?:")
 
 
 _NOISE = re.compile(
-    r"^(?:/project/cpp/src/c4/\S*: \(detected here\)"
+    r"^(?:/project/cpp/src/c4/\S*: (?:\(detected here\)|ERROR: )"
     r"|line=\d+ col=\d+ \(\d+B\): ERROR: \[\w+\] )"
 )
 
 
 def is_parser_noise(line: str) -> bool:
     """A line rapidyaml's C++ core printed to stderr for an error it also raised (the loader falls
-    back to ruamel, whose message names the file and line): `app/cli/stderr_filter` drops them."""
+    back to ruamel, whose message names the file and line; an emitter error on YAML nested deeper
+    than it emits falls back to the walk): `app/cli/stderr_filter` drops them."""
     return _NOISE.match(line) is not None
 
 
