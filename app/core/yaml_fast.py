@@ -31,7 +31,14 @@ from ryml import _ryml
 
 from app.core import yaml_json
 from app.core.yaml_lenient import Defer as _Defer
-from app.core.yaml_lenient import check_flow_null, check_header, check_quoted_key
+from app.core.yaml_lenient import (
+    check_flow_keys,
+    check_flow_null,
+    check_header,
+    check_nodes,
+    check_plain_flow_key,
+    check_quoted_key,
+)
 from app.core.yaml_nodes import Source, node_for
 
 __all__ = ["load"]
@@ -249,7 +256,10 @@ class _Walker:
             if ckind & _ODD_KEY:
                 key = self.key(child, ckind)
             else:
-                key = _plain(str(_tree_key(tree, child), "utf-8"))
+                view = _tree_key(tree, child)
+                if kind & _FLOW:
+                    check_plain_flow_key(self.src, self.src.offset(view), len(view))
+                key = _plain(str(view, "utf-8"))
             if key in out:
                 raise _Defer("duplicate key")
             following = _next_sibling(tree, child)
@@ -309,32 +319,12 @@ def _prepare_json(walker: _Walker) -> None:
     odd = _KEYQUO | _VALQUO | (_VALNIL if walker.flow else 0)  # `{q:}` needs a flow mapping
     for kind in kinds:
         if kind & odd:
-            _check_odd(walker, nodes, kind)
+            for nid, ambiguous in check_nodes(walker.src, nodes, kind):
+                walker.count_quoted(nodes, nid, ambiguous)
+        if kind & _MAP and kind & _FLOW:
+            for nid in yaml_json.ids_of(types, kind):
+                check_flow_keys(walker.src, nodes, nid)
     walker.json = True
-
-
-def _check_odd(walker: _Walker, nodes: yaml_json.Nodes, kind: int) -> None:
-    """The walk's checks on the nodes of type `kind`, and a count of the quoted scalars that
-    read as ambiguous JSON strings per top-level entry (`yaml_json.ambiguous_text`)."""
-    src = walker.src
-    for nid in yaml_json.ids_of(nodes.types, kind):
-        ambiguous = 0
-        if kind & _KEYQUO:
-            address, length = nodes.scalar(nid, True)
-            check_quoted_key(src, src.offset_of(address))
-            ambiguous += yaml_json.ambiguous_text(src.scalar_text(address, length))
-        if kind & _VALQUO:
-            address, length = nodes.scalar(nid, False)
-            if kind & _BLOCK_SCALAR:
-                check_header(src, src.offset_of(address))
-            ambiguous += yaml_json.ambiguous_text(src.scalar_text(address, length))
-        if kind & _VALNIL and not kind & _KEYQUO and nodes.parents[nid] != _NONE:
-            parent = nodes.types[nodes.parents[nid]]
-            if parent & _MAP and parent & _FLOW:
-                address, length = nodes.scalar(nid, True)
-                check_flow_null(src, src.offset_of(address), length)
-        if ambiguous:
-            walker.count_quoted(nodes, nid, ambiguous)
 
 
 def _documents(tree: ryml.Tree) -> list[int]:

@@ -8,9 +8,25 @@ from __future__ import annotations
 
 import re
 
+import ryml
+
+from app.core import yaml_json
 from app.core.yaml_nodes import Source
 
-__all__ = ["Defer", "check_flow_null", "check_header", "check_quoted_key"]
+__all__ = [
+    "Defer",
+    "check_flow_keys",
+    "check_flow_null",
+    "check_header",
+    "check_nodes",
+    "check_plain_flow_key",
+    "check_quoted_key",
+]
+
+_MAP, _NONE = ryml.MAP, ryml.NONE
+_KEYQUO, _VALQUO, _KEYNIL, _VALNIL = ryml.KEYQUO, ryml.VALQUO, ryml.KEYNIL, ryml.VALNIL
+_BLOCK_SCALAR = ryml.VAL_LITERAL | ryml.VAL_FOLDED
+_FLOW = ryml.FLOW_SL | ryml.FLOW_ML
 
 
 class Defer(Exception):
@@ -27,6 +43,15 @@ def check_flow_null(src: Source, offset: int | None, length: int) -> None:
     end = offset + length
     if src.original[end : end + 2] in (b":,", b":]", b":}"):
         raise Defer("flow key ending in a colon")
+
+
+def check_plain_flow_key(src: Source, offset: int | None, length: int) -> None:
+    """A plain key in a flow mapping is one line (`{a\n  b: 1}`: key `a b` to rapidyaml, an
+    error to ruamel): its text as parsed (folded in place) equals the source bytes there."""
+    if offset is None:
+        raise Defer("flow key")
+    if src.original[offset : offset + length] != src.buffer[offset : offset + length]:
+        raise Defer("plain flow key across lines")
 
 
 def check_header(src: Source, offset: int | None) -> None:
@@ -55,10 +80,10 @@ def check_quoted_key(src: Source, offset: int | None) -> None:
     quote = data[offset - 1 : offset]
     end = data.find(b"\n", offset)
     line = data[offset : len(data) if end < 0 else end]
-    if quote == b"'":
-        match = re.match(rb"(?:[^']|'')*'", line)
+    if quote == b"'":  # possessive: `''` is an escaped quote, never a close and an open
+        match = re.match(rb"(?:[^']|'')*+'", line)
     elif quote == b'"':
-        match = re.match(rb'(?:[^"\\]|\\.)*"', line)
+        match = re.match(rb'(?:[^"\\]|\\.)*+"', line)
     else:
         match = None
     if match is None:
@@ -88,3 +113,39 @@ def _check_leading_blanks(data: bytes, pos: int) -> None:
             raise Defer("blank lines before a block scalar's text")
         widest = max(widest, indent)
         pos = end + 1
+
+
+def check_flow_keys(src: Source, nodes: yaml_json.Nodes, nid: int) -> None:
+    """`check_plain_flow_key` on every plain key of flow mapping `nid`."""
+    child = src.tree.first_child(nid)
+    while child != _NONE:
+        if not nodes.types[child] & (_KEYQUO | _KEYNIL):
+            address, length = nodes.scalar(child, True)
+            check_plain_flow_key(src, src.offset_of(address), length)
+        child = src.tree.next_sibling(child)
+
+
+def check_nodes(src: Source, nodes: yaml_json.Nodes, kind: int) -> list[tuple[int, int]]:
+    """The walk's checks on the nodes of type `kind` (quoted keys, block scalar headers, `{q:}`);
+    returns (id, n) for each node with n quoted scalars whose text reads as an ambiguous JSON
+    string (`yaml_json.ambiguous_text`)."""
+    out: list[tuple[int, int]] = []
+    for nid in yaml_json.ids_of(nodes.types, kind):
+        ambiguous = 0
+        if kind & _KEYQUO:
+            address, length = nodes.scalar(nid, True)
+            check_quoted_key(src, src.offset_of(address))
+            ambiguous += yaml_json.ambiguous_text(src.scalar_text(address, length))
+        if kind & _VALQUO:
+            address, length = nodes.scalar(nid, False)
+            if kind & _BLOCK_SCALAR:
+                check_header(src, src.offset_of(address))
+            ambiguous += yaml_json.ambiguous_text(src.scalar_text(address, length))
+        if kind & _VALNIL and not kind & _KEYQUO and nodes.parents[nid] != _NONE:
+            parent = nodes.types[nodes.parents[nid]]
+            if parent & _MAP and parent & _FLOW:
+                address, length = nodes.scalar(nid, True)
+                check_flow_null(src, src.offset_of(address), length)
+        if ambiguous:
+            out.append((nid, ambiguous))
+    return out

@@ -199,6 +199,8 @@ KNOWN = {
     "plain scalar starting with a backquote": "a: `b`\n",
     "stray closing bracket": "a: 1\n}b: 2\n",
     "quoted key across lines": '"a\n  b": 1\n',
+    "quoted key across lines after escaped quotes": "entry:\n  ': ''''\n  ': ~\n",
+    "plain flow key across lines": "second:\n  k: {00 \n      0: null}\n",
     "text after a block scalar header": "a: > - x\n  y\n",
     "indented document end": "k:\n  - a\n  ...\n",
     "directive": "%YAML 1.2\n---\na: 1\n",
