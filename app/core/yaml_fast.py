@@ -1,10 +1,12 @@
 """YAML through rapidyaml (C++), read exactly as the ruamel reference reads it (ADR 0009).
 
 ruamel's pure-Python composer is ~400x slower than rapidyaml on the same bytes, and it was the
-bulk of every large YAML pull request. Here rapidyaml builds the tree and one walk builds the
-values; plain scalars are resolved by ruamel's own YAML 1.2 resolver and constructors (cached per
-spelling), so `yes` stays a string, `0755` is 755 and a date is a date, exactly as before. Nodes
-for line look-ups are built lazily (`yaml_nodes`), only along the paths a finding asks about.
+bulk of every large YAML pull request. Here rapidyaml builds the tree; its JSON emitter and
+`json` build the values of each top-level entry (`yaml_json`) where the JSON says exactly what
+ruamel would read, and a walk node by node builds the rest: plain scalars are resolved by ruamel's
+own YAML 1.2 resolver and constructors (cached per spelling), so `yes` stays a string, `0755` is
+755 and a date is a date, exactly as before. Nodes for line look-ups are built lazily
+(`yaml_nodes`), only along the paths a finding asks about.
 
 Whatever this path cannot read exactly like ruamel makes `load` return None, and the caller reads
 the file with ruamel instead (so ruamel's message and line stay the error users see): any parse
@@ -27,6 +29,16 @@ from ruamel.yaml.nodes import Node, ScalarNode
 from ruamel.yaml.reader import Reader
 from ryml import _ryml
 
+from app.core import yaml_json
+from app.core.yaml_lenient import Defer as _Defer
+from app.core.yaml_lenient import (
+    check_flow_keys,
+    check_flow_null,
+    check_header,
+    check_nodes,
+    check_plain_flow_key,
+    check_quoted_key,
+)
 from app.core.yaml_nodes import Source, node_for
 
 __all__ = ["load"]
@@ -42,6 +54,7 @@ _NESTED = _MAP | _SEQ | _DEFER
 _ODD_KEY = _KEYQUO | _KEYNIL  # not a plain key
 _ODD_VALUE = _VALQUO | _VALNIL  # not a plain value
 _NONE = ryml.NONE
+_STREAM = ryml.STREAM
 # The C functions behind `ryml.Tree`'s methods, called directly: the Python wrapper around each
 # doubles the cost of the walk, which is a few calls per node.
 _type = _ryml.Tree_type
@@ -62,15 +75,11 @@ _ODD = ("\t", "\x85", "\u2028", "\u2029", "\ufeff")
 # Lines where rapidyaml is more lenient than ruamel (found by the fuzzing in
 # tests/core/test_yaml_differential.py): a `...` document end, even indented (rapidyaml accepts
 # content after it), and a `%` directive line.
-_LENIENT = re.compile(r"^[ \t]*\.\.\.(?:[ \t]|\r?$)|^%", re.MULTILINE)
+_LENIENT = re.compile(r"\n[ \t]*\.\.\.(?:[ \t]|\r?\n|\r?\Z)|\n%")  # on "\n" + text
 
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])  # deleted to count
 
 _reference = YAML(typ="safe", pure=True)
-
-
-class _Defer(Exception):
-    """This input is read by the ruamel reference instead (see the module docstring)."""
 
 
 # YAML forbids a plain scalar to start with an indicator; rapidyaml accepts some (`@x`, `}x`).
@@ -81,14 +90,15 @@ _INDICATORS = frozenset(",[]{}#&*!|>'\"%@`?:")
 
 
 _NOISE = re.compile(
-    r"^(?:/project/cpp/src/c4/\S*: \(detected here\)"
+    r"^(?:/project/cpp/src/c4/\S*: (?:\(detected here\)|ERROR: )"
     r"|line=\d+ col=\d+ \(\d+B\): ERROR: \[\w+\] )"
 )
 
 
 def is_parser_noise(line: str) -> bool:
     """A line rapidyaml's C++ core printed to stderr for an error it also raised (the loader falls
-    back to ruamel, whose message names the file and line): `app/cli/stderr_filter` drops them."""
+    back to ruamel, whose message names the file and line; an emitter error on YAML nested deeper
+    than it emits falls back to the walk): `app/cli/stderr_filter` drops them."""
     return _NOISE.match(line) is not None
 
 
@@ -137,6 +147,7 @@ class _Reused:
                 self.size -= len(old)
 
 
+_SMALL = 2048  # JSON text below which a subtree JSON cannot read is walked without JSON
 _MIN_REUSED = 4096  # smaller entries are walked again: cheaper than keeping them
 _MISSING = object()
 _reused = _Reused(32 * 1024 * 1024)
@@ -149,20 +160,29 @@ def _text(view: memoryview) -> str:
         raise _Defer("escape") from exc
 
 
-_HEADER = re.compile(rb"[|>][-+1-9]*[ \t]*(?:#[^\n]*)?\r?$")
-
-
 class _Walker:
     """One walk of a rapidyaml tree into values, checking what rapidyaml is lenient about."""
 
     def __init__(self, src: Source, limit: int) -> None:
         self.src, self.tree, self.limit = src, src.tree, limit
         self.to_eof = False  # whether the document being walked runs to the end of the text
+        self.json = False  # build collections with rapidyaml's JSON emitter (`yaml_json`)
+        self.flow = 0  # how deep flow collections nest (at most)
+        self.quoted: dict[int, int] = {}  # ambiguous quoted scalars per top-level entry
+
+    def count_quoted(self, nodes: yaml_json.Nodes, nid: int, count: int) -> None:
+        """Count `count` ambiguous quoted scalars at `nid` for its document's top-level entry."""
+        types, parents = nodes.types, nodes.parents
+        while parents[nid] != _NONE and parents[parents[nid]] != _NONE:
+            if types[parents[nid]] & _DOC:
+                break
+            nid = parents[nid]
+        self.quoted[nid] = self.quoted.get(nid, 0) + count
 
     def scalar(self, nid: int, kind: int) -> Any:
         if kind & _VALQUO:
             if kind & _BLOCK_SCALAR:
-                self._check_header(nid)
+                check_header(self.src, self.src.offset(_tree_val(self.tree, nid)))
             return _text(_tree_val(self.tree, nid))
         if kind & _VALNIL:
             return None
@@ -170,63 +190,11 @@ class _Walker:
 
     def key(self, nid: int, kind: int) -> Any:
         if kind & _KEYQUO:
-            self._check_quoted_key(nid)
+            check_quoted_key(self.src, self.src.offset(_tree_key(self.tree, nid)))
             return _text(_tree_key(self.tree, nid))
         if kind & _KEYNIL:  # `[a,: b]`: a null key to rapidyaml, an error to ruamel
             raise _Defer("null key")
         return _plain(_text(_tree_key(self.tree, nid)))
-
-    def _check_flow_null(self, nid: int) -> None:
-        """`{q:}` / `[q:]`: key `q` to rapidyaml, the text `q:` to ruamel."""
-        offset = self.src.offset(_tree_key(self.tree, nid))
-        if offset is None:
-            raise _Defer("flow key")
-        end = offset + len(_tree_key(self.tree, nid))
-        if self.src.original[end : end + 2] in (b":,", b":]", b":}"):
-            raise _Defer("flow key ending in a colon")
-
-    def _check_flow_plain_key(self, raw: memoryview) -> None:
-        """An implicit key is one line: rapidyaml folds `{a\n  b: 1}` into the key `a b`, which
-        ruamel refuses (found by the fuzzing). A folded key no longer equals its source text."""
-        offset = self.src.offset(raw)
-        if offset is None or self.src.original[offset : offset + len(raw)] != bytes(raw):
-            raise _Defer("plain flow key across lines")
-
-    def _check_header(self, nid: int) -> None:
-        """A block scalar's `|`/`>` header ends its line (rapidyaml reads `> - x` as one)."""
-        data, offset = self.src.original, self.src.offset(_tree_val(self.tree, nid))
-        if not data.endswith(b"\n"):  # rapidyaml keeps a final line break the file lacks
-            raise _Defer("block scalar at the end of a file without a final line break")
-        if offset is None or offset == 0 or data[offset - 1 : offset] != b"\n":
-            raise _Defer("block scalar header")
-        start = data.rfind(b"\n", 0, offset - 1) + 1
-        header = _HEADER.search(data, start, offset - 1)
-        if header is None:
-            raise _Defer("block scalar header")
-        if b"#" in header.group():  # rapidyaml then drops the final line break (`| # note`)
-            raise _Defer("comment on a block scalar header")
-        _check_leading_blanks(data, offset)
-
-    def _check_quoted_key(self, nid: int) -> None:
-        """An implicit key is one line (rapidyaml accepts a quoted key across lines), and
-        `"a":b` with no space is JSON style, which ruamel refuses in a flow sequence."""
-        data, offset = self.src.original, self.src.offset(_tree_key(self.tree, nid))
-        if offset is None or offset == 0:
-            raise _Defer("quoted key")
-        quote = data[offset - 1 : offset]
-        end = data.find(b"\n", offset)
-        line = data[offset : len(data) if end < 0 else end]
-        if quote == b"'":
-            match = re.match(rb"(?:[^']|'')*'", line)
-        elif quote == b'"':
-            match = re.match(rb'(?:[^"\\]|\\.)*"', line)
-        else:
-            match = None
-        if match is None:
-            raise _Defer("quoted key across lines")
-        after = line[match.end() : match.end() + 2]
-        if after[:1] == b":" and after[1:2] not in (b"", b" ", b"\r", b",", b"]", b"}"):
-            raise _Defer("JSON-style key")
 
     def value(self, nid: int, depth: int) -> Any:
         """The value of node `nid` (a walk of its subtree), or _Defer. The common cases (plain
@@ -237,6 +205,26 @@ class _Walker:
         kind = _type(tree, nid)
         if kind & _DEFER:
             raise _Defer("anchor, alias or tag")
+        if self.json and kind & (_MAP | _SEQ) and (depth or kind & (_SEQ | _FLOW)):
+            try:  # a document's top-level block entries go one by one (reused by `_entry`)
+                return yaml_json.subtree_value(
+                    tree,
+                    nid,
+                    bool(kind & _KEY),
+                    self.limit - depth - self.flow,
+                    quoted=self.quoted.get(nid, 0) if depth == 1 else None,
+                )
+            except yaml_json.Unclear as unclear:
+                if unclear.size < _SMALL:  # walk it all: emitting again costs more
+                    self.json = False
+                    try:
+                        return self._collection(nid, kind, depth)
+                    finally:
+                        self.json = True
+        return self._collection(nid, kind, depth)
+
+    def _collection(self, nid: int, kind: int, depth: int) -> Any:
+        tree = self.tree
         if kind & _MAP:
             return self._mapping(nid, kind, depth)
         if kind & _SEQ:
@@ -268,10 +256,10 @@ class _Walker:
             if ckind & _ODD_KEY:
                 key = self.key(child, ckind)
             else:
-                raw = _tree_key(tree, child)
-                if kind & _FLOW and b" " in bytes(raw):
-                    self._check_flow_plain_key(raw)
-                key = _plain(str(raw, "utf-8"))
+                view = _tree_key(tree, child)
+                if kind & _FLOW:
+                    check_plain_flow_key(self.src, self.src.offset(view), len(view))
+                key = _plain(str(view, "utf-8"))
             if key in out:
                 raise _Defer("duplicate key")
             following = _next_sibling(tree, child)
@@ -282,7 +270,8 @@ class _Walker:
                     out[key] = self.value(child, depth + 1)
             elif ckind & _ODD_VALUE:
                 if ckind & _VALNIL and kind & _FLOW and not ckind & _KEYQUO:
-                    self._check_flow_null(child)
+                    view = _tree_key(tree, child)
+                    check_flow_null(self.src, self.src.offset(view), len(view))
                 out[key] = self.scalar(child, ckind)
             else:
                 out[key] = _plain(str(_tree_val(tree, child), "utf-8"))
@@ -311,26 +300,31 @@ class _Walker:
         return value
 
 
-def _check_leading_blanks(data: bytes, pos: int) -> None:
-    """Blank lines before a block scalar's text that ruamel refuses and rapidyaml accepts:
-    wider than the text's indent (the spec's rule), or, when the first blank line has spaces,
-    any later leading line indented further ("more indented follow up line than first")."""
-    first, widest = -1, 0
-    while pos < len(data):
-        end = data.find(b"\n", pos)
-        end = len(data) if end < 0 else end
-        line = data[pos:end].rstrip(b"\r")
-        text = line.lstrip(b" ")
-        indent = len(line) - len(text)
-        if text:
-            if widest > indent or (first > 0 and indent > first):
-                raise _Defer("blank lines before a block scalar's text")
-            return
-        first = indent if first < 0 else first
-        if first > 0 and indent > first:
-            raise _Defer("blank lines before a block scalar's text")
-        widest = max(widest, indent)
-        pos = end + 1
+def _prepare_json(walker: _Walker) -> None:
+    """Turn on the JSON path when the node array can be read in bulk, after the checks the
+    walk made per node on what JSON does not show: anchors, tags and null keys defer the
+    file; quoted keys, block scalar headers and flow `{q:}` are checked node by node."""
+    nodes = yaml_json.node_columns(walker.tree)
+    if nodes is None:
+        return
+    types = nodes.types
+    kinds = set(types)
+    for kind in kinds:
+        if kind & (_DEFER | _KEYNIL):
+            raise _Defer("anchor, alias, tag or null key")
+        if not kind & (_MAP | _SEQ | _VAL | _STREAM):
+            raise _Defer("node without a value")
+        if kind & (_MAP | _SEQ) and kind & _FLOW:
+            walker.flow = max(walker.flow, yaml_json.flow_nesting(types, nodes.parents, kind))
+    odd = _KEYQUO | _VALQUO | (_VALNIL if walker.flow else 0)  # `{q:}` needs a flow mapping
+    for kind in kinds:
+        if kind & odd:
+            for nid, ambiguous in check_nodes(walker.src, nodes, kind):
+                walker.count_quoted(nodes, nid, ambiguous)
+        if kind & _MAP and kind & _FLOW:
+            for nid in yaml_json.ids_of(types, kind):
+                check_flow_keys(walker.src, nodes, nid)
+    walker.json = True
 
 
 def _documents(tree: ryml.Tree) -> list[int]:
@@ -348,10 +342,11 @@ def _suspicious(text: str) -> bool:
         return True
     if "\r" in text and text.count("\r") != text.count("\r\n"):
         return True
-    if _LENIENT.search(text):
+    if ("..." in text or "%" in text) and _LENIENT.search("\n" + text):
         return True
     if text.isascii():  # the common case: only control characters to look for, in bytes
-        return _CONTROL.search(text.encode("ascii")) is not None
+        data = text.encode("ascii")
+        return len(data.translate(None, _CONTROL)) != len(data)
     return Reader.NON_PRINTABLE.search(text) is not None
 
 
@@ -375,6 +370,7 @@ def load(
     walker = _Walker(src, max_depth)
     out: list[tuple[Any, int, Node]] = []
     try:
+        _prepare_json(walker)
         documents = _documents(tree)
         src.last_doc = documents[-1] if documents else -1
         for index, doc in enumerate(documents):

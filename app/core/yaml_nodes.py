@@ -94,6 +94,18 @@ class Source:
             self._newlines = [m.start() for m in re.finditer(b"\n", self.original)]
         return bisect.bisect_left(self._newlines, offset)
 
+    def scalar_text(self, address: int, length: int) -> bytes:
+        """A scalar's bytes from its address (in our buffer, or rapidyaml's arena)."""
+        offset = address - self.base
+        if 0 <= offset <= len(self.buffer) - length:
+            return bytes(self.buffer[offset : offset + length])
+        return ctypes.string_at(address, length) if address and length else b""
+
+    def offset_of(self, address: int) -> int | None:
+        """Byte offset of a scalar's address inside the buffer (None when it is elsewhere)."""
+        offset = address - self.base
+        return offset if 0 <= offset <= len(self.buffer) else None
+
     def offset(self, view: memoryview) -> int | None:
         """Byte offset of a scalar view inside the buffer (None when it points elsewhere)."""
         address = _address(view)

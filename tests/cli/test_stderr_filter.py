@@ -15,6 +15,8 @@ from app.core.yaml_fast import is_parser_noise
 NOISE = (
     "line=2 col=1 (6B): ERROR: [parse] missing terminating ]\n"
     "/project/cpp/src/c4/yml/parse_engine.def.hpp:5683: (detected here)\n"
+    "/project/cpp/src/c4/yml/emit.def.hpp:1372: ERROR: [visit] max depth exceeded\n"
+    "/project/cpp/src/c4/yml/emit.def.hpp:1372: ERROR: (node=66 tree=0x55f7e08d4cd0)\n"
 )
 
 

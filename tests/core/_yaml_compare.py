@@ -28,6 +28,15 @@ def node_lines(node: Node | None, path: tuple[Any, ...] = ()) -> Lines:
     return out
 
 
+def typed(value: Any) -> Any:
+    """`value` with every scalar's type spelled out: `==` holds 1 == 1.0 == True, ruamel does not."""
+    if isinstance(value, dict):
+        return ("dict", [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [typed(v) for v in value])
+    return (type(value).__name__, repr(value))
+
+
 def compare(text: str, source: str = "<yaml>") -> str:
     """'fast' when the C path read `text` exactly like ruamel, 'deferred' when it handed it to
     ruamel; raise AssertionError on any difference (values, document lines, node lines)."""
@@ -45,7 +54,8 @@ def compare(text: str, source: str = "<yaml>") -> str:
         return "deferred"
     if fast is None:
         return "deferred"
-    assert [v for v, _, _ in fast] == [d.value for d in reference], f"{source}: values differ"
+    ours_values = typed([v for v, _, _ in fast])
+    assert ours_values == typed([d.value for d in reference]), f"{source}: values differ"
     assert [line for _, line, _ in fast] == [d.line for d in reference], f"{source}: doc lines"
     for index, ((_, _, node), doc) in enumerate(zip(fast, reference, strict=True)):
         ours, theirs = node_lines(node), node_lines(doc.node)

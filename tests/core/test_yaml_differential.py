@@ -202,6 +202,8 @@ KNOWN = {
     "quoted key across lines": '"a\n  b": 1\n',
     "plain flow key across lines (rapidyaml folds it)": "a: {h \n  x: Z, b: 1}\n",
     "trailing tabs (white space to the reference)": "kind: Service\t\nspec:\t\n  type: x\t\n",
+    "quoted key across lines after escaped quotes": "entry:\n  ': ''''\n  ': ~\n",
+    "plain flow key across lines": "second:\n  k: {00 \n      0: null}\n",
     "text after a block scalar header": "a: > - x\n  y\n",
     "indented document end": "k:\n  - a\n  ...\n",
     "directive": "%YAML 1.2\n---\na: 1\n",

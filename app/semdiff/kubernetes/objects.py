@@ -238,13 +238,25 @@ def _seal(value: Any) -> _Sealed | None:
 
 
 def _seal_env(value: Any, key: str = "") -> Any:
-    """Seal `value` of `env` items whose name says secret (`DB_PASSWORD`), at any depth."""
+    """Seal `value` of `env` items whose name says secret (`DB_PASSWORD`), at any depth.
+
+    A value with no `env` list anywhere is returned as it is, not copied: `repr` (C speed) shows
+    every such list as `'env': [`, and a CRD's megabytes of schema hold none (its `env` is a
+    mapping). Parsed values are shared and never changed in place, so sharing is safe."""
+    if key == "env" and isinstance(value, list):
+        return _seal_walk(value, key)
+    if isinstance(value, dict | list) and "'env': [" not in repr(value):
+        return value
+    return _seal_walk(value, key)
+
+
+def _seal_walk(value: Any, key: str) -> Any:
     if isinstance(value, dict):
-        return {k: _seal_env(v, str(k)) for k, v in value.items()}
+        return {k: _seal_walk(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         if key == "env":
             return [_seal_env_item(item) for item in value]
-        return [_seal_env(v) for v in value]
+        return [_seal_walk(v, "") for v in value]
     return value
 
 
@@ -254,8 +266,8 @@ def _seal_env_item(item: Any) -> Any:
         and is_secret_name(str(item.get("name", "")))
         and is_secret_literal(item.get("value"))
     ):
-        return {**_seal_env(item), "value": _seal(item["value"])}
-    return _seal_env(item)
+        return {**_seal_walk(item, ""), "value": _seal(item["value"])}
+    return _seal_walk(item, "")
 
 
 def _unseal(value: Any) -> Any:
