@@ -8,9 +8,6 @@ upgrades), which pysqlite's implicit transactions cannot do.
 
 from __future__ import annotations
 
-import threading
-import weakref
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,44 +87,6 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {'IMMEDIATE' if mode == 'IMMEDIATE' else 'DEFERRED'}")
-
-
-_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
-_WRITERS_GUARD = threading.Lock()
-
-
-def serialized_writes(engine: Engine) -> AbstractContextManager[object]:
-    """Hold around a `BEGIN IMMEDIATE` transaction on a SQLite file: one writer per process.
-
-    SQLite's busy handler does not wake a waiting writer when the lock frees; it sleeps 1, 2, 5,
-    10, 15, 20, 25… ms and tries again, so eight threads of one web process storing webhooks at
-    once queue behind those sleeps (a p99 acknowledgement of 62 ms where each insert takes ~1 ms).
-    A process-local lock hands the turn over at once; other processes still meet SQLite's own
-    lock and the busy timeout. Re-entrant, so a nested write in one thread cannot deadlock on
-    it; a turn not given within the busy timeout goes ahead to SQLite's own lock, which answers
-    as it did before (so a writer that waits on another thread can never hang the process).
-    PostgreSQL and in-memory SQLite need nothing (a null context)."""
-    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        return nullcontext()
-    with _WRITERS_GUARD:
-        lock = _WRITERS.get(engine)
-        if lock is None:
-            lock = _WRITERS[engine] = threading.RLock()
-    return _WriterTurn(lock)
-
-
-class _WriterTurn:
-    def __init__(self, lock: threading.RLock) -> None:
-        self._lock = lock
-        self._held = False
-
-    def __enter__(self) -> object:
-        self._held = self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._held:
-            self._lock.release()
 
 
 def write_options(engine: Engine) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.core.errors import DatabaseNotReady
-from app.store.db import SQLITE_BEGIN, UPGRADE_COMMAND, serialized_writes
+from app.store.db import SQLITE_BEGIN, UPGRADE_COMMAND
 from app.store.tables import DELIVERIES, Delivery
 
 Status = Literal["pending", "processing", "done", "failed", "ignored"]
@@ -72,7 +72,7 @@ def _tx(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
     """A transaction (IMMEDIATE on SQLite when writing); an unreachable database becomes
     DatabaseNotReady, which the service answers with 503 and the worker with a pause."""
     try:
-        with serialized_writes(engine) if write else nullcontext(), engine.connect() as conn:
+        with engine.connect() as conn:
             if write and engine.dialect.name == "sqlite":
                 conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from alembic.script import ScriptDirectory
 
 from app.config.settings import shipped_dir
 from app.core.errors import DatabaseNotReady
-from app.store import db
 from app.store.db import (
     alembic_config,
     ensure_migrated,
@@ -22,7 +20,6 @@ from app.store.db import (
     migration_status,
     normalize_url,
     safe_url,
-    serialized_writes,
     upgrade,
 )
 
@@ -100,77 +97,3 @@ def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     engine.dispose()
-
-
-def _other_thread_gets_a_turn(engine: sa.Engine) -> bool:
-    """Whether another thread could take the writer turn right now (without waiting)."""
-    got: list[bool] = []
-
-    def attempt() -> None:
-        turn = serialized_writes(engine)
-        lock = getattr(turn, "_lock", None)
-        if lock is None:  # a null context: nothing to wait for
-            got.append(True)
-            return
-        taken = lock.acquire(blocking=False)
-        if taken:
-            lock.release()
-        got.append(taken)
-
-    thread = threading.Thread(target=attempt)
-    thread.start()
-    thread.join()
-    return got[0]
-
-
-def test_sqlite_writers_of_one_process_take_turns(sqlite_url: str) -> None:
-    """SQLite's busy handler sleeps instead of waking a waiting writer: a process-local turn
-    hands the write lock over at once. Re-entrant for the holder; free again after the block."""
-    engine = make_engine(sqlite_url)
-    try:
-        assert _other_thread_gets_a_turn(engine)
-        with serialized_writes(engine):
-            assert not _other_thread_gets_a_turn(engine)
-            with serialized_writes(engine):  # the same thread again: no deadlock
-                assert not _other_thread_gets_a_turn(engine)
-            assert not _other_thread_gets_a_turn(engine)
-        assert _other_thread_gets_a_turn(engine)
-    finally:
-        engine.dispose()
-
-
-def test_a_writer_turn_not_given_in_time_falls_back_to_sqlite_locking(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A turn that is not handed over within the busy timeout goes ahead (SQLite's own lock then
-    decides, as before), so a writer waiting on another thread can never hang the process."""
-    engine = make_engine(sqlite_url)
-    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.01)
-    entered = threading.Event()
-    release = threading.Event()
-
-    def holder() -> None:
-        with serialized_writes(engine):
-            entered.set()
-            release.wait()
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert entered.wait(10)
-        with serialized_writes(engine), engine.begin() as conn:  # went ahead without the turn
-            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
-    finally:
-        release.set()
-        thread.join()
-        engine.dispose()
-
-
-def test_postgres_and_memory_engines_need_no_writer_turn() -> None:
-    memory = make_engine("sqlite://")
-    postgres = make_engine("postgresql+psycopg://u:p@127.0.0.1:1/x")
-    assert _other_thread_gets_a_turn(memory) and _other_thread_gets_a_turn(postgres)
-    with serialized_writes(memory), serialized_writes(postgres):
-        assert _other_thread_gets_a_turn(memory)
-    memory.dispose()
-    postgres.dispose()

@@ -37,7 +37,7 @@ from app.agentops.scorecard import Scorecard, Window, scorecards
 from app.core.moments import aware_utc
 from app.store.audit import store
 from app.store.audit.chain import MERGE_KINDS
-from app.store.db import SQLITE_BEGIN, serialized_writes
+from app.store.db import SQLITE_BEGIN
 from app.store.tables import EVENTS, HEAD
 
 AGENT_PR = "agent_pr"
@@ -66,7 +66,7 @@ _COLUMNS = (
 def _locked(engine: Engine) -> Iterator[Connection]:
     """A transaction holding the chain's append lock, so a read-then-append is atomic across
     processes (BEGIN IMMEDIATE on SQLite, the head row FOR UPDATE on PostgreSQL)."""
-    with serialized_writes(engine), engine.connect() as conn:
+    with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         with conn.begin():

@@ -35,7 +35,7 @@ from app.store.audit.chain import (
     sanitize_payload,
 )
 from app.store.audit.records import MergeRecord
-from app.store.db import SQLITE_BEGIN, UPGRADE_COMMAND, serialized_writes
+from app.store.db import SQLITE_BEGIN, UPGRADE_COMMAND
 from app.store.tables import EVENTS, HEAD, AuditEvent
 
 KINDS: tuple[str, ...] = (
@@ -136,7 +136,7 @@ def _append(
 ) -> AuditEvent:
     try:
         if isinstance(target, Engine):
-            with serialized_writes(target), target.connect() as conn:
+            with target.connect() as conn:
                 if target.dialect.name == "sqlite":
                     conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
                 with conn.begin():
@@ -210,7 +210,7 @@ def locked_chain(engine: Engine) -> Iterator[Connection]:
     """A transaction holding the chain lock (row lock on PostgreSQL, `BEGIN IMMEDIATE` on
     SQLite) from its first statement: read, decide, then `append(conn, ...)` without a race,
     as for a "record once" event. Commits when the block ends."""
-    with serialized_writes(engine), engine.connect() as conn:
+    with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
             conn = conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         with conn.begin():
