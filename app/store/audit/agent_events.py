@@ -274,8 +274,16 @@ def read_facts(
     if merge_kinds:
         # The window's merges (the agent's, when one is asked for), and any later merge that
         # reverts something.
+        # With an agent, its arm of the OR repeats the kind and the window's start, so that
+        # arm alone is an index range (ix_audit_event_agent_kind_time); the reverting arm is
+        # ix_audit_event_reverting. Without them the database reads every merge since `since`.
         ours = (
-            sa.and_(EVENTS.c.occurred_at < until, EVENTS.c.agent_id == agent_id)
+            sa.and_(
+                EVENTS.c.agent_id == agent_id,
+                EVENTS.c.kind.in_(merge_kinds),
+                EVENTS.c.occurred_at >= since,
+                EVENTS.c.occurred_at < until,
+            )
             if agent_id
             else (EVENTS.c.occurred_at < until)
         )
