@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.agentops.scorecard import Window  # noqa: E402
 from app.console.pages import ALL_TIME  # noqa: E402
-from app.console.queries import MergeFilter, merges_page  # noqa: E402
+from app.console.queries import MergeFilter, distinct_values, merges_page  # noqa: E402
 from app.store.audit.agent_events import agent_scorecards  # noqa: E402
 from app.store.audit.agent_record import agent_history  # noqa: E402
 from app.store.audit.export import export_merges  # noqa: E402
@@ -133,7 +133,7 @@ def explain(engine: sa.Engine, label: str, work: Callable[[], Any]) -> list[str]
     out = [f"### {label}"]
     seen: set[str] = set()
     for statement, params in statements:
-        if statement in seen or not statement.lstrip().upper().startswith("SELECT"):
+        if statement in seen or not statement.lstrip().upper().startswith(("SELECT", "WITH")):
             continue
         seen.add(statement)
         with engine.connect() as conn:
@@ -157,7 +157,13 @@ def streamed(lines: Iterator[str], framing: int) -> tuple[int, list[float]]:
 def _pages(engine: sa.Engine, agent: str, runs: int) -> list[Figure]:
     base = f"SELECT seq, kind, payload FROM audit_event WHERE {MERGES}"
     figures = []
+
+    def route() -> Any:  # what GET /console/merges reads: the page and the form's choices
+        page = merges_page(engine, MergeFilter(), 1)
+        return page, distinct_values(engine, "repo"), distinct_values(engine, "agent_id")
+
     for name, work in (
+        ("merges route reads (page 1 + filter choices)", route),
         ("merges page 1", lambda: merges_page(engine, MergeFilter(), 1)),
         ("merges page 40", lambda: merges_page(engine, MergeFilter(), 40)),
         (f"merges page 1, agent {agent}", lambda: merges_page(engine, MergeFilter(agent=agent))),
@@ -281,6 +287,22 @@ def _rss(samples: list[float]) -> dict[str, Any]:
     return {"rss_mib_first": round(samples[0]), "rss_mib_max": round(max(samples))}
 
 
+def median_agent(engine: sa.Engine) -> str:
+    """The agent in the middle by PR openings (a typical agent, where the busiest is the worst)."""
+    with engine.connect() as conn:
+        agents = (
+            conn.execute(
+                sa.text(
+                    "SELECT agent_id FROM audit_event WHERE kind = 'agent_pr' "
+                    "GROUP BY agent_id ORDER BY count(*) DESC"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return str(agents[len(agents) // 2])
+
+
 def busiest_agent(engine: sa.Engine) -> str:
     with engine.connect() as conn:
         return str(
@@ -315,7 +337,10 @@ def main() -> None:
     figures: list[Figure] = []
     steps: dict[str, Callable[[], list[Figure]]] = {
         "pages": lambda: _pages(engine, agent, args.runs),
-        "record": lambda: _record(engine, agent, now, args.runs),
+        "record": lambda: [
+            *_record(engine, agent, now, args.runs),
+            *_record(engine, median_agent(engine), now, args.runs),
+        ],
         "agents": lambda: _agents(engine, now, args.runs, args.heavy_runs),
         "export": lambda: _exports(engine, args.heavy_runs),
         "verify": lambda: _verify(engine, args.heavy_runs),
@@ -340,6 +365,7 @@ def _explain_all(engine: sa.Engine, agent: str, now: datetime, only: set[str]) -
     if "pages" in only:
         out += explain(engine, "merges_page 1", lambda: merges_page(engine, MergeFilter(), 1))
         out += explain(engine, "merges_page 40", lambda: merges_page(engine, MergeFilter(), 40))
+        out += explain(engine, "filter choices", lambda: distinct_values(engine, "agent_id"))
         out += explain(
             engine, "merges_page agent", lambda: merges_page(engine, MergeFilter(agent=agent))
         )
