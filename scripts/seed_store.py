@@ -7,8 +7,10 @@ What it writes: a year (`--days`) of a busy installation's audit chain, ending a
 (default: today, UTC midnight), in seq order with non-decreasing `occurred_at`. Per pull request:
 its opening (`agent_pr`, agent PRs only), one to five `evaluation`s with real-sized reports,
 reviews (`approval`), pre-flight calls (`analyze_call`), sometimes a `waiver`, then a `merge`
-(78 %), a `bypass_merge` (2 %) or a `pr_closed` (20 %); 1 % of merges revert an earlier merged PR, and every eighth merge is followed by a `deployment_decision`. 50 agents with
-skewed activity (the busiest does ~10x the quietest) and 15 % human PRs (no agent).
+(~76 %), a `bypass_merge` (~2.5 %) or, for a fifth of them and those blocked by policy (2 %), a
+close (`pr_closed` for agent PRs); 1 % of merges revert an earlier merged PR, and about every
+eighth merge is followed by a `deployment_decision`. 50 agents with skewed activity (the busiest
+opens ~10x the PRs of the quietest) and 15 % human PRs (no agent).
 
 How: `seed_mix.py` builds the events and hashes them as `append` would; this module writes them
 and sets the head row at the end. PostgreSQL: `COPY … FROM STDIN` in one transaction, with the
