@@ -13,7 +13,8 @@ eighth merge is followed by a `deployment_decision`. 50 agents with skewed activ
 opens ~10x the PRs of the quietest) and 15 % human PRs (no agent).
 
 How: `seed_mix.py` builds the events and hashes them as `append` would; this module writes them
-and sets the head row at the end. PostgreSQL: `COPY … FROM STDIN` in one transaction, with the
+and sets the head row at the end, then computes the scorecard aggregates from the chain
+(`app.store.audit.aggregates.rebuild`, what `countersign audit rebuild-aggregates` runs). PostgreSQL: `COPY … FROM STDIN` in one transaction, with the
 table's secondary indexes and unique constraints dropped first and rebuilt from their own
 definitions after (sorting once beats 5 M random inserts into the hash indexes), then
 `VACUUM (ANALYZE)` (index-only scans then skip the heap, as on a store autovacuum keeps).
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from seed_mix import Head, Mix, chained, events  # noqa: E402  (beside this script)
 
+from app.store.audit.aggregates import rebuild  # noqa: E402
 from app.store.db import make_engine  # noqa: E402
 from app.store.tables import EVENTS, HEAD  # noqa: E402
 
@@ -177,6 +179,7 @@ def _load_postgres(
         report(None)
         _rebuild(conn, found)
         _set_head(conn, head)
+        rebuild(conn)  # the scorecard aggregates, as append keeps them, in the same transaction
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(
             sa.text("VACUUM (ANALYZE) audit_event")
@@ -214,6 +217,7 @@ def _load_sqlite(
         if batch:
             conn.execute(sa.insert(EVENTS), batch)
         _set_head(conn, head)
+        rebuild(conn)  # the scorecard aggregates, as append keeps them, in the same transaction
 
 
 def _set_head(conn: Any, head: Head) -> None:

@@ -15,6 +15,8 @@ from types import ModuleType
 import pytest
 import sqlalchemy as sa
 
+from app.store.aggregate_tables import AGENT_DAY, AGGREGATE_TABLES
+from app.store.audit.aggregates import rebuild_aggregates
 from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, canonical_json
 from app.store.audit.export import export_merges
 from app.store.audit.records import EvaluationRecord, MergeRecord
@@ -55,6 +57,11 @@ def test_a_seeded_store_verifies_and_its_head_names_the_last_event(db_engine: sa
         ).scalar_one()
     assert int(head.seq) == 1_500
     assert int(head.merge_count) == merges == done.merges > 0
+    # The scorecard aggregates were computed as append keeps them: a rebuild writes the same.
+    with db_engine.connect() as conn:
+        kept = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                for t in AGGREGATE_TABLES}  # fmt: skip
+    assert kept[AGENT_DAY.name] > 0 and rebuild_aggregates(db_engine).rows == kept
     # The real append path continues the seeded chain, and the whole still verifies.
     append(db_engine, "analyze_call", {"outcome": "ok", "status": 200}, agent_id="agent-01")
     assert verify_chain(db_engine).count == 1_501
