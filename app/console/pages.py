@@ -87,12 +87,18 @@ def signed_out(request: Request, _ctx: Context) -> Response:
 
 
 @router.get("/merges")
-def merges(request: Request, _session: SignedIn, page: int = 1) -> Response:
-    """Merges, newest first, filtered and paginated."""
+def merges(
+    request: Request,
+    _session: SignedIn,
+    page: int = 1,
+    before: int | None = None,
+    after: int | None = None,
+) -> Response:
+    """Merges, newest first, filtered and paginated (the older/newer links page by seq)."""
     flt, raw = parse_filter(request)
     page = max(1, min(page, 1_000_000))
     engine = engine_of(request)
-    rows, total = merges_page(engine, flt, page)
+    rows, total = merges_page(engine, flt, page, before=before, after=after)
     return render(
         request,
         "merges.html.j2",

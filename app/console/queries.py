@@ -22,7 +22,7 @@ from app.store.audit.export import merge_conditions
 from app.store.audit.records import BypassReviewRecord, ChainVerifiedRecord
 from app.store.audit.store import append, locked_chain
 from app.store.audit.verify import VerifyResult, verify_chain
-from app.store.tables import EVENTS
+from app.store.tables import EVENTS, HEAD
 
 if TYPE_CHECKING:
     from app.store.audit.evidence import EvidencePacket
@@ -74,24 +74,35 @@ class MergeRow:
 
 
 def merges_page(
-    engine: Engine, flt: MergeFilter, page: int = 1, per_page: int = PER_PAGE
+    engine: Engine,
+    flt: MergeFilter,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+    *,
+    before: int | None = None,
+    after: int | None = None,
 ) -> tuple[list[MergeRow], int]:
-    """One page of merges matching `flt`, newest first, and how many match in all."""
+    """One page of merges matching `flt`, newest first, and how many match in all.
+
+    `before`/`after` (a seq on the neighbouring page) page by key: the rows just older than
+    `before`, or just newer than `after`, at the cost of one index range however deep the page.
+    Without them `page` counts from the newest (OFFSET: each page reads all the pages before it).
+    """
     conditions = flt.conditions(engine.dialect.name)
-    query = (
-        sa.select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.payload)
-        .where(*conditions)
-        .order_by(EVENTS.c.seq.desc())
-        .limit(per_page)
-        .offset(max(0, page - 1) * per_page)
-    )
+    order = EVENTS.c.seq.desc()
+    query = sa.select(EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.payload).where(*conditions)
+    if before is not None:
+        query = query.where(EVENTS.c.seq < before)
+    elif after is not None:
+        query, order = query.where(EVENTS.c.seq > after), EVENTS.c.seq.asc()
+    else:
+        query = query.offset(max(0, page - 1) * per_page)
+    query = query.order_by(order).limit(per_page)
     with engine.connect() as conn:
-        total = int(
-            conn.execute(
-                sa.select(sa.func.count()).select_from(EVENTS).where(*conditions)
-            ).scalar_one()
-        )
-        rows = conn.execute(query).all()
+        total = _count(conn, flt, conditions)
+        rows = list(conn.execute(query).all())
+    if after is not None and before is None:
+        rows.reverse()
     bypass_seqs = [int(r.seq) for r in rows if r.kind == "bypass_merge"]
     reviews = reviews_of(engine, bypass_seqs)
     result = []
@@ -117,6 +128,15 @@ def merges_page(
     return result, total
 
 
+def _count(conn: sa.Connection, flt: MergeFilter, conditions: list[Any]) -> int:
+    """How many merges match: the chain head counts them all (verify checks that count), so an
+    unfiltered page need not count the table."""
+    if flt == MergeFilter():
+        return int(conn.execute(sa.select(HEAD.c.merge_count).where(HEAD.c.id == 1)).scalar_one())
+    query = sa.select(sa.func.count()).select_from(EVENTS).where(*conditions)
+    return int(conn.execute(query).scalar_one())
+
+
 def reviews_of(engine: Engine, merge_seqs: list[int]) -> dict[int, str]:
     """Who reviewed each of these bypass merges (merges without a review are absent)."""
     if not merge_seqs:
@@ -136,14 +156,17 @@ def reviews_of(engine: Engine, merge_seqs: list[int]) -> dict[int, str]:
 
 
 def distinct_values(engine: Engine, column: str) -> list[str]:
-    """The values a merge filter can take (repositories, agents) for the form's choices."""
+    """The values a merge filter can take (repositories, agents) for the form's choices.
+
+    A skip scan, one index probe per value (`min(col) WHERE col > previous`): the store has
+    dozens of repositories and agents but may hold millions of merges."""
     col = EVENTS.c[column]
-    query = (
-        sa.select(col)
-        .where(EVENTS.c.kind.in_(MERGE_KINDS), col.is_not(None))
-        .distinct()
-        .order_by(col)
-    )
+    merges = EVENTS.c.kind.in_(MERGE_KINDS)
+    first = sa.select(sa.func.min(col).label("value")).where(merges, col.is_not(None))
+    found = first.cte("found", recursive=True)
+    following = sa.select(sa.func.min(col)).where(merges, col > found.c.value).scalar_subquery()
+    found = found.union_all(sa.select(following).where(found.c.value.is_not(None)))
+    query = sa.select(found.c.value).where(found.c.value.is_not(None))
     with engine.connect() as conn:
         return [str(v) for (v,) in conn.execute(query)]
 

@@ -17,6 +17,18 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.store.audit.chain import EventFields
 
+_MERGES = "kind IN ('merge', 'bypass_merge')"
+_REVERTING = (
+    "kind IN ('merge', 'bypass_merge') AND (payload LIKE '%\"reverts\":{\"commits\":[\"%' "
+    'OR payload LIKE \'%"reverts":{"commits":[],"pulls":["%\')'
+)
+_LIFECYCLE = "kind IN ('agent_pr', 'pr_closed', 'merge', 'bypass_merge')"
+
+
+def _where(sql: str) -> dict[str, Any]:
+    """A partial index's predicate, for both databases."""
+    return {"postgresql_where": sa.text(sql), "sqlite_where": sa.text(sql)}
+
 
 class AuditEvent(SQLModel, table=True):
     """One append-only, hash-chained event. Never updated or deleted (triggers enforce it)."""
@@ -25,6 +37,16 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_audit_event_kind_seq", "kind", "seq"),
         sa.Index("ix_audit_event_repo_pr", "repo", "pr_number", "seq"),
+        # Reads of a store of millions (migration 0005; BENCHMARKS.md has their plans).
+        sa.Index("ix_audit_event_agent_kind_time", "agent_id", "kind", "occurred_at"),
+        sa.Index("ix_audit_event_merge_agent", "agent_id", "seq", **_where(_MERGES)),
+        sa.Index("ix_audit_event_merge_repo", "repo", "seq", **_where(_MERGES)),
+        sa.Index("ix_audit_event_reverting", "occurred_at", **_where(_REVERTING)),
+        sa.Index(
+            "ix_audit_event_lifecycle",
+            *("agent_id", "repo", "pr_number", "seq", "kind"),
+            **_where(_LIFECYCLE),
+        ),
     )
 
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))

@@ -25,7 +25,7 @@ from app.store.db import (
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HEAD_REVISION = "0004"  # the newest migration in migrations/versions
+HEAD_REVISION = "0005"  # the newest migration in migrations/versions
 
 
 def test_urls_are_normalized_and_passwords_hidden() -> None:

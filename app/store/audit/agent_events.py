@@ -125,17 +125,22 @@ def record_analyze_call(engine: Engine, *, agent_id: str, outcome: str, status: 
     store.append(engine, ANALYZE_CALL, {"outcome": outcome, "status": status}, agent_id=agent_id)
 
 
-def _extract(engine: Engine, paths: list[tuple[str, ...]]) -> sa.ColumnElement[Any]:
-    """The payload fields at `paths` as one JSON array, built by the database (the payload is
-    parsed once there and never crosses to Python)."""
+def _extract(
+    engine: Engine, paths: list[tuple[str, ...]]
+) -> tuple[sa.ColumnElement[Any], sa.FromClause | None]:
+    """The payload fields at `paths` as one JSON array, built by the database (the payload never
+    crosses to Python), and on PostgreSQL the LATERAL that parses each payload once: written
+    inline, every path would cast the text to JSONB again (no common subexpressions there)."""
     if engine.dialect.name == "postgresql":
-        doc = sa.cast(EVENTS.c.payload, JSONB)
-        return sa.func.jsonb_build_array(*(sa.func.jsonb_extract_path(doc, *p) for p in paths))
+        doc = sa.select(sa.cast(EVENTS.c.payload, JSONB).label("doc")).correlate(EVENTS)
+        parsed = doc.offset(0).lateral("p")  # OFFSET: a fence, so the cast is not inlined
+        fields = (sa.func.jsonb_extract_path(parsed.c.doc, *p) for p in paths)
+        return sa.func.jsonb_build_array(*fields), parsed
     # Several paths: SQLite parses the text once and answers a JSON array (one path: a scalar).
     selectors = ["$." + ".".join(p) for p in paths]
     if len(selectors) == 1:
-        return sa.func.json_array(sa.func.json_extract(EVENTS.c.payload, selectors[0]))
-    return sa.func.json_extract(EVENTS.c.payload, *selectors)
+        return sa.func.json_array(sa.func.json_extract(EVENTS.c.payload, selectors[0])), None
+    return sa.func.json_extract(EVENTS.c.payload, *selectors), None
 
 
 def _rows(
@@ -146,13 +151,18 @@ def _rows(
     """Matching rows in seq order, in chunks, each with the named payload fields' values."""
     names = list(fields or {})
     columns: list[Any] = list(_COLUMNS)
+    source: sa.FromClause = EVENTS
     if names:
-        columns.append(_extract(engine, [fields[n] for n in names] if fields else []).label("f"))
+        array, parsed = _extract(engine, [fields[n] for n in names] if fields else [])
+        columns.append(array.label("f"))
+        if parsed is not None:
+            source = EVENTS.join(parsed, sa.true())
     last = 0
     with engine.connect() as conn:
         while True:
             rows = conn.execute(
                 sa.select(*columns)
+                .select_from(source)
                 .where(EVENTS.c.seq > last, *conditions)
                 .order_by(EVENTS.c.seq)
                 .limit(CHUNK)
@@ -274,8 +284,16 @@ def read_facts(
     if merge_kinds:
         # The window's merges (the agent's, when one is asked for), and any later merge that
         # reverts something.
+        # With an agent, its arm of the OR repeats the kind and the window's start, so that
+        # arm alone is an index range (ix_audit_event_agent_kind_time); the reverting arm is
+        # ix_audit_event_reverting. Without them the database reads every merge since `since`.
         ours = (
-            sa.and_(EVENTS.c.occurred_at < until, EVENTS.c.agent_id == agent_id)
+            sa.and_(
+                EVENTS.c.agent_id == agent_id,
+                EVENTS.c.kind.in_(merge_kinds),
+                EVENTS.c.occurred_at >= since,
+                EVENTS.c.occurred_at < until,
+            )
             if agent_id
             else (EVENTS.c.occurred_at < until)
         )

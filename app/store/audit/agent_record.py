@@ -31,16 +31,17 @@ def _openings(
         EVENTS.c.kind.in_(LIFECYCLE),
         sa.not_(sa.and_(EVENTS.c.repo == repo, EVENTS.c.pr_number == pr)),
     ]
+    # Per PR: its latest lifecycle event and its latest opening; open when they are the same.
+    # One grouped pass over ix_audit_event_lifecycle (no join back to the table).
+    opened_seq = sa.case((EVENTS.c.kind == AGENT_PR, EVENTS.c.seq))
     latest = (
-        sa.select(sa.func.max(EVENTS.c.seq).label("seq"))
+        sa.select(sa.func.max(EVENTS.c.seq).label("seq"), sa.func.max(opened_seq).label("opened"))
         .where(*others)
         .group_by(EVENTS.c.repo, EVENTS.c.pr_number)
         .subquery()
     )
-    open_now = (
-        sa.select(sa.func.count())
-        .select_from(EVENTS.join(latest, EVENTS.c.seq == latest.c.seq))
-        .where(EVENTS.c.kind == AGENT_PR, EVENTS.c.seq < before_seq)
+    open_now = sa.select(sa.func.count()).where(
+        latest.c.opened == latest.c.seq, latest.c.seq < before_seq
     )
     recent = (
         sa.select(EVENTS.c.occurred_at)

@@ -61,6 +61,11 @@ def clean_text(value: str) -> str:
     return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
 
 
+def has_surrogate(text: str) -> bool:
+    """Whether `text` holds a lone surrogate (which canonical JSON replaces by U+FFFD)."""
+    return _SURROGATE.search(text) is not None
+
+
 def _clean(value: Any) -> Any:
     """Strings that UTF-8 cannot carry (lone surrogates) get U+FFFD so hashing never fails."""
     if isinstance(value, str):

@@ -126,10 +126,11 @@ def export_merges(
     }
     prefix = "# " if fmt == "csv" else ""
     yield prefix + json.dumps(header, sort_keys=True) + "\n"
+    rows = _CsvRows()
     if fmt == "csv":
-        yield _csv_line(CSV_COLUMNS)
+        yield rows.line(CSV_COLUMNS)
     count, last_seq, last_hash = 0, None, GENESIS_HASH
-    render = _jsonl_record if fmt == "jsonl" else _csv_record
+    render = _jsonl_record if fmt == "jsonl" else rows.record
     for row in stream_events(engine, conditions):
         yield render(row)
         count, last_seq, last_hash = count + 1, int(row.seq), str(row.hash)
@@ -159,21 +160,36 @@ def _jsonl_record(row: Any) -> str:
     return f'{{"seq":{seq},"hash":"{digest}","prev_hash":"{prev_hash}",{inner}"event":{body}}}\n'
 
 
-def _csv_record(row: Any) -> str:
-    payload = json.loads(row.payload)
-    cells = [str(int(row.seq)), row.hash, row.prev_hash]
-    cells += [csv_cell(payload.get(name)) for name in MERGE_FIELDS]
-    cells.append(_body(row))
-    return _csv_line(cells)
+class _Line(io.StringIO):
+    """A CSV writer's target that keeps the row it was last given (one writer per export)."""
+
+    row = ""
+
+    def write(self, text: str) -> int:
+        self.row = text
+        return len(text)
 
 
-def _csv_line(cells: tuple[str, ...] | list[str]) -> str:
-    """One CSV row; every cell goes through `neutralise_cell` (no formulas in a spreadsheet)."""
-    buffer = io.StringIO()
-    # With "\r\n" as terminator the writer quotes cells holding a bare CR as well as LF, so a
-    # CR in a title cannot split a row; the line itself ends in "\n" like the header.
-    csv.writer(buffer, lineterminator="\r\n").writerow([neutralise_cell(cell) for cell in cells])
-    return buffer.getvalue()[:-2] + "\n"
+class _CsvRows:
+    """Renders rows as CSV lines with one writer for the whole export (not one per row)."""
+
+    def __init__(self) -> None:
+        self._line = _Line()
+        # With "\r\n" as terminator the writer quotes cells holding a bare CR as well as LF, so
+        # a CR in a title cannot split a row; the line itself ends in "\n" like the header.
+        self._writer = csv.writer(self._line, lineterminator="\r\n")
+
+    def line(self, cells: tuple[str, ...] | list[str]) -> str:
+        """One CSV row; every cell goes through `neutralise_cell` (no formulas in a spreadsheet)."""
+        self._writer.writerow([neutralise_cell(cell) for cell in cells])
+        return self._line.row[:-2] + "\n"
+
+    def record(self, row: Any) -> str:
+        payload = json.loads(row.payload)
+        cells = [str(int(row.seq)), row.hash, row.prev_hash]
+        cells += [csv_cell(payload.get(name)) for name in MERGE_FIELDS]
+        cells.append(_body(row))
+        return self.line(cells)
 
 
 # Public names for the other readers of merge records (app.store.audit.sample).

@@ -25,7 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from app.core.csvcell import neutralise_cell
-from app.store.audit.chain import GENESIS_HASH, MERGE_KINDS, body_text, canonical_json, link_hash
+from app.store.audit.chain import (
+    GENESIS_HASH,
+    MERGE_KINDS,
+    body_text,
+    canonical_json,
+    has_surrogate,
+    link_hash,
+)
 from app.store.audit.records import MERGE_FIELDS
 from app.store.audit.stream import iso_text, stream_events
 from app.store.tables import EVENTS, HEAD
@@ -136,7 +143,8 @@ class _Bad(Exception):
 
 
 def csv_cell(value: Any) -> str:
-    """How a merge field is written in CSV: nested values as canonical JSON, None as empty."""
+    """How a merge field (as decoded from the stored JSON) is written in CSV: nested values as
+    canonical JSON, None as empty."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -145,7 +153,15 @@ def csv_cell(value: Any) -> str:
         return value
     if isinstance(value, int | float):
         return json.dumps(value)
-    return canonical_json(value)
+    # Decoded JSON has string keys and JSON types only, so canonical_json's cleaning pass changes
+    # nothing unless a lone surrogate is present: dump directly (the hot path of a CSV export).
+    text = _DUMP(value)
+    return canonical_json(value) if has_surrogate(text) else text
+
+
+_DUMP = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]:
