@@ -12,13 +12,16 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from app.core.snapshot import PlanProvenance
+from app.store.db import write_options
 from app.store.tables import PLANS
 
 
 def record_assumed_base(engine: Engine, repo: str, head_sha: str, base_sha: str) -> int:
     """Give every plan of this head that has no base `base_sha` (assumed); returns how many."""
     changed = 0
-    with engine.begin() as conn:
+    # Read then write: on SQLite a deferred transaction whose snapshot another writer moved on
+    # cannot take the write lock (SQLITE_BUSY at once, no busy wait), so take it up front.
+    with engine.connect().execution_options(**write_options(engine)) as conn, conn.begin():
         rows = conn.execute(
             sa.select(PLANS.c.id, PLANS.c.provenance).where(
                 PLANS.c.repo == repo, PLANS.c.head_sha == head_sha
