@@ -23,7 +23,7 @@ from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnaps
 from app.gate.trailers import co_authors
 from app.github.client import MAX_LISTED_PR_COMMITS, MAX_PR_FILES, InstallationClient
 from app.github.contents import Blob, TreeEntry
-from app.semdiff import is_terraform_module_file, kustomize_context_wanted, module_dirs_to_read
+from app.semdiff import is_terraform_module_file, kustomize_context, module_dirs_to_read
 from app.sources.git import CODEOWNERS_PATHS
 
 _STATUS: dict[str, FileStatus] = {
@@ -110,9 +110,6 @@ def _context_files(
     return tuple(out)
 
 
-KUSTOMIZE_ROUNDS = 6
-
-
 def _kustomize_context(
     client: InstallationClient,
     repo: str,
@@ -120,22 +117,15 @@ def _kustomize_context(
     files: tuple[FileDiff, ...],
     context: tuple[ContextFile, ...],
 ) -> tuple[ContextFile, ...]:
-    """The unchanged files the PR's kustomizations reach, read at head in rounds as the graph
-    unfolds (one batch per round; none when the PR removes no kustomize entry). A file too large
-    or unreadable stays unknown, and an unknown file never clears a finding."""
-    found: list[ContextFile] = []
-    asked: set[str] = set()
-    for _ in range(KUSTOMIZE_ROUNDS):
-        want = sorted(kustomize_context_wanted(files, (*context, *found)) - asked)
-        if not want:
-            break
-        asked.update(want)
-        blobs = client.blobs(repo, [(head_sha, path) for path in want])
-        for path in want:
-            blob = blobs.get((head_sha, path))
-            if blob is not None and blob.exists and blob.data is not None:
-                found.append(ContextFile(path=path, content=blob.data))
-    return tuple(found)
+    """The unchanged files the PR's kustomizations reach, read at head (one batch per round); a
+    file too large or unreadable stays unknown."""
+
+    def read(paths: list[str]) -> dict[str, bytes | None]:
+        blobs = client.blobs(repo, [(head_sha, path) for path in paths])
+        found = {path: blobs.get((head_sha, path)) for path in paths}
+        return {p: b.data if b is not None and b.exists else None for p, b in found.items()}
+
+    return kustomize_context(files, context, read)
 
 
 def _side(blob: Blob | None) -> tuple[bytes | None, bool, bool]:

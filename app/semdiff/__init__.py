@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from app.semdiff.destinations.introduced import FACT as DESTINATIONS_FACT
     from app.semdiff.destinations.introduced import with_destinations
     from app.semdiff.dispatch import analyze_files
+    from app.semdiff.kubernetes.graph import gather_context as kustomize_context
     from app.semdiff.kubernetes.graph import wanted as kustomize_context_wanted
     from app.semdiff.terraform.plan.merge import merge as merge_plans
     from app.semdiff.terraform.plan.merge import (
@@ -43,6 +44,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "module_dirs_to_read": ("app.semdiff.common.scope", "module_dirs_to_read"),
     # Which unchanged files a PR's kustomizations need to judge what they still build (#24).
     "kustomize_context_wanted": ("app.semdiff.kubernetes.graph", "wanted"),
+    "kustomize_context": ("app.semdiff.kubernetes.graph", "gather_context"),
     # Terraform plans: read, check, store redacted, and merge into the source analysis.
     "read_plan": ("app.semdiff.terraform.plan.merge", "read_plan"),
     "plan_from": ("app.semdiff.terraform.plan.merge", "plan_from"),
@@ -63,6 +65,7 @@ __all__ = [
     "analyze_plan",
     "check_plan",
     "is_terraform_module_file",
+    "kustomize_context",
     "kustomize_context_wanted",
     "load_plan",
     "merge_plans",

@@ -17,7 +17,7 @@ from app.core.snapshot import Commit, ContextFile, GitIdentity, PullRequestSnaps
 from app.gate.trailers import co_authors
 from app.semdiff import (
     is_terraform_module_file,
-    kustomize_context_wanted,
+    kustomize_context,
     module_dir,
     module_dirs_to_read,
 )
@@ -205,28 +205,17 @@ def snapshot_from_git(
     )
 
 
-KUSTOMIZE_ROUNDS = 6
-
-
 def _kustomize_context(
     git: GitRepo, head_sha: str, files: list[FileDiff], context: tuple[ContextFile, ...]
 ) -> tuple[ContextFile, ...]:
-    """The unchanged files the PR's kustomizations reach (bases, removed entries), read at head
-    in rounds as the graph unfolds; an unchanged file is the same on both sides."""
-    found: list[ContextFile] = []
-    asked: set[str] = set()
-    for _ in range(KUSTOMIZE_ROUNDS):
-        want = sorted(kustomize_context_wanted(files, (*context, *found)) - asked)
-        if not want:
-            break
-        asked.update(want)
-        blobs = git.blobs([f"{head_sha}:{path}" for path in want])
-        found += [
-            ContextFile(path=path, content=data)
-            for path in want
-            if (data := blobs[f"{head_sha}:{path}"]) is not None
-        ]
-    return tuple(found)
+    """The unchanged files the PR's kustomizations reach, read at head (an unchanged file is the
+    same on both sides)."""
+
+    def read(paths: list[str]) -> dict[str, bytes | None]:
+        blobs = git.blobs([f"{head_sha}:{path}" for path in paths])
+        return {path: blobs[f"{head_sha}:{path}"] for path in paths}
+
+    return kustomize_context(files, context, read)
 
 
 def _context_files(

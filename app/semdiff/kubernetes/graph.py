@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +211,35 @@ def removed_entries(file: FileDiff) -> tuple[list[str], bool]:
         if (section, entry) not in head
     ]
     return dropped, ("namespace", None) in head and ("namespace", None) not in base
+
+
+ROUNDS = 6
+"""Rounds of reads as the kustomization graph unfolds (each round reads what the last revealed)."""
+
+
+def gather_context(
+    files: Sequence[FileDiff],
+    context: Sequence[ContextFile],
+    read: Callable[[list[str]], Mapping[str, bytes | None]],
+) -> tuple[ContextFile, ...]:
+    """The unchanged files the PR's kustomizations reach (bases, removed entries), read at head
+    by `read` (path → bytes, None when missing or unreadable) in rounds as the graph unfolds;
+    none when the PR removes no kustomize entry. An unread file stays unknown, and an unknown
+    file never clears a finding. Both edges (git, GitHub) bring their own `read`."""
+    found: list[ContextFile] = []
+    asked: set[str] = set()
+    for _ in range(ROUNDS):
+        want = sorted(wanted(files, (*context, *found)) - asked)
+        if not want:
+            break
+        asked.update(want)
+        blobs = read(want)
+        found += [
+            ContextFile(path=path, content=data)
+            for path in want
+            if (data := blobs.get(path)) is not None
+        ]
+    return tuple(found)
 
 
 def wanted(files: Sequence[FileDiff], context: Sequence[ContextFile]) -> set[str]:
