@@ -40,7 +40,16 @@ def _same_but_name(before: K8sObject, after: K8sObject) -> bool:
         return False
     if before.kind in STATEFUL or before.name == after.name or "{{" in before.name + after.name:
         return False
-    return bool(_renamed(before.body, before.name, after.name) == after.body)
+    # Each side's own name becomes one placeholder, so the test is the same both ways (writing
+    # the old name as the new one on the base side alone saw `a` → `h` differently from `h` → `a`:
+    # `a` is also a substring of keys such as `data`).
+    return bool(
+        _renamed(before.body, before.name, _NAME) == _renamed(after.body, after.name, _NAME)
+    )
+
+
+_NAME = "\x00name\x00"
+"""Stands for an object's own name while two bodies are compared (no manifest string holds NUL)."""
 
 
 def renamed_pairs(

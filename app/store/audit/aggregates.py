@@ -34,7 +34,6 @@ from app.store.aggregate_tables import (
     AGENT_PR_STATE,
     AGGREGATE_TABLES,
 )
-from app.store.audit.agent_events import MERGE_FIELDS
 from app.store.audit.chain import MERGE_KINDS
 from app.store.tables import EVENTS
 
@@ -42,7 +41,13 @@ ANALYZE_CALL, WAIVER = "analyze_call", "waiver"
 KINDS: tuple[str, ...] = ("evaluation", *MERGE_KINDS, ANALYZE_CALL, WAIVER)
 """The event kinds the scorecards count (app/store/audit/agent_events.py reads the same)."""
 FIELDS: dict[str, tuple[str, ...]] = {
-    **MERGE_FIELDS,  # what the scorecards read of a merge, as agent_events reads it
+    "merge_sha": ("merge_commit_sha",),
+    "bypass": ("bypass",),
+    "cost": ("run_cost_usd",),
+    "first_evaluated": ("head_first_evaluated_at",),
+    "approvals": ("approvals",),
+    "findings": ("findings",),
+    "reverts": ("reverts",),
     "conclusion": ("conclusion",),
     "tier": ("report", "tier"),
     "eval_findings": ("report", "findings"),

@@ -87,3 +87,24 @@ def test_a_renamed_object_that_also_changed_is_still_a_delete() -> None:
 def test_a_renamed_volume_claim_stays_a_delete() -> None:
     found = run(PVC, "models-data", "models-store")
     assert ("k8s.delete-stateful", "critical", "PersistentVolumeClaim/kserve/models-data") in found
+
+
+def test_a_rename_reads_the_same_both_ways() -> None:
+    """A one-letter name is also a substring of keys (`a` in `data`): writing the old name as the
+    new one on the base side only found `h` → `a` a rename but `a` → `h` a delete and a create
+    (hypothesis, test_objects' swap property)."""
+    config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %(name)s}\ndata: {k: v}\n"
+
+    def ops(old: str, new: str) -> list[tuple[str, str]]:
+        diff = FileDiff(
+            path="cm.yaml",
+            base=(config_map % {"name": old}).encode(),
+            head=(config_map % {"name": new}).encode(),
+        )
+        return sorted((c.op, c.address or "") for c in analyze_files([diff], RepoConfig()))
+
+    # `a` is written inside `data` too: no placeholder makes the bodies equal, either way.
+    assert ops("a", "h") == [("create", "ConfigMap/default/h"), ("delete", "ConfigMap/default/a")]
+    assert ops("h", "a") == [("create", "ConfigMap/default/a"), ("delete", "ConfigMap/default/h")]
+    assert ops("settings", "settings-v2") == [("rename", "ConfigMap/default/settings-v2")]
+    assert ops("settings-v2", "settings") == [("rename", "ConfigMap/default/settings")]
