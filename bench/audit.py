@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.store.audit.chain import EventFields, canonical_json, event_hash  # noqa: E402
 from app.store.audit.records import MergeRecord  # noqa: E402
+from app.store.audit.stream import EVENT_COLUMNS  # noqa: E402
 from app.store.db import make_engine, upgrade  # noqa: E402
 from app.store.tables import EVENTS, HEAD  # noqa: E402
 
@@ -186,22 +187,10 @@ def child_baseline(url: str, out: str) -> dict[str, Any]:
     """The floor: driver rows straight to json.dumps lines, no chain or record logic."""
     engine = make_engine(url)
     query = (
-        "SELECT seq, kind, occurred_at, repo, pr_number, head_sha, agent_id, run_id, payload, "
-        "prev_hash, hash FROM audit_event WHERE kind IN ('merge', 'bypass_merge') ORDER BY seq"
+        f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_event "
+        "WHERE kind IN ('merge', 'bypass_merge') ORDER BY seq"
     )
-    names = (
-        "seq",
-        "kind",
-        "occurred_at",
-        "repo",
-        "pr_number",
-        "head_sha",
-        "agent_id",
-        "run_id",
-        "payload",
-        "prev_hash",
-        "hash",
-    )
+    names = EVENT_COLUMNS
     raw = engine.raw_connection()
     started = time.perf_counter()
     count = 0

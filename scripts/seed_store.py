@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from seed_mix import Head, Mix, chained, events  # noqa: E402  (beside this script)
 
 from app.store.audit.aggregates import rebuild  # noqa: E402
+from app.store.audit.stream import EVENT_COLUMNS  # noqa: E402
 from app.store.db import make_engine  # noqa: E402
 from app.store.tables import EVENTS, HEAD  # noqa: E402
 
@@ -115,22 +116,7 @@ def _rebuild(conn: Any, found: list[tuple[str, str, str]]) -> None:
 def _load_postgres(
     engine: sa.Engine, rows: Iterator[tuple[Any, ...]], head: Head, report: Any
 ) -> None:
-    columns = ", ".join(
-        c
-        for c in (
-            "seq",
-            "kind",
-            "occurred_at",
-            "repo",
-            "pr_number",
-            "head_sha",
-            "agent_id",
-            "run_id",
-            "payload",
-            "prev_hash",
-            "hash",
-        )
-    )
+    columns = ", ".join(EVENT_COLUMNS)
     with engine.connect() as conn, conn.begin():
         _check_empty(conn)
         conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
@@ -189,20 +175,7 @@ def _load_postgres(
 def _load_sqlite(
     engine: sa.Engine, rows: Iterator[tuple[Any, ...]], head: Head, report: Any
 ) -> None:
-    names = (
-        "seq",
-        "kind",
-        "occurred_at",
-        "_iso",
-        "repo",
-        "pr_number",
-        "head_sha",
-        "agent_id",
-        "run_id",
-        "payload",
-        "prev_hash",
-        "hash",
-    )
+    names = (*EVENT_COLUMNS[:3], "_iso", *EVENT_COLUMNS[3:])
     with engine.connect() as conn, conn.begin():
         _check_empty(conn)
         batch: list[dict[str, Any]] = []
