@@ -168,15 +168,8 @@ def test_an_independent_dsse_verifier_accepts_ours_and_rejects_a_changed_byte(
         theirs.verify([SSlibKey.from_crypto(other.public_key(), keyid=key_id(key.public_key()))], 1)
 
 
-@pytest.fixture
-def bundle(db_url: str, db_engine: sa.Engine, tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A signed bundle of three merges (one with two independent approvals) and its keys."""
-    record_change(db_engine, merge_data(approvals=[*merge_data()["approvals"], THIRD]))
-    append(db_engine, "merge", MergeRecord.model_validate(merge_data(pr=413, bypass=True)))
-    append(
-        db_engine, "merge", MergeRecord.model_validate(merge_data(pr=414, merge_commit_sha=None))
-    )
-    db_engine.dispose()
+def signed_export(db_url: str, tmp_path: Path) -> tuple[Path, Path]:
+    """`audit keygen` then `audit export --signed` of the store: the bundle and the key folder."""
     keys = tmp_path / "keys"
     assert CliRunner().invoke(cli, ["audit", "keygen", "-o", str(keys)]).exit_code == 0
     out = tmp_path / "bundle"
@@ -186,6 +179,19 @@ def bundle(db_url: str, db_engine: sa.Engine, tmp_path: Path) -> tuple[Path, Pat
     }
     result = CliRunner().invoke(cli, ["audit", "export", "--signed", "-o", str(out)], env=env)
     assert result.exit_code == 0, result.output
+    return out, keys
+
+
+@pytest.fixture
+def bundle(db_url: str, db_engine: sa.Engine, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A signed bundle of three merges (one with two independent approvals) and its keys."""
+    record_change(db_engine, merge_data(approvals=[*merge_data()["approvals"], THIRD]))
+    append(db_engine, "merge", MergeRecord.model_validate(merge_data(pr=413, bypass=True)))
+    append(
+        db_engine, "merge", MergeRecord.model_validate(merge_data(pr=414, merge_commit_sha=None))
+    )
+    db_engine.dispose()
+    out, keys = signed_export(db_url, tmp_path)
     return out, keys / "signing-key.pem", keys / "signing-key.pub.pem"
 
 
@@ -246,15 +252,7 @@ def test_a_signed_sod_claim_the_record_does_not_support_is_refused(
     # 412's author merged it: segregation of duties fails, and the record shows it
     record_change(db_engine, merge_data(merged_by=merge_data()["author"]))
     db_engine.dispose()
-    keys = tmp_path / "keys"
-    assert CliRunner().invoke(cli, ["audit", "keygen", "-o", str(keys)]).exit_code == 0
-    out = tmp_path / "bundle"
-    env = {
-        "COUNTERSIGN_DATABASE_URL": db_url,
-        "COUNTERSIGN_SIGNING_KEY_PATH": str(keys / "signing-key.pem"),
-    }
-    result = CliRunner().invoke(cli, ["audit", "export", "--signed", "-o", str(out)], env=env)
-    assert result.exit_code == 0, result.output
+    out, keys = signed_export(db_url, tmp_path)
     public = load_public_key(keys / "signing-key.pub.pem")
     (line,) = (out / VSA_NAME).read_text().splitlines()
     assert SOD not in statement_of(json.loads(line))["predicate"]["verifiedLevels"]
