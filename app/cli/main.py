@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 unexpected failure (message, no traceback unless --debu
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -117,12 +118,9 @@ def analyze(
     With --plan, what Terraform will do (replacements, instance deletes, drift) is judged too,
     alone or together with --repo/--base/--head.
     """
-    import gc
-
-    from app.cli.analyze import import_gate_frozen, parse_output, run_analyze
+    from app.cli.analyze import parse_output, run_analyze
 
     outputs = [parse_output(value) for value in output or ()]
-    import_gate_frozen()
     typer.echo(
         run_analyze(
             repo=repo,
@@ -139,10 +137,6 @@ def analyze(
             outputs=outputs,
         )
     )
-    # The report is out. Interpreter shutdown then runs full garbage collections over the
-    # ~40,000 objects of the loaded modules, a fifth of the run's CPU; frozen objects are not
-    # traversed (nothing here waits on a finalizer: output is flushed, files are closed).
-    gc.freeze()
 
 
 @app.command()
@@ -289,10 +283,20 @@ def _analyze_only() -> typer.Typer:
 def main() -> None:
     """Entry point: map typed errors to exit codes and clear messages."""
     debug = "--debug" in sys.argv
-    cli = _analyze_only() if sys.argv[1:2] == ["analyze"] else app
+    analyzing = sys.argv[1:2] == ["analyze"]
+    cli = _analyze_only() if analyzing else app
     try:
+        if analyzing:  # here, not in the command: a process that runs it in-process keeps its GC
+            from app.cli.analyze import import_gate_frozen
+
+            import_gate_frozen()
         # standalone_mode=False returns (not raises) the code of a `typer.Exit(n)`.
         rc = cli(standalone_mode=False)
+        if analyzing:
+            # The report is out. Interpreter shutdown then runs full garbage collections over
+            # the ~40,000 objects of the loaded modules, a fifth of the run's CPU; frozen objects
+            # are not traversed (nothing waits on a finalizer: output is flushed, files closed).
+            gc.freeze()
         if isinstance(rc, int) and rc:
             raise SystemExit(rc)
     except UsageError as exc:
